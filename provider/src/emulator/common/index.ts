@@ -1,0 +1,5 @@
+export * from "./calls";
+export * from "./faults";
+export * from "./server";
+export { selfSignedCertificate } from "./tls";
+export { seededRandom } from "./random";
