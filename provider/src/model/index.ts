@@ -1,0 +1,3 @@
+export * from "./errors";
+export * from "./address";
+export * from "./protocol";
