@@ -37,7 +37,8 @@ test("bad prefixes are refused with the field and the reason", () => {
 
 test("public address detection", () => {
   assert.ok(isPublicAddress("8.8.8.8"));
-  for (const a of ["10.1.2.3", "192.168.0.1", "127.0.0.1", "169.254.1.1", "::1", "fe80::1", "nonsense"]) assert.ok(!isPublicAddress(a), a);
+  assert.ok(isPublicAddress("203.0.113.7"), "documentation ranges stand in for public addresses");
+  for (const a of ["10.1.2.3", "192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "::1", "fe80::1", "nonsense"]) assert.ok(!isPublicAddress(a), a);
 });
 
 test("property: every host inside a CIDR is contained by it, and containment is transitive", () => {

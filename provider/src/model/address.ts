@@ -91,8 +91,17 @@ export function toCidr(p: Prefix): string {
   return `${p.address.toString()}/${p.bits}`;
 }
 
-/** Is this address a publicly routable one (not private, loopback, link-local, ...)? */
+/**
+ * Ranges that never reach a VM from the Internet. Documentation ranges (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are deliberately not in the list: they stand in
+ * for public addresses in examples and tests, and must behave like them.
+ */
+const NON_PUBLIC_RANGES = new Set([
+  "unspecified", "broadcast", "multicast", "linkLocal", "loopback", "carrierGradeNat", "private", "uniqueLocal", "ipv4Mapped", "rfc6145", "rfc6052", "6to4", "teredo",
+]);
+
+/** Is this address one the public Internet can come from (not private, loopback, link-local, ...)? */
 export function isPublicAddress(text: string): boolean {
   if (!ipaddr.isValid(text)) return false;
-  return ipaddr.process(text).range() === "unicast";
+  return !NON_PUBLIC_RANGES.has(ipaddr.process(text).range());
 }
