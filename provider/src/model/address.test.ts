@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatPrefix, isPublicAddress, parsePrefix, prefixContains, prefixesOverlap, toCidr } from "./address";
+import { formatPrefix, isIpAddress, isPublicAddress, parsePrefix, prefixContains, prefixesOverlap, toCidr } from "./address";
 import { JitError } from "./errors";
 
 test("prefixes parse and contain one another as networks do", () => {
@@ -29,7 +29,7 @@ test("bad prefixes are refused with the field and the reason", () => {
       e.field === "virtualMachines[0].ports[0].allowedSourceAddressPrefix" &&
       /host bits set; the network is 50\.206\.209\.64\/27/.test(e.message),
   );
-  for (const bad of ["any", "10.0.0.300", "10.0.0.0/33", "Internet", ""]) {
+  for (const bad of ["any", "10.0.0.300", "10.0.0.0/33", "Internet", "", "10.1", "1", "0x0a000001", "010.0.0.1", "010.0.0.0/8", "fe80::1%eth0"]) {
     assert.throws(() => parsePrefix(bad), /is not an IP address, a CIDR block or "\*"/, bad);
   }
   assert.throws(() => toCidr(parsePrefix("*")), /no single CIDR form/);
@@ -58,4 +58,9 @@ test("property: every host inside a CIDR is contained by it, and containment is 
     }),
     { numRuns: 1000 },
   );
+});
+
+test("only the address spellings clouds accept are addresses", () => {
+  for (const a of ["203.0.113.7", "0.0.0.0", "2001:db8::1", "::ffff:203.0.113.7"]) assert.ok(isIpAddress(a), a);
+  for (const a of ["10.1", "1", "0x0a000001", "010.0.0.1", "fe80::1%eth0", "203.0.113.0/24", "*", ""]) assert.ok(!isIpAddress(a), a);
 });

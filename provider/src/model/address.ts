@@ -16,16 +16,27 @@ function familyOf(a: ipaddr.IPv4 | ipaddr.IPv6): 4 | 6 {
   return a.kind() === "ipv4" ? 4 : 6;
 }
 
+/**
+ * Only the spellings that Azure and EC2 accept: dotted-quad IPv4 without leading zeros, and IPv6
+ * without a zone. ipaddr.js alone also takes "10.1", "0x0a000001" and "010.0.0.1" (octal, so
+ * 8.0.0.1), which would open a port to an address the user never wrote.
+ */
+export function isIpAddress(s: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(s) || (ipaddr.IPv6.isValid(s) && !s.includes("%"));
+}
+
 /** Parses a prefix, or throws an `InvalidInput` error naming `field`. */
 export function parsePrefix(text: string, field = "addressPrefix"): Prefix {
   const s = text.trim();
+  const invalid = () => new JitError("InvalidInput", `"${text}" is not an IP address, a CIDR block or "*"`, { field });
   if (s === "*") return ANY;
   if (s.includes("/")) {
+    if (!isIpAddress(s.slice(0, s.indexOf("/")))) throw invalid();
     let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
     try {
       parsed = ipaddr.parseCIDR(s);
     } catch {
-      throw new JitError("InvalidInput", `"${text}" is not an IP address, a CIDR block or "*"`, { field });
+      throw invalid();
     }
     const [address, bits] = parsed;
     const network = networkAddress(address, bits);
@@ -38,9 +49,7 @@ export function parsePrefix(text: string, field = "addressPrefix"): Prefix {
     }
     return { kind: "cidr", family: familyOf(address), address, bits, text: `${address.toString()}/${bits}` };
   }
-  if (!ipaddr.isValid(s)) {
-    throw new JitError("InvalidInput", `"${text}" is not an IP address, a CIDR block or "*"`, { field });
-  }
+  if (!isIpAddress(s)) throw invalid();
   const address = ipaddr.parse(s);
   const bits = familyOf(address) === 4 ? 32 : 128;
   return { kind: "cidr", family: familyOf(address), address, bits, text: address.toString() };

@@ -1,0 +1,131 @@
+import type { Change, Cloud, Grant, Policy } from "../model";
+
+/**
+ * What the front door (`requestAccess`, `revokeAccess`, `sweep`, the Pulumi resources and the CLI)
+ * needs from a cloud. One implementation per cloud (`azure/`, `aws/`); each reads the cloud, asks
+ * `plan/` what to do, and does it. Drivers hold SDK clients, so they are made inside provider
+ * methods and CLI commands, never captured in anything that Pulumi serialises.
+ */
+export interface CloudDriver {
+  readonly cloud: Cloud;
+
+  /** The identity the driver's credentials act as (Azure object id or UPN; AWS ARN). */
+  whoAmI(): Promise<Principal>;
+
+  /**
+   * The actions `principal` lacks on each VM (empty lists when it has them all). Azure asks the
+   * ARM permissions API at the VM's scope; AWS simulates the principal's IAM policies against the
+   * instance ARN.
+   */
+  missingPermissions(principal: Principal, vmIds: string[], actions: string[]): Promise<Map<string, string[]>>;
+
+  /**
+   * Opens the grant's ports. Every change is journalled as intended before the cloud is touched,
+   * and as applied once it is, so that a crash at any point leaves a record `restoreGrant` and
+   * `sweep` can finish from. Must resume cleanly from a grant that already has changes.
+   */
+  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void>;
+
+  /**
+   * Removes exactly what the grant's changes recorded, verified against the record, and nothing
+   * else; journals each removal. Idempotent: changes already gone are marked removed.
+   */
+  restoreGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<RestoreReport>;
+
+  /**
+   * Finds rules and groups of ours straight from the cloud, by the grant id and expiry stamped on
+   * them, and removes those whose expiry has passed or whose grant the ledger knows has ended. A
+   * rule whose grant the ledger does not know is left alone until its stamped expiry: it may
+   * belong to a grant made elsewhere.
+   */
+  sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]>;
+
+  /** Places (or brings up to date) the policy's deny baseline. `previous` is what an earlier apply recorded. */
+  applyBaseline(policy: Policy, previous: BaselineRecord | undefined, options: BaselineOptions, progress?: Progress): Promise<BaselineResult>;
+
+  /** Takes the baseline away again, restoring what it revoked (AWS) or deleting its deny rules (Azure). */
+  removeBaseline(policy: Policy, baseline: BaselineRecord, progress?: Progress): Promise<void>;
+
+  /** Compares the cloud with the recorded baseline: what is missing, altered or re-opened. Read-only. */
+  inspectBaseline(policy: Policy, baseline: BaselineRecord): Promise<BaselineResult>;
+}
+
+export interface Principal {
+  /** The stable id used for authorisation and requester lists (Azure object id, AWS ARN). */
+  id: string;
+  /** A readable name where one is known (UPN, role session name). */
+  name?: string;
+}
+
+export interface ChangeJournal {
+  /** Persists changes as intended; call before any of them is written to the cloud. */
+  intend(changes: Change[]): Promise<void>;
+  /** Persists a change's new status (applied / removed), matched to the recorded one by `changeKey`. */
+  update(change: Change): Promise<void>;
+}
+
+/** What the ledger says of a grant whose rule was found in the cloud. */
+export type KnownGrantState = "live" | "ended" | "unknown";
+
+export type Progress = (message: string) => void;
+
+export interface RestoreReport {
+  removed: number;
+  /** Changes that were already gone (someone else removed them). */
+  alreadyGone: number;
+  /** Things found under our name that differ from the record: left in place and reported. */
+  mismatches: string[];
+}
+
+/** Where `sweep` looks for orphans: Azure subscriptions, AWS regions. */
+export interface SweepScope {
+  azureSubscriptions?: string[];
+  awsRegions?: string[];
+}
+
+export interface OrphanReport {
+  cloud: Cloud;
+  /** The NSG or security group it was found in. */
+  container: string;
+  /** The rule or group name. */
+  name: string;
+  grantId?: string;
+  expiredAt?: string;
+  action: "removed" | "failed";
+  error?: string;
+}
+
+export interface BaselineOptions {
+  /** AWS: change security groups that instances outside the policy also use. */
+  allowSharedSecurityGroups?: boolean;
+}
+
+/** What the baseline placed or revoked, as the driver needs it to inspect and undo it; JSON, no secrets. */
+export type BaselineRecord = Record<string, unknown>;
+
+export interface VmBaselineStatus {
+  vmId: string;
+  /** protected: every selected port is closed; exposed: a rule outside our control still admits it; notApplicable: nothing to put a rule in. */
+  status: "protected" | "exposed" | "notApplicable";
+  /** Why, in a sentence: which rule exposes which port, or why nothing applies. */
+  detail?: string;
+}
+
+export interface BaselineResult {
+  record: BaselineRecord;
+  vms: VmBaselineStatus[];
+  /** Rules we placed (Azure deny rules) or revoked (AWS), for outputs and tables. */
+  rules: BaselineRule[];
+  /** Drift found while applying or inspecting (missing or altered deny rule, re-opened port). */
+  drift: string[];
+  warnings: string[];
+}
+
+export interface BaselineRule {
+  /** NSG id or security group id. */
+  container: string;
+  name: string;
+  priority?: number;
+  ports: number[];
+  action: "deny" | "revoked" | "split";
+}

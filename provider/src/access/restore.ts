@@ -1,0 +1,68 @@
+import { Grant, GrantState, JitError, isFinalState, newAuditEvent, openChanges, transition } from "../model";
+import { AccessContext, AccessOptions, withContext } from "./context";
+import type { CloudDriver, RestoreReport } from "./driver";
+import { LedgerJournal } from "./journal";
+
+const AUDIT_ACTION = { expired: "grant.expire", revoked: "grant.revoke", failed: "grant.fail" } as const;
+
+/**
+ * Finishes a grant that is `restoring`: removes what it changed, then moves it to its final state.
+ * The caller has already won the move to `restoring` (compare-and-swap), so only one process
+ * restores a grant at a time; a second run after a crash finds the journal and carries on.
+ */
+export async function restoreWith(
+  ctx: AccessContext,
+  driver: CloudDriver,
+  journal: LedgerJournal,
+  final: Extract<GrantState, "expired" | "revoked" | "failed">,
+  actor = "pulumi-jit",
+): Promise<RestoreReport> {
+  const report = await driver.restoreGrant(journal.grant, journal, ctx.progress);
+  await journal.edit((g) => transition(g, final));
+  await ctx.ledger.appendAudit(
+    newAuditEvent({
+      actor,
+      action: AUDIT_ACTION[final],
+      target: { policy: journal.grant.policy, grant: journal.grant.id },
+      outcome: report.mismatches.length ? "failed" : "success",
+      message:
+        `removed ${report.removed} change(s)` +
+        (report.alreadyGone ? `, ${report.alreadyGone} already gone` : "") +
+        (report.mismatches.length ? `; left in place because they differ from the record: ${report.mismatches.join("; ")}` : ""),
+    }),
+  );
+  return report;
+}
+
+/** The state a restoring grant ends in, by why it is being restored. */
+export function finalStateFor(grant: Grant): Extract<GrantState, "expired" | "revoked" | "failed"> {
+  switch (grant.reason) {
+    case "Expired":
+      return "expired";
+    case "Failed":
+      return "failed";
+    default:
+      return "revoked";
+  }
+}
+
+/** Ends a grant now (`UserRequested`): its ports close and the network is back as it was. */
+export function revokeAccess(grantId: string, options: AccessOptions & { actor?: string } = {}): Promise<Grant> {
+  return withContext(options, async (ctx) => {
+    const grant = await ctx.ledger.getGrant(grantId);
+    if (!grant) throw new JitError("NotFound", `no grant with id "${grantId}"`, { field: "grantId" });
+    if (isFinalState(grant.state)) {
+      const open = openChanges(grant).length;
+      throw new JitError(
+        "InvalidInput",
+        `grant ${grantId} has already ended (${grant.state}${grant.reason ? `, ${grant.reason}` : ""})${open ? `; ${open} change(s) may remain: run \`jit sweep\`` : ""}`,
+        { field: "grantId" },
+      );
+    }
+    const driver = await ctx.driver(grant.cloud);
+    const journal = new LedgerJournal(ctx.ledger, grant);
+    if (grant.state !== "restoring") await journal.edit((g) => transition(g, "restoring", "UserRequested"));
+    await restoreWith(ctx, driver, journal, finalStateFor(journal.grant), options.actor);
+    return journal.grant;
+  });
+}

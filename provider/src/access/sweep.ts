@@ -1,0 +1,149 @@
+import { Grant, epochMs, isFinalState, newAuditEvent, parseVmId, transition } from "../model";
+import { AccessContext, AccessOptions, withContext } from "./context";
+import type { KnownGrantState, OrphanReport, SweepScope } from "./driver";
+import { LedgerJournal } from "./journal";
+import { finalStateFor, restoreWith } from "./restore";
+
+export interface SweepOptions extends AccessOptions {
+  /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
+  scope?: SweepScope;
+  /**
+   * A grant still `pending` or `applying` this long after it was made has lost the process that
+   * was opening it; sweep undoes it. Default 15 minutes.
+   */
+  abandonedAfterMs?: number;
+  /** Re-place missing or altered deny rules of registered policies. Default true. */
+  repairBaselines?: boolean;
+}
+
+export interface SweepReport {
+  /** Grants this sweep finished, with the state each ended in. */
+  restored: { grantId: string; state: string }[];
+  failed: { grantId: string; error: string }[];
+  orphans: OrphanReport[];
+  baselines: { policy: string; drift: string[]; repaired: boolean; error?: string }[];
+}
+
+export const DEFAULT_ABANDONED_AFTER_MS = 15 * 60_000;
+
+/**
+ * The reconciler: ends every grant that is due (expired, interrupted, abandoned), removes our rules
+ * that no live grant owns, and puts back missing deny rules. Idempotent, and safe to run from
+ * several places at once: each grant is taken by compare-and-swap, and every cloud removal checks
+ * what it removes.
+ */
+export function sweep(options: SweepOptions = {}): Promise<SweepReport> {
+  return withContext(options, (ctx) => sweepWith(ctx, options));
+}
+
+export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}): Promise<SweepReport> {
+  const now = ctx.now();
+  const report: SweepReport = { restored: [], failed: [], orphans: [], baselines: [] };
+  const abandonedBefore = now.getTime() - (options.abandonedAfterMs ?? DEFAULT_ABANDONED_AFTER_MS);
+  const abandoned = (await ctx.ledger.listGrants({ state: ["pending", "applying"] })).filter((g) => epochMs(g.createdAt) <= abandonedBefore);
+  const due = new Map<string, Grant>([...(await ctx.ledger.dueForRestore(now)), ...abandoned].map((g) => [g.id, g]));
+
+  for (const grant of due.values()) {
+    try {
+      const state = await finishGrant(ctx, grant, abandoned.includes(grant) && epochMs(grant.endTimeUtc) > now.getTime());
+      if (state) report.restored.push({ grantId: grant.id, state });
+    } catch (err) {
+      report.failed.push({ grantId: grant.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  report.orphans = await sweepOrphans(ctx, options.scope, now);
+  if (options.repairBaselines !== false) report.baselines = await repairBaselines(ctx);
+
+  if (report.restored.length || report.failed.length || report.orphans.length || report.baselines.some((b) => b.repaired || b.error)) {
+    await ctx.ledger.appendAudit(
+      newAuditEvent({
+        actor: "pulumi-jit sweep",
+        action: "grant.sweep",
+        target: {},
+        outcome: report.failed.length || report.orphans.some((o) => o.action === "failed") ? "failed" : "success",
+        message: summarise(report),
+      }),
+    );
+  }
+  return report;
+}
+
+/** Returns the state the grant ended in, or undefined if another process had it. */
+async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
+  const driver = await ctx.driver(grant.cloud);
+  const journal = new LedgerJournal(ctx.ledger, grant);
+  if (isFinalState(grant.state)) {
+    // A failed apply or restore left changes behind: remove them; the grant's state stays.
+    await driver.restoreGrant(grant, journal, ctx.progress);
+    return grant.state;
+  }
+  if (grant.state !== "restoring") {
+    try {
+      await journal.edit((g) => transition(g, "restoring", abandonedEarly ? "Failed" : "Expired"));
+    } catch {
+      return undefined;
+    }
+  }
+  const final = finalStateFor(journal.grant);
+  ctx.progress(`restoring grant ${grant.id} (${journal.grant.reason})`);
+  await restoreWith(ctx, driver, journal, final, "pulumi-jit sweep");
+  return final;
+}
+
+async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {
+  const policies = await ctx.ledger.listPolicies();
+  const scope: SweepScope = given ?? {
+    azureSubscriptions: unique(policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id))).flatMap((ref) => (ref.cloud === "azure" ? [ref.subscriptionId] : []))),
+    awsRegions: unique(policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id))).flatMap((ref) => (ref.cloud === "aws" ? [ref.region ?? ""] : []))),
+  };
+  const grants = await ctx.ledger.listGrants();
+  const states = new Map(grants.map((g) => [g.id, g]));
+  const grantState = (id: string): KnownGrantState => {
+    const g = states.get(id);
+    if (!g) return "unknown";
+    return isFinalState(g.state) ? "ended" : "live";
+  };
+  const out: OrphanReport[] = [];
+  if (scope.azureSubscriptions?.length) out.push(...(await (await ctx.driver("azure")).sweepOrphans({ azureSubscriptions: scope.azureSubscriptions }, now, grantState, ctx.progress)));
+  if (scope.awsRegions?.length) out.push(...(await (await ctx.driver("aws")).sweepOrphans({ awsRegions: scope.awsRegions }, now, grantState, ctx.progress)));
+  return out;
+}
+
+async function repairBaselines(ctx: AccessContext): Promise<SweepReport["baselines"]> {
+  const out: SweepReport["baselines"] = [];
+  for (const record of await ctx.ledger.listPolicies()) {
+    const { policy } = record;
+    try {
+      const driver = await ctx.driver(parseVmId(policy.virtualMachines[0].id).cloud);
+      const baseline = record.baseline as Record<string, unknown>;
+      const inspected = await driver.inspectBaseline(policy, baseline);
+      if (inspected.drift.length === 0) {
+        out.push({ policy: policy.name, drift: [], repaired: false });
+        continue;
+      }
+      ctx.progress(`policy ${policy.name}: ${inspected.drift.join("; ")}; repairing`);
+      const applied = await driver.applyBaseline(policy, baseline, {}, ctx.progress);
+      await ctx.ledger.putPolicy({ policy, baseline: applied.record as never }, { expectedVersion: record.version });
+      out.push({ policy: policy.name, drift: inspected.drift, repaired: true });
+    } catch (err) {
+      out.push({ policy: policy.name, drift: [], repaired: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return out;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function summarise(r: SweepReport): string {
+  return [
+    `${r.restored.length} grant(s) restored`,
+    r.failed.length ? `${r.failed.length} failed` : "",
+    `${r.orphans.filter((o) => o.action === "removed").length} orphan(s) removed`,
+    `${r.baselines.filter((b) => b.repaired).length} baseline(s) repaired`,
+  ]
+    .filter(Boolean)
+    .join(", ");
+}

@@ -1,0 +1,98 @@
+import type { Change, Grant, Policy } from "../../model";
+import { changeKey } from "../../model";
+import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, RestoreReport } from "../driver";
+
+/**
+ * An in-memory cloud for testing the front door on its own: a grant opens one "rule" per port,
+ * named after the grant and stamped with its expiry. `failAt` makes the Nth cloud write throw, and
+ * `crashAt` makes it and every later call throw, as if the process had died there.
+ */
+export class FakeDriver implements CloudDriver {
+  readonly cloud = "azure" as const;
+  readonly rules = new Map<string, { grantId: string; expiresAt: string }>();
+  writes = 0;
+  failAt?: number;
+  crashAt?: number;
+  principal: Principal = { id: "00000000-0000-0000-0000-0000000000a1", name: "ana@example.com" };
+  missing: string[] = [];
+
+  async whoAmI(): Promise<Principal> {
+    return this.principal;
+  }
+
+  async missingPermissions(_p: Principal, vmIds: string[]): Promise<Map<string, string[]>> {
+    return new Map(vmIds.map((id) => [id, this.missing]));
+  }
+
+  private write(): void {
+    this.writes += 1;
+    if (this.crashAt !== undefined && this.writes >= this.crashAt) throw new Error(`crashed at write ${this.writes}`);
+    if (this.failAt === this.writes) throw new Error(`cloud refused write ${this.writes}`);
+  }
+
+  changesFor(grant: Grant): Change[] {
+    return grant.virtualMachines.flatMap((vm, i) =>
+      vm.ports.map(
+        (p): Change => ({
+          kind: "azure-nsg-rule",
+          status: "intended",
+          nsgId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg",
+          ruleName: `jit-allow-${grant.id}-${p.number}-${i}`,
+          priority: 100 + p.number % 100,
+          rule: { port: p.number, source: p.sourceAddressPrefix },
+        }),
+      ),
+    );
+  }
+
+  async applyGrant(grant: Grant, journal: ChangeJournal): Promise<void> {
+    const changes = this.changesFor(grant);
+    await journal.intend(changes);
+    for (const c of changes) {
+      this.write();
+      if (c.kind === "azure-nsg-rule") this.rules.set(c.ruleName, { grantId: grant.id, expiresAt: grant.endTimeUtc });
+      await journal.update({ ...c, status: "applied" });
+    }
+  }
+
+  async restoreGrant(grant: Grant, journal: ChangeJournal): Promise<RestoreReport> {
+    const report: RestoreReport = { removed: 0, alreadyGone: 0, mismatches: [] };
+    for (const c of grant.changes) {
+      if (c.status === "removed" || c.kind !== "azure-nsg-rule") continue;
+      if (this.rules.has(c.ruleName)) {
+        this.write();
+        this.rules.delete(c.ruleName);
+        report.removed += 1;
+      } else report.alreadyGone += 1;
+      await journal.update({ ...c, status: "removed" });
+    }
+    return report;
+  }
+
+  async sweepOrphans(_scope: unknown, now: Date, grantState: (id: string) => KnownGrantState): Promise<OrphanReport[]> {
+    const out: OrphanReport[] = [];
+    for (const [name, r] of this.rules) {
+      if (Date.parse(r.expiresAt) <= now.getTime() || grantState(r.grantId) === "ended") {
+        this.write();
+        this.rules.delete(name);
+        out.push({ cloud: "azure", container: "nsg", name, grantId: r.grantId, expiredAt: r.expiresAt, action: "removed" });
+      }
+    }
+    return out;
+  }
+
+  async applyBaseline(_policy: Policy): Promise<BaselineResult> {
+    return { record: {}, vms: [], rules: [], drift: [], warnings: [] };
+  }
+
+  async removeBaseline(): Promise<void> {}
+
+  async inspectBaseline(): Promise<BaselineResult> {
+    return { record: {}, vms: [], rules: [], drift: [], warnings: [] };
+  }
+
+  /** Keys of the changes a grant recorded, for assertions. */
+  static keys(grant: Grant): string[] {
+    return grant.changes.map(changeKey);
+  }
+}

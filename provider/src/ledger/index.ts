@@ -1,0 +1,3 @@
+export * from "./ledger";
+export { SqliteLedger, SqliteLedgerOptions, openLedger } from "./sqlite";
+export { defaultLedgerPath } from "./sqlite-db";

@@ -1,0 +1,294 @@
+/**
+ * The default ledger: one SQLite file, through Node's built-in `node:sqlite`.
+ *
+ * Why node:sqlite and not better-sqlite3: better-sqlite3 is a native addon, built (or downloaded
+ * prebuilt) for the Node that runs `npm ci`. pulumi-jit runs on the Node 22 it installs as a
+ * development dependency, and inside whatever Node the Pulumi CLI starts; whenever that is not
+ * the Node that installed the addon, loading it fails with "compiled against a different Node.js
+ * version", and where no prebuilt binary matches, installing it needs a C++ toolchain. node:sqlite
+ * ships inside Node 22 (without a flag since 22.13): nothing to build or download, the same SQLite
+ * everywhere, and no extra package for a serialized Pulumi provider to resolve from the user's
+ * project. What it costs: Node 22 still calls it experimental (its one-time warning is dropped, see
+ * `sqlite-db.ts`), and it is synchronous, as better-sqlite3 is, so a write waiting for another
+ * process's lock blocks the event loop for up to `busyTimeoutMs`; every write here is a few
+ * milliseconds, which suits a CLI and a reconciler.
+ */
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { z } from "zod";
+import { AuditEvent, AuditEventInput, parseAuditEvent } from "../model/audit";
+import { JitError } from "../model/errors";
+import { Grant, parseGrant, restoreDueAt } from "../model/grant";
+import { parsePolicy, policyCloud } from "../model/policy";
+import { epochMs, utc } from "../model/time";
+import { parseOrThrow } from "../model/validate";
+import { Cloud, parseVmId, vmKey } from "../model/vm";
+import { AuditFilter, GrantFilter, Ledger, LedgerCorruptError, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
+import { migrate } from "./migrations";
+import { defaultLedgerPath, openDatabase, writeTransaction } from "./sqlite-db";
+
+export interface SqliteLedgerOptions {
+  /** How long a writer waits for another writer's lock before failing, in ms. */
+  busyTimeoutMs?: number;
+  /** The clock that stamps `updatedAt`; injectable for tests. */
+  now?: () => number;
+}
+
+/** Reads the restore index (`grants_due`): a range, never a scan of the grants' history. */
+export const DUE_FOR_RESTORE_SQL = "SELECT id, version, record FROM grants WHERE due_at <= ? ORDER BY due_at LIMIT ?";
+
+type Row = Record<string, unknown>;
+type Condition = [sql: string, ...params: SQLInputValue[]];
+
+/** ` WHERE a AND b` (or nothing) and its parameters, from the conditions that apply. */
+function where(conditions: (Condition | false)[]): { sql: string; params: SQLInputValue[] } {
+  const applied = conditions.filter((c): c is Condition => c !== false);
+  return {
+    sql: applied.length ? ` WHERE ${applied.map(([sql]) => sql).join(" AND ")}` : "",
+    params: applied.flatMap(([, ...params]) => params),
+  };
+}
+
+/** SQLite reads `LIMIT -1` as "no limit". */
+function limitOf(limit: number | undefined): number {
+  if (limit === undefined) return -1;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new JitError("InvalidInput", `${limit} is not a positive whole number`, { field: "limit" });
+  return limit;
+}
+
+/** Parses a stored record; a failure names the table and key and says what is wrong. */
+function decode<S extends z.ZodType>(schema: S, what: string, table: string, key: string, text: unknown): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(String(text));
+  } catch (err) {
+    throw new LedgerCorruptError(table, key, `not JSON (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    return parseOrThrow(schema, value, what);
+  } catch (err) {
+    throw new LedgerCorruptError(table, key, (err as Error).message, { cause: err });
+  }
+}
+
+/** The row's own columns must agree with its record; a mismatch means the row was edited or damaged. */
+function agree(table: string, key: string, pairs: [string, unknown, unknown][]): void {
+  for (const [name, column, record] of pairs) {
+    if (column !== record) throw new LedgerCorruptError(table, key, `its ${name} column says ${JSON.stringify(column)} but its record says ${JSON.stringify(record)}`);
+  }
+}
+
+/**
+ * Compare-and-swap on a version: `expected` undefined always passes; 0 passes only when there is
+ * no record; N only when the record is at N.
+ */
+function checkVersion(what: string, current: number | undefined, expected: number | undefined): void {
+  if (expected === undefined || expected === (current ?? 0)) return;
+  const now = current === undefined ? "does not exist" : expected === 0 ? `already exists (at version ${current})` : `is at version ${current}`;
+  throw new JitError("VersionConflict", `${what} ${now}, not at version ${expected}: someone else changed it; read it again and retry`, { field: "version" });
+}
+
+/** The keys of a grant's VMs, sorted (a valid grant names each VM once). */
+function vmKeys(grant: Grant): string[] {
+  return grant.virtualMachines.map((vm) => vmKey(parseVmId(vm.id))).sort();
+}
+
+/** Opens the default ledger: the SQLite file at `path` (default `$JIT_LEDGER`, else `~/.pulumi-jit/ledger.db`). */
+export async function openLedger(path?: string, options?: SqliteLedgerOptions): Promise<Ledger> {
+  return new SqliteLedger(path, options);
+}
+
+export class SqliteLedger implements Ledger {
+  readonly path: string;
+  private readonly db: DatabaseSync;
+  private readonly clock: () => number;
+  private closed = false;
+
+  /** Opens the ledger at `path` (default `$JIT_LEDGER` or `~/.pulumi-jit/ledger.db`; `:memory:` for tests), migrating its schema. */
+  constructor(path: string = defaultLedgerPath(), options: SqliteLedgerOptions = {}) {
+    this.path = path;
+    this.clock = options.now ?? Date.now;
+    this.db = openDatabase(path, options.busyTimeoutMs ?? 5000);
+    try {
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  async putPolicy(write: PolicyWrite, options: WriteOptions = {}): Promise<PolicyRecord> {
+    const policy = parsePolicy(write.policy, "policy");
+    return writeTransaction(this.db, () => {
+      const row = this.db.prepare("SELECT version FROM policies WHERE name = ?").get(policy.name);
+      const current = row === undefined ? undefined : Number(row.version);
+      checkVersion(`policy "${policy.name}"`, current, options.expectedVersion);
+      const record = parseOrThrow(PolicyRecord, { policy, baseline: write.baseline ?? null, version: (current ?? 0) + 1, updatedAt: utc(this.clock()) }, "policy record");
+      this.db
+        .prepare(
+          `INSERT INTO policies (name, cloud, version, record) VALUES (?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET name = excluded.name, cloud = excluded.cloud, version = excluded.version, record = excluded.record`,
+        )
+        .run(record.policy.name, policyCloud(record.policy), record.version, JSON.stringify(record));
+      return record;
+    });
+  }
+
+  async getPolicy(name: string): Promise<PolicyRecord | undefined> {
+    const row = this.db.prepare("SELECT name, version, record FROM policies WHERE name = ?").get(name);
+    return row === undefined ? undefined : this.policyFrom(row);
+  }
+
+  async listPolicies(filter: { cloud?: Cloud } = {}): Promise<PolicyRecord[]> {
+    const w = where([filter.cloud !== undefined && ["cloud = ?", filter.cloud]]);
+    return this.db.prepare(`SELECT name, version, record FROM policies${w.sql} ORDER BY name`).all(...w.params).map((row) => this.policyFrom(row));
+  }
+
+  async deletePolicy(name: string, options: WriteOptions = {}): Promise<boolean> {
+    return writeTransaction(this.db, () => {
+      const row = this.db.prepare("SELECT version FROM policies WHERE name = ?").get(name);
+      checkVersion(`policy "${name}"`, row === undefined ? undefined : Number(row.version), options.expectedVersion);
+      return Number(this.db.prepare("DELETE FROM policies WHERE name = ?").run(name).changes) > 0;
+    });
+  }
+
+  async createGrant(grant: Grant): Promise<Grant> {
+    const stored = parseGrant({ ...grant, version: 1 });
+    return writeTransaction(this.db, () => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO grants (id, version, state, policy, cloud, created_at, due_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO NOTHING`,
+        )
+        .run(stored.id, stored.version, stored.state, stored.policy, stored.cloud, epochMs(stored.createdAt), restoreDueAt(stored) ?? null, JSON.stringify(stored));
+      if (Number(inserted.changes) === 0) throw new JitError("Conflict", `grant ${stored.id} already exists`, { field: "id" });
+      const addVm = this.db.prepare("INSERT INTO grant_vms (vm_key, grant_id) VALUES (?, ?)");
+      for (const key of vmKeys(stored)) addVm.run(key, stored.id);
+      return stored;
+    });
+  }
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    const row = this.db.prepare("SELECT id, version, record FROM grants WHERE id = ?").get(id);
+    return row === undefined ? undefined : this.grantFrom(row);
+  }
+
+  async updateGrant(id: string, expectedVersion: number, next: Grant): Promise<Grant> {
+    const stored = parseGrant({ ...next, version: expectedVersion + 1 });
+    if (stored.id !== id) throw new JitError("InvalidInput", `the grant passed is ${stored.id}, not ${id}`, { field: "id" });
+    return writeTransaction(this.db, () => {
+      const row = this.db.prepare("SELECT version, policy, cloud, created_at FROM grants WHERE id = ?").get(id);
+      if (row === undefined) throw new JitError("NotFound", `grant ${id} does not exist`, { field: "id" });
+      checkVersion(`grant ${id}`, Number(row.version), expectedVersion);
+      const vms = this.db.prepare("SELECT vm_key FROM grant_vms WHERE grant_id = ?").all(id).map((r) => String(r.vm_key)).sort();
+      const same =
+        row.policy === stored.policy &&
+        row.cloud === stored.cloud &&
+        row.created_at === epochMs(stored.createdAt) &&
+        JSON.stringify(vms) === JSON.stringify(vmKeys(stored));
+      if (!same) throw new JitError("InvalidInput", `grant ${id}: its policy, cloud, VMs and creation time never change`, { field: "policy" });
+      // The version predicate repeats the check above as the write itself: compare-and-swap.
+      const updated = this.db
+        .prepare("UPDATE grants SET version = ?, state = ?, due_at = ?, record = ? WHERE id = ? AND version = ?")
+        .run(stored.version, stored.state, restoreDueAt(stored) ?? null, JSON.stringify(stored), id, expectedVersion);
+      if (Number(updated.changes) !== 1) throw new JitError("VersionConflict", `grant ${id} changed while it was being updated`, { field: "version" });
+      return stored;
+    });
+  }
+
+  async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
+    const states = filter.state === undefined ? [] : ([] as string[]).concat(filter.state);
+    const w = where([
+      states.length > 0 && [`state IN (${states.map(() => "?").join(", ")})`, ...states],
+      filter.policy !== undefined && ["policy = ?", filter.policy],
+      filter.cloud !== undefined && ["cloud = ?", filter.cloud],
+      filter.vm !== undefined && ["id IN (SELECT grant_id FROM grant_vms WHERE vm_key = ?)", vmKey(parseVmId(filter.vm, "vm"))],
+    ]);
+    return this.db
+      .prepare(`SELECT id, version, record FROM grants${w.sql} ORDER BY created_at DESC, id LIMIT ?`)
+      .all(...w.params, limitOf(filter.limit))
+      .map((row) => this.grantFrom(row));
+  }
+
+  async dueForRestore(now: Date | number, limit?: number): Promise<Grant[]> {
+    return this.db
+      .prepare(DUE_FOR_RESTORE_SQL)
+      .all(epochMs(now), limitOf(limit))
+      .map((row) => this.grantFrom(row));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = this.db.prepare("SELECT MIN(due_at) AS due FROM grants WHERE due_at IS NOT NULL").get() as { due: number | null } | undefined;
+    return row?.due ?? undefined;
+  }
+
+  async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
+    const event = parseAuditEvent(input);
+    const inserted = this.db
+      .prepare(
+        `INSERT INTO audit (id, time, action, actor, outcome, policy, grant_id, vm_key, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING`,
+      )
+      .run(
+        event.id,
+        epochMs(event.time),
+        event.action,
+        event.actor,
+        event.outcome,
+        event.target.policy ?? null,
+        event.target.grant ?? null,
+        event.target.vm === undefined ? null : vmKey(parseVmId(event.target.vm)),
+        JSON.stringify(event),
+      );
+    if (Number(inserted.changes) === 0) throw new JitError("Conflict", `audit event ${event.id} already exists`, { field: "id" });
+    return event;
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    const actions = filter.action === undefined ? [] : ([] as string[]).concat(filter.action);
+    const w = where([
+      actions.length > 0 && [`action IN (${actions.map(() => "?").join(", ")})`, ...actions],
+      filter.actor !== undefined && ["actor = ?", filter.actor],
+      filter.outcome !== undefined && ["outcome = ?", filter.outcome],
+      filter.policy !== undefined && ["policy = ?", filter.policy],
+      filter.grant !== undefined && ["grant_id = ?", filter.grant],
+      filter.vm !== undefined && ["vm_key = ?", vmKey(parseVmId(filter.vm, "vm"))],
+      filter.since !== undefined && ["time >= ?", epochMs(filter.since)],
+      filter.until !== undefined && ["time <= ?", epochMs(filter.until)],
+    ]);
+    return this.db
+      .prepare(`SELECT id, record FROM audit${w.sql} ORDER BY time DESC, seq DESC LIMIT ?`)
+      .all(...w.params, limitOf(filter.limit))
+      .map((row) => {
+        const key = String(row.id);
+        const event = decode(AuditEvent, "audit event", "audit", key, row.record);
+        agree("audit", key, [["id", key, event.id]]);
+        return event;
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private grantFrom(row: Row): Grant {
+    const key = String(row.id);
+    const grant = decode(Grant, "grant", "grants", key, row.record);
+    agree("grants", key, [
+      ["id", key, grant.id],
+      ["version", row.version, grant.version],
+    ]);
+    return grant;
+  }
+
+  private policyFrom(row: Row): PolicyRecord {
+    const key = String(row.name);
+    const record = decode(PolicyRecord, "policy record", "policies", key, row.record);
+    agree("policies", key, [
+      ["name", key, record.policy.name],
+      ["version", row.version, record.version],
+    ]);
+    return record;
+  }
+}

@@ -1,0 +1,2 @@
+export * as azure from "./azure";
+export * as aws from "./aws";

@@ -1,0 +1,66 @@
+import { Cloud, Policy, PolicyInput, fieldPath } from "../model";
+
+/**
+ * What a JitPolicy resource takes, as the engine hands it to the provider: the policy in
+ * Defender's shape, named by `policyName`, plus per-cloud options. Nothing here is secret and no
+ * credential is ever an input: providers find credentials in their environment.
+ */
+export interface PolicyResourceInputs {
+  policyName: string;
+  virtualMachines: PolicyInput["virtualMachines"];
+  requesters?: string[];
+  approvers?: string[];
+  /** Azure: the resource group the policy belongs to, as in Defender (kept for export; rules go where the VMs' NSGs are). */
+  resourceGroupName?: string;
+  /** AWS: also change security groups that instances outside the policy use. */
+  allowSharedSecurityGroups?: boolean;
+}
+
+/** The engine's placeholder for a value not known until apply (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+export function policyOf(inputs: PolicyResourceInputs): unknown {
+  return {
+    name: inputs.policyName,
+    virtualMachines: inputs.virtualMachines,
+    ...(inputs.requesters ? { requesters: inputs.requesters } : {}),
+    ...(inputs.approvers ? { approvers: inputs.approvers } : {}),
+  };
+}
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+/** Validates inputs for `cloud`; problems are reported per property, as `pulumi preview` shows them. */
+export function checkPolicyInputs(cloud: Cloud, inputs: PolicyResourceInputs): { policy?: Policy; failures: CheckFailure[] } {
+  if (containsUnknown(inputs)) return { failures: [] };
+  const parsed = Policy.safeParse(policyOf(inputs));
+  if (!parsed.success) {
+    return {
+      failures: parsed.error.issues.map((i) => {
+        const path = i.path[0] === "name" ? ["policyName", ...i.path.slice(1)] : i.path;
+        return { property: fieldPath(path), reason: i.message };
+      }),
+    };
+  }
+  const failures: CheckFailure[] = [];
+  parsed.data.virtualMachines.forEach((vm, i) => {
+    const onAws = vm.id.startsWith("i-") || vm.id.startsWith("arn:");
+    if ((cloud === "aws") !== onAws) {
+      failures.push({ property: `virtualMachines[${i}].id`, reason: `is not ${cloud === "aws" ? "an EC2 instance id or ARN" : "an Azure VM resource id"}; this is the ${cloud} JitPolicy` });
+    }
+  });
+  if (cloud === "azure" && inputs.allowSharedSecurityGroups !== undefined) {
+    failures.push({ property: "allowSharedSecurityGroups", reason: "applies to AWS security groups only" });
+  }
+  return failures.length ? { failures } : { policy: parsed.data, failures };
+}

@@ -1,0 +1,56 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { BaselineResult } from "../access/driver";
+import type { Cloud } from "../model";
+import type { PolicyResourceInputs } from "./inputs";
+import { policyProviderShim } from "./shim";
+
+/** The part of a policy port that a Pulumi program writes (Defender's JitNetworkAccessPortRule). */
+export interface JitPortArgs {
+  number: pulumi.Input<number>;
+  protocol: pulumi.Input<"TCP" | "UDP" | "*">;
+  allowedSourceAddressPrefix?: pulumi.Input<string>;
+  allowedSourceAddressPrefixes?: pulumi.Input<pulumi.Input<string>[]>;
+  /** ISO-8601, PT5M to P1D; default PT3H. */
+  maxRequestAccessDuration?: pulumi.Input<string>;
+}
+
+export interface JitPolicyArgsBase {
+  /** The policy's name (default: the resource's name). Requests name the policy by it. */
+  policyName?: pulumi.Input<string>;
+  /** Principals who may request access, on top of the cloud permission check. */
+  requesters?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Principals who may approve requests. */
+  approvers?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export const RESOURCE_MODULE: Record<Cloud, string> = { azure: "pulumi-jit/azure", aws: "pulumi-jit/aws" };
+export const POLICY_RESOURCE_TYPE = "JitPolicy";
+
+const shims: Record<Cloud, pulumi.dynamic.ResourceProvider> = { azure: policyProviderShim("azure"), aws: policyProviderShim("aws") };
+
+/** Outputs every JitPolicy has; the cloud-specific classes add their own inputs. */
+export abstract class JitPolicyResource extends pulumi.dynamic.Resource {
+  declare public readonly policyName: pulumi.Output<string>;
+  declare public readonly cloud: pulumi.Output<Cloud>;
+  /** The deny rules placed (Azure) or ingress rules revoked (AWS). */
+  declare public readonly rules: pulumi.Output<BaselineResult["rules"]>;
+  /** Per VM: protected, exposed (by which rule), or not applicable (why). */
+  declare public readonly vms: pulumi.Output<BaselineResult["vms"]>;
+  /** Differences from the baseline found by the last refresh; the next `pulumi up` repairs them. */
+  declare public readonly drift: pulumi.Output<string[]>;
+  declare public readonly warnings: pulumi.Output<string[]>;
+
+  protected constructor(cloud: Cloud, name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+    const props: Record<keyof Omit<PolicyResourceInputs, "policyName">, unknown> & Record<string, unknown> = {
+      ...args,
+      policyName: args.policyName ?? name,
+      cloud: undefined,
+      rules: undefined,
+      vms: undefined,
+      drift: undefined,
+      warnings: undefined,
+      baseline: undefined,
+    } as never;
+    super(shims[cloud], name, props, opts, RESOURCE_MODULE[cloud], POLICY_RESOURCE_TYPE);
+  }
+}
