@@ -1,0 +1,204 @@
+import { CallLog, EmulatorRequest, FaultInjector, startEmulatorServer } from "../common";
+import { AwsError } from "./errors";
+import { iamOperations } from "./iam";
+import { instanceOperations } from "./instances";
+import type { Operation } from "./operations";
+import { AwsCredentials, Principal, PrincipalSeed, Principals } from "./principals";
+import { renderError, renderResult, ServiceName, serviceOf, SigningScope, signingScope } from "./protocol";
+import { QueryNode } from "./query";
+import { securityGroupOperations } from "./security-groups";
+import { Seeder } from "./seed";
+import { Ec2State, Limits } from "./state";
+import { stsOperations } from "./sts";
+import { tagOperations } from "./tags";
+import { ThrottleOptions, TokenBuckets } from "./throttle";
+
+export type { AwsCredentials, Principal as AwsPrincipal, PrincipalSeed as AwsPrincipalSeed } from "./principals";
+export type { PolicyDocument as IamPolicyDocument, SourcePolicyType as IamSourcePolicyType } from "./policy";
+export type {
+  Seeder as AwsSeed,
+  InstanceSeed as Ec2InstanceSeed,
+  InterfaceSeed as Ec2InterfaceSeed,
+  RuleSeed as Ec2RuleSeed,
+  SecurityGroupSeed as Ec2SecurityGroupSeed,
+  SubnetSeed as Ec2SubnetSeed,
+  VpcSeed as Ec2VpcSeed,
+} from "./seed";
+export type {
+  Ec2State,
+  Instance as Ec2Instance,
+  Limits as Ec2Limits,
+  NetworkInterface as Ec2NetworkInterface,
+  Peer as Ec2Peer,
+  SecurityGroup as Ec2SecurityGroup,
+  SecurityGroupRule as Ec2SecurityGroupRule,
+  Subnet as Ec2Subnet,
+  Vpc as Ec2Vpc,
+} from "./state";
+export type { ThrottleOptions as Ec2ThrottleOptions } from "./throttle";
+
+/**
+ * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs, security groups
+ * and rules, tags), STS GetCallerIdentity and IAM SimulatePrincipalPolicy, on one 127.0.0.1 port.
+ * The real SDK clients talk to it unchanged:
+ *
+ * ```ts
+ * const aws = await startAwsEmulator();
+ * const web = aws.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "203.0.113.0/24" }] });
+ * aws.seed.instance({ groupIds: [web.id], publicIp: "198.51.100.10" });
+ * const ec2 = new EC2Client(aws.clientConfig);
+ * ```
+ */
+export interface AwsEmulatorOptions {
+  region?: string;
+  accountId?: string;
+  /** Seeds the generator of resource ids, so a run's ids replay. */
+  randomSeed?: number;
+  /** Create the default VPC a new account has (172.31.0.0/16, one subnet, default group). Default true. */
+  defaultVpc?: boolean;
+  /**
+   * Who may call. Without any, one user `admin` with an allow-all policy. The first (or
+   * `defaultPrincipal`) is the one `credentials` and `clientConfig` belong to.
+   */
+  principals?: PrincipalSeed[];
+  defaultPrincipal?: string;
+  /** EC2 quotas: 60 rules per group and direction and address family, 5 groups per interface (up to 16). */
+  limits?: Partial<Limits>;
+  /** Throttle EC2 calls with a token bucket per action. Off by default. */
+  throttle?: ThrottleOptions;
+}
+
+export interface AwsEmulator {
+  /** e.g. http://127.0.0.1:41234 */
+  endpoint: string;
+  region: string;
+  /** The default principal's credentials. */
+  credentials: AwsCredentials;
+  credentialsFor(principal: string): AwsCredentials;
+  /** `{ endpoint, region, credentials }`, ready for EC2Client, STSClient and IAMClient. */
+  clientConfig: { endpoint: string; region: string; credentials: AwsCredentials };
+  seed: Seeder;
+  /** The emulated resources, to read directly in assertions (reads are not API calls). */
+  state: Ec2State;
+  faults: FaultInjector;
+  calls: CallLog;
+  options: AwsEmulatorOptions;
+  close(): Promise<void>;
+}
+
+const operations: Record<ServiceName, Record<string, Operation>> = {
+  ec2: { ...securityGroupOperations, ...instanceOperations, ...tagOperations },
+  sts: stsOperations,
+  iam: iamOperations,
+};
+
+const admin: PrincipalSeed = {
+  name: "admin",
+  policies: [{ name: "AdministratorAccess", type: "aws-managed", document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }],
+};
+
+function checkLimits(limits: Limits): Limits {
+  const { rulesPerGroup, groupsPerInterface } = limits;
+  if (!Number.isInteger(groupsPerInterface) || groupsPerInterface < 1 || groupsPerInterface > 16) throw new Error("groupsPerInterface must be 1 to 16");
+  if (!Number.isInteger(rulesPerGroup) || rulesPerGroup < 1) throw new Error("rulesPerGroup must be a positive integer");
+  // EC2's quota: rules per group times groups per interface may not pass 1,000.
+  if (rulesPerGroup * groupsPerInterface > 1000) throw new Error("rulesPerGroup × groupsPerInterface may not exceed 1000");
+  return limits;
+}
+
+const throttledMessage = "Request limit exceeded.";
+
+interface ParsedRequest {
+  service: ServiceName;
+  action: string;
+  op?: Operation;
+  scope?: SigningScope;
+  caller?: Principal;
+  params: QueryNode;
+}
+
+function parseRequest(req: EmulatorRequest): QueryNode {
+  return QueryNode.parse(req.method === "GET" ? req.url.search.slice(1) : req.body);
+}
+
+export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
+  const region = options.region ?? "us-east-1";
+  const accountId = options.accountId ?? "123456789012";
+  const state = new Ec2State(accountId, region, checkLimits({ rulesPerGroup: 60, groupsPerInterface: 5, ...options.limits }), options.randomSeed ?? 1);
+  const principals = new Principals(accountId);
+  const seed = new Seeder(state, principals);
+  const seeded = (options.principals ?? [admin]).map((p) => seed.principal(p));
+  const defaultPrincipal: Principal | undefined = options.defaultPrincipal ? principals.named(options.defaultPrincipal) : seeded[0];
+  if (!defaultPrincipal) throw new Error("principals must not be empty");
+  if (options.defaultVpc ?? true) seed.defaultVpc();
+
+  const buckets = new TokenBuckets(options.throttle);
+  const faults = new FaultInjector();
+  const calls = new CallLog();
+
+  const serve = ({ service, action, op, scope, caller, params }: ParsedRequest) => {
+    try {
+      if (!scope) throw new AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403);
+      if (!caller) {
+        throw service === "ec2"
+          ? new AwsError("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
+          : new AwsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403);
+      }
+      // EC2 and STS endpoints are regional: a client set up for another region is refused, not
+      // silently served. (IAM is global.)
+      if (service !== "iam" && scope.region !== region) {
+        const message = `Credential should be scoped to a valid region, not '${scope.region}'.`;
+        throw service === "ec2" ? new AwsError("AuthFailure", message, 401) : new AwsError("SignatureDoesNotMatch", message, 403);
+      }
+      if (!op) throw new AwsError("InvalidAction", `The action ${action} is not valid for this web service.`);
+      if (service === "ec2" && !buckets.take(action)) throw new AwsError("RequestLimitExceeded", throttledMessage, 503);
+      // EC2 answers a dry run once it knows who asks and what; nothing is looked up or changed.
+      if (service === "ec2" && params.bool("DryRun")) throw new AwsError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
+      return renderResult(service, action, op.handle({ state, principals, caller }, params));
+    } catch (err) {
+      if (err instanceof AwsError) return renderError(service, err.code, err.message, err.status);
+      throw err;
+    }
+  };
+
+  const server = await startEmulatorServer({
+    calls,
+    faults,
+    route(req) {
+      const params = parseRequest(req);
+      const action = params.str("Action") ?? "";
+      const service = serviceOf(req, params.str("Version"));
+      const op = Object.hasOwn(operations[service], action) ? operations[service][action] : undefined;
+      const scope = signingScope(req);
+      const caller = scope && principals.byAccessKey(scope.accessKeyId);
+      return {
+        operation: action || "Unknown",
+        write: op?.write ?? false,
+        principal: caller?.name,
+        serve: () => serve({ service, action, op, scope, caller, params }),
+      };
+    },
+    renderFault: (fault, req) => {
+      const message = fault.message ?? (fault.code === "RequestLimitExceeded" ? throttledMessage : fault.code);
+      return renderError(serviceOf(req, parseRequest(req).str("Version")), fault.code, message, fault.status, fault.headers);
+    },
+    renderInternalError: (err, req) => {
+      const service = serviceOf(req, parseRequest(req).str("Version"));
+      return renderError(service, service === "ec2" ? "InternalError" : "InternalFailure", `An internal error has occurred: ${String(err)}`, 500);
+    },
+  });
+
+  return {
+    endpoint: server.endpoint,
+    region,
+    credentials: defaultPrincipal.credentials,
+    credentialsFor: (name) => principals.named(name).credentials,
+    clientConfig: { endpoint: server.endpoint, region, credentials: defaultPrincipal.credentials },
+    seed,
+    state,
+    faults,
+    calls,
+    options,
+    close: () => server.close(),
+  };
+}

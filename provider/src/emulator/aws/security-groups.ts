@@ -1,0 +1,251 @@
+import { applyFilters, Filterable, paginate } from "./describe";
+import { AwsError, notFound } from "./errors";
+import type { Operation } from "./operations";
+import type { QueryNode } from "./query";
+import {
+  checkText,
+  describeRule,
+  GroupReference,
+  ipPermissionsXml,
+  peerKey,
+  readPermissions,
+  revokedRuleXml,
+  ruleKey,
+  rulesPerFamily,
+  ruleXml,
+} from "./rules";
+import { Ec2State, Peer, RuleSpec, SecurityGroup, SecurityGroupRule, Tags } from "./state";
+import { tagSpecifications, tagsXml } from "./tags";
+import type { XmlObject } from "./xml";
+
+/**
+ * Security groups and their ingress rules. Authorize is all-or-nothing: every rule of the request
+ * is checked (syntax, duplicates, the per-family limit) before any is added, so a failed call adds
+ * none. (Whether real EC2 can add part of a request before failing is not documented; the atomic
+ * answer is the one a careful caller must be able to handle anyway.)
+ */
+
+const allTraffic = { protocol: "-1", fromPort: -1, toPort: -1 };
+
+function groupArn(state: Ec2State, groupId: string): string {
+  return `arn:aws:ec2:${state.region}:${state.accountId}:security-group/${groupId}`;
+}
+
+/**
+ * Adds rules to a group, or throws having added none: a rule that already exists (description
+ * aside) or appears twice, or more rules in one direction and address family than the limit.
+ */
+export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[], tags: Tags = new Map()): SecurityGroupRule[] {
+  const seen = new Set(group.rules.map(ruleKey));
+  const requested = new Set<string>();
+  for (const spec of specs) {
+    const key = ruleKey(spec);
+    if (seen.has(key)) throw new AwsError("InvalidPermission.Duplicate", `the specified rule "${describeRule(spec)}" already exists`);
+    if (requested.has(key)) throw new AwsError("InvalidParameterValue", "The same permission must not appear multiple times");
+    requested.add(key);
+  }
+  for (const egress of [false, true]) {
+    const { ipv4, ipv6 } = rulesPerFamily([...group.rules, ...specs].filter((r) => r.egress === egress));
+    if (Math.max(ipv4, ipv6) > state.limits.rulesPerGroup) {
+      throw new AwsError("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
+    }
+  }
+  const added = specs.map((spec) => ({ ...spec, id: state.newId("sgr"), groupId: group.id, tags: new Map(tags) }));
+  group.rules.push(...added);
+  return added;
+}
+
+/** A new group: no inbound rules and one outbound rule allowing all IPv4 traffic, as EC2 creates it. */
+export function createGroup(state: Ec2State, vpcId: string, name: string, description: string, tags: Tags = new Map()): SecurityGroup {
+  checkText(name, "group name");
+  checkText(description, "group description");
+  if (name.startsWith("sg-")) throw new AwsError("InvalidParameterValue", "Group names may not be in the format sg-*");
+  const vpc = state.vpc(vpcId);
+  if ([...state.groups.values()].some((g) => g.vpcId === vpc.id && g.name === name)) {
+    throw new AwsError("InvalidGroup.Duplicate", `The security group '${name}' already exists for VPC '${vpc.id}'`);
+  }
+  const group: SecurityGroup = { id: state.newId("sg"), name, description, vpcId, rules: [], tags };
+  state.groups.set(group.id, group);
+  addRules(state, group, [{ egress: true, ...allTraffic, peer: { kind: "ipv4", cidr: "0.0.0.0/0" } }]);
+  return group;
+}
+
+/** A VPC's default group, which also admits all traffic from its own members. */
+export function createDefaultGroup(state: Ec2State, vpcId: string): SecurityGroup {
+  const group = createGroup(state, vpcId, "default", "default VPC security group");
+  addRules(state, group, [{ egress: false, ...allTraffic, peer: { kind: "group", groupId: group.id, userId: state.accountId } }]);
+  return group;
+}
+
+export function groupPeer(state: Ec2State, owner: SecurityGroup, ref: GroupReference): Peer {
+  const referenced =
+    ref.groupId !== undefined
+      ? state.group(ref.groupId)
+      : [...state.groups.values()].find((g) => g.vpcId === owner.vpcId && g.name === ref.groupName);
+  if (!referenced) throw new AwsError("InvalidGroup.NotFound", `The security group '${ref.groupName ?? ""}' does not exist`);
+  if (referenced.vpcId !== owner.vpcId) throw new AwsError("InvalidParameter", "You have specified two resources that belong to different networks.");
+  return { kind: "group", groupId: referenced.id, userId: ref.userId ?? state.accountId };
+}
+
+function ingressSpecs(state: Ec2State, group: SecurityGroup, req: QueryNode): RuleSpec[] {
+  const specs = readPermissions(req, false, (ref) => groupPeer(state, group, ref));
+  if (specs.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter ipPermissions");
+  return specs;
+}
+
+function groupXml(state: Ec2State, group: SecurityGroup): XmlObject {
+  return {
+    ownerId: state.accountId,
+    groupName: group.name,
+    groupDescription: group.description,
+    groupId: group.id,
+    ipPermissions: ipPermissionsXml(group.rules.filter((r) => !r.egress)),
+    ipPermissionsEgress: ipPermissionsXml(group.rules.filter((r) => r.egress)),
+    vpcId: group.vpcId,
+    securityGroupArn: groupArn(state, group.id),
+    tagSet: group.tags.size > 0 ? tagsXml(group.tags) : undefined,
+  };
+}
+
+/** `ip-permission.*` filters, and their `egress.ip-permission.*` twins, over a group's rules. */
+function permissionFilters(prefix: string, egress: boolean): Filterable<SecurityGroup>["fields"] {
+  const values = (pick: (r: SecurityGroupRule) => string | number | undefined) => (g: SecurityGroup) =>
+    g.rules.filter((r) => r.egress === egress).map(pick);
+  const peer = (kind: Peer["kind"]) => values((r) => (r.peer.kind === kind ? peerKey(r.peer) : undefined));
+  return {
+    [`${prefix}.protocol`]: values((r) => r.protocol),
+    [`${prefix}.from-port`]: values((r) => r.fromPort),
+    [`${prefix}.to-port`]: values((r) => r.toPort),
+    [`${prefix}.cidr`]: peer("ipv4"),
+    [`${prefix}.ipv6-cidr`]: peer("ipv6"),
+    [`${prefix}.group-id`]: peer("group"),
+    [`${prefix}.prefix-list-id`]: peer("prefixList"),
+  };
+}
+
+function groupFilters(state: Ec2State): Filterable<SecurityGroup> {
+  return {
+    fields: {
+      "group-id": (g) => g.id,
+      "group-name": (g) => g.name,
+      description: (g) => g.description,
+      "vpc-id": (g) => g.vpcId,
+      "owner-id": () => state.accountId,
+      ...permissionFilters("ip-permission", false),
+      ...permissionFilters("egress.ip-permission", true),
+    },
+    tags: (g) => g.tags,
+  };
+}
+
+const ruleFilters: Filterable<SecurityGroupRule> = {
+  fields: { "group-id": (r) => r.groupId, "security-group-rule-id": (r) => r.id },
+  tags: (r) => r.tags,
+};
+
+export const securityGroupOperations: Record<string, Operation> = {
+  CreateSecurityGroup: {
+    write: true,
+    handle({ state }, req) {
+      const [name, description] = [req.required("GroupName"), req.required("GroupDescription")];
+      const vpcId = req.str("VpcId") ?? state.defaultVpc()?.id;
+      if (vpcId === undefined) throw new AwsError("VPCIdNotSpecified", "No default VPC for this user");
+      const group = createGroup(state, vpcId, name, description, tagSpecifications(req, "security-group"));
+      return { groupId: group.id, tagSet: group.tags.size > 0 ? tagsXml(group.tags) : undefined, securityGroupArn: groupArn(state, group.id) };
+    },
+  },
+
+  DeleteSecurityGroup: {
+    write: true,
+    handle({ state }, req) {
+      const group = state.groupByIdOrName(req.str("GroupId"), req.str("GroupName"));
+      if (group.name === "default") throw new AwsError("CannotDelete", `the specified group: "${group.id}" name: "default" cannot be deleted by a user`);
+      if (state.interfacesWithGroup(group.id).length > 0 || state.referencingGroups(group.id).length > 0) {
+        throw new AwsError("DependencyViolation", `resource ${group.id} has a dependent object`);
+      }
+      state.groups.delete(group.id);
+      return { return: true, groupId: group.id };
+    },
+  },
+
+  AuthorizeSecurityGroupIngress: {
+    write: true,
+    handle({ state }, req) {
+      const group = state.groupByIdOrName(req.str("GroupId"), req.str("GroupName"));
+      const specs = ingressSpecs(state, group, req);
+      const added = addRules(state, group, specs, tagSpecifications(req, "security-group-rule"));
+      return { return: true, securityGroupRuleSet: added.map((r) => ruleXml(r, state.accountId, state.region)) };
+    },
+  },
+
+  /**
+   * By rule ids, or by permissions that must match existing rules (descriptions aside). An
+   * unmatched permission fails the whole call in a non-default VPC (`InvalidPermission.NotFound`,
+   * nothing revoked); in the default VPC the matched rules go and the rest come back as
+   * `UnknownIpPermissions`.
+   */
+  RevokeSecurityGroupIngress: {
+    write: true,
+    handle({ state }, req) {
+      const group = state.groupByIdOrName(req.str("GroupId"), req.str("GroupName"));
+      const ruleIds = req.strings("SecurityGroupRuleId");
+      let revoked: SecurityGroupRule[];
+      let unknown: RuleSpec[] = [];
+      if (ruleIds.length > 0) {
+        if (req.has("IpPermissions") || req.has("IpProtocol")) {
+          throw new AwsError("InvalidParameterCombination", "The parameter SecurityGroupRuleIds cannot be used with the parameter IpPermissions");
+        }
+        revoked = ruleIds.map((id) => {
+          const rule = state.rule(id);
+          if (rule.groupId !== group.id || rule.egress) throw notFound("InvalidSecurityGroupRuleId.NotFound", "security group rule ID", id);
+          return rule;
+        });
+      } else {
+        const byKey = new Map(group.rules.map((r) => [ruleKey(r), r]));
+        const specs = ingressSpecs(state, group, req);
+        revoked = specs.flatMap((s) => byKey.get(ruleKey(s)) ?? []);
+        unknown = specs.filter((s) => !byKey.has(ruleKey(s)));
+        if (unknown.length > 0 && !state.vpc(group.vpcId).isDefault) {
+          throw new AwsError("InvalidPermission.NotFound", "The specified rule does not exist in this security group.");
+        }
+      }
+      const gone = new Set(revoked);
+      group.rules = group.rules.filter((r) => !gone.has(r));
+      return {
+        return: true,
+        unknownIpPermissionSet: unknown.length > 0 ? ipPermissionsXml(unknown) : undefined,
+        revokedSecurityGroupRuleSet: [...gone].map(revokedRuleXml),
+      };
+    },
+  },
+
+  DescribeSecurityGroups: {
+    write: false,
+    handle({ state }, req) {
+      let groups = [...new Set(req.strings("GroupId"))].map((id) => state.group(id));
+      if (groups.length === 0) groups = [...state.groups.values()];
+      const names = req.strings("GroupName");
+      if (names.length > 0) {
+        const vpcId = state.defaultVpc()?.id;
+        for (const name of names) {
+          if (!groups.some((g) => g.vpcId === vpcId && g.name === name)) {
+            throw new AwsError("InvalidGroup.NotFound", `The security group '${name}' does not exist in default VPC '${vpcId ?? "none"}'`);
+          }
+        }
+        groups = groups.filter((g) => g.vpcId === vpcId && names.includes(g.name));
+      }
+      const page = paginate(applyFilters(groups, req, groupFilters(state)), req, "DescribeSecurityGroups", "GroupId");
+      return { securityGroupInfo: page.items.map((g) => groupXml(state, g)), nextToken: page.nextToken };
+    },
+  },
+
+  DescribeSecurityGroupRules: {
+    write: false,
+    handle({ state }, req) {
+      const ids = [...new Set(req.strings("SecurityGroupRuleId"))];
+      const rules = ids.length > 0 ? ids.map((id) => state.rule(id)) : [...state.groups.values()].flatMap((g) => g.rules);
+      const page = paginate(applyFilters(rules, req, ruleFilters), req, "DescribeSecurityGroupRules");
+      return { securityGroupRuleSet: page.items.map((r) => ruleXml(r, state.accountId, state.region)), nextToken: page.nextToken };
+    },
+  },
+};

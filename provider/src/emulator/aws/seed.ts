@@ -1,0 +1,234 @@
+import ipaddr from "ipaddr.js";
+import { setInterfaceGroups } from "./instances";
+import type { Principal, PrincipalSeed, Principals } from "./principals";
+import { checkText, normaliseCidr, normaliseProtocol, portRange } from "./rules";
+import { addRules, createDefaultGroup, createGroup, groupPeer } from "./security-groups";
+import type { Ec2State, Instance, InstanceStateName, NetworkInterface, Peer, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc } from "./state";
+import { mergeTags } from "./tags";
+
+/**
+ * Typed set-up of the emulated account, applied directly to the state (no API calls are made or
+ * counted). It goes through the same checks as the API, so a seed cannot build what EC2 would
+ * refuse: a rule over the limit, a sixth group on an interface, a malformed CIDR.
+ */
+
+export interface VpcSeed {
+  cidrBlock?: string;
+  isDefault?: boolean;
+  tags?: Record<string, string>;
+}
+
+export interface SubnetSeed {
+  vpcId: string;
+  cidrBlock?: string;
+  availabilityZone?: string;
+  tags?: Record<string, string>;
+}
+
+export interface RuleSeed {
+  /** `tcp` (the default), `udp`, `icmp`, `icmpv6`, `-1`, or a protocol number. */
+  protocol?: string | number;
+  /** A single port; or `fromPort`/`toPort` for a range (ICMP type and code). */
+  port?: number;
+  fromPort?: number;
+  toPort?: number;
+  /** An IPv4 or IPv6 CIDR, a security group id (`sg-…`), or a prefix list id (`pl-…`). */
+  source: string;
+  description?: string;
+  tags?: Record<string, string>;
+}
+
+export interface SecurityGroupSeed {
+  name: string;
+  description?: string;
+  /** The default VPC's (or, without one, the only VPC's) when left out. */
+  vpcId?: string;
+  ingress?: RuleSeed[];
+  /** Replaces the allow-all egress rule every new group gets. */
+  egress?: RuleSeed[];
+  tags?: Record<string, string>;
+}
+
+export interface InterfaceSeed {
+  /** The default VPC's first subnet when left out. */
+  subnetId?: string;
+  /** The VPC's default group when left out. */
+  groupIds?: string[];
+  /** The next free address of the subnet when left out. */
+  privateIpAddress?: string;
+  publicIp?: string;
+  description?: string;
+  tags?: Record<string, string>;
+}
+
+/** An instance; its own interface fields describe its single interface unless `interfaces` lists several. */
+export interface InstanceSeed extends Omit<InterfaceSeed, "tags"> {
+  interfaces?: InterfaceSeed[];
+  state?: InstanceStateName;
+  instanceType?: string;
+  imageId?: string;
+  tags?: Record<string, string>;
+}
+
+function tagMap(tags: Record<string, string> | undefined): Tags {
+  const map: Tags = new Map();
+  mergeTags(map, new Map(Object.entries(tags ?? {})));
+  return map;
+}
+
+const toInt = (ip: string) => ipaddr.IPv4.parse(ip).toByteArray().reduce((n, b) => n * 256 + b, 0);
+const toIp = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+
+function checkInside(address: string, cidr: string, what: string): void {
+  if (!ipaddr.IPv4.parse(address).match(ipaddr.IPv4.parseCIDR(cidr))) throw new Error(`${address} is outside ${what} (${cidr})`);
+}
+
+export class Seeder {
+  constructor(
+    private readonly state: Ec2State,
+    private readonly principals: Principals,
+  ) {}
+
+  /** A VPC with its default security group. */
+  vpc(seed: VpcSeed = {}): Vpc {
+    if (seed.isDefault && this.state.defaultVpc()) throw new Error("there is already a default VPC");
+    const vpc: Vpc = {
+      id: this.state.newId("vpc"),
+      cidrBlock: normaliseCidr(seed.cidrBlock ?? (seed.isDefault ? "172.31.0.0/16" : "10.0.0.0/16"), "ipv4"),
+      isDefault: seed.isDefault ?? false,
+      tags: tagMap(seed.tags),
+    };
+    this.state.vpcs.set(vpc.id, vpc);
+    createDefaultGroup(this.state, vpc.id);
+    return vpc;
+  }
+
+  /** The default VPC as a new account has it: 172.31.0.0/16, a /20 subnet in the region's first zone. */
+  defaultVpc(): Vpc {
+    const vpc = this.vpc({ isDefault: true });
+    this.subnet({ vpcId: vpc.id, cidrBlock: "172.31.0.0/20" });
+    return vpc;
+  }
+
+  /** A subnet; by default the VPC's next /24 (/20 in a default VPC) in the region's first zone. */
+  subnet(seed: SubnetSeed): Subnet {
+    const vpc = this.state.vpc(seed.vpcId);
+    const siblings = [...this.state.subnets.values()].filter((s) => s.vpcId === vpc.id).length;
+    const size = vpc.isDefault ? 20 : 24;
+    const [network] = vpc.cidrBlock.split("/");
+    const subnet: Subnet = {
+      id: this.state.newId("subnet"),
+      vpcId: vpc.id,
+      cidrBlock: normaliseCidr(seed.cidrBlock ?? `${toIp(toInt(network) + siblings * 2 ** (32 - size))}/${size}`, "ipv4"),
+      availabilityZone: seed.availabilityZone ?? `${this.state.region}a`,
+      tags: tagMap(seed.tags),
+    };
+    checkInside(subnet.cidrBlock.split("/")[0], vpc.cidrBlock, `VPC ${vpc.id}`);
+    this.state.subnets.set(subnet.id, subnet);
+    return subnet;
+  }
+
+  securityGroup(seed: SecurityGroupSeed): SecurityGroup {
+    const vpcId = seed.vpcId ?? this.state.defaultVpc()?.id ?? this.onlyVpc().id;
+    const group = createGroup(this.state, vpcId, seed.name, seed.description ?? seed.name, tagMap(seed.tags));
+    if (seed.egress) {
+      group.rules = [];
+      this.rules(group.id, seed.egress, true);
+    }
+    this.rules(group.id, seed.ingress ?? []);
+    return group;
+  }
+
+  /** Adds rules to an existing group, as another writer might. */
+  rules(groupId: string, seeds: RuleSeed[], egress = false): SecurityGroupRule[] {
+    const group = this.state.group(groupId);
+    return seeds.flatMap((seed) => addRules(this.state, group, [this.ruleSpec(group, seed, egress)], tagMap(seed.tags)));
+  }
+
+  instance(seed: InstanceSeed = {}): Instance {
+    const interfaceSeeds = seed.interfaces ?? [seed];
+    if (interfaceSeeds.length === 0) throw new Error("an instance needs at least one network interface");
+    const subnets = interfaceSeeds.map((s) => this.state.subnet(s.subnetId ?? this.defaultSubnet().id));
+    if (new Set(subnets.map((s) => s.vpcId)).size > 1) throw new Error("an instance's interfaces must all be in one VPC");
+    const instance: Instance = {
+      id: this.state.newId("i"),
+      reservationId: this.state.newId("r"),
+      imageId: seed.imageId ?? "ami-0123456789abcdef0",
+      instanceType: seed.instanceType ?? "t3.micro",
+      state: seed.state ?? "running",
+      launchTime: new Date(),
+      networkInterfaceIds: [],
+      tags: tagMap(seed.tags),
+    };
+    try {
+      // One at a time, so that each interface sees the addresses taken by the ones before it.
+      interfaceSeeds.forEach((s, deviceIndex) => instance.networkInterfaceIds.push(this.networkInterface(s, subnets[deviceIndex], instance, deviceIndex).id));
+    } catch (err) {
+      for (const id of instance.networkInterfaceIds) this.state.networkInterfaces.delete(id);
+      throw err;
+    }
+    this.state.instances.set(instance.id, instance);
+    return instance;
+  }
+
+  principal(seed: PrincipalSeed): Principal {
+    return this.principals.add(seed);
+  }
+
+  private onlyVpc(): Vpc {
+    const vpcs = [...this.state.vpcs.values()];
+    if (vpcs.length !== 1) throw new Error("name the VPC: there is no default VPC and not exactly one VPC");
+    return vpcs[0];
+  }
+
+  private ruleSpec(group: SecurityGroup, seed: RuleSeed, egress: boolean): RuleSpec {
+    const protocol = normaliseProtocol(String(seed.protocol ?? "tcp"));
+    const [fromPort, toPort] = portRange(protocol, seed.fromPort ?? seed.port, seed.toPort ?? seed.port);
+    const { source } = seed;
+    const peer: Peer = source.startsWith("sg-")
+      ? groupPeer(this.state, group, { groupId: source })
+      : source.startsWith("pl-")
+        ? { kind: "prefixList", prefixListId: source }
+        : source.includes(":")
+          ? { kind: "ipv6", cidr: normaliseCidr(source, "ipv6") }
+          : { kind: "ipv4", cidr: normaliseCidr(source, "ipv4") };
+    return { egress, protocol, fromPort, toPort, peer, description: seed.description === undefined ? undefined : checkText(seed.description, "rule description") };
+  }
+
+  private networkInterface(seed: InterfaceSeed, subnet: Subnet, instance: Instance, deviceIndex: number): NetworkInterface {
+    const eni: NetworkInterface = {
+      id: this.state.newId("eni"),
+      subnetId: subnet.id,
+      description: seed.description ?? "",
+      privateIpAddress: seed.privateIpAddress ?? this.freeAddress(subnet),
+      publicIp: seed.publicIp,
+      macAddress: `0e:${this.state.randomHex(10).replace(/(..)(?!$)/g, "$1:")}`,
+      groupIds: [],
+      attachment: { instanceId: instance.id, deviceIndex, attachmentId: this.state.newId("eni-attach"), attachTime: instance.launchTime },
+      tags: tagMap(seed.tags),
+    };
+    checkInside(eni.privateIpAddress, subnet.cidrBlock, `subnet ${subnet.id}`);
+    setInterfaceGroups(this.state, eni, seed.groupIds ?? [this.state.defaultGroup(subnet.vpcId).id]);
+    this.state.networkInterfaces.set(eni.id, eni);
+    return eni;
+  }
+
+  private defaultSubnet(): Subnet {
+    const vpc = this.state.defaultVpc() ?? this.onlyVpc();
+    const subnet = [...this.state.subnets.values()].find((s) => s.vpcId === vpc.id);
+    if (!subnet) throw new Error(`VPC ${vpc.id} has no subnet; seed one or name the subnet`);
+    return subnet;
+  }
+
+  /** AWS keeps a subnet's first four addresses; the next one not in use. */
+  private freeAddress(subnet: Subnet): string {
+    const used = new Set([...this.state.networkInterfaces.values()].filter((n) => n.subnetId === subnet.id).map((n) => n.privateIpAddress));
+    const [network, bits] = subnet.cidrBlock.split("/");
+    const size = 2 ** (32 - Number(bits));
+    for (let offset = 4; offset < size - 1; offset++) {
+      const ip = toIp(toInt(network) + offset);
+      if (!used.has(ip)) return ip;
+    }
+    throw new Error(`subnet ${subnet.id} is full`);
+  }
+}

@@ -1,0 +1,238 @@
+import { seededRandom } from "../common";
+import { AwsError, notFound } from "./errors";
+
+/**
+ * The EC2 resources the endpoint serves, held as the cloud would hold them. What can be derived (an
+ * instance's security groups, addresses, subnet and VPC from its interfaces; an interface's VPC from
+ * its subnet) is derived, so the state cannot disagree with itself.
+ */
+export type Tags = Map<string, string>;
+
+export interface Vpc {
+  id: string;
+  cidrBlock: string;
+  isDefault: boolean;
+  tags: Tags;
+}
+
+export interface Subnet {
+  id: string;
+  vpcId: string;
+  cidrBlock: string;
+  availabilityZone: string;
+  tags: Tags;
+}
+
+/** Where a rule admits traffic from (ingress) or to (egress). */
+export type Peer =
+  | { kind: "ipv4"; cidr: string }
+  | { kind: "ipv6"; cidr: string }
+  | { kind: "group"; groupId: string; userId: string }
+  | { kind: "prefixList"; prefixListId: string };
+
+export interface RuleSpec {
+  egress: boolean;
+  /** Normalised: `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all), or another protocol number. */
+  protocol: string;
+  /** -1 where the protocol has no ports (all protocols, or numbers other than tcp/udp/icmp). */
+  fromPort: number;
+  toPort: number;
+  peer: Peer;
+  description?: string;
+}
+
+export interface SecurityGroupRule extends RuleSpec {
+  id: string;
+  groupId: string;
+  tags: Tags;
+}
+
+export interface SecurityGroup {
+  id: string;
+  name: string;
+  description: string;
+  vpcId: string;
+  /** In the order they were added, which is the order the describes return them in. */
+  rules: SecurityGroupRule[];
+  tags: Tags;
+}
+
+export interface Attachment {
+  instanceId: string;
+  deviceIndex: number;
+  attachmentId: string;
+  attachTime: Date;
+}
+
+export interface NetworkInterface {
+  id: string;
+  subnetId: string;
+  description: string;
+  privateIpAddress: string;
+  publicIp?: string;
+  macAddress: string;
+  groupIds: string[];
+  attachment?: Attachment;
+  tags: Tags;
+}
+
+export type InstanceStateName = "pending" | "running" | "shutting-down" | "terminated" | "stopping" | "stopped";
+
+export const instanceStateCodes: Record<InstanceStateName, number> = {
+  pending: 0,
+  running: 16,
+  "shutting-down": 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
+};
+
+export interface Instance {
+  id: string;
+  reservationId: string;
+  imageId: string;
+  instanceType: string;
+  state: InstanceStateName;
+  launchTime: Date;
+  /** By device index: the first is the primary interface. */
+  networkInterfaceIds: string[];
+  tags: Tags;
+}
+
+export interface Limits {
+  /** Inbound (and, separately, outbound) rules per group, per address family. */
+  rulesPerGroup: number;
+  groupsPerInterface: number;
+}
+
+/** EC2 ids: a prefix and 8 (older resources) or 17 lower-case hex digits. */
+function isEc2Id(prefix: string, id: string): boolean {
+  return new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`).test(id);
+}
+
+export class Ec2State {
+  readonly vpcs = new Map<string, Vpc>();
+  readonly subnets = new Map<string, Subnet>();
+  readonly groups = new Map<string, SecurityGroup>();
+  readonly networkInterfaces = new Map<string, NetworkInterface>();
+  readonly instances = new Map<string, Instance>();
+  private readonly random: () => number;
+
+  constructor(
+    readonly accountId: string,
+    readonly region: string,
+    readonly limits: Limits,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed);
+  }
+
+  /** Hex digits from the seeded generator, so that a run's ids replay. */
+  randomHex(length: number): string {
+    return Array.from({ length }, () => Math.floor(this.random() * 16).toString(16)).join("");
+  }
+
+  /** A new id such as `sg-0a1b2c3d4e5f60718` (17 random hex digits: collisions are not a concern). */
+  newId(prefix: string): string {
+    return `${prefix}-${this.randomHex(17)}`;
+  }
+
+  rule(id: string): SecurityGroupRule {
+    if (!isEc2Id("sgr", id)) throw new AwsError("InvalidSecurityGroupRuleId.Malformed", `Invalid id: "${id}" (expecting "sgr-...")`);
+    const rule = [...this.groups.values()].flatMap((g) => g.rules).find((r) => r.id === id);
+    if (!rule) throw notFound("InvalidSecurityGroupRuleId.NotFound", "security group rule ID", id);
+    return rule;
+  }
+
+  vpc(id: string): Vpc {
+    if (!isEc2Id("vpc", id)) throw new AwsError("InvalidVpcID.Malformed", `Invalid id: "${id}"`);
+    const vpc = this.vpcs.get(id);
+    if (!vpc) throw notFound("InvalidVpcID.NotFound", "vpc ID", id);
+    return vpc;
+  }
+
+  defaultVpc(): Vpc | undefined {
+    return [...this.vpcs.values()].find((v) => v.isDefault);
+  }
+
+  subnet(id: string): Subnet {
+    const subnet = this.subnets.get(id);
+    if (!subnet) throw notFound("InvalidSubnetID.NotFound", "subnet ID", id);
+    return subnet;
+  }
+
+  group(id: string): SecurityGroup {
+    if (!isEc2Id("sg", id)) throw new AwsError("InvalidGroupId.Malformed", `Invalid id: "${id}" (expecting "sg-...")`);
+    const group = this.groups.get(id);
+    if (!group) throw notFound("InvalidGroup.NotFound", "security group", id);
+    return group;
+  }
+
+  /** The group a request names by id, or by name in the default VPC (the only place names work). */
+  groupByIdOrName(groupId: string | undefined, groupName: string | undefined): SecurityGroup {
+    if (groupId !== undefined) return this.group(groupId);
+    if (groupName === undefined) throw new AwsError("MissingParameter", "The request must contain the parameter groupName or groupId");
+    const vpc = this.defaultVpc();
+    const found = vpc && [...this.groups.values()].find((g) => g.vpcId === vpc.id && g.name === groupName);
+    if (!found) throw new AwsError("InvalidGroup.NotFound", `The security group '${groupName}' does not exist in default VPC '${vpc?.id ?? "none"}'`);
+    return found;
+  }
+
+  defaultGroup(vpcId: string): SecurityGroup {
+    const group = [...this.groups.values()].find((g) => g.vpcId === vpcId && g.name === "default");
+    if (!group) throw new Error(`VPC ${vpcId} has no default security group`);
+    return group;
+  }
+
+  networkInterface(id: string): NetworkInterface {
+    if (!isEc2Id("eni", id)) throw new AwsError("InvalidNetworkInterfaceID.Malformed", `Invalid id: "${id}" (expecting "eni-...")`);
+    const eni = this.networkInterfaces.get(id);
+    if (!eni) throw notFound("InvalidNetworkInterfaceID.NotFound", "networkInterface ID", id);
+    return eni;
+  }
+
+  instance(id: string): Instance {
+    if (!isEc2Id("i", id)) throw new AwsError("InvalidInstanceID.Malformed", `Invalid id: "${id}"`);
+    const instance = this.instances.get(id);
+    if (!instance) throw notFound("InvalidInstanceID.NotFound", "instance ID", id);
+    return instance;
+  }
+
+  interfacesOf(instance: Instance): NetworkInterface[] {
+    return instance.networkInterfaceIds.map((id) => this.networkInterface(id));
+  }
+
+  vpcOfInterface(eni: NetworkInterface): Vpc {
+    return this.vpc(this.subnet(eni.subnetId).vpcId);
+  }
+
+  /** The tags of any taggable resource, found by its id's prefix. */
+  tagsOf(id: string): Tags {
+    const prefix = id.slice(0, id.lastIndexOf("-"));
+    switch (prefix) {
+      case "vpc":
+        return this.vpc(id).tags;
+      case "subnet":
+        return this.subnet(id).tags;
+      case "sg":
+        return this.group(id).tags;
+      case "eni":
+        return this.networkInterface(id).tags;
+      case "i":
+        return this.instance(id).tags;
+      case "sgr":
+        return this.rule(id).tags;
+      default:
+        throw new AwsError("InvalidID", `The ID '${id}' is not valid`);
+    }
+  }
+
+  /** Groups whose rules reference `groupId`, other than `groupId` itself. */
+  referencingGroups(groupId: string): SecurityGroup[] {
+    return [...this.groups.values()].filter((g) => g.id !== groupId && g.rules.some((r) => r.peer.kind === "group" && r.peer.groupId === groupId));
+  }
+
+  interfacesWithGroup(groupId: string): NetworkInterface[] {
+    return [...this.networkInterfaces.values()].filter((n) => n.groupIds.includes(groupId));
+  }
+}
