@@ -4,3 +4,5 @@
  */
 export { CallLog, FaultInjector } from "./common";
 export type { CallRecord, CallFilter, FaultAction, FaultMatch } from "./common";
+export * from "./aws";
+export { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions, type SeedRule as AzureSeedRule, type TypicalVm as AzureTypicalVm } from "./azure";

@@ -8,7 +8,7 @@ import { checkRequest } from "./request";
 import { assertJitError } from "./testing/assert";
 import { AZURE_VM, azurePolicy, sampleGrant } from "./testing/fixtures";
 
-const EXAMPLES = join(__dirname, "testing", "defender-examples");
+const EXAMPLES = join(__dirname, "..", "..", "..", "specs", "azure", "security", "resource-manager", "Microsoft.Security", "stable", "2020-01-01", "examples", "JitNetworkAccessPolicies");
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const read = (file: string): Json => JSON.parse(readFileSync(join(EXAMPLES, file), "utf8"));

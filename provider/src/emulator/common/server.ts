@@ -132,8 +132,10 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  // Keep-alive sockets from SDK agents would otherwise hold close() open.
-  server.keepAliveTimeout = 1000;
+  // close() destroys every socket, so idle keep-alive sockets cannot hold it open. The hint must
+  // stay well above 1 s: Node's clients keep a socket for the server's hint minus 1 s, so a 1 s
+  // hint would make them reconnect (a new TLS handshake) for every request.
+  server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,0 +1,95 @@
+import * as ipaddr from "ipaddr.js";
+import { fail, invalidRequest } from "./arm";
+import { ipConfigsInSubnet, SubnetRef } from "./relations";
+import { FirewallProps, PublicIpProps, Store, TYPES } from "./store";
+
+/**
+ * Address assignment: private addresses from a subnet's range as Azure hands them out (the first
+ * free host from `.4`, since Azure keeps the network address, the next three and the broadcast
+ * address), optionally whole aligned blocks (`privateIPAddressPrefixLength`), and public
+ * addresses from a pool. IPv4 only; other configurations keep what they were given.
+ */
+const toInt = (address: string): number => ipaddr.IPv4.parse(address).toByteArray().reduce((n, b) => n * 256 + b, 0);
+const toText = (n: number): string => [3, 2, 1, 0].map((i) => Math.floor(n / 256 ** i) % 256).join(".");
+
+interface Block {
+  first: number;
+  size: number;
+}
+
+function ipv4Block(cidr: string | undefined): Block | undefined {
+  if (cidr === undefined || !ipaddr.IPv4.isValidCIDR(cidr)) return undefined;
+  const [address, bits] = ipaddr.IPv4.parseCIDR(cidr);
+  const size = 2 ** (32 - bits);
+  return { first: Math.floor(toInt(address.toString()) / size) * size, size };
+}
+
+/** `10.0.0.4` or, for a prefix assignment, `10.0.0.16/28`. */
+function blockOf(assigned: string): Block | undefined {
+  return assigned.includes("/") ? ipv4Block(assigned) : ipaddr.IPv4.isValidFourPartDecimal(assigned) ? { first: toInt(assigned), size: 1 } : undefined;
+}
+
+const inside = (inner: Block, outer: Block): boolean => inner.first >= outer.first && inner.first + inner.size <= outer.first + outer.size;
+
+export interface PrivateIpRequest {
+  /** The NIC or firewall being written: its configurations as stored now do not count as taken. */
+  ownerId: string;
+  /** The IP configuration's id, for messages. */
+  configId: string;
+  /** Addresses given to the owner's other configurations earlier in the same write. */
+  pending: string[];
+  method: "Static" | "Dynamic";
+  requested?: string;
+  /** The address the configuration has now, kept by a Dynamic configuration that stays in the subnet. */
+  current?: string;
+  prefixLength?: number;
+}
+
+export function assignPrivateIp(store: Store, subnet: SubnetRef, req: PrivateIpRequest): string | undefined {
+  const range = ipv4Block(subnet.subnet.properties.addressPrefix ?? (subnet.subnet.properties.addressPrefixes as string[] | undefined)?.[0]);
+  if (!range) return req.requested;
+  const taken = [
+    ...ipConfigsInSubnet(store, subnet.id)
+      .filter((c) => c.owner.id.toLowerCase() !== req.ownerId.toLowerCase() && c.props.privateIPAddress !== undefined)
+      .map((c) => ({ block: blockOf(c.props.privateIPAddress!), owner: c.id })),
+    ...req.pending.map((address) => ({ block: blockOf(address), owner: req.ownerId })),
+  ].filter((t): t is { block: Block; owner: string } => t.block !== undefined);
+  const usable: Block = { first: range.first + 4, size: range.size - 5 };
+  const clash = (b: Block) => taken.find((t) => t.block.first < b.first + b.size && b.first < t.block.first + t.block.size);
+  const free = (b: Block) => inside(b, usable) && clash(b) === undefined;
+
+  if (req.method === "Static") {
+    const wanted = req.requested === undefined ? undefined : blockOf(req.requested);
+    if (!wanted) return invalidRequest(`IP configuration ${req.configId} has a Static allocation method but no valid privateIPAddress.`);
+    if (!inside(wanted, range)) {
+      fail(400, "PrivateIPAddressNotInSubnet", `Private static IP address ${req.requested} does not belong to the range of subnet prefix ${toText(range.first)}/${32 - Math.log2(range.size)}.`);
+    }
+    const other = clash(wanted);
+    if (other) fail(400, "PrivateIPAddressInUse", `IP configuration ${req.configId} is using the private IP address ${req.requested} which is already allocated to resource ${other.owner}.`);
+    return req.requested;
+  }
+
+  const kept = req.current === undefined ? undefined : blockOf(req.current);
+  if (kept && free(kept)) return req.current;
+  const size = req.prefixLength === undefined ? 1 : 2 ** (32 - req.prefixLength);
+  for (let first = Math.ceil(usable.first / size) * size; first + size <= usable.first + usable.size; first += size) {
+    if (free({ first, size })) return size === 1 ? toText(first) : `${toText(first)}/${req.prefixLength}`;
+  }
+  return fail(400, "SubnetIsFull", `Subnet ${subnet.id} does not have enough capacity for ${size} IP addresses.`);
+}
+
+const PUBLIC_POOL = toInt("20.61.0.0");
+
+/** The next public address no public IP or hub firewall holds, nor any in `pending`. */
+export function assignPublicIp(store: Store, pending: string[] = []): string {
+  const taken = new Set<string>(pending);
+  for (const pip of store.list<PublicIpProps>(TYPES.publicIp)) if (pip.properties.ipAddress) taken.add(pip.properties.ipAddress);
+  for (const fw of store.list<FirewallProps>(TYPES.firewall)) {
+    const hub = fw.properties.hubIPAddresses as { publicIPs?: { addresses?: { address?: string }[] } } | undefined;
+    for (const a of hub?.publicIPs?.addresses ?? []) if (a.address) taken.add(a.address);
+  }
+  for (let n = PUBLIC_POOL + 4; ; n++) {
+    const candidate = toText(n);
+    if (n % 256 !== 0 && n % 256 !== 255 && !taken.has(candidate)) return candidate;
+  }
+}

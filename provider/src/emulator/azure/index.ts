@@ -1,0 +1,143 @@
+import { CallLog, FaultInjector, FaultMatch, selfSignedCertificate, startEmulatorServer } from "../common";
+import { errorResponse, fail } from "./arm";
+import { computeRoutes } from "./compute";
+import type { Ctx } from "./context";
+import { firewallRoutes } from "./firewall";
+import { key } from "./ids";
+import { OperationError, OperationSummary, Operations } from "./lro";
+import { nicRoutes } from "./nic";
+import { nsgRoutes } from "./nsg";
+import { AzureEmulatorOptions, defaultOptions } from "./options";
+import { permissionRoutes } from "./permissions";
+import { publicIpRoutes } from "./public-ip";
+import { Router, request } from "./router";
+import { AzureSeed } from "./seed";
+import { AzureState } from "./state";
+import { Store } from "./store";
+import { vnetRoutes } from "./vnet";
+
+export type { AzureEmulatorOptions } from "./options";
+export type { AzureSeed, SeedRule, SeedCollection, SeedPermissions, TypicalVm, TypicalVmOptions } from "./seed";
+export type { AzureState, FlatRule } from "./state";
+export type { OperationError, OperationSummary } from "./lro";
+
+/** What `getToken` returns; structurally a `TokenCredential` of `@azure/core-auth`. */
+export interface EmulatorCredential {
+  getToken(scopes: string | string[]): Promise<{ token: string; expiresOnTimestamp: number }>;
+}
+
+export interface AzureEmulator {
+  /** `https://127.0.0.1:<port>`. */
+  endpoint: string;
+  subscriptionId: string;
+  /** Signs in as `options.principal`, which has Owner-like permissions (`*`) on the subscription. */
+  credential: EmulatorCredential;
+  /** Signs in as `principal`: its bearer token is the principal's name. */
+  credentialFor(principal: string): EmulatorCredential;
+  /**
+   * For `new NetworkManagementClient(credential, subscriptionId, clientOptions)`, and the same for
+   * ComputeManagementClient and AuthorizationManagementClient: the endpoint and the emulator's
+   * self-signed certificate as a trusted CA. Pass `updateIntervalInMs: 0` to long-running
+   * operations (or set `options.lroPolls = 0`), or each poll waits the SDK's default 2 s.
+   */
+  clientOptions: { endpoint: string; tlsOptions: { ca: string } };
+  seed: AzureSeed;
+  state: AzureState;
+  faults: FaultInjector;
+  calls: CallLog;
+  /** Long-running operations: finish them all now, make the next ones fail, list them. */
+  lro: {
+    settle(): void;
+    failNext(match: FaultMatch, error: OperationError, times?: number): void;
+    list(): OperationSummary[];
+  };
+  /** Live switches: changes apply to the next request (except `subscriptionId` and `principal`, fixed at start). */
+  options: AzureEmulatorOptions;
+  close(): Promise<void>;
+}
+
+function credentialFor(principal: string): EmulatorCredential {
+  return { getToken: async () => ({ token: principal, expiresOnTimestamp: Date.now() + 3600_000 }) };
+}
+
+function bearer(authorization: string | undefined): string | undefined {
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? "");
+  return m?.[1];
+}
+
+/**
+ * A local Azure Resource Manager endpoint for Microsoft.Network (NSGs and their rules, NICs,
+ * public IPs, VNets and subnets, Azure Firewalls), Microsoft.Compute virtual machines and
+ * Microsoft.Authorization permissions, served over HTTPS on 127.0.0.1 to the real SDK clients:
+ *
+ * ```ts
+ * const emu = await startAzureEmulator();
+ * const vm = emu.seed.typicalVm({ resourceGroup: "rg", name: "vm1" });
+ * const network = new NetworkManagementClient(emu.credential, emu.subscriptionId, emu.clientOptions);
+ * await network.securityRules.createOrUpdate("rg", "vm1-nsg", "deny-ssh", rule, { updateIntervalInMs: 0 });
+ * emu.calls.expect({ operation: "SecurityRules_CreateOrUpdate" }, 1);
+ * await emu.close();
+ * ```
+ */
+export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions> = {}): Promise<AzureEmulator> {
+  const options = defaultOptions(overrides);
+  const ctx: Ctx = { options, store: new Store(options.subscriptionId), lro: new Operations(options) };
+  ctx.store.grant(options.principal, { scope: `/subscriptions/${options.subscriptionId}`, actions: ["*"], notActions: [], dataActions: [], notDataActions: [] });
+  const router = new Router([
+    ...ctx.lro.routes(),
+    ...nsgRoutes(ctx),
+    ...vnetRoutes(ctx),
+    ...nicRoutes(ctx),
+    ...publicIpRoutes(ctx),
+    ...firewallRoutes(ctx),
+    ...computeRoutes(ctx),
+    ...permissionRoutes(ctx),
+  ]);
+  const tls = await selfSignedCertificate();
+  const calls = new CallLog();
+  const faults = new FaultInjector();
+
+  const server = await startEmulatorServer({
+    tls,
+    calls,
+    faults,
+    route: (ereq) => {
+      const matched = router.match(ereq.method, ereq.path);
+      const principal = bearer(typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined);
+      const req = request(matched, { ...ereq, principal: principal ?? "" });
+      return {
+        operation: matched.operation,
+        write: ereq.method !== "GET",
+        principal,
+        serve: () => {
+          if (principal === undefined) fail(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+          if (req.apiVersion === "") fail(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+          const sub = matched.params.subscriptionId;
+          if (sub !== undefined && key(sub) !== key(options.subscriptionId)) fail(404, "SubscriptionNotFound", `The subscription '${sub}' could not be found.`);
+          return matched.route.handle(req);
+        },
+      };
+    },
+    renderFault: (fault) => errorResponse(fault.status, fault.code, fault.message ?? fault.code, [], fault.headers),
+    renderInternalError: (err) => errorResponse(500, "InternalServerError", String(err)),
+  });
+
+  return {
+    endpoint: server.endpoint,
+    subscriptionId: options.subscriptionId,
+    credential: credentialFor(options.principal),
+    credentialFor,
+    clientOptions: { endpoint: server.endpoint, tlsOptions: { ca: tls.cert } },
+    seed: new AzureSeed(ctx),
+    state: new AzureState(ctx),
+    faults,
+    calls,
+    lro: {
+      settle: () => ctx.lro.settle(),
+      failNext: (match, error, times) => ctx.lro.failNext(match, error, times),
+      list: () => ctx.lro.list(),
+    },
+    options,
+    close: () => server.close(),
+  };
+}
