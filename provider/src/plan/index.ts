@@ -1,0 +1,46 @@
+/**
+ * Planning: pure functions from what the cloud looks like now to what to write. Nothing here reads
+ * or writes anything; adapters read the cloud, call these, and apply the result.
+ */
+export type { PortSpec, GrantPort } from "./types";
+export type { PortRange } from "./port-ranges";
+export type { Nsg, NsgRule, NsgPath, VmNic, NsgProtocol, NsgAccess, NsgDirection, RuleRef, NsgChange, AddedRule } from "./nsg-types";
+export { DEFAULT_SECURITY_RULES } from "./nsg-default-rules";
+export { ruleDifferences } from "./nsg-rule-shape";
+export { AZURE_LOAD_BALANCER_ADDRESS, RFC1918, defaultVirtualNetwork } from "./nsg-addresses";
+export { evaluateInbound, evaluateNsg, inboundEvaluator, whoCanReach } from "./nsg-evaluator";
+export type { Flow, EvaluationOptions, NsgDecision, PathDecision, Reach, ReachTarget } from "./nsg-evaluator";
+export { MAX_DESCRIPTION, MAX_RULE_NAME, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
+export type { JitRuleInfo } from "./nsg-names";
+export { DENY_FLOOR, MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "./nsg-priorities";
+export { baselinePortStatuses, planDenyBaseline } from "./nsg-deny-baseline";
+export type { BaselineVm, DenyBaselineInput, DenyBaselinePlan, PortStatus } from "./nsg-deny-baseline";
+export { pathPortStatus } from "./nsg-path-status";
+export type { PathPortStatus } from "./nsg-path-status";
+export { planAllowGrant } from "./nsg-allow";
+export type { AllowGrantInput, AllowGrantPlan, GrantVm } from "./nsg-allow";
+export { planBaselineRemoval, planRestore, planSweep } from "./nsg-restore";
+export type { RestorePlan, SweepPlan } from "./nsg-restore";
+export type { IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroup, SecurityGroupRule, Tag, UserIdGroupPair } from "./sg-types";
+export { permissionOfRule } from "./sg-permissions";
+export { sgAllows, sgEvaluator } from "./sg-evaluator";
+export type { SgFlow, SgFlowSource, SgMatch } from "./sg-evaluator";
+export { MAX_RULES_PER_GROUP, planSgBaseline, planSgRestore } from "./sg-baseline";
+export type { SgBaselineInput, SgBaselinePlan, SgBaselineRecord, SgGroupChange } from "./sg-baseline";
+export { BASELINE_SPLIT_ROLE, GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_INSTANCE, TAG_POLICY, TAG_ROLE } from "./sg-tags";
+export {
+  MAX_GROUPS_PER_INTERFACE,
+  groupsWith,
+  groupsWithout,
+  parseGrantTags,
+  planGrantPlacement,
+  planSgGrantEnd,
+  planSgGrantIngress,
+  planSgSweep,
+} from "./sg-grant";
+export type { GrantCleanup, GrantIngress, GrantPlacement, GrantPlacementInput, GrantRuleInfo, SgGrantInput } from "./sg-grant";
+export { preserveRuleTags, sgRuleKeys } from "./sg-rule-tags";
+export type { TaggedPermission } from "./sg-rule-tags";
+export { sgOpenings } from "./sg-exposure";
+export { grantGroupStamp, planSgOrphanSweep } from "./sg-orphans";
+export type { SgOrphan, SgOrphanSweepInput, SgOrphanSweepPlan, SweptGrantState } from "./sg-orphans";

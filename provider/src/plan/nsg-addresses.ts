@@ -1,0 +1,131 @@
+import { formatPrefix, isPrefix, isPublicAddress, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from "../model/address";
+import { JitError } from "../model/errors";
+import { memoized } from "./memo";
+
+/**
+ * The address side of NSG rules: `*`, IPs and CIDRs, and service tags. `VirtualNetwork` stands for
+ * the prefixes the caller says make up the VNet (by default RFC 1918 plus the VM's own addresses),
+ * `AzureLoadBalancer` for the platform's health-probe address, `Internet` for public addresses.
+ * Anything planning cannot resolve (regional service tags, application security groups) is
+ * `opaque`: it may match anything and is known to cover nothing.
+ *
+ * Sets are compared two ways. `covers` errs towards "no" and `touches` towards "yes", so a planner
+ * that asks "does this allow cover my flow?" and "could this deny hit my flow?" never assumes access
+ * it does not have. For a single address and known terms the two answers agree and are exact.
+ */
+export type AddressTerm =
+  | { kind: "any" }
+  | CidrTerm
+  | { kind: "internet" }
+  | { kind: "virtualNetwork" }
+  | { kind: "loadBalancer" }
+  | { kind: "opaque"; text: string };
+
+/** A prefix, and whether it is a single public address (worked out once: it is asked constantly). */
+export interface CidrTerm {
+  kind: "cidr";
+  prefix: Prefix;
+  publicHost: boolean;
+}
+
+function isHost(p: Prefix): boolean {
+  return p.kind === "cidr" && p.bits === (p.family === 4 ? 32 : 128);
+}
+
+function cidrTerm(prefix: Prefix): CidrTerm {
+  return { kind: "cidr", prefix, publicHost: isHost(prefix) && isPublicAddress(formatPrefix(prefix)) };
+}
+
+/** The address Azure's load balancer probes come from (the `AzureLoadBalancer` tag). */
+export const AZURE_LOAD_BALANCER_ADDRESS = "168.63.129.16";
+const LOAD_BALANCER = cidrTerm(parsePrefix(AZURE_LOAD_BALANCER_ADDRESS));
+
+export const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] as const;
+
+/** What `VirtualNetwork` means when the caller knows no better: RFC 1918 and the VM's own addresses. */
+export function defaultVirtualNetwork(vmAddresses: readonly string[]): string[] {
+  return [...RFC1918, ...vmAddresses];
+}
+
+/** The prefixes `VirtualNetwork` stands for, parsed once per evaluation. */
+export interface AddressContext {
+  virtualNetwork: readonly CidrTerm[];
+}
+
+export function addressContext(virtualNetwork: readonly string[]): AddressContext {
+  return {
+    virtualNetwork: virtualNetwork.map((p) => {
+      const term = addressTerm(p);
+      if (term.kind !== "cidr") throw new JitError("InvalidInput", `"${p}" is not an IP address or a CIDR block`, { field: "virtualNetwork" });
+      return term;
+    }),
+  };
+}
+
+const TAGS: Record<string, AddressTerm> = {
+  "*": { kind: "any" },
+  any: { kind: "any" },
+  internet: { kind: "internet" },
+  virtualnetwork: { kind: "virtualNetwork" },
+  virtual_network: { kind: "virtualNetwork" },
+  azureloadbalancer: { kind: "loadBalancer" },
+  azure_loadbalancer: { kind: "loadBalancer" },
+};
+
+function parseTerm(text: string): AddressTerm {
+  const tag = TAGS[text.trim().toLowerCase()];
+  if (tag) return tag;
+  return isPrefix(text) ? cidrTerm(parsePrefix(text)) : { kind: "opaque", text };
+}
+
+export const addressTerm = memoized(parseTerm);
+
+/** Tags that stand for a list of prefixes. */
+type ListTag = Extract<AddressTerm, { kind: "virtualNetwork" } | { kind: "loadBalancer" }>;
+type Resolved = Exclude<AddressTerm, ListTag>;
+const LOAD_BALANCER_SET: readonly Resolved[] = [LOAD_BALANCER];
+
+function isListTag(t: AddressTerm): t is ListTag {
+  return t.kind === "virtualNetwork" || t.kind === "loadBalancer";
+}
+
+function expand(t: ListTag, ctx: AddressContext): readonly Resolved[] {
+  return t.kind === "virtualNetwork" ? ctx.virtualNetwork : LOAD_BALANCER_SET;
+}
+
+function covers(a: Resolved, b: Resolved): boolean {
+  if (a.kind === "any") return true;
+  if (b.kind === "any") return false;
+  if (a.kind === "opaque" || b.kind === "opaque") return a.kind === "opaque" && b.kind === "opaque" && a.text === b.text;
+  if (a.kind === "internet") return b.kind === "internet" || b.publicHost;
+  return b.kind === "cidr" && prefixContains(a.prefix, b.prefix);
+}
+
+function touches(a: Resolved, b: Resolved): boolean {
+  if (a.kind === "any" || b.kind === "any" || a.kind === "opaque" || b.kind === "opaque") return true;
+  if (a.kind === "cidr" && b.kind === "cidr") return prefixesOverlap(a.prefix, b.prefix);
+  const other = a.kind === "cidr" ? a : b.kind === "cidr" ? b : undefined;
+  return other === undefined || !isHost(other.prefix) || other.publicHost;
+}
+
+// Written without intermediate arrays: these run for every rule of every flow evaluated.
+function coveredBy(outer: readonly AddressTerm[], b: AddressTerm, ctx: AddressContext): boolean {
+  if (isListTag(b)) return expand(b, ctx).every((p) => coveredBy(outer, p, ctx));
+  return outer.some((o) => (isListTag(o) ? expand(o, ctx).some((a) => covers(a, b)) : covers(o, b)));
+}
+
+function touchesTerm(x: AddressTerm, y: AddressTerm, ctx: AddressContext): boolean {
+  if (isListTag(x)) return expand(x, ctx).some((r) => touchesTerm(r, y, ctx));
+  if (isListTag(y)) return expand(y, ctx).some((r) => touches(x, r));
+  return touches(x, y);
+}
+
+/** Is every address of `inner` inside `outer`? (Answers "no" when unsure.) */
+export function termsCover(outer: readonly AddressTerm[], inner: readonly AddressTerm[], ctx: AddressContext): boolean {
+  return inner.every((b) => coveredBy(outer, b, ctx));
+}
+
+/** Could `a` and `b` share an address? (Answers "yes" when unsure.) */
+export function termsTouch(a: readonly AddressTerm[], b: readonly AddressTerm[], ctx: AddressContext): boolean {
+  return a.some((x) => b.some((y) => touchesTerm(x, y, ctx)));
+}
