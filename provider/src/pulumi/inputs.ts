@@ -16,6 +16,19 @@ export interface PolicyResourceInputs {
   allowSharedSecurityGroups?: boolean;
 }
 
+/**
+ * Every input of `PolicyResourceInputs` (the compiler insists on each, and on no other), with the
+ * clouds whose JitPolicy takes it: for code that must name them all, such as the schema test.
+ */
+export const POLICY_RESOURCE_INPUTS = {
+  policyName: ["azure", "aws"],
+  virtualMachines: ["azure", "aws"],
+  requesters: ["azure", "aws"],
+  approvers: ["azure", "aws"],
+  resourceGroupName: ["azure"],
+  allowSharedSecurityGroups: ["aws"],
+} as const satisfies Record<keyof PolicyResourceInputs, readonly Cloud[]>;
+
 /** The engine's placeholder for a value not known until apply (preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 

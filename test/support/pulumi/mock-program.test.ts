@@ -81,3 +81,43 @@ test("a resource whose provider captured a secret carries its provider text as a
   assert.equal(registered.state.tokenLength, CAPTURED_TOKEN.length);
   assertNoSecretsIn(registered, [CAPTURED_TOKEN], "resource");
 });
+
+test("with runProviders: false a dynamic resource registers as written and no provider code runs", async () => {
+  // Port 0 fails the provider's check; nothing is checked or created here, so the program succeeds.
+  const { result: rule, resources } = await runMockProgram(() => new SampleRule("unchecked", { port: 0, source: SOURCE }), {
+    runProviders: false,
+  });
+  assert.equal(await outputOf(rule.id), "unchecked-id");
+  assert.equal(await outputOf(rule.port), 0, "outputs are the inputs");
+  assert.equal(await outputOf(rule.ruleName), undefined, "create() did not run");
+  const [registered] = resources;
+  assert.equal(registered.type, "pulumi-nodejs:dynamic/sample:SampleRule");
+  assert.equal(typeof registered.inputs[PROVIDER_KEY], "string", "the provider was still serialised");
+  assert.deepEqual(registered.state, registered.inputs);
+});
+
+test("mocks answer the registrations the harness does not run, and the program's function calls", async () => {
+  const calls: string[] = [];
+  const { result, resources } = await runMockProgram(
+    async () => {
+      const found = await pulumi.runtime.invoke("sample:index:lookup", { name: "web" });
+      const rule = new SampleRule("answered", { port: 22, source: SOURCE });
+      return { found, rule };
+    },
+    {
+      runProviders: false,
+      mocks: {
+        newResource: (args) => ({ id: `${args.name}-custom`, state: { ...args.inputs, ruleName: "from-mock" } }),
+        call: (args) => {
+          calls.push(args.token);
+          return { address: `${args.inputs.name}.example` };
+        },
+      },
+    },
+  );
+  assert.deepEqual(calls, ["sample:index:lookup"]);
+  assert.deepEqual(result.found, { address: "web.example" });
+  assert.equal(await outputOf(result.rule.id), "answered-custom");
+  assert.equal(await outputOf(result.rule.ruleName), "from-mock");
+  assert.equal(resources[0].state.ruleName, "from-mock");
+});

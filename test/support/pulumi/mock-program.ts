@@ -35,6 +35,18 @@ export interface MockProgramOptions {
    * and, as under the engine, every provider's `configure()` receives all of it.
    */
   config?: Record<string, string>;
+  /**
+   * Run each dynamic resource's provider as the engine would (the default). With `false` no provider
+   * code runs and dynamic resources are answered like any other resource (see `mocks`): for programs
+   * checked for what they register, not for what their providers do.
+   */
+  runProviders?: boolean;
+  /**
+   * Answers for what the harness does not emulate itself. `newResource` answers every registration
+   * that is not a dynamic resource whose provider runs (default: id `<name>-id` for custom resources,
+   * outputs = inputs); `call` answers the program's function calls (default: fail, naming the function).
+   */
+  mocks?: Partial<pulumi.runtime.Mocks>;
 }
 
 export interface RegisteredResource {
@@ -105,7 +117,8 @@ export async function runMockProgram<T>(
 
   const newResource = async (args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> => {
     const label = `${args.type} "${args.name}"`;
-    if (!args.type.startsWith("pulumi-nodejs:dynamic")) {
+    if (!args.type.startsWith("pulumi-nodejs:dynamic") || options.runProviders === false) {
+      if (options.mocks?.newResource) return options.mocks.newResource(args);
       return { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
     }
     if (args.id) throw new Error(`${label}: reading or importing an existing dynamic resource is not emulated`);
@@ -136,9 +149,11 @@ export async function runMockProgram<T>(
   await pulumi.runtime.setMocks(
     {
       newResource,
-      call: (args) => {
-        throw new Error(`no function is mocked: ${args.token}`);
-      },
+      call:
+        options.mocks?.call ??
+        ((args) => {
+          throw new Error(`no function is mocked: ${args.token}`);
+        }),
     },
     project,
     options.stack ?? "stack",

@@ -22,6 +22,11 @@ export interface HostOptions {
   cwd?: string;
   /** Added to the environment the host inherits (SDK endpoints or regions, for instance). */
   env?: Record<string, string>;
+  /**
+   * Node options for the host process, before its script: `process.execArgv` lets it load
+   * TypeScript sources through the same loader and export conditions as the test.
+   */
+  nodeArgs?: string[];
 }
 
 export interface DynamicProviderHost {
@@ -98,7 +103,7 @@ export async function startDynamicProviderHost(options: HostOptions = {}): Promi
   const stack = options.stack ?? "stack";
   const dryRun = String(options.preview ?? false);
   // The host's one argument is the engine's address; it requires one but never dials it.
-  const child = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), "127.0.0.1:0"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), "127.0.0.1:0"], {
     cwd: options.cwd ?? process.cwd(),
     // What the engine sets for a Node.js plugin, on top of the inherited environment.
     env: {

@@ -1,0 +1,643 @@
+// schema.json is the package's Pulumi schema: a contract and documentation, not something Pulumi
+// serves (dynamic resources have no plugin). Nothing else keeps it honest, so this test does: it
+// validates the document against Pulumi's package metaschema, then checks what the metaschema cannot
+// express (references resolve, required names are declared), and finally that the schema and the
+// code say the same thing: every resource is an exported class registering the matching type, every
+// function is exported, and property names, required lists and enum values match the code's models.
+//
+// Adding a resource or function to the package means one entry in RESOURCES or FUNCTIONS below
+// (plus its types in OBJECT_TYPES when they mirror a model); see docs/schema.md.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
+import type { z } from "zod";
+import * as jit from "../provider/src";
+import type { BaselineRule, VmBaselineStatus } from "../provider/src/access/driver";
+import {
+  AccessRequest,
+  AccessRequestInput,
+  Change,
+  ChangeStatus,
+  CheckedPort,
+  CheckedVm,
+  Cloud,
+  Grant,
+  GrantReason,
+  GrantState,
+  IpPermission,
+  Policy,
+  PolicyVm,
+  PortRule,
+  Protocol,
+  RequestPort,
+  RequestVm,
+} from "../provider/src/model";
+import { POLICY_RESOURCE_INPUTS } from "../provider/src/pulumi/inputs";
+import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/src/pulumi/policy-resource";
+import { outputOf, runMockProgram } from "./support/pulumi";
+
+const ROOT = path.resolve(__dirname, "..");
+const SCHEMA_PATH = path.join(ROOT, "schema.json");
+/** Pulumi's metaschema (pkg/codegen/schema/pulumi.json), kept with the other published specifications in specs/. */
+const METASCHEMA_PATH = path.resolve(ROOT, "specs", "pulumi", "package-metaschema.json");
+const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  description: string;
+  license: string;
+  keywords: string[];
+  repository?: string | { url: string };
+};
+
+// ---------------------------------------------------------------------------------------------
+// The schema document, loosely typed: the metaschema is what says it is well formed.
+
+interface PropertySpec {
+  type?: string;
+  $ref?: string;
+  items?: PropertySpec;
+  additionalProperties?: PropertySpec;
+  oneOf?: PropertySpec[];
+  discriminator?: { propertyName: string; mapping?: Record<string, string> };
+  description?: string;
+}
+interface ObjectSpec {
+  type?: string;
+  description?: string;
+  properties?: Record<string, PropertySpec>;
+  required?: string[];
+  enum?: { name?: string; value: unknown; description?: string }[];
+}
+interface ResourceSpec extends ObjectSpec {
+  inputProperties?: Record<string, PropertySpec>;
+  requiredInputs?: string[];
+}
+interface FunctionSpec {
+  description?: string;
+  inputs?: ObjectSpec;
+  outputs?: ObjectSpec;
+}
+interface PackageSchema {
+  name: string;
+  version?: string;
+  description?: string;
+  keywords?: string[];
+  license?: string;
+  repository?: string;
+  language?: { nodejs?: { packageName?: string } };
+  resources?: Record<string, ResourceSpec>;
+  functions?: Record<string, FunctionSpec>;
+  types?: Record<string, ObjectSpec>;
+  [key: string]: unknown;
+}
+
+function loadSchema(): PackageSchema {
+  return JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as PackageSchema;
+}
+
+function splitToken(token: string): { pkg: string; module: string; name: string } {
+  const [pkg, module, name] = token.split(":");
+  return { pkg, module, name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the code defines. Each table is the one place to touch when the package grows.
+
+/** The type token `pulumi.dynamic.Resource` registers: `pulumi-nodejs:dynamic[/<module>]:<type>`. */
+function dynamicResourceType(module: string | undefined, type: string): string {
+  return `pulumi-nodejs:dynamic${module ? `/${module}` : ""}:${type}`;
+}
+
+/**
+ * The schema token a runtime type token stands for. A dynamic resource's module carries the package
+ * (`pulumi-nodejs:dynamic/pulumi-jit/azure:JitPolicy` is `pulumi-jit:azure:JitPolicy`); a component
+ * registers its schema token as it is.
+ */
+function schemaTokenOf(runtimeType: string): string {
+  const dynamic = /^pulumi-nodejs:dynamic\/([^/:]+)\/([^:]+):(.+)$/.exec(runtimeType);
+  return dynamic ? `${dynamic[1]}:${dynamic[2]}:${dynamic[3]}` : runtimeType;
+}
+
+/** The inputs `POLICY_RESOURCE_INPUTS` gives one cloud's JitPolicy. */
+function policyInputsOf(cloud: Cloud): string[] {
+  return Object.entries(POLICY_RESOURCE_INPUTS)
+    .filter(([, clouds]) => (clouds as readonly string[]).includes(cloud))
+    .map(([key]) => key);
+}
+
+const AZURE_VM_ID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/app/providers/Microsoft.Compute/virtualMachines/web1";
+const PORTS = [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT1H" }];
+
+interface ResourceEntry {
+  /** The resource's schema token. */
+  token: string;
+  /** The class as `provider/src/index.ts` exports it. */
+  exported: unknown;
+  /** The type token the class registers, from the code's own constants. */
+  runtimeType: string;
+  /** The input names the code defines for it. */
+  inputs: readonly string[];
+  /** Makes one with every input set, inside a mocked program (no provider code runs). */
+  construct: () => pulumi.Resource;
+}
+
+// One entry per schema resource. A component registers its schema token as it is, e.g.
+//   { token: "pulumi-jit:azure:JitRole", exported: jit.azure.JitRole, runtimeType: <its type constant>,
+//     inputs: [...its argument names], construct: () => new jit.azure.JitRole("role", { ...every input }) }
+const RESOURCES: ResourceEntry[] = [
+  {
+    token: "pulumi-jit:azure:JitPolicy",
+    exported: jit.azure.JitPolicy,
+    runtimeType: dynamicResourceType(RESOURCE_MODULE.azure, POLICY_RESOURCE_TYPE),
+    inputs: policyInputsOf("azure"),
+    construct: () =>
+      new jit.azure.JitPolicy("web", {
+        policyName: "web",
+        resourceGroupName: "app",
+        virtualMachines: [{ id: AZURE_VM_ID, ports: PORTS, publicIpAddress: "198.51.100.4" }],
+        requesters: ["ana@contoso.com"],
+        approvers: ["00000000-0000-0000-0000-000000000001"],
+      }),
+  },
+  {
+    token: "pulumi-jit:aws:JitPolicy",
+    exported: jit.aws.JitPolicy,
+    runtimeType: dynamicResourceType(RESOURCE_MODULE.aws, POLICY_RESOURCE_TYPE),
+    inputs: policyInputsOf("aws"),
+    construct: () =>
+      new jit.aws.JitPolicy("web", {
+        policyName: "web",
+        virtualMachines: [{ id: "i-0123456789abcdef0", ports: PORTS }],
+        requesters: ["arn:aws:iam::123456789012:role/Ops"],
+        approvers: ["arn:aws:iam::123456789012:role/Lead"],
+        allowSharedSecurityGroups: false,
+      }),
+  },
+];
+
+/**
+ * Resource classes `provider/src/index.ts` exports whose schema entries are still to be written, as
+ * `<module>.<Class>`. An entry must name an exported resource class that schema.json lacks; once the
+ * schema has it, the check asks for the entry to move from here to RESOURCES.
+ */
+const NOT_IN_SCHEMA_YET: readonly string[] = ["azure.JitRole", "aws.JitRolePolicy"];
+
+interface FunctionEntry {
+  token: string;
+  exported: unknown;
+}
+
+const FUNCTIONS: FunctionEntry[] = [{ token: "pulumi-jit:index:requestAccess", exported: jit.requestAccess }];
+
+type ZodObjectLike = z.ZodType & { shape: Record<string, z.ZodType> };
+
+/** The object schema under refinements and transforms (`PortRule` is a pipe from its object). */
+function objectOf(schema: z.ZodType): ZodObjectLike {
+  const s = schema as unknown as { shape?: unknown; def: { type: string; in?: z.ZodType; innerType?: z.ZodType; element?: z.ZodType } };
+  if (s.shape) return schema as ZodObjectLike;
+  const inner = s.def.in ?? s.def.innerType ?? s.def.element;
+  if (!inner) throw new Error(`not an object schema: ${s.def.type}`);
+  return objectOf(inner);
+}
+
+interface ExpectedObject {
+  /** Where in the schema: `types.<token>`, `functions.<token>.inputs`, and so on. */
+  at: string;
+  properties: string[];
+  required: string[];
+}
+
+/**
+ * What a zod model says an object type must declare. Inputs require the fields a caller must give
+ * (neither optional nor defaulted); outputs those always present.
+ */
+function fromModel(at: string, model: z.ZodType, side: "input" | "output", changes: { omit?: string[]; add?: string[] } = {}): ExpectedObject {
+  const shape = objectOf(model).shape;
+  const keys = Object.keys(shape).filter((k) => !changes.omit?.includes(k));
+  const required = keys.filter((k) => {
+    const internals = (shape[k] as unknown as { _zod: { optin?: string; optout?: string } })._zod;
+    return (side === "input" ? internals.optin : internals.optout) === undefined;
+  });
+  return { at, properties: [...keys, ...(changes.add ?? [])], required: [...required, ...(changes.add ?? [])] };
+}
+
+// Types with no zod model: their names are listed here, and the compiler checks the lists against
+// the TypeScript types (see TYPE_LEVEL below).
+const BASELINE_RULE_KEYS = ["container", "name", "priority", "ports", "action"] as const;
+const BASELINE_RULE_REQUIRED = ["container", "name", "ports", "action"] as const;
+const VM_STATUS_KEYS = ["vmId", "status", "detail"] as const;
+const VM_STATUS_REQUIRED = ["vmId", "status"] as const;
+const BASELINE_ACTIONS = ["deny", "revoked", "split"] as const;
+const BASELINE_STATUSES = ["protected", "exposed", "notApplicable"] as const;
+
+const CHANGE_TYPES: Record<Change["kind"], string> = {
+  "azure-nsg-rule": "pulumi-jit:index:AzureNsgRuleChange",
+  "azure-firewall-nat-rule": "pulumi-jit:index:AzureFirewallNatRuleChange",
+  "aws-sg-rule": "pulumi-jit:index:AwsSecurityGroupRuleChange",
+  "aws-sg": "pulumi-jit:index:AwsSecurityGroupChange",
+};
+const changeOptions: readonly z.ZodType[] = Change.options;
+const ipShape = objectOf(IpPermission).shape;
+
+const OBJECT_TYPES: ExpectedObject[] = [
+  fromModel("types.pulumi-jit:index:PortRule", PortRule, "input"),
+  fromModel("types.pulumi-jit:index:PolicyVirtualMachine", PolicyVm, "input"),
+  fromModel("types.pulumi-jit:azure:JitVirtualMachine", PolicyVm, "input"),
+  // The Azure Firewall address means nothing on EC2, and the policy refuses it there.
+  fromModel("types.pulumi-jit:aws:JitInstance", PolicyVm, "input", { omit: ["publicIpAddress"] }),
+  fromModel("types.pulumi-jit:index:Policy", Policy, "input"),
+  fromModel("types.pulumi-jit:index:RequestPort", RequestPort, "input"),
+  fromModel("types.pulumi-jit:index:RequestVirtualMachine", RequestVm, "input"),
+  // requestAccess(args): the request, less the requester (taken from credentials), plus the policy.
+  fromModel("functions.pulumi-jit:index:requestAccess.inputs", AccessRequest, "input", { omit: ["requester"], add: ["policy"] }),
+  fromModel("functions.pulumi-jit:index:requestAccess.outputs", Grant, "output"),
+  fromModel("types.pulumi-jit:index:GrantVirtualMachine", CheckedVm, "output"),
+  fromModel("types.pulumi-jit:index:GrantPort", CheckedPort, "output"),
+  ...changeOptions.map((option) => {
+    const kind = (objectOf(option).shape.kind as unknown as { value: Change["kind"] }).value;
+    return fromModel(`types.${CHANGE_TYPES[kind]}`, option, "output");
+  }),
+  fromModel("types.pulumi-jit:index:IpPermission", IpPermission, "output"),
+  fromModel("types.pulumi-jit:index:IpRange", ipShape.IpRanges, "output"),
+  fromModel("types.pulumi-jit:index:Ipv6Range", ipShape.Ipv6Ranges, "output"),
+  fromModel("types.pulumi-jit:index:PrefixListId", ipShape.PrefixListIds, "output"),
+  fromModel("types.pulumi-jit:index:UserIdGroupPair", ipShape.UserIdGroupPairs, "output"),
+  { at: "types.pulumi-jit:index:BaselineRule", properties: [...BASELINE_RULE_KEYS], required: [...BASELINE_RULE_REQUIRED] },
+  { at: "types.pulumi-jit:index:VmBaselineStatus", properties: [...VM_STATUS_KEYS], required: [...VM_STATUS_REQUIRED] },
+];
+
+const ENUMS: { token: string; values: readonly string[] }[] = [
+  { token: "pulumi-jit:index:Cloud", values: Cloud.options },
+  { token: "pulumi-jit:index:Protocol", values: Protocol.options },
+  { token: "pulumi-jit:index:GrantState", values: GrantState.options },
+  { token: "pulumi-jit:index:GrantReason", values: GrantReason.options },
+  { token: "pulumi-jit:index:ChangeStatus", values: ChangeStatus.options },
+  { token: "pulumi-jit:index:BaselineRuleAction", values: BASELINE_ACTIONS },
+  { token: "pulumi-jit:index:BaselineStatus", values: BASELINE_STATUSES },
+];
+
+// Compile-time checks (`npm run lint`): the TypeScript argument interfaces and result types name
+// exactly what the tables above say. A `false` here is a type error.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type Inputs = typeof POLICY_RESOURCE_INPUTS;
+type InputsOf<C extends Cloud> = { [K in keyof Inputs]: C extends Inputs[K][number] ? K : never }[keyof Inputs];
+const same = <A, B>(ok: Same<A, B>): boolean => ok;
+const TYPE_LEVEL: Record<string, boolean> = {
+  "azure.JitPolicy arguments": same<keyof jit.azure.AzureJitPolicyArgs, InputsOf<"azure">>(true),
+  "aws.JitPolicy arguments": same<keyof jit.aws.AwsJitPolicyArgs, InputsOf<"aws">>(true),
+  "JitPortArgs and PortRule": same<keyof JitPortArgs, keyof z.input<typeof PortRule>>(true),
+  "azure VM arguments and PolicyVm": same<keyof jit.azure.AzureJitVirtualMachineArgs, keyof z.input<typeof PolicyVm>>(true),
+  "aws instance arguments and PolicyVm": same<keyof jit.aws.AwsJitInstanceArgs, Exclude<keyof z.input<typeof PolicyVm>, "publicIpAddress">>(true),
+  "requestAccess arguments": same<keyof jit.RequestAccessArgs, Exclude<keyof AccessRequestInput, "requester"> | "policy">(true),
+  "requestAccess result": same<Awaited<ReturnType<typeof jit.requestAccess>>, Grant>(true),
+  "BaselineRule keys": same<keyof BaselineRule, (typeof BASELINE_RULE_KEYS)[number]>(true),
+  "BaselineRule required": same<RequiredKeys<BaselineRule>, (typeof BASELINE_RULE_REQUIRED)[number]>(true),
+  "VmBaselineStatus keys": same<keyof VmBaselineStatus, (typeof VM_STATUS_KEYS)[number]>(true),
+  "VmBaselineStatus required": same<RequiredKeys<VmBaselineStatus>, (typeof VM_STATUS_REQUIRED)[number]>(true),
+  "BaselineRule actions": same<BaselineRule["action"], (typeof BASELINE_ACTIONS)[number]>(true),
+  "VM statuses": same<VmBaselineStatus["status"], (typeof BASELINE_STATUSES)[number]>(true),
+};
+
+// ---------------------------------------------------------------------------------------------
+// The checks. Each returns its problems, one sentence each, so that the negative test can show
+// that each one catches what it is for.
+
+let validator: ReturnType<Ajv2020["compile"]> | undefined;
+
+function metaschemaProblems(doc: unknown): string[] {
+  if (!validator) {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    validator = ajv.compile(JSON.parse(readFileSync(METASCHEMA_PATH, "utf8")));
+  }
+  if (validator(doc)) return [];
+  return (validator.errors ?? []).map((e) => {
+    const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+    return `${e.instancePath || "/"} ${e.message}${extra ? `: "${extra}"` : ""}`;
+  });
+}
+
+/** Pulumi's built-in types, which any schema may reference. */
+const BUILT_IN_REFS = new Set(["pulumi.json#/Any", "pulumi.json#/Archive", "pulumi.json#/Asset", "pulumi.json#/Json"]);
+
+/** Every `$ref` (and discriminator mapping) resolves to a type or resource here; every type is used. */
+function refProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  const used = new Set<string>();
+  const resolve = (ref: string, where: string) => {
+    if (BUILT_IN_REFS.has(ref)) return;
+    const local = /^#\/(types|resources)\/(.+)$/.exec(ref);
+    if (!local) {
+      problems.push(`${where}: "${ref}" is neither a type of this package nor a Pulumi built-in (this package references no other schema)`);
+      return;
+    }
+    const token = decodeURIComponent(local[2]);
+    const table = local[1] === "types" ? doc.types : doc.resources;
+    if (!table || !Object.prototype.hasOwnProperty.call(table, token)) {
+      problems.push(`${where}: "${ref}" does not resolve: there is no ${local[1] === "types" ? "type" : "resource"} "${token}"`);
+    }
+    if (local[1] === "types") used.add(token);
+  };
+  const walk = (node: unknown, where: string) => {
+    if (Array.isArray(node)) return node.forEach((v, i) => walk(v, `${where}[${i}]`));
+    if (node === null || typeof node !== "object") return;
+    const spec = node as PropertySpec & Record<string, unknown>;
+    if (typeof spec.$ref === "string") resolve(spec.$ref, where);
+    if (spec.discriminator?.mapping) {
+      const options = (spec.oneOf ?? []).map((o) => o.$ref);
+      for (const [value, ref] of Object.entries(spec.discriminator.mapping)) {
+        resolve(ref, `${where}.discriminator.mapping.${value}`);
+        if (!options.includes(ref)) problems.push(`${where}: discriminator value "${value}" maps to "${ref}", which is not one of the union's types`);
+      }
+    }
+    for (const [key, value] of Object.entries(spec)) if (key !== "discriminator") walk(value, `${where}.${key}`);
+  };
+  walk(doc, "schema");
+  for (const token of Object.keys(doc.types ?? {})) {
+    if (!used.has(token)) problems.push(`types.${token} is defined but nothing references it`);
+  }
+  return problems;
+}
+
+/** `required` and `requiredInputs` name declared properties, everywhere. */
+function requiredProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  const check = (where: string, required: string[] | undefined, properties: Record<string, unknown> | undefined, what: string) => {
+    for (const name of required ?? []) {
+      if (!properties || !Object.prototype.hasOwnProperty.call(properties, name)) problems.push(`${where}: required "${name}" is not one of its ${what}`);
+    }
+  };
+  for (const [token, r] of Object.entries(doc.resources ?? {})) {
+    check(`resources.${token}.requiredInputs`, r.requiredInputs, r.inputProperties, "inputProperties");
+    check(`resources.${token}.required`, r.required, r.properties, "properties");
+  }
+  for (const [token, f] of Object.entries(doc.functions ?? {})) {
+    check(`functions.${token}.inputs.required`, f.inputs?.required, f.inputs?.properties, "inputs");
+    check(`functions.${token}.outputs.required`, f.outputs?.required, f.outputs?.properties, "outputs");
+  }
+  for (const [token, t] of Object.entries(doc.types ?? {})) check(`types.${token}.required`, t.required, t.properties, "properties");
+  return problems;
+}
+
+/** Resources, functions, types and properties all say what they are. */
+function descriptionProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  const need = (where: string, spec: { description?: string } | undefined) => {
+    if (!spec?.description?.trim()) problems.push(`${where} has no description`);
+  };
+  const props = (where: string, properties: Record<string, PropertySpec> | undefined) =>
+    Object.entries(properties ?? {}).forEach(([name, p]) => need(`${where}.${name}`, p));
+  for (const [token, r] of Object.entries(doc.resources ?? {})) {
+    need(`resources.${token}`, r);
+    props(`resources.${token}.inputProperties`, r.inputProperties);
+    props(`resources.${token}.properties`, r.properties);
+  }
+  for (const [token, f] of Object.entries(doc.functions ?? {})) {
+    need(`functions.${token}`, f);
+    props(`functions.${token}.inputs`, f.inputs?.properties);
+    props(`functions.${token}.outputs`, f.outputs?.properties);
+  }
+  for (const [token, t] of Object.entries(doc.types ?? {})) {
+    need(`types.${token}`, t);
+    props(`types.${token}`, t.properties);
+  }
+  return problems;
+}
+
+/** What `provider/src/index.ts` exports under a schema token: `index` is the top level, other modules are its namespaces. */
+function exportOf(token: string): unknown {
+  const { module, name } = splitToken(token);
+  const scope = module === "index" ? (jit as Record<string, unknown>) : ((jit as Record<string, unknown>)[module] as Record<string, unknown> | undefined);
+  return scope?.[name];
+}
+
+function isResourceClass(value: unknown): value is abstract new (...args: never[]) => pulumi.Resource {
+  return typeof value === "function" && value.prototype instanceof pulumi.Resource;
+}
+
+/**
+ * Resources and functions map to the code: each schema resource is an exported resource class with
+ * its entry in RESOURCES, whose runtime type token stands for the schema token; each exported
+ * resource class is in the schema; each schema function is an exported function with its entry.
+ */
+function codeProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  const resources = doc.resources ?? {};
+  for (const token of Object.keys(resources)) {
+    const entry = RESOURCES.find((e) => e.token === token);
+    const exported = exportOf(token);
+    if (!isResourceClass(exported)) {
+      problems.push(`resources.${token}: provider/src/index.ts exports no resource class ${splitToken(token).module}.${splitToken(token).name}`);
+    } else if (!entry) {
+      problems.push(`resources.${token}: no entry in this test's RESOURCES table`);
+    } else if (entry.exported !== exported) {
+      problems.push(`resources.${token}: the RESOURCES entry names another class than the one exported under this token`);
+    }
+    if (entry && schemaTokenOf(entry.runtimeType) !== token) {
+      problems.push(`resources.${token}: the class registers "${entry.runtimeType}", which stands for "${schemaTokenOf(entry.runtimeType)}"`);
+    }
+    if (splitToken(token).pkg !== doc.name) problems.push(`resources.${token}: not in package "${doc.name}"`);
+  }
+  for (const entry of RESOURCES) {
+    if (!resources[entry.token]) problems.push(`${entry.token} is in the RESOURCES table but not in schema.json`);
+  }
+  const exportedClasses = new Set<string>();
+  for (const [namespace, members] of Object.entries(jit as Record<string, unknown>)) {
+    if (members === null || typeof members !== "object") continue;
+    for (const [name, member] of Object.entries(members)) {
+      if (!isResourceClass(member)) continue;
+      const token = `${doc.name}:${namespace}:${name}`;
+      exportedClasses.add(`${namespace}.${name}`);
+      if (resources[token] && NOT_IN_SCHEMA_YET.includes(`${namespace}.${name}`)) {
+        problems.push(`${token} is in schema.json now: move ${namespace}.${name} from NOT_IN_SCHEMA_YET to RESOURCES`);
+      } else if (!resources[token] && !NOT_IN_SCHEMA_YET.includes(`${namespace}.${name}`)) {
+        problems.push(`provider/src/index.ts exports ${namespace}.${name}, a resource, but schema.json has no "${token}"`);
+      }
+    }
+  }
+  for (const pending of NOT_IN_SCHEMA_YET) {
+    if (!exportedClasses.has(pending)) problems.push(`NOT_IN_SCHEMA_YET names ${pending}, which provider/src/index.ts does not export as a resource class`);
+  }
+  const functions = doc.functions ?? {};
+  for (const token of Object.keys(functions)) {
+    const entry = FUNCTIONS.find((e) => e.token === token);
+    const exported = exportOf(token);
+    if (typeof exported !== "function" || isResourceClass(exported)) {
+      problems.push(`functions.${token}: provider/src/index.ts exports no function ${splitToken(token).name}${splitToken(token).module === "index" ? "" : ` in ${splitToken(token).module}`}`);
+    } else if (!entry || entry.exported !== exported) {
+      problems.push(`functions.${token}: no matching entry in this test's FUNCTIONS table`);
+    }
+  }
+  for (const entry of FUNCTIONS) {
+    if (!functions[entry.token]) problems.push(`${entry.token} is in the FUNCTIONS table but not in schema.json`);
+  }
+  return problems;
+}
+
+function setProblem(where: string, what: string, actual: Iterable<string>, expected: Iterable<string>): string[] {
+  const a = new Set(actual);
+  const e = new Set(expected);
+  const extra = [...a].filter((k) => !e.has(k));
+  const missing = [...e].filter((k) => !a.has(k));
+  if (!extra.length && !missing.length) return [];
+  return [
+    `${where}: ${what} differ from the code` +
+      (missing.length ? `; missing ${missing.map((k) => `"${k}"`).join(", ")}` : "") +
+      (extra.length ? `; not in the code ${extra.map((k) => `"${k}"`).join(", ")}` : ""),
+  ];
+}
+
+function objectAt(doc: PackageSchema, at: string): ObjectSpec | undefined {
+  const m = /^(types|functions)\.([^.]+)(?:\.(inputs|outputs))?$/.exec(at);
+  if (!m) throw new Error(`bad location ${at}`);
+  if (m[1] === "types") return doc.types?.[m[2]];
+  return doc.functions?.[m[2]]?.[m[3] as "inputs" | "outputs"];
+}
+
+/** Property names, required lists and enum values match the code's models and input lists. */
+function propertyProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  for (const entry of RESOURCES) {
+    const r = doc.resources?.[entry.token];
+    if (r) problems.push(...setProblem(`resources.${entry.token}.inputProperties`, "input names", Object.keys(r.inputProperties ?? {}), entry.inputs));
+  }
+  for (const expected of OBJECT_TYPES) {
+    const spec = objectAt(doc, expected.at);
+    if (!spec) {
+      problems.push(`${expected.at} is missing`);
+      continue;
+    }
+    problems.push(...setProblem(expected.at, "property names", Object.keys(spec.properties ?? {}), expected.properties));
+    problems.push(...setProblem(`${expected.at}.required`, "required names", spec.required ?? [], expected.required));
+  }
+  for (const { token, values } of ENUMS) {
+    const spec = doc.types?.[token];
+    if (!spec?.enum) problems.push(`types.${token} is missing or not an enum`);
+    else problems.push(...setProblem(`types.${token}.enum`, "values", spec.enum.map((v) => String(v.value)), values));
+  }
+  return problems;
+}
+
+function packageProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  const expect = (field: string, actual: unknown, wanted: unknown) => {
+    if (actual !== wanted) problems.push(`${field} is ${JSON.stringify(actual)}; package.json says ${JSON.stringify(wanted)}`);
+  };
+  expect("name", doc.name, PACKAGE.name);
+  expect("version", doc.version, PACKAGE.version);
+  expect("description", doc.description, PACKAGE.description);
+  expect("license", doc.license, PACKAGE.license);
+  expect("language.nodejs.packageName", doc.language?.nodejs?.packageName, PACKAGE.name);
+  if (PACKAGE.repository) {
+    const url = typeof PACKAGE.repository === "string" ? PACKAGE.repository : PACKAGE.repository.url;
+    expect("repository", doc.repository, url.replace(/^git\+/, "").replace(/\.git$/, ""));
+  }
+  for (const keyword of PACKAGE.keywords) {
+    if (!doc.keywords?.includes(keyword)) problems.push(`keywords lack "${keyword}" from package.json`);
+  }
+  return problems;
+}
+
+function assertNone(problems: string[]): void {
+  assert.deepEqual(problems, [], `schema.json:\n  ${problems.join("\n  ")}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test("schema.json is valid against Pulumi's package metaschema", () => {
+  assertNone(metaschemaProblems(loadSchema()));
+});
+
+test("every $ref resolves, and every type is referenced", () => {
+  assertNone(refProblems(loadSchema()));
+});
+
+test("required names and requiredInputs are declared properties", () => {
+  assertNone(requiredProblems(loadSchema()));
+});
+
+test("every resource, function, type and property has a description", () => {
+  assertNone(descriptionProblems(loadSchema()));
+});
+
+test("the package's name, version, description, license and keywords follow package.json", () => {
+  assertNone(packageProblems(loadSchema()));
+});
+
+test("resources are exported classes with matching type tokens, functions are exported functions", () => {
+  assert.ok(Object.values(TYPE_LEVEL).every(Boolean));
+  assertNone(codeProblems(loadSchema()));
+});
+
+test("property names, required lists and enum values match the code", () => {
+  assertNone(propertyProblems(loadSchema()));
+});
+
+test("each resource class registers its type token and exposes exactly the schema's output properties", async () => {
+  const doc = loadSchema();
+  for (const entry of RESOURCES) {
+    const { result } = await runMockProgram(entry.construct, { runProviders: false });
+    // urn:pulumi:<stack>::<project>::<parent types$…>type::<name>
+    const registered = (await outputOf(result.urn)).split("::")[2].split("$").pop();
+    assert.equal(registered, entry.runtimeType, `${entry.token}: the registered type token`);
+    assert.equal(schemaTokenOf(registered), entry.token);
+    // Every property the class hands the engine becomes an Output on the instance: that is the
+    // resource's output set as a program sees it (less the engine's own: urn, id, the provider text).
+    const outputs = Object.keys(result).filter((k) => pulumi.Output.isInstance((result as unknown as Record<string, unknown>)[k]));
+    const own = outputs.filter((k) => !["urn", "id", "__provider"].includes(k));
+    assertNone(setProblem(`resources.${entry.token}.properties`, "output names", Object.keys(doc.resources?.[entry.token]?.properties ?? {}), own));
+  }
+});
+
+test("a broken copy of schema.json is caught by each check", () => {
+  const doc = loadSchema();
+  const AZURE = "pulumi-jit:azure:JitPolicy";
+  const PORT_RULE = "pulumi-jit:index:PortRule";
+
+  const badRef = structuredClone(doc);
+  badRef.types![PORT_RULE].properties!.protocol.$ref = "#/types/pulumi-jit:index:Protocl";
+  assert.match(refProblems(badRef).join("\n"), /types\.pulumi-jit:index:PortRule\.properties\.protocol: "#\/types\/pulumi-jit:index:Protocl" does not resolve/);
+
+  const unknownKey = structuredClone(doc) as PackageSchema;
+  unknownKey.colour = "blue";
+  assert.match(metaschemaProblems(unknownKey).join("\n"), /must NOT have additional properties: "colour"/);
+
+  const badRequired = structuredClone(doc);
+  badRequired.resources![AZURE].requiredInputs!.push("vmIds");
+  badRequired.types![PORT_RULE].required!.push("port");
+  const required = requiredProblems(badRequired).join("\n");
+  assert.match(required, /resources\.pulumi-jit:azure:JitPolicy\.requiredInputs: required "vmIds" is not one of its inputProperties/);
+  assert.match(required, /types\.pulumi-jit:index:PortRule\.required: required "port" is not one of its properties/);
+
+  const drifted = structuredClone(doc);
+  const rule = drifted.types![PORT_RULE].properties!;
+  rule.maxDuration = rule.maxRequestAccessDuration;
+  delete rule.maxRequestAccessDuration;
+  drifted.resources![AZURE].inputProperties!.allowSharedSecurityGroups = { type: "boolean", description: "not on Azure" };
+  const properties = propertyProblems(drifted).join("\n");
+  assert.match(properties, /PortRule: property names differ from the code; missing "maxRequestAccessDuration"; not in the code "maxDuration"/);
+  assert.match(properties, /azure:JitPolicy\.inputProperties: input names differ from the code; not in the code "allowSharedSecurityGroups"/);
+
+  const unmapped = structuredClone(doc);
+  unmapped.resources!["pulumi-jit:azure:JitNothing"] = { description: "no such class" };
+  unmapped.functions!["pulumi-jit:index:requestAcess"] = unmapped.functions!["pulumi-jit:index:requestAccess"];
+  const code = codeProblems(unmapped).join("\n");
+  assert.match(code, /resources\.pulumi-jit:azure:JitNothing: provider\/src\/index\.ts exports no resource class azure\.JitNothing/);
+  assert.match(code, /functions\.pulumi-jit:index:requestAcess: provider\/src\/index\.ts exports no function requestAcess/);
+  const missing = structuredClone(doc);
+  delete missing.resources![AZURE];
+  assert.match(codeProblems(missing).join("\n"), /exports azure\.JitPolicy, a resource, but schema\.json has no "pulumi-jit:azure:JitPolicy"/);
+
+  const undescribed = structuredClone(doc);
+  delete undescribed.types![PORT_RULE].properties!.number.description;
+  assert.match(descriptionProblems(undescribed).join("\n"), /types\.pulumi-jit:index:PortRule\.number has no description/);
+
+  const renamed = structuredClone(doc);
+  renamed.version = "9.9.9";
+  assert.match(packageProblems(renamed).join("\n"), /version is "9\.9\.9"; package\.json says /);
+});
