@@ -118,3 +118,23 @@ test("revoke ends a grant early; a newer request supersedes an older one only wh
   await assert.rejects(revokeAccess(shorter.id, options), /has already ended \(revoked, UserRequested\)/);
   await assert.rejects(revokeAccess("AAAAAAAAAAAA", options), /no grant with id "AAAAAAAAAAAA"/);
 });
+
+test("ports of one grant that end at different times close at their own ends", async () => {
+  const { ledger, driver, clock, options } = await setup();
+  await ledger.putPolicy({
+    policy: { ...POLICY, virtualMachines: [{ id: VM, ports: [...POLICY.virtualMachines[0].ports, { ...POLICY.virtualMachines[0].ports[0], number: 3389 }] }] },
+    baseline: {},
+  });
+  const grant = await requestAccess(
+    { policy: "web", virtualMachines: [{ id: VM, ports: [{ number: 22, duration: "PT30M", allowedSourceAddressPrefix: "203.0.113.7" }, { number: 3389, duration: "PT1H", allowedSourceAddressPrefix: "203.0.113.7" }] }] },
+    options,
+  );
+  assert.equal(driver.rules.size, 2);
+  clock.t += 30 * 60_000;
+  await sweep(options);
+  assert.deepEqual([...driver.rules.keys()].map((k) => k.split("-")[3]), ["3389"], "port 22 closed at its end, 3389 still open");
+  assert.equal((await ledger.getGrant(grant.id))?.state, "active");
+  clock.t += 30 * 60_000;
+  assert.deepEqual((await sweep(options)).restored, [{ grantId: grant.id, state: "expired" }]);
+  assert.equal(driver.rules.size, 0);
+});

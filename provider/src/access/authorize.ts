@@ -4,12 +4,14 @@ import type { CloudDriver, Principal } from "./driver";
 /**
  * The cloud permissions a requester must hold on each VM, checked before anything changes. Azure
  * uses Defender's own actions, so an existing "JIT Access Role" assignment keeps working; AWS has
- * no JIT action of its own, so we ask for the right to read the instance and to change the
- * security groups of its interfaces, which is what opening a port needs.
+ * no JIT action of its own, so we ask for the right to read the instance, to open a port in a
+ * security group, and to change the security groups of its interfaces: a grant that joins an
+ * existing grant group only authorizes a rule, one that needs a new group also attaches it, so
+ * without either right a request would fail half-way rather than be refused up front.
  */
 export const DEFAULT_REQUEST_ACTIONS: Record<Cloud, readonly string[]> = {
   azure: ["Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action", "Microsoft.Compute/virtualMachines/read"],
-  aws: ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute"],
+  aws: ["ec2:DescribeInstances", "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyNetworkInterfaceAttribute"],
 };
 
 /**

@@ -18,13 +18,18 @@ export async function restoreWith(
   actor = "pulumi-jit",
 ): Promise<RestoreReport> {
   const report = await driver.restoreGrant(journal.grant, journal, ctx.progress);
-  await journal.edit((g) => transition(g, final));
+  const left = openChanges(journal.grant);
+  // Only a verified, complete restore may say the network is back as it was; anything left behind
+  // keeps the grant due, so `sweep` tries again.
+  const ended = left.length === 0 ? final : "failed";
+  const why = left.length === 0 ? undefined : `restore left ${left.length} change(s) in place: ${report.mismatches.join("; ") || "not removed"}`.slice(0, 2000);
+  await journal.edit((g) => transition(g, ended, undefined, why));
   await ctx.ledger.appendAudit(
     newAuditEvent({
       actor,
-      action: AUDIT_ACTION[final],
+      action: AUDIT_ACTION[ended],
       target: { policy: journal.grant.policy, grant: journal.grant.id },
-      outcome: report.mismatches.length ? "failed" : "success",
+      outcome: left.length ? "failed" : "success",
       message:
         `removed ${report.removed} change(s)` +
         (report.alreadyGone ? `, ${report.alreadyGone} already gone` : "") +

@@ -1,4 +1,4 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, parseVmId, transition } from "../model";
+import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { KnownGrantState, OrphanReport, SweepScope } from "./driver";
 import { LedgerJournal } from "./journal";
@@ -77,6 +77,15 @@ async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boo
     // A failed apply or restore left changes behind: remove them; the grant's state stays.
     await driver.restoreGrant(grant, journal, ctx.progress);
     return grant.state;
+  }
+  const now = ctx.now().getTime();
+  if ((grant.state === "active" || grant.state === "applying") && !abandonedEarly && epochMs(grant.endTimeUtc) > now) {
+    // Some ports of the grant ended before others: close those, and keep the grant for the rest.
+    const ended = openChanges(grant).filter((c) => c.endTimeUtc !== undefined && epochMs(c.endTimeUtc) <= now);
+    if (ended.length === 0) return undefined;
+    ctx.progress(`closing ${ended.length} ended port(s) of grant ${grant.id}`);
+    await driver.restoreGrant({ ...grant, changes: ended }, journal, ctx.progress);
+    return "partly ended";
   }
   if (grant.state !== "restoring") {
     try {

@@ -138,7 +138,8 @@ export const Change = z
     }),
   ])
   .superRefine((change, ctx) => {
-    if (change.kind === "aws-sg" && change.status !== "intended" && change.groupId === undefined) {
+    // A removed group may never have been created (the process died before EC2 answered), so it has no id.
+    if (change.kind === "aws-sg" && change.status === "applied" && change.groupId === undefined) {
       ctx.addIssue({ code: "custom", path: ["groupId"], message: `is required once the group is ${change.status}`, input: change });
     }
   }, WHEN_VALID);

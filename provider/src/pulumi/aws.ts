@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { JitPolicyArgsBase, JitPolicyResource, JitPortArgs } from "./policy-resource";
+export { JitRolePolicy, type JitRolePolicyArgs } from "../roles/aws-component";
 
 export interface AwsJitInstanceArgs {
   /** The instance id (`i-…`) or ARN, e.g. `instance.id` from @pulumi/aws. */

@@ -46,7 +46,7 @@ export async function create(cloud: Cloud, inputs: PolicyResourceInputs) {
       throw new JitError("Conflict", `a policy named "${policy.name}" is already registered in the ledger; policy names are unique per ledger`, { field: "policyName" });
     }
     const driver = await ctx.driver(cloud);
-    const result = await driver.applyBaseline(policy, undefined, { allowSharedSecurityGroups: inputs.allowSharedSecurityGroups }, ctx.progress);
+    const result = await driver.applyBaseline(policy, undefined, { allowSharedSecurityGroups: inputs.allowSharedSecurityGroups === true }, ctx.progress);
     await ctx.ledger.putPolicy({ policy, baseline: result.record as never }, { expectedVersion: 0 });
     await audit(ctx, "policy.create", policy, result);
     return { id: policy.name, outs: outputs(cloud, inputs, result) };
@@ -67,7 +67,7 @@ export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: Po
   const policy = validPolicy(cloud, news);
   return withCtx(async (ctx) => {
     const driver = await ctx.driver(cloud);
-    const result = await driver.applyBaseline(policy, olds.baseline, { allowSharedSecurityGroups: news.allowSharedSecurityGroups }, ctx.progress);
+    const result = await driver.applyBaseline(policy, olds.baseline, { allowSharedSecurityGroups: news.allowSharedSecurityGroups === true }, ctx.progress);
     await ctx.ledger.putPolicy({ policy, baseline: result.record as never });
     await audit(ctx, "policy.update", policy, result);
     return { outs: outputs(cloud, news, result) };

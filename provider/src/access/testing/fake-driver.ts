@@ -36,6 +36,7 @@ export class FakeDriver implements CloudDriver {
         (p): Change => ({
           kind: "azure-nsg-rule",
           status: "intended",
+          endTimeUtc: p.endTimeUtc,
           nsgId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg",
           ruleName: `jit-allow-${grant.id}-${p.number}-${i}`,
           priority: 100 + p.number % 100,

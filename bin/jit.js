@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `jit` command. A source checkout runs the TypeScript sources through tsx (a development
+// dependency); an installed package, which ships only dist/, runs the compiled CLI.
+"use strict";
+const path = require("node:path");
+const fs = require("node:fs");
+
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 22) {
+  process.stderr.write(`jit needs Node.js 22 or newer; this is ${process.version}.\n`);
+  process.exit(1);
+}
+
+const source = path.join(__dirname, "..", "provider", "src", "cli", "main.ts");
+let cli;
+if (fs.existsSync(source)) {
+  // Both loaders: the CLI loads commands and cloud adapters with dynamic import().
+  require("tsx/esm/api").register();
+  require("tsx/cjs/api").register();
+  cli = require(source);
+} else {
+  cli = require(path.join(__dirname, "..", "dist", "cli", "main.js"));
+}
+cli.run(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,63 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startAwsEmulator } from "../emulator/aws";
+import { JitError } from "../model";
+import { missingPermissions, principalOf } from "./authorize";
+import { AwsClients } from "./clients";
+import { makeContext } from "./context";
+
+test("a role session is checked as its role and named by its session", () => {
+  assert.deepEqual(principalOf("arn:aws:sts::123456789012:assumed-role/Ops/ana@example.com"), { id: "arn:aws:iam::123456789012:role/Ops", name: "ana@example.com" });
+  assert.deepEqual(principalOf("arn:aws-us-gov:sts::123456789012:assumed-role/Ops/i-0abc"), { id: "arn:aws-us-gov:iam::123456789012:role/Ops", name: "i-0abc" });
+  assert.deepEqual(principalOf("arn:aws:iam::123456789012:user/teams/ana"), { id: "arn:aws:iam::123456789012:user/teams/ana", name: "ana" });
+  assert.deepEqual(principalOf("arn:aws:iam::123456789012:root"), { id: "arn:aws:iam::123456789012:root", name: "root" });
+});
+
+test("IAM simulation on each instance's ARN, in its own region and account", async () => {
+  const emu = await startAwsEmulator({
+    randomSeed: 9,
+    principals: [
+      { name: "admin" },
+      {
+        name: "Ops",
+        type: "role",
+        policies: [
+          {
+            name: "east-only",
+            document: { Statement: [{ Effect: "Allow", Action: ["ec2:Describe*", "ec2:ModifyNetworkInterfaceAttribute"], Resource: "arn:aws:ec2:us-east-1:123456789012:instance/*" }] },
+          },
+        ],
+      },
+    ],
+  });
+  const connection = { ...emu.clientConfig, maxAttempts: 1 };
+  const clients = new AwsClients(connection);
+  const ctx = makeContext(clients, connection);
+  try {
+    const ops = principalOf("arn:aws:sts::123456789012:assumed-role/Ops/ana");
+    const here = "i-0123456789abcdef0";
+    const west = "arn:aws:ec2:us-west-2:123456789012:instance/i-0123456789abcdef1";
+    const elsewhere = "arn:aws:ec2:us-east-1:999999999999:instance/i-0123456789abcdef2";
+    const missing = await missingPermissions(ctx, ops, [here, west, elsewhere], ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress"]);
+    assert.deepEqual(
+      [...missing],
+      [
+        [here, ["ec2:AuthorizeSecurityGroupIngress"]],
+        [west, ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress"]],
+        [elsewhere, ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress"]],
+      ],
+    );
+    emu.calls.expect({ operation: "SimulatePrincipalPolicy" }, 1, "one simulation for every instance and action");
+
+    assert.deepEqual([...(await missingPermissions(ctx, principalOf("arn:aws:iam::123456789012:root"), [here], ["ec2:DescribeInstances"]))], [[here, []]], "root is not bound by identity policies");
+    await assert.rejects(
+      missingPermissions(ctx, principalOf("arn:aws:sts::123456789012:federated-user/bob"), [here], ["ec2:DescribeInstances"]),
+      (e: unknown) => e instanceof JitError && e.code === "Unsupported",
+    );
+    emu.faults.inject({ operation: "SimulatePrincipalPolicy" }, { kind: "error", status: 403, code: "AccessDenied", message: "not authorized to perform: iam:SimulatePrincipalPolicy" });
+    await assert.rejects(missingPermissions(ctx, ops, [here], ["ec2:DescribeInstances"]), (e: unknown) => e instanceof JitError && e.code === "Unauthorized" && /allow iam:SimulatePrincipalPolicy/.test(e.message));
+  } finally {
+    await clients.destroy();
+    await emu.close();
+  }
+});

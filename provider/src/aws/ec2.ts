@@ -1,0 +1,194 @@
+import type { EC2Client, Filter, IpPermission, SecurityGroup, SecurityGroupRule, Tag } from "@aws-sdk/client-ec2";
+import { cloudError } from "./errors";
+
+type Ec2Sdk = typeof import("@aws-sdk/client-ec2");
+
+/** An interface and the groups it wears, as the grant and baseline code need it. */
+export interface InterfaceView {
+  networkInterfaceId: string;
+  vpcId: string;
+  groupIds: string[];
+  /** The instance it is attached to, if any. */
+  instanceId?: string;
+  description?: string;
+}
+
+export interface InstanceView {
+  instanceId: string;
+  state: string;
+  interfaces: InterfaceView[];
+}
+
+/** EC2 takes at most 200 values per filter. */
+const FILTER_VALUES = 200;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The fields `NetworkInterface` and an instance's `InstanceNetworkInterface` share. */
+interface InterfaceFields {
+  NetworkInterfaceId?: string;
+  VpcId?: string;
+  Groups?: { GroupId?: string }[];
+  Description?: string;
+}
+
+function interfaceView(n: InterfaceFields, instanceId: string | undefined): InterfaceView {
+  return {
+    networkInterfaceId: n.NetworkInterfaceId ?? "",
+    vpcId: n.VpcId ?? "",
+    groupIds: (n.Groups ?? []).map((g) => g.GroupId ?? ""),
+    ...(instanceId ? { instanceId } : {}),
+    ...(n.Description ? { description: n.Description } : {}),
+  };
+}
+
+/**
+ * The EC2 calls pulumi-jit makes, in one region; the only code that builds EC2 commands. Reads
+ * select by filter rather than by id, so that something deleted meanwhile is simply absent (ids
+ * would fail the whole call) and paging is always allowed; every read follows NextToken to the end.
+ * Errors come out as JitErrors naming the call and keeping the AWS error name.
+ */
+export class Ec2Api {
+  constructor(
+    readonly region: string,
+    private readonly sdk: Ec2Sdk,
+    private readonly client: EC2Client,
+    private readonly pageSize: number,
+  ) {}
+
+  private async call<T>(doing: string, send: (client: EC2Client, sdk: Ec2Sdk) => Promise<T>): Promise<T> {
+    try {
+      return await send(this.client, this.sdk);
+    } catch (err) {
+      throw cloudError(err, `${doing} in ${this.region}`);
+    }
+  }
+
+  /** Every item of a Describe call, for each chunk of `values` of filter `name` (with `also` added). */
+  private async describe<T>(
+    name: string,
+    values: readonly string[],
+    also: Filter[],
+    page: (filters: Filter[], token: string | undefined) => Promise<{ items: T[]; next?: string }>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (const chunk of chunks([...new Set(values)], FILTER_VALUES)) {
+      let token: string | undefined;
+      do {
+        const { items, next } = await page([{ Name: name, Values: chunk }, ...also], token);
+        out.push(...items);
+        token = next;
+      } while (token);
+    }
+    return out;
+  }
+
+  instances(instanceIds: readonly string[]): Promise<InstanceView[]> {
+    return this.describe("instance-id", instanceIds, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeInstances", (c, sdk) =>
+        c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken, MaxResults: this.pageSize })),
+      );
+      const items = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({
+        instanceId: i.InstanceId ?? "",
+        state: i.State?.Name ?? "unknown",
+        interfaces: [...(i.NetworkInterfaces ?? [])]
+          .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
+          .map((n) => interfaceView(n, i.InstanceId)),
+      }));
+      return { items, next: out.NextToken };
+    });
+  }
+
+  /** Security groups with `name` in `values` (e.g. `group-id`, `tag:pulumi-jit:instance`), and more filters. */
+  groups(name: string, values: readonly string[], also: Filter[] = []): Promise<SecurityGroup[]> {
+    return this.describe(name, values, also, async (Filters, NextToken) => {
+      const out = await this.call("DescribeSecurityGroups", (c, sdk) =>
+        c.send(new sdk.DescribeSecurityGroupsCommand({ Filters, NextToken, MaxResults: this.pageSize })),
+      );
+      return { items: out.SecurityGroups ?? [], next: out.NextToken };
+    });
+  }
+
+  /** Every rule (ingress and egress, with ids and tags) of these groups. */
+  rules(groupIds: readonly string[]): Promise<SecurityGroupRule[]> {
+    return this.describe("group-id", groupIds, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeSecurityGroupRules", (c, sdk) =>
+        c.send(new sdk.DescribeSecurityGroupRulesCommand({ Filters, NextToken, MaxResults: this.pageSize })),
+      );
+      return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
+    });
+  }
+
+  /** Interfaces with `name` in `values` (`network-interface-id`, `group-id`, ...). */
+  interfaces(name: string, values: readonly string[]): Promise<InterfaceView[]> {
+    return this.describe(name, values, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeNetworkInterfaces", (c, sdk) =>
+        c.send(new sdk.DescribeNetworkInterfacesCommand({ Filters, NextToken, MaxResults: this.pageSize })),
+      );
+      return { items: (out.NetworkInterfaces ?? []).map((n) => interfaceView(n, n.Attachment?.InstanceId)), next: out.NextToken };
+    });
+  }
+
+  async createGroup(input: { name: string; description: string; vpcId: string; tags: Tag[] }): Promise<string> {
+    const out = await this.call(`CreateSecurityGroup ${input.name}`, (c, sdk) =>
+      c.send(
+        new sdk.CreateSecurityGroupCommand({
+          GroupName: input.name,
+          Description: input.description,
+          VpcId: input.vpcId,
+          TagSpecifications: [{ ResourceType: "security-group", Tags: input.tags }],
+        }),
+      ),
+    );
+    return out.GroupId ?? "";
+  }
+
+  /** Authorizes ingress; the rules come back with their ids. Tags go on every rule of the call. */
+  async authorize(groupId: string, permissions: IpPermission[], tags: Tag[]): Promise<SecurityGroupRule[]> {
+    const out = await this.call(`AuthorizeSecurityGroupIngress on ${groupId}`, (c, sdk) =>
+      c.send(
+        new sdk.AuthorizeSecurityGroupIngressCommand({
+          GroupId: groupId,
+          IpPermissions: permissions,
+          ...(tags.length ? { TagSpecifications: [{ ResourceType: "security-group-rule", Tags: tags }] } : {}),
+        }),
+      ),
+    );
+    return out.SecurityGroupRules ?? [];
+  }
+
+  async revokeRules(groupId: string, ruleIds: string[]): Promise<void> {
+    await this.call(`RevokeSecurityGroupIngress on ${groupId}`, (c, sdk) =>
+      c.send(new sdk.RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: ruleIds })),
+    );
+  }
+
+  /**
+   * Revokes rules by their permissions. In a default VPC EC2 ignores permissions it does not
+   * have and lists them as unknown; we fail as a non-default VPC would, so callers re-read either way.
+   */
+  async revokePermissions(groupId: string, permissions: IpPermission[]): Promise<void> {
+    const out = await this.call(`RevokeSecurityGroupIngress on ${groupId}`, (c, sdk) =>
+      c.send(new sdk.RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions })),
+    );
+    if (out.UnknownIpPermissions?.length) {
+      const err = Object.assign(new Error("The specified rule does not exist in this security group."), { name: "InvalidPermission.NotFound" });
+      throw cloudError(err, `RevokeSecurityGroupIngress on ${groupId} in ${this.region}`);
+    }
+  }
+
+  /** Replaces the interface's whole group list (that is what EC2 offers). */
+  async setInterfaceGroups(networkInterfaceId: string, groupIds: string[]): Promise<void> {
+    await this.call(`ModifyNetworkInterfaceAttribute on ${networkInterfaceId}`, (c, sdk) =>
+      c.send(new sdk.ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: networkInterfaceId, Groups: groupIds })),
+    );
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.call(`DeleteSecurityGroup ${groupId}`, (c, sdk) => c.send(new sdk.DeleteSecurityGroupCommand({ GroupId: groupId })));
+  }
+}

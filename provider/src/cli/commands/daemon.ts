@@ -1,0 +1,38 @@
+import { Command } from "commander";
+import type { CliContext } from "../main";
+import { parseDuration } from "../../model/duration";
+import { SweepFlags, addSweepFlags, describeSweep, sweepOptionsFrom } from "./sweep";
+
+export function registerDaemon(program: Command, ctx: CliContext): void {
+  addSweepFlags(
+    program
+      .command("daemon")
+      .description("sweep, sleep until the next grant ends, and repeat (stop with Ctrl-C or SIGTERM)")
+      .option("--max-interval <iso>", "sweep at least this often, for orphans and drift (default PT5M)")
+      .addHelpText("after", "\nKeeps no state of its own: a restarted daemon carries on from the ledger, and several may run at once."),
+  ).action(async (opts: SweepFlags & { maxInterval?: string }, cmd: Command) => {
+    const out = ctx.output(cmd);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      await ctx.withAccess(cmd, async (options) => {
+        const { runDaemon } = await import("../../access");
+        await runDaemon({
+          ...options,
+          ...sweepOptionsFrom(opts),
+          ...(opts.maxInterval ? { maxIntervalMs: parseDuration(opts.maxInterval) } : {}),
+          signal: stop.signal,
+          onSweep: (report, nextAt) => {
+            if (out.json) process.stdout.write(`${JSON.stringify({ ...report, nextAt: nextAt.toISOString() })}\n`);
+            else out.progress(`${new Date().toISOString()} ${describeSweep(report).replace(/\n/g, "; ")}; next sweep ${nextAt.toISOString()}`);
+          },
+        });
+      });
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  });
+}

@@ -1,0 +1,77 @@
+import { Argument, Command } from "commander";
+import type { CliContext } from "../main";
+import { formatTable, relativeTime } from "../output";
+import type { Grant, GrantState } from "../../model";
+
+const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
+
+export function registerList(program: Command, ctx: CliContext): void {
+  program
+    .command("list")
+    .description("show policies, active grants, or the history of grants and audit events")
+    .addArgument(new Argument("[what]", "what to list").choices(["grants", "policies", "history", "audit"]).default("grants"))
+    .option("--policy <name>", "only this policy")
+    .option("--vm <id>", "only grants for this VM (id, instance id or ARN)")
+    .option("--limit <n>", "at most this many rows", (v) => Number(v), 100)
+    .addHelpText("after", "\n`grants` shows live grants; `history` shows ended ones too; `audit` shows the audit log, newest first.")
+    .action(async (what: string, opts: { policy?: string; vm?: string; limit: number }, cmd: Command) => {
+      const out = ctx.output(cmd);
+      await ctx.withAccess(cmd, async ({ ledger }) => {
+        const now = new Date();
+        if (what === "policies") {
+          const records = (await ledger.listPolicies()).filter((r) => !opts.policy || r.policy.name === opts.policy);
+          out.result(records, () =>
+            records.length === 0
+              ? "No policies registered. Deploy a JitPolicy resource (see README)."
+              : formatTable(
+                  records.flatMap((r) => r.policy.virtualMachines.map((vm) => ({ r, vm }))),
+                  [
+                    { header: "policy", value: ({ r }) => r.policy.name },
+                    { header: "vm", value: ({ vm }) => vm.id.split("/").pop() },
+                    { header: "ports", value: ({ vm }) => vm.ports.map((p) => `${p.number}/${p.protocol} max ${p.maxRequestAccessDuration}`).join(", ") },
+                    { header: "sources", value: ({ vm }) => [...new Set(vm.ports.flatMap((p) => p.allowedSourceAddressPrefixes ?? [p.allowedSourceAddressPrefix ?? "*"]))].join(", ") },
+                  ],
+                ),
+          );
+          return;
+        }
+        if (what === "audit") {
+          const events = await ledger.listAudit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
+          out.result(events, () =>
+            formatTable(events, [
+              { header: "time", value: (e) => e.time },
+              { header: "actor", value: (e) => e.actor },
+              { header: "action", value: (e) => e.action },
+              { header: "target", value: (e) => [e.target.policy, e.target.grant].filter(Boolean).join("/") },
+              { header: "outcome", value: (e) => e.outcome },
+              { header: "message", value: (e) => e.message ?? e.justification ?? "" },
+            ]),
+          );
+          return;
+        }
+        const grants = await ledger.listGrants({
+          ...(what === "grants" ? { state: LIVE } : {}),
+          ...(opts.policy ? { policy: opts.policy } : {}),
+          ...(opts.vm ? { vm: opts.vm } : {}),
+          limit: opts.limit,
+        });
+        out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
+      });
+    });
+}
+
+export function grantTable(grants: Grant[], now: Date): string {
+  return formatTable(
+    grants.flatMap((g) => g.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ g, vm, p })))),
+    [
+      { header: "grant", value: ({ g }) => g.id },
+      { header: "policy", value: ({ g }) => g.policy },
+      { header: "state", value: ({ g }) => (g.reason && g.state !== "active" ? `${g.state} (${g.reason})` : g.state) },
+      { header: "vm", value: ({ vm }) => vm.id.split("/").pop() },
+      { header: "port", value: ({ p }) => `${p.number}/${p.protocol}` },
+      { header: "source", value: ({ p }) => p.sourceAddressPrefix },
+      { header: "requester", value: ({ g }) => g.requester },
+      { header: "ends", value: ({ p }) => `${p.endTimeUtc} (${relativeTime(new Date(p.endTimeUtc), now)})` },
+    ],
+  );
+}

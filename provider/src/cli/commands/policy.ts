@@ -1,0 +1,32 @@
+import { Command } from "commander";
+import type { CliContext } from "../main";
+import { JitError } from "../../model/errors";
+import { readPolicyFile } from "./request";
+
+export function registerPolicy(program: Command, ctx: CliContext): void {
+  const policy = program.command("policy").description("look at and check policies");
+  policy
+    .command("show")
+    .description("print a registered policy, in pulumi-jit or Defender format")
+    .argument("<name>", "the policy's name")
+    .option("--defender", "print it as a Defender jitNetworkAccessPolicies resource")
+    .action(async (name: string, opts: { defender?: boolean }, cmd: Command) => {
+      await ctx.withAccess(cmd, async ({ ledger }) => {
+        const record = await ledger.getPolicy(name);
+        if (!record) throw new JitError("NotFound", `no policy named "${name}" in the ledger`);
+        const { toDefenderPolicy } = await import("../../model/defender");
+        const doc = opts.defender ? toDefenderPolicy(record.policy) : record.policy;
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      });
+    });
+  policy
+    .command("validate")
+    .description("check a policy file (pulumi-jit or Defender JSON) without changing anything")
+    .argument("<file>", "the JSON file")
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const out = ctx.output(cmd);
+      const { parsePolicy } = await import("../../model/policy");
+      const parsed = parsePolicy(readPolicyFile(file));
+      out.result(parsed, () => `${file}: policy "${parsed.name}" is valid (${parsed.virtualMachines.length} VM(s)).`);
+    });
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import type { CliContext } from "../main";
+import { formatTable, relativeTime } from "../output";
+import { JitError } from "../../model/errors";
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+}
+
+export function registerRequest(program: Command, ctx: CliContext): void {
+  program
+    .command("request")
+    .description("open ports of VMs for a while, from one address")
+    .option("-p, --policy <name>", "the policy, by the name a JitPolicy resource registered it under")
+    .option("--policy-file <file>", "read the policy from a JSON file (pulumi-jit or Defender format) instead of the ledger")
+    .requiredOption("--vm <vm...>", "VM resource id, VM name or EC2 instance id (repeatable, or comma-separated)", collect)
+    .requiredOption("--port <port...>", "port number (repeatable, or comma-separated)", collect)
+    .addOption(new Option("-d, --duration <iso>", "how long, as ISO-8601 (PT30M, PT2H)").conflicts("until"))
+    .option("--until <time>", "when access ends, as an ISO-8601 date-time")
+    .option("-s, --source <prefix>", "the address or CIDR block to allow (default: your public address, detected)")
+    .option("-j, --justification <text>", "why you need access (kept in the audit log)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234
+  jit request --policy web --vm web1,web2 --port 22 --source 203.0.113.7 --json
+
+Without --duration or --until, access lasts the policy's maximum for the port. The rule opens for
+the source only; when the time is up \`jit sweep\` or \`jit daemon\` closes it (connections already
+established are not cut: NSGs and security groups are stateful).`,
+    )
+    .action(async (opts: RequestFlags, cmd: Command) => {
+      const out = ctx.output(cmd);
+      if (!opts.policy && !opts.policyFile) throw new JitError("InvalidInput", "name the policy with --policy, or give it with --policy-file", { field: "--policy" });
+      await ctx.withAccess(cmd, async (options) => {
+      const access = await import("../../access");
+      const { resolvePolicy } = await import("../../access/policies");
+      const policy = await resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile) as never) : (opts.policy as string));
+      const ports = opts.port.map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new JitError("InvalidInput", `"${p}" is not a port number (0-65535)`, { field: "--port" });
+        return n;
+      });
+      const { findVm } = await import("./vms");
+      const grant = await access.requestAccess(
+        {
+          policy: opts.policyFile ? policy : policy.name,
+          virtualMachines: opts.vm.map((vm) => ({
+            id: findVm(policy, vm).id,
+            ports: ports.map((number) => ({
+              number,
+              ...(opts.until ? { endTimeUtc: opts.until } : { duration: opts.duration ?? maxDuration(policy, findVm(policy, vm).id, number) }),
+              ...(opts.source ? { allowedSourceAddressPrefix: opts.source } : {}),
+            })),
+          })),
+          ...(opts.justification ? { justification: opts.justification } : {}),
+        },
+        options,
+      );
+      const now = new Date();
+      out.result(grant, () =>
+        [
+          `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
+          "",
+          formatTable(
+            grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vm.id.split("/").pop(), ...p }))),
+            [
+              { header: "vm", value: (r) => r.vm },
+              { header: "port", value: (r) => r.number },
+              { header: "protocol", value: (r) => r.protocol },
+              { header: "source", value: (r) => r.sourceAddressPrefix },
+              { header: "ends", value: (r) => `${r.endTimeUtc} (${relativeTime(new Date(r.endTimeUtc), now)})` },
+            ],
+          ),
+          "",
+          `Revoke early with: jit revoke ${grant.id}`,
+        ].join("\n"),
+      );
+      });
+    });
+}
+
+interface RequestFlags {
+  policy?: string;
+  policyFile?: string;
+  vm: string[];
+  port: string[];
+  duration?: string;
+  until?: string;
+  source?: string;
+  justification?: string;
+}
+
+function maxDuration(policy: import("../../model").Policy, vmId: string, port: number): string {
+  const vm = policy.virtualMachines.find((v) => v.id === vmId);
+  return vm?.ports.find((p) => p.number === port)?.maxRequestAccessDuration ?? "PT1H";
+}
+
+export function readPolicyFile(file: string): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new JitError("InvalidInput", `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { field: "--policy-file" });
+  }
+  const { fromDefenderPolicy } = require("../../model/defender") as typeof import("../../model/defender");
+  const looksDefender = typeof json === "object" && json !== null && "properties" in json;
+  return looksDefender ? fromDefenderPolicy(json).policy : json;
+}

@@ -1,0 +1,21 @@
+import { Command } from "commander";
+import type { CliContext } from "../main";
+
+export function registerRevoke(program: Command, ctx: CliContext): void {
+  program
+    .command("revoke")
+    .description("end grants now: their rules are removed and the network is back as it was")
+    .argument("<grant...>", "grant ids (from `jit request` or `jit list`)")
+    .action(async (ids: string[], _opts: unknown, cmd: Command) => {
+      const out = ctx.output(cmd);
+      await ctx.withAccess(cmd, async (options) => {
+        const { revokeAccess } = await import("../../access");
+        const revoked: import("../../model").Grant[] = [];
+        for (const id of ids) {
+          out.progress(`revoking ${id}...`);
+          revoked.push(await revokeAccess(id, options));
+        }
+        out.result(revoked, () => revoked.map((g) => `Grant ${g.id} ${g.state} (${g.reason}).`).join("\n"));
+      });
+    });
+}

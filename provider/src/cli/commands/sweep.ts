@@ -1,0 +1,67 @@
+import { Command } from "commander";
+import type { CliContext } from "../main";
+import type { SweepReport } from "../../access";
+import { parseDuration } from "../../model/duration";
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export interface SweepFlags {
+  subscription?: string[];
+  region?: string[];
+  abandonedAfter?: string;
+  repair: boolean;
+}
+
+export function sweepOptionsFrom(opts: SweepFlags) {
+  const scope =
+    opts.subscription || opts.region ? { ...(opts.subscription ? { azureSubscriptions: opts.subscription } : {}), ...(opts.region ? { awsRegions: opts.region } : {}) } : undefined;
+  return {
+    ...(scope ? { scope } : {}),
+    ...(opts.abandonedAfter ? { abandonedAfterMs: parseDuration(opts.abandonedAfter) } : {}),
+    repairBaselines: opts.repair,
+  };
+}
+
+export function addSweepFlags(cmd: Command): Command {
+  return cmd
+    .option("--subscription <id>", "Azure subscription to search for orphaned rules (repeatable; default: those of the ledger's policies)", collect)
+    .option("--region <name>", "AWS region to search for orphaned groups and rules (repeatable; default: those of the ledger's policies)", collect)
+    .option("--abandoned-after <iso>", "treat grants still being opened after this long as abandoned (default PT15M)")
+    .option("--no-repair", "do not put back missing or altered deny rules");
+}
+
+export function registerSweep(program: Command, ctx: CliContext): void {
+  addSweepFlags(
+    program
+      .command("sweep")
+      .description("close every expired grant, remove orphaned JIT rules, and put back missing deny rules")
+      .addHelpText(
+        "after",
+        "\nIdempotent and safe to run from several places at once. Finds rules of ours in the cloud by the\ngrant id and expiry stamped on them, even when the ledger has no record of them.",
+      ),
+  ).action(async (opts: SweepFlags, cmd: Command) => {
+    const out = ctx.output(cmd);
+    await ctx.withAccess(cmd, async (options) => {
+      const { sweep } = await import("../../access");
+      const report = await sweep({ ...options, ...sweepOptionsFrom(opts) });
+      out.result(report, () => describeSweep(report));
+      if (report.failed.length || report.orphans.some((o) => o.action === "failed") || report.baselines.some((b) => b.error)) {
+        process.exitCode = 5;
+      }
+    });
+  });
+}
+
+export function describeSweep(r: SweepReport): string {
+  const lines = [
+    `${r.restored.length} grant(s) closed${r.restored.length ? `: ${r.restored.map((x) => `${x.grantId} (${x.state})`).join(", ")}` : ""}`,
+    `${r.orphans.filter((o) => o.action === "removed").length} orphaned rule(s) or group(s) removed`,
+    `${r.baselines.filter((b) => b.repaired).length} policy baseline(s) repaired`,
+  ];
+  for (const f of r.failed) lines.push(`FAILED grant ${f.grantId}: ${f.error}`);
+  for (const o of r.orphans.filter((x) => x.action === "failed")) lines.push(`FAILED orphan ${o.name} in ${o.container}: ${o.error}`);
+  for (const b of r.baselines.filter((x) => x.error)) lines.push(`FAILED policy ${b.policy}: ${b.error}`);
+  return lines.join("\n");
+}

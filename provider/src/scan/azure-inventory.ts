@@ -1,0 +1,63 @@
+import type { VirtualMachine } from "@azure/arm-compute";
+import { AzureClients } from "../azure/clients";
+import { AzureConnection, resolveConnection } from "../azure/connection";
+import { cloudError, isNotFound } from "../azure/errors";
+import { idKey } from "../azure/ids";
+import { NsgWriter } from "../azure/nsg-writer";
+import { mapLimit } from "../azure/parallel";
+import { Resolver } from "../azure/resolve";
+import type { Nsg } from "../plan";
+import type { AzureVmInventory } from "./types";
+
+export interface AzureScope {
+  subscriptionId: string;
+  /** Only this resource group (default: the whole subscription). */
+  resourceGroup?: string;
+}
+
+/**
+ * Every VM of a subscription or resource group with the NSGs on each NIC's inbound path, read with
+ * the Azure driver's own resolver: one list of VMs, then each VM's NICs and subnets, and each NSG
+ * once however many VMs share it. A VM deleted meanwhile is left out.
+ */
+export async function readAzureInventory(scope: AzureScope, connection: AzureConnection = {}): Promise<AzureVmInventory[]> {
+  const clients = new AzureClients(resolveConnection(connection));
+  const compute = await clients.compute(scope.subscriptionId);
+  const listed: VirtualMachine[] = [];
+  try {
+    const pages = scope.resourceGroup ? compute.virtualMachines.list(scope.resourceGroup) : compute.virtualMachines.listAll();
+    for await (const vm of pages) if (vm.id) listed.push(vm);
+  } catch (err) {
+    throw cloudError(err, `listing the VMs of ${scope.resourceGroup ? `resource group ${scope.resourceGroup}` : `subscription ${scope.subscriptionId}`}`);
+  }
+
+  const resolver = new Resolver(clients);
+  const resolved = await mapLimit(listed, clients.connection.readConcurrency, (vm) =>
+    resolver.vm(vm.id as string).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }),
+  );
+
+  const writer = new NsgWriter(clients);
+  const nsgIds = [...new Map(resolved.flatMap((vm) => vm?.paths.flatMap((p) => [p.subnetNsgId, p.nicNsgId]) ?? []).flatMap((id) => (id ? [[idKey(id), id] as const] : []))).values()];
+  const snapshots = await mapLimit(nsgIds, clients.connection.readConcurrency, (id) => writer.read(id));
+  const nsgs = new Map<string, Nsg>(snapshots.map((s, i) => [idKey(nsgIds[i]), s.nsg]));
+  const nsgOf = (id: string | undefined) => (id === undefined ? undefined : nsgs.get(idKey(id)));
+
+  return listed.flatMap((vm, i) => {
+    const found = resolved[i];
+    if (!found) return [];
+    return [
+      {
+        id: found.id,
+        ...(vm.location ? { location: vm.location } : {}),
+        nics: found.paths.map((p) => {
+          const subnet = nsgOf(p.subnetNsgId);
+          const nic = nsgOf(p.nicNsgId);
+          return { id: p.nicId, addresses: p.addresses, ...(subnet ? { subnet } : {}), ...(nic ? { nic } : {}) };
+        }),
+      },
+    ];
+  });
+}

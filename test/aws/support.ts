@@ -1,0 +1,107 @@
+import { AwsConnection, AwsDriver, createAwsDriver } from "../../provider/src/aws";
+import { AwsEmulator, AwsEmulatorOptions, Ec2SecurityGroup, startAwsEmulator } from "../../provider/src/emulator/aws";
+import { GRANT_GROUP_ROLE, IpPermission, SecurityGroup, TAG_ROLE, sgAllows } from "../../provider/src/plan";
+
+/**
+ * Shared set-up for the end-to-end AWS tests: the local EC2 endpoint, drivers on it with the real
+ * SDK clients, and readings of the endpoint's state (which make no API calls, so they do not
+ * disturb call counts).
+ */
+
+export const ADMIN_ONLY: AwsEmulatorOptions = {};
+
+/** A principal that may read EC2 and nothing else. */
+export const VIEWER = {
+  name: "viewer",
+  policies: [{ name: "ReadOnly", document: { Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: ["ec2:Describe*", "sts:GetCallerIdentity"], Resource: "*" }] } }],
+};
+
+export async function withAws<T>(options: AwsEmulatorOptions, body: (emu: AwsEmulator) => Promise<T>): Promise<T> {
+  const emu = await startAwsEmulator({ randomSeed: 7, ...options });
+  try {
+    return await body(emu);
+  } finally {
+    await emu.close();
+  }
+}
+
+/** A driver on the endpoint: one attempt per call (faults show at once) and short backoffs. */
+export function driverFor(emu: AwsEmulator, extra: AwsConnection & { principal?: string } = {}): AwsDriver {
+  const { principal, ...connection } = extra;
+  return createAwsDriver({
+    ...emu.clientConfig,
+    ...(principal ? { credentials: emu.credentialsFor(principal) } : {}),
+    maxAttempts: 1,
+    backoffMs: 2,
+    ...connection,
+  });
+}
+
+/** A group as DescribeSecurityGroups shows it (one permission per rule), read from the state. */
+export function sdkGroup(g: Ec2SecurityGroup): SecurityGroup & { Tags: { Key: string; Value: string }[] } {
+  const IpPermissions = g.rules
+    .filter((r) => !r.egress)
+    .map((r): IpPermission => {
+      const d = r.description === undefined ? {} : { Description: r.description };
+      const ports = r.protocol === "-1" ? {} : { FromPort: r.fromPort, ToPort: r.toPort };
+      const p = r.peer;
+      const source =
+        p.kind === "ipv4"
+          ? { IpRanges: [{ CidrIp: p.cidr, ...d }] }
+          : p.kind === "ipv6"
+            ? { Ipv6Ranges: [{ CidrIpv6: p.cidr, ...d }] }
+            : p.kind === "group"
+              ? { UserIdGroupPairs: [{ GroupId: p.groupId, UserId: p.userId, ...d }] }
+              : { PrefixListIds: [{ PrefixListId: p.prefixListId, ...d }] };
+      return { IpProtocol: r.protocol, ...ports, ...source };
+    });
+  return { GroupId: g.id, GroupName: g.name, VpcId: g.vpcId, IpPermissions, Tags: [...g.tags].map(([Key, Value]) => ({ Key, Value })) };
+}
+
+/** The groups an instance's interfaces wear now. */
+export function groupsOf(emu: AwsEmulator, instanceId: string): ReturnType<typeof sdkGroup>[] {
+  const ids = new Set(emu.state.interfacesOf(emu.state.instance(instanceId)).flatMap((n) => n.groupIds));
+  return [...ids].map((id) => sdkGroup(emu.state.group(id)));
+}
+
+/** Would a new TCP (or UDP) connection from `address` to `port` of the instance get in? */
+export function reachable(emu: AwsEmulator, instanceId: string, address: string, port: number, protocol = "tcp"): boolean {
+  return sgAllows(groupsOf(emu, instanceId), { source: { address }, protocol, port });
+}
+
+/** A group's ingress rules as comparable text: protocol, ports, source, description and tags. */
+export function fingerprint(emu: AwsEmulator, groupId: string): string[] {
+  return emu.state
+    .group(groupId)
+    .rules.filter((r) => !r.egress)
+    .map((r) => JSON.stringify([r.protocol, r.fromPort, r.toPort, r.peer, r.description ?? "", [...r.tags].sort()]))
+    .sort();
+}
+
+/** Every grant group of the account, and every rule in them. */
+export function grantGroups(emu: AwsEmulator): Ec2SecurityGroup[] {
+  return [...emu.state.groups.values()].filter((g) => g.tags.get(TAG_ROLE) === GRANT_GROUP_ROLE);
+}
+
+/**
+ * Makes the process "die" right after the endpoint has answered `n` more calls: from then on every
+ * request's connection is dropped, so that neither the work nor its undo can go on. `onDeath` runs
+ * at that moment, before the answer to call `n` reaches the caller. Returns a function that brings
+ * the endpoint back.
+ */
+export function dieAfter(emu: AwsEmulator, n: number, onDeath: () => void = () => undefined): () => void {
+  const record = emu.calls.record.bind(emu.calls);
+  let left = n;
+  emu.calls.record = (entry) => {
+    const rec = record(entry);
+    if (--left === 0) {
+      emu.faults.inject({}, { kind: "drop" }, Infinity);
+      onDeath();
+    }
+    return rec;
+  };
+  return () => {
+    emu.calls.record = record;
+    emu.faults.clear();
+  };
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAwsEmulator } from "../../provider/src/emulator/aws";
+import type { Cloud } from "../../provider/src/model";
+import { fingerprint, reachable } from "../aws/support";
+
+/**
+ * One cloud as the JitPolicy engine-path tests need it: a local endpoint with a VM whose port 22 is
+ * open to the world, the environment that points pulumi-jit at it (providers see nothing else),
+ * the resource's inputs, and readings of the cloud that make no API calls.
+ */
+export interface CloudUnderTest {
+  cloud: Cloud;
+  /** Environment for the provider: endpoint, credentials, ledger. */
+  env: Record<string, string>;
+  /** Strings that must never appear in state (credentials, tokens). */
+  secrets: string[];
+  inputs: Record<string, unknown>;
+  /** The same policy with one more port, for updates. */
+  updated: Record<string, unknown>;
+  /** Whether a new connection from `address` to `port` of the VM gets in. */
+  reachable(address: string, port: number): boolean;
+  /** The VM's network rules, to compare before and after. */
+  snapshot(): unknown;
+  close(): Promise<void>;
+}
+
+export async function awsUnderTest(): Promise<CloudUnderTest> {
+  const emu = await startAwsEmulator({ randomSeed: 11 });
+  const dir = mkdtempSync(join(tmpdir(), "jit-pulumi-aws-"));
+  const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }, { port: 3389, source: "0.0.0.0/0" }, { port: 80, source: "0.0.0.0/0" }] });
+  const vm = emu.seed.instance({ groupIds: [web.id] });
+  const port = (number: number) => ({ number, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT1H" });
+  return {
+    cloud: "aws",
+    env: {
+      AWS_ENDPOINT_URL: emu.endpoint,
+      AWS_REGION: emu.region,
+      AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
+      AWS_CONFIG_FILE: join(dir, "config"),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials"),
+      AWS_EC2_METADATA_DISABLED: "true",
+      JIT_LEDGER: join(dir, "ledger.db"),
+    },
+    secrets: [emu.credentials.secretAccessKey],
+    inputs: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22)] }] },
+    updated: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22), port(3389)] }] },
+    reachable: (address, p) => reachable(emu, vm.id, address, p),
+    snapshot: () => fingerprint(emu, web.id),
+    close: async () => {
+      await emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sets `env` in this process for the duration of `body` (in-process layers read it directly). */
+export async function withEnv<T>(env: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await body();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

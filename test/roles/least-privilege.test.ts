@@ -1,0 +1,133 @@
+// The request role is exactly what `requestAccess` needs with the caller's own credentials: given
+// to a principal on the local Azure and AWS endpoints, which are made to authorise each call as the
+// cloud would (see enforce.ts), a request and a newer one that supersedes it succeed; with any one
+// action taken away, they do not.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { requestAccess } from "../../provider/src/access";
+import { createAwsDriver } from "../../provider/src/aws";
+import { createAzureDriver } from "../../provider/src/azure";
+import { startAwsEmulator } from "../../provider/src/emulator/aws";
+import { startAzureEmulator } from "../../provider/src/emulator/azure";
+import { openLedger } from "../../provider/src/ledger";
+import type { CloudDriver } from "../../provider/src/access";
+import type { Ledger } from "../../provider/src/ledger";
+import { IamPolicyDocument, awsPolicyDocument, azureRoleDefinition } from "../../provider/src/roles";
+import { enforce } from "./enforce";
+
+interface Outcome {
+  ok: boolean;
+  /** What went wrong, for the assertion message. */
+  why: string;
+  used: Set<string>;
+}
+
+/**
+ * Two requests for the same port and source, the second for longer: the second supersedes the
+ * first, which `requestAccess` ends (its rules removed) with the requester's credentials too.
+ */
+async function requestTwice(ledger: Ledger, vmId: string, driver: CloudDriver, cloud: "azure" | "aws"): Promise<Omit<Outcome, "used">> {
+  await ledger.putPolicy({
+    policy: { name: "web", virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }] },
+    baseline: {},
+  });
+  const ask = (duration: string) =>
+    requestAccess({ policy: "web", virtualMachines: [{ id: vmId, ports: [{ number: 22, duration, allowedSourceAddressPrefix: "203.0.113.7" }] }] }, { ledger, drivers: { [cloud]: driver } });
+  try {
+    const first = await ask("PT1H");
+    const second = await ask("PT2H");
+    const older = await ledger.getGrant(first.id);
+    if (second.state !== "active") return { ok: false, why: `the newer grant is ${second.state}` };
+    if (older?.state !== "revoked") return { ok: false, why: `the superseded grant is ${older?.state}: ${older?.error ?? ""}` };
+    return { ok: true, why: "" };
+  } catch (err) {
+    return { ok: false, why: (err as Error).message };
+  }
+}
+
+async function azureRun(actions: readonly string[]): Promise<Outcome> {
+  const emu = await startAzureEmulator({ lroPolls: 0 });
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
+    emu.seed.principal("ana", { actions: [...actions] });
+    const granted = new Set(actions.map((a) => a.toLowerCase()));
+    const enforcement = enforce(emu.faults, "azure", (a) => granted.has(a.toLowerCase()));
+    const driver = createAzureDriver({
+      endpoint: emu.endpoint,
+      ca: emu.clientOptions.tlsOptions.ca,
+      credential: emu.credentialFor("ana") as never,
+      pollIntervalMs: 0,
+      retryOptions: { maxRetries: 0 },
+      conflictRetries: 0,
+    });
+    const ledger = await openLedger(":memory:");
+    try {
+      return { ...(await requestTwice(ledger, vm.vmId, driver, "azure")), used: enforcement.used };
+    } finally {
+      await ledger.close();
+    }
+  } finally {
+    await emu.close();
+  }
+}
+
+/** The emulator's policy evaluator takes no conditions; without them the policy is only wider (conditions are checked in documents.test.ts). */
+function withoutConditions(doc: IamPolicyDocument): IamPolicyDocument {
+  return { ...doc, Statement: doc.Statement.map(({ Condition: _dropped, ...s }) => s) };
+}
+
+function withoutAction(doc: IamPolicyDocument, action: string): IamPolicyDocument {
+  return { ...doc, Statement: doc.Statement.map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) })).filter((s) => s.Action.length > 0) };
+}
+
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+
+async function awsRun(policy: (instanceArn: string) => IamPolicyDocument): Promise<Outcome> {
+  const emu = await startAwsEmulator({ region: REGION, accountId: ACCOUNT, randomSeed: 3, principals: [{ name: "admin" }] });
+  try {
+    const web = emu.seed.securityGroup({ name: "web" });
+    const vm = emu.seed.instance({ groupIds: [web.id] });
+    const doc = policy(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${vm.id}`);
+    emu.seed.principal({ name: "ana", policies: [{ name: "jit-request", document: JSON.stringify(doc) }] });
+    const granted = new Set(doc.Statement.flatMap((s) => s.Action));
+    const enforcement = enforce(emu.faults, "aws", (a) => granted.has(a));
+    const driver = createAwsDriver({ ...emu.clientConfig, credentials: emu.credentialsFor("ana"), maxAttempts: 1, backoffMs: 1 });
+    const ledger = await openLedger(":memory:");
+    try {
+      return { ...(await requestTwice(ledger, vm.id, driver, "aws")), used: enforcement.used };
+    } finally {
+      await ledger.close();
+      await driver.destroy();
+    }
+  } finally {
+    await emu.close();
+  }
+}
+
+test("Azure: the request role is enough for requestAccess, and each of its actions is needed", async () => {
+  const role = azureRoleDefinition({ kind: "request", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" });
+  const full = await azureRun(role.Actions);
+  assert.ok(full.ok, `with the whole role: ${full.why}`);
+  assert.deepEqual([...full.used].filter((a) => !role.Actions.includes(a)), [], "every call made is one the role allows");
+  for (const action of role.Actions) {
+    const without = await azureRun(role.Actions.filter((a) => a !== action));
+    assert.equal(without.ok, false, `requestAccess still works without ${action}`);
+  }
+});
+
+test("AWS: the request policy is enough for requestAccess, and each of its actions is needed", async () => {
+  const make = (instanceArn: string) => withoutConditions(awsPolicyDocument({ kind: "request", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT }));
+  const full = await awsRun(make);
+  assert.ok(full.ok, `with the whole policy: ${full.why}`);
+  const actions = [...new Set(make(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-00000000`).Statement.flatMap((s) => s.Action))];
+  assert.deepEqual([...full.used].filter((a) => !actions.includes(a)), [], "every call made is one the policy allows");
+  for (const action of actions) {
+    const without = await awsRun((arn) => withoutAction(make(arn), action));
+    assert.equal(without.ok, false, `requestAccess still works without ${action}`);
+  }
+  // The instance scope holds: the same policy for another instance is refused by the simulation.
+  const elsewhere = await awsRun(() => make(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`));
+  assert.equal(elsewhere.ok, false);
+  assert.match(elsewhere.why, /lacks .*ec2:ModifyNetworkInterfaceAttribute on i-/);
+});

@@ -1,0 +1,84 @@
+// The configure and read roles are enough for their jobs, on endpoints that authorise each call as
+// the cloud would (see enforce.ts): configure lays, inspects and removes a baseline and sweeps;
+// read scans and inspects. (That the request role is exactly enough is least-privilege.test.ts.)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createAwsDriver } from "../../provider/src/aws";
+import { createAzureDriver } from "../../provider/src/azure";
+import { startAwsEmulator } from "../../provider/src/emulator/aws";
+import { startAzureEmulator } from "../../provider/src/emulator/azure";
+import { parsePolicy } from "../../provider/src/model";
+import { awsPolicyDocument, azureRoleDefinition } from "../../provider/src/roles";
+import { scan } from "../../provider/src/scan";
+import { enforce } from "./enforce";
+
+const ssh = (vmId: string) => parsePolicy({ name: "web", virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }] });
+
+test("Azure: configure lays, inspects and removes a baseline and sweeps; read scans and inspects", async () => {
+  const emu = await startAzureEmulator({ lroPolls: 0 });
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
+    emu.seed.rule("app", "web1-nsg", { name: "ssh", priority: 300, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "Internet", destinationPortRange: "22" });
+    const scope = `/subscriptions/${emu.subscriptionId}`;
+    const driverAs = (principal: string) =>
+      createAzureDriver({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor(principal) as never, pollIntervalMs: 0, retryOptions: { maxRetries: 0 } });
+    const roles = { configure: azureRoleDefinition({ kind: "configure", scope }).Actions, read: azureRoleDefinition({ kind: "read", scope }).Actions };
+    let role: readonly string[] = [];
+    const enforcement = enforce(emu.faults, "azure", (a) => role.includes(a));
+
+    role = roles.configure;
+    const configure = driverAs("deployer");
+    const policy = ssh(vm.vmId);
+    const applied = await configure.applyBaseline(policy, undefined, {});
+    assert.equal(applied.rules.length, 2, "a deny rule in the subnet's NSG and the NIC's");
+    await configure.inspectBaseline(policy, applied.record);
+    await configure.sweepOrphans({ azureSubscriptions: [emu.subscriptionId] }, new Date(), () => "unknown");
+
+    role = roles.read;
+    const report = await scan({ policies: [policy], azure: { subscriptionId: emu.subscriptionId, connection: { endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor("auditor") as never } } });
+    assert.equal(report.results[0].verdict, "Healthy", "the subnet's NSG keeps the Internet out");
+    await driverAs("auditor").inspectBaseline(policy, applied.record);
+
+    role = roles.configure;
+    await configure.removeBaseline(policy, applied.record);
+    assert.deepEqual(enforcement.refused, []);
+  } finally {
+    await emu.close();
+  }
+});
+
+test("AWS: configure lays, inspects and removes a baseline and sweeps; read scans and inspects", async () => {
+  const emu = await startAwsEmulator({ randomSeed: 5 });
+  try {
+    const web = emu.seed.securityGroup({ name: "web", ingress: [{ fromPort: 0, toPort: 65535, source: "0.0.0.0/0" }] });
+    const vm = emu.seed.instance({ groupIds: [web.id] });
+    const arn = `arn:aws:ec2:${emu.region}:123456789012:instance/${vm.id}`;
+    // Condition elements are not evaluated by the endpoint; the enforcement below is per action.
+    const actionsOf = (kind: "configure" | "read") => awsPolicyDocument({ kind, instanceArns: [arn] }).Statement.flatMap((s) => s.Action);
+    let allowed: string[] = [];
+    const enforcement = enforce(emu.faults, "aws", (a) => allowed.includes(a));
+    const driver = createAwsDriver({ ...emu.clientConfig, maxAttempts: 1, backoffMs: 1 });
+    const policy = ssh(vm.id);
+    try {
+      allowed = actionsOf("configure");
+      const applied = await driver.applyBaseline(policy, undefined, {});
+      assert.deepEqual(applied.rules.map((r) => r.action), ["split"], "the wide rule is split around port 22");
+      await driver.inspectBaseline(policy, applied.record);
+      await driver.sweepOrphans({ awsRegions: [emu.region] }, new Date(), () => "unknown");
+
+      allowed = actionsOf("read");
+      const report = await scan({ policies: [policy], aws: { region: emu.region, connection: { ...emu.clientConfig, maxAttempts: 1 } } });
+      assert.deepEqual(report.results[0].exposures.map((e) => e.port), [3389, 5985, 5986], "the split leaves the other ports open");
+      await driver.inspectBaseline(policy, applied.record);
+
+      allowed = actionsOf("configure");
+      await driver.removeBaseline(policy, applied.record);
+    } finally {
+      await driver.destroy();
+    }
+    assert.deepEqual(enforcement.refused, []);
+    assert.ok(enforcement.used.has("ec2:CreateTags"), "split rules are tagged when they are made");
+  } finally {
+    await emu.close();
+  }
+});
