@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CallLog, FaultInjector, FaultMatch, selfSignedCertificate, startEmulatorServer } from "../common";
 import { errorResponse, fail } from "./arm";
 import { computeRoutes } from "./compute";
@@ -14,12 +17,14 @@ import { Router, request } from "./router";
 import { AzureSeed } from "./seed";
 import { AzureState } from "./state";
 import { Store } from "./store";
+import { PrincipalClaims, principalClaims, principalOf, tokenFor } from "./tokens";
 import { vnetRoutes } from "./vnet";
 
 export type { AzureEmulatorOptions } from "./options";
 export type { AzureSeed, SeedRule, SeedCollection, SeedPermissions, TypicalVm, TypicalVmOptions } from "./seed";
 export type { AzureState, FlatRule } from "./state";
 export type { OperationError, OperationSummary } from "./lro";
+export type { PrincipalClaims } from "./tokens";
 
 /** What `getToken` returns; structurally a `TokenCredential` of `@azure/core-auth`. */
 export interface EmulatorCredential {
@@ -32,8 +37,16 @@ export interface AzureEmulator {
   subscriptionId: string;
   /** Signs in as `options.principal`, which has Owner-like permissions (`*`) on the subscription. */
   credential: EmulatorCredential;
-  /** Signs in as `principal`: its bearer token is the principal's name. */
+  /** Signs in as `principal`: its bearer token is an unsigned JWT whose claims name it (see `claimsFor`). */
   credentialFor(principal: string): EmulatorCredential;
+  /** The claims of `principal`'s tokens: `oid` (a GUID derived from the name), `upn`, and `name`. */
+  claimsFor(principal: string): PrincipalClaims;
+  /**
+   * The environment that points a process (the `jit` CLI, a Pulumi provider, a child process) at
+   * this emulator as `principal` (default `options.principal`): the endpoint, a file holding the
+   * emulator's CA certificate (removed by `close()`), and a bearer token.
+   */
+  env(principal?: string): { JIT_AZURE_ENDPOINT: string; JIT_AZURE_CA_FILE: string; JIT_AZURE_TOKEN: string };
   /**
    * For `new NetworkManagementClient(credential, subscriptionId, clientOptions)`, and the same for
    * ComputeManagementClient and AuthorizationManagementClient: the endpoint and the emulator's
@@ -57,7 +70,7 @@ export interface AzureEmulator {
 }
 
 function credentialFor(principal: string): EmulatorCredential {
-  return { getToken: async () => ({ token: principal, expiresOnTimestamp: Date.now() + 3600_000 }) };
+  return { getToken: async () => ({ token: tokenFor(principal), expiresOnTimestamp: Date.now() + 3600_000 }) };
 }
 
 function bearer(authorization: string | undefined): string | undefined {
@@ -103,7 +116,8 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
     faults,
     route: (ereq) => {
       const matched = router.match(ereq.method, ereq.path);
-      const principal = bearer(typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined);
+      const token = bearer(typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined);
+      const principal = token === undefined ? undefined : principalOf(token);
       const req = request(matched, { ...ereq, principal: principal ?? "" });
       return {
         operation: matched.operation,
@@ -122,11 +136,22 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
     renderInternalError: (err) => errorResponse(500, "InternalServerError", String(err)),
   });
 
+  let caDir: string | undefined;
+  const caFile = (): string => {
+    if (caDir === undefined) {
+      caDir = mkdtempSync(join(tmpdir(), "azure-emulator-"));
+      writeFileSync(join(caDir, "ca.pem"), tls.cert);
+    }
+    return join(caDir, "ca.pem");
+  };
+
   return {
     endpoint: server.endpoint,
     subscriptionId: options.subscriptionId,
     credential: credentialFor(options.principal),
     credentialFor,
+    claimsFor: principalClaims,
+    env: (principal = options.principal) => ({ JIT_AZURE_ENDPOINT: server.endpoint, JIT_AZURE_CA_FILE: caFile(), JIT_AZURE_TOKEN: tokenFor(principal) }),
     clientOptions: { endpoint: server.endpoint, tlsOptions: { ca: tls.cert } },
     seed: new AzureSeed(ctx),
     state: new AzureState(ctx),
@@ -138,6 +163,9 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
       list: () => ctx.lro.list(),
     },
     options,
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      if (caDir !== undefined) rmSync(caDir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,0 +1,247 @@
+import type { BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../access/driver";
+import { JitError, Policy, PolicyVm, isJitError } from "../model";
+import {
+  AddedRule,
+  Nsg,
+  NsgChange,
+  PortSpec,
+  PortStatus,
+  baselinePortStatuses,
+  parseJitRule,
+  pathPortStatus,
+  planBaselineRemoval,
+  planDenyBaseline,
+  ruleDifferences,
+} from "../plan";
+import type { AzureClients } from "./clients";
+import { idKey, shortName } from "./ids";
+import { NsgWriter } from "./nsg-writer";
+import { mapLimit } from "./parallel";
+import { baselineRecord, recordedDenyRules } from "./record";
+import { ResolvedVm, Resolver } from "./resolve";
+
+/**
+ * The deny baseline: a rule denying the policy's ports to each VM's private addresses, in every
+ * NSG on the VM's inbound path (its subnet's and its network interface's), placed by
+ * `planDenyBaseline` so that user rules for those ports keep precedence.
+ */
+
+/** NSGs written side by side: each has its own lock in ARM, so they do not slow each other down. */
+const NSG_CONCURRENCY = 4;
+
+/** One NSG and the policy's VMs behind it (none: the NSG only holds deny rules from an earlier apply). */
+interface Target {
+  id: string;
+  vms: Array<{ name: string; addresses: string[]; ports: PortSpec[] }>;
+}
+
+/** Each NSG on the policy's VMs' paths, with what each VM looks like from it; and the NSGs the record names. */
+function targetsOf(policy: Policy, resolved: readonly ResolvedVm[], recorded: readonly AddedRule[]): Target[] {
+  const names = new Map<string, string>();
+  const targets = new Map<string, Target>();
+  resolved.forEach((vm, i) => {
+    const earlier = names.get(vm.name.toLowerCase());
+    if (earlier !== undefined) {
+      throw new JitError("InvalidInput", `VMs ${earlier} and ${vm.id} share the name ${vm.name}, which names their rules; a policy's VMs need distinct names`, { field: `virtualMachines[${i}].id` });
+    }
+    names.set(vm.name.toLowerCase(), vm.id);
+    const ports = policy.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol }));
+    for (const path of vm.paths) {
+      for (const nsgId of [path.subnetNsgId, path.nicNsgId]) {
+        if (nsgId === undefined) continue;
+        const target = targets.get(idKey(nsgId)) ?? { id: nsgId, vms: [] };
+        targets.set(idKey(nsgId), target);
+        let behind = target.vms.find((v) => v.name === vm.name);
+        if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports }));
+        for (const address of path.addresses) if (!behind.addresses.includes(address)) behind.addresses.push(address);
+      }
+    }
+  });
+  for (const { nsgId } of recorded) if (!targets.has(idKey(nsgId))) targets.set(idKey(nsgId), { id: nsgId, vms: [] });
+  return [...targets.values()];
+}
+
+const noChange = (nsgId: string): NsgChange => ({ nsgId, put: [], delete: [] });
+
+function policyDenyRules(policy: string, nsg: Nsg): AddedRule[] {
+  return nsg.securityRules
+    .filter((r) => {
+      const info = parseJitRule(r);
+      return info?.kind === "deny" && info.policy === policy;
+    })
+    .map((rule) => ({ nsgId: nsg.id, rule }));
+}
+
+function outputRule({ nsgId, rule }: AddedRule): BaselineRule {
+  const ports = [...(rule.destinationPortRanges ?? []), ...(rule.destinationPortRange === undefined ? [] : [rule.destinationPortRange])];
+  return { container: nsgId, name: rule.name, priority: rule.priority, ports: ports.map(Number), action: "deny" };
+}
+
+/** An NSG as found: its rules, or undefined when it no longer exists. */
+interface Seen extends Target {
+  nsg?: Nsg;
+}
+
+export async function applyBaseline(clients: AzureClients, policy: Policy, previous: BaselineRecord | undefined, progress: Progress): Promise<BaselineResult> {
+  const resolver = new Resolver(clients);
+  const writer = new NsgWriter(clients, progress);
+  const recorded = recordedDenyRules(previous);
+  const resolved = await resolver.vms(policy.virtualMachines.map((vm) => vm.id));
+  const targets = targetsOf(policy, resolved, recorded);
+  const warnings = resolved.filter((vm) => !vm.exists).map((vm) => `VM ${vm.id} does not exist: there is nothing to protect`);
+  const written = await mapLimit(targets, NSG_CONCURRENCY, async (target): Promise<{ before?: Seen; after: Seen }> => {
+    try {
+      const { before, after } = await writer.apply(target.id, (nsg) => planDenyBaseline({ policy: policy.name, nsg, vms: target.vms }).change, {
+        afterPut: async (rule) => progress(`NSG ${shortName(target.id)}: deny rule ${rule.name} at priority ${rule.priority}`),
+        afterDelete: async (name) => progress(`NSG ${shortName(target.id)}: removed deny rule ${name}, no longer needed`),
+      });
+      return { before: { ...target, nsg: before }, after: { ...target, nsg: after } };
+    } catch (err) {
+      if (!isJitError(err, "NotFound") || target.vms.length > 0) throw err;
+      warnings.push(`NSG ${target.id}, where an earlier apply placed deny rules, no longer exists`);
+      return { after: target };
+    }
+  });
+  warnings.push(...recordDrift(recorded, written.flatMap((w) => (w.before ? [w.before] : []))).map((d) => `repaired: ${d.message}`));
+  const seen = written.map((w) => w.after);
+  const placed = seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : []));
+  return {
+    record: baselineRecord(placed),
+    rules: placed.map(outputRule),
+    vms: await vmStatuses(policy, resolver, seen),
+    // What was found wrong has just been put right: nothing is left for the next `pulumi up` to do.
+    drift: [],
+    warnings,
+  };
+}
+
+export async function inspectBaseline(clients: AzureClients, policy: Policy, baseline: BaselineRecord): Promise<BaselineResult> {
+  const resolver = new Resolver(clients);
+  const writer = new NsgWriter(clients);
+  const recorded = recordedDenyRules(baseline);
+  const targets = targetsOf(policy, await resolver.vms(policy.virtualMachines.map((vm) => vm.id)), recorded);
+  const seen = await mapLimit(targets, clients.connection.readConcurrency, async (target): Promise<Seen> => {
+    try {
+      return { ...target, nsg: (await writer.read(target.id)).nsg };
+    } catch (err) {
+      if (isJitError(err, "NotFound")) return target;
+      throw err;
+    }
+  });
+  const drift = recordDrift(recorded, seen);
+  drift.push(...planDrift(policy, seen, new Set(drift.map((d) => d.key))));
+  return {
+    record: baseline,
+    rules: seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : [])).map(outputRule),
+    vms: await vmStatuses(policy, resolver, seen),
+    drift: drift.map((d) => d.message),
+    warnings: [],
+  };
+}
+
+/**
+ * Deletes exactly the deny rules the record lists, each while it still says it is this policy's;
+ * one somebody re-labelled is left where it is, and said so.
+ */
+export async function removeBaseline(clients: AzureClients, policy: Policy, baseline: BaselineRecord, progress: Progress): Promise<void> {
+  const writer = new NsgWriter(clients, progress);
+  const byNsg = new Map<string, AddedRule[]>();
+  for (const r of recordedDenyRules(baseline)) byNsg.set(idKey(r.nsgId), [...(byNsg.get(idKey(r.nsgId)) ?? []), r]);
+  await mapLimit([...byNsg.values()], NSG_CONCURRENCY, async (rules) => {
+    const nsgId = rules[0].nsgId;
+    const plan = (nsg: Nsg) => planBaselineRemoval(policy.name, rules, [nsg]);
+    try {
+      const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? noChange(nsgId), {
+        afterDelete: async (name) => progress(`NSG ${shortName(nsgId)}: removed deny rule ${name}`),
+      });
+      for (const { current } of plan(after).kept) {
+        progress(`NSG ${shortName(nsgId)}: left rule ${current.name} in place; it no longer says it is policy ${policy.name}'s deny rule`);
+      }
+    } catch (err) {
+      if (!isJitError(err, "NotFound")) throw err;
+    }
+  });
+}
+
+/** A difference between the cloud and what the baseline should be, and the rule (NSG|name) it is about. */
+interface Drift {
+  key: string;
+  message: string;
+}
+
+const ruleKey = (nsgId: string, name: string) => `${idKey(nsgId)}|${name.toLowerCase()}`;
+
+/** Recorded deny rules that are missing or were changed since they were placed, and recorded NSGs that are gone. */
+function recordDrift(recorded: readonly AddedRule[], seen: readonly Seen[]): Drift[] {
+  const byId = new Map(seen.map((s) => [idKey(s.id), s]));
+  const out: Drift[] = [];
+  for (const { nsgId, rule } of recorded) {
+    const s = byId.get(idKey(nsgId));
+    if (!s) continue;
+    const key = ruleKey(nsgId, rule.name);
+    if (!s.nsg) {
+      if (!out.some((d) => d.key === idKey(nsgId))) out.push({ key: idKey(nsgId), message: `NSG ${nsgId}, which held deny rules of this policy, no longer exists` });
+      continue;
+    }
+    const current = s.nsg.securityRules.find((r) => r.name === rule.name);
+    const differences = current && ruleDifferences(rule, current);
+    if (!current) out.push({ key, message: `deny rule ${rule.name} is missing from NSG ${shortName(nsgId)}` });
+    else if (differences?.length) out.push({ key, message: `deny rule ${rule.name} in NSG ${shortName(nsgId)} was changed (${differences.join(", ")})` });
+  }
+  return out;
+}
+
+/**
+ * What applying the policy now would change that the record does not already explain: an NSG or
+ * address new on a VM's path, a VM that left an NSG's path, a policy changed outside Pulumi.
+ */
+function planDrift(policy: Policy, seen: readonly Seen[], explained: ReadonlySet<string>): Drift[] {
+  return seen.flatMap((s) => {
+    const nsg = s.nsg;
+    if (!nsg) return [];
+    const { change } = planDenyBaseline({ policy: policy.name, nsg, vms: s.vms });
+    const about = (name: string) => ruleKey(s.id, name);
+    const where = `NSG ${shortName(s.id)}`;
+    return [
+      ...change.put.map((r) => ({
+        key: about(r.name),
+        message: nsg.securityRules.some((c) => c.name === r.name) ? `deny rule ${r.name} in ${where} is out of date` : `${where} lacks deny rule ${r.name}`,
+      })),
+      ...change.delete.map((name) => ({ key: about(name), message: `deny rule ${name} in ${where} is no longer needed` })),
+    ].filter((d) => !explained.has(d.key));
+  });
+}
+
+/** Per VM: protected, exposed (through which rule, or because nothing is in the way), or not applicable. */
+async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly Seen[]): Promise<VmBaselineStatus[]> {
+  const statuses = new Map<string, PortStatus>();
+  for (const s of seen) {
+    if (!s.nsg || s.vms.length === 0) continue;
+    for (const p of baselinePortStatuses({ policy: policy.name, nsg: s.nsg, vms: s.vms })) statuses.set(`${idKey(s.id)}|${p.vm}|${p.port}|${p.protocol}`, p);
+  }
+  return Promise.all(policy.virtualMachines.map(async (policyVm) => vmStatus(policyVm, await resolver.vm(policyVm.id), resolver, statuses)));
+}
+
+async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>): Promise<VmBaselineStatus> {
+  if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
+  if (vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
+    const publicIps = (await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => resolver.publicAddress(id)))).filter((a) => a !== undefined);
+    const reach = publicIps.length ? `; every port is open to the Internet on ${publicIps.join(", ")}` : "";
+    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, so there is nothing to put a deny rule in${reach}` };
+  }
+  const exposures = new Set<string>();
+  for (const path of vm.paths) {
+    for (const port of policyVm.ports) {
+      const level = (nsgId: string | undefined) => (nsgId === undefined ? undefined : statuses.get(`${idKey(nsgId)}|${vm.name}|${port.number}|${port.protocol}`));
+      const status = pathPortStatus([level(path.subnetNsgId), level(path.nicNsgId)]);
+      if (!status.exposed) continue;
+      const what = `port ${port.number}/${port.protocol}`;
+      exposures.add(
+        status.exposedBy.length
+          ? `${what} is open through ${status.exposedBy.map((r) => `rule ${r.name} (priority ${r.priority}) of NSG ${shortName(r.nsgId)}`).join(" and ")}`
+          : `${what} of network interface ${shortName(path.nicId)} has no NSG in front of it`,
+      );
+    }
+  }
+  return exposures.size ? { vmId: policyVm.id, status: "exposed", detail: [...exposures].join("; ") } : { vmId: policyVm.id, status: "protected" };
+}

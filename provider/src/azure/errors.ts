@@ -1,0 +1,58 @@
+import { JitError } from "../model";
+
+/**
+ * ARM errors as pulumi-jit reports and handles them. The SDKs throw a `RestError` (with the HTTP
+ * `statusCode` and ARM's error `code`) when a request is refused, and a plain `Error` reading "The
+ * long-running operation has failed. <code>. <message>" when an accepted write later fails.
+ */
+export interface ArmError {
+  status?: number;
+  code?: string;
+  message: string;
+}
+
+const LRO_FAILED = /long-running operation has failed\.\s*([\w.]+)\./i;
+
+export function armError(err: unknown): ArmError {
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown } | null | undefined;
+  const message = typeof e?.message === "string" ? e.message : String(err);
+  const status = typeof e?.statusCode === "number" ? e.statusCode : undefined;
+  const code = typeof e?.code === "string" ? e.code : LRO_FAILED.exec(message)?.[1];
+  return { ...(status === undefined ? {} : { status }), ...(code === undefined ? {} : { code }), message };
+}
+
+export function isNotFound(err: unknown): boolean {
+  const { status, code } = armError(err);
+  return status === 404 || code === "NotFound" || code === "ResourceNotFound";
+}
+
+/**
+ * A write that lost to another writer and may be planned again: another operation held the NSG
+ * (409 AnotherOperationInProgress, 429 RetryableError, or an accepted operation cancelled and
+ * superseded by another), the NSG changed since we read it (412 PreconditionFailed), or another
+ * writer took the priority we chose (400 SecurityRuleConflict).
+ */
+export function isLostRace(err: unknown): boolean {
+  const { status, code, message } = armError(err);
+  return (
+    status === 409 ||
+    status === 412 ||
+    status === 429 ||
+    code === "SecurityRuleConflict" ||
+    code === "AnotherOperationInProgress" ||
+    code === "RetryableError" ||
+    code === "PreconditionFailed" ||
+    /canceledandsupersededduetoanotheroperation/i.test(message)
+  );
+}
+
+/** ARM's answer when an NSG is full: no room, which is ours to report as such. */
+const CAPACITY = new Set(["SecurityRuleCountLimitReached"]);
+
+/** An SDK error as a JitError (`CloudError`, or `CapacityExceeded`) whose message keeps ARM's status and code, with the SDK error as `cause`. */
+export function cloudError(err: unknown, doing: string): JitError {
+  if (err instanceof JitError) return err;
+  const { status, code, message } = armError(err);
+  const said = [status === undefined ? "" : `HTTP ${status}`, code ?? ""].filter(Boolean).join(" ");
+  return new JitError(code !== undefined && CAPACITY.has(code) ? "CapacityExceeded" : "CloudError", `${doing} failed: ${said ? `${said}: ` : ""}${message}`, { cause: err });
+}

@@ -1,0 +1,151 @@
+import type { NetworkManagementClient } from "@azure/arm-network";
+import type { Progress } from "../access/driver";
+import { JitError } from "../model";
+import type { Nsg, NsgChange, NsgRule } from "../plan";
+import type { AzureClients } from "./clients";
+import { armError, cloudError, isLostRace, isNotFound } from "./errors";
+import { NSG, ResourceRef, idKey, parseResourceId, shortName } from "./ids";
+import { withNsgLock } from "./locks";
+import { NsgSnapshot, fromSdkNsg, toSdkRule, withRule, withoutRule } from "./nsgs";
+
+/** What the SDKs' long-running calls return: awaitable, and reporting each poll. */
+type LongRunning<T> = PromiseLike<T> & { onProgress(callback: (state: { status: string }) => void): unknown };
+
+/** What the caller records around each write (a grant's journal, a report). */
+export interface WriteHooks {
+  /** Before a rule is put: record the intent, so that a crash during the write leaves a trace. */
+  beforePut?(rule: NsgRule): Promise<void>;
+  afterPut?(rule: NsgRule): Promise<void>;
+  /** After a rule is deleted; `vanished` when somebody else deleted it first. */
+  afterDelete?(name: string, vanished: boolean): Promise<void>;
+}
+
+export interface NsgWrite {
+  /** The NSG as first read. */
+  before: Nsg;
+  /** The NSG as it is once the writes are done (as far as this writer knows). */
+  after: Nsg;
+}
+
+/**
+ * Applies plans to one NSG, one security rule at a time, as child resources: never a PUT of the
+ * whole NSG, which would put back an old snapshot over whatever others changed meanwhile.
+ *
+ * Each write is decided from the NSG as last read: `plan` is asked again after every write (on the
+ * NSG as it now is), and its first put, or else its first delete, is made. A new rule is created
+ * with `If-None-Match: *`, so that it never replaces one somebody else just made under that name;
+ * a rule is replaced or deleted with `If-Match: <the ETag it was verified under>`, so that nothing
+ * changed since is overwritten or removed. When a write loses a race (see `isLostRace`), the NSG is
+ * read again and planned again after a growing, jittered wait, up to `conflictRetries` times; then
+ * the write fails with `Conflict`. Writers in this process take turns per NSG.
+ */
+export class NsgWriter {
+  constructor(
+    private readonly clients: AzureClients,
+    private readonly progress: Progress = () => undefined,
+  ) {}
+
+  /** The NSG as it is now; `NotFound` when it does not exist. */
+  async read(nsgId: string): Promise<NsgSnapshot> {
+    const ref = parseResourceId(nsgId, NSG);
+    return this.get(await this.clients.network(ref.subscriptionId), ref, nsgId);
+  }
+
+  async apply(nsgId: string, plan: (nsg: Nsg) => NsgChange, hooks: WriteHooks = {}, first?: NsgSnapshot): Promise<NsgWrite> {
+    const ref = parseResourceId(nsgId, NSG);
+    const { conflictRetries } = this.clients.connection;
+    return withNsgLock(idKey(nsgId), async () => {
+      const network = await this.clients.network(ref.subscriptionId);
+      let current = first ?? (await this.get(network, ref, nsgId));
+      const before = current.nsg;
+      for (let lost = 0; ; ) {
+        const change = plan(current.nsg);
+        const rule = change.put[0] as NsgRule | undefined;
+        const name = rule ? undefined : change.delete[0];
+        if (rule === undefined && name === undefined) return { before, after: current.nsg };
+        try {
+          if (current.etag === undefined) {
+            // After a delete the NSG's new ETag is unknown; the next write needs it.
+            current = await this.get(network, ref, nsgId);
+            continue;
+          }
+          if (rule !== undefined) {
+            const exists = current.nsg.securityRules.some((r) => idKey(r.name) === idKey(rule.name));
+            await hooks.beforePut?.(rule);
+            const etag = await this.put(network, ref, rule, exists ? current.etag : undefined);
+            current = { nsg: withRule(current.nsg, rule), ...(etag === undefined ? {} : { etag }) };
+            await hooks.afterPut?.(rule);
+          } else if (name !== undefined) {
+            const vanished = await this.delete(network, ref, name, current.etag);
+            current = { nsg: withoutRule(current.nsg, name) };
+            await hooks.afterDelete?.(name, vanished);
+          }
+        } catch (err) {
+          if (!isLostRace(err)) throw cloudError(err, `${rule ? `putting rule ${rule.name} in` : `deleting rule ${name} from`} NSG ${nsgId}`);
+          lost += 1;
+          const { status, code } = armError(err);
+          const why = [status, code].filter((x) => x !== undefined).join(" ");
+          if (lost > conflictRetries) {
+            throw new JitError("Conflict", `NSG ${nsgId} kept changing under us (${why}); gave up after ${lost} attempts`, { cause: err });
+          }
+          const wait = this.backoff(lost);
+          this.progress(`NSG ${shortName(nsgId)} changed or was busy (${why}); reading it again and retrying in ${wait} ms`);
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          current = await this.get(network, ref, nsgId);
+        }
+      }
+    });
+  }
+
+  /** Half the doubling delay, plus up to as much again at random, so that racing writers spread out. */
+  private backoff(attempt: number): number {
+    const full = Math.min(this.clients.connection.backoffMs * 2 ** (attempt - 1), 30_000);
+    return Math.round(full / 2 + (Math.random() * full) / 2);
+  }
+
+  private async get(network: NetworkManagementClient, ref: ResourceRef, nsgId: string): Promise<NsgSnapshot> {
+    try {
+      const snapshot = fromSdkNsg(await network.networkSecurityGroups.get(ref.resourceGroup, ref.name));
+      // Plans and records name the NSG as the caller did (ARM may answer in another case).
+      return { ...snapshot, nsg: { ...snapshot.nsg, id: nsgId } };
+    } catch (err) {
+      if (isNotFound(err)) throw new JitError("NotFound", `NSG ${nsgId} does not exist`, { cause: err });
+      throw cloudError(err, `reading NSG ${nsgId}`);
+    }
+  }
+
+  /** Returns the rule's new ETag, which NRP shares with its NSG. */
+  private async put(network: NetworkManagementClient, ref: ResourceRef, rule: NsgRule, ifMatch: string | undefined): Promise<string | undefined> {
+    const headers: Record<string, string> = ifMatch === undefined ? { "If-None-Match": "*" } : { "If-Match": ifMatch };
+    const poller = network.securityRules.createOrUpdate(ref.resourceGroup, ref.name, rule.name, toSdkRule(rule), this.lroOptions(headers));
+    return (await this.finish(poller, `rule ${rule.name} to be written in NSG ${ref.name}`)).etag;
+  }
+
+  /** Returns true when the rule was already gone. */
+  private async delete(network: NetworkManagementClient, ref: ResourceRef, name: string, ifMatch: string): Promise<boolean> {
+    try {
+      await this.finish(network.securityRules.delete(ref.resourceGroup, ref.name, name, this.lroOptions({ "If-Match": ifMatch })), `rule ${name} to be deleted from NSG ${ref.name}`);
+      return false;
+    } catch (err) {
+      if (armError(err).status === 404) return true;
+      throw err;
+    }
+  }
+
+  private lroOptions(headers: Record<string, string>) {
+    const interval = this.clients.connection.pollIntervalMs;
+    return { ...(interval === undefined ? {} : { updateIntervalInMs: interval }), requestOptions: { headers } };
+  }
+
+  /** Waits for a long-running write, saying so once if it does not finish at the first poll. */
+  private async finish<T>(poller: LongRunning<T>, what: string): Promise<T> {
+    let said = false;
+    poller.onProgress((state) => {
+      if (!said && state.status === "running") {
+        said = true;
+        this.progress(`waiting for Azure: ${what}`);
+      }
+    });
+    return poller;
+  }
+}

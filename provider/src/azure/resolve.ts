@@ -1,0 +1,119 @@
+import type { VirtualMachine } from "@azure/arm-compute";
+import type { NetworkInterface } from "@azure/arm-network";
+import { JitError, parseVmId } from "../model";
+import type { AzureClients } from "./clients";
+import { cloudError, isNotFound } from "./errors";
+import { NIC, PUBLIC_IP, SUBNET, idKey, parseResourceId } from "./ids";
+import { mapLimit } from "./parallel";
+
+/**
+ * Where a VM's inbound traffic goes through: for each network interface and subnet, the private
+ * addresses there, the subnet's NSG (met first) and the interface's own NSG. Both must allow.
+ */
+export interface NicPath {
+  nicId: string;
+  subnetNsgId?: string;
+  nicNsgId?: string;
+  addresses: string[];
+  publicIpIds: string[];
+}
+
+export interface ResolvedVm {
+  /** As the policy or grant spells it. */
+  id: string;
+  name: string;
+  /** False when ARM says there is no such VM (deleted, or never there): it then has no paths. */
+  exists: boolean;
+  paths: NicPath[];
+}
+
+/**
+ * Reads VMs, their network interfaces (which may live in other resource groups, or other
+ * subscriptions), their subnets and public IPs, each once per operation: a VM resolved for one
+ * operation is never reused by the next, which must see NICs or NSGs attached since.
+ */
+export class Resolver {
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly clients: AzureClients) {}
+
+  vms(ids: readonly string[]): Promise<ResolvedVm[]> {
+    return mapLimit(ids, this.clients.connection.readConcurrency, (id) => this.vm(id));
+  }
+
+  vm(id: string): Promise<ResolvedVm> {
+    return this.once(`vm:${idKey(id)}`, async () => {
+      const ref = parseVmId(id);
+      if (ref.cloud !== "azure") throw new JitError("InvalidInput", `${id} is not an Azure VM`);
+      const compute = await this.clients.compute(ref.subscriptionId);
+      let vm: VirtualMachine;
+      try {
+        vm = await compute.virtualMachines.get(ref.resourceGroup, ref.name);
+      } catch (err) {
+        if (isNotFound(err)) return { id, name: ref.name, exists: false, paths: [] };
+        throw cloudError(err, `reading VM ${id}`);
+      }
+      const nicIds = (vm.networkProfile?.networkInterfaces ?? []).flatMap((n) => (n.id ? [n.id] : []));
+      const paths = (await Promise.all(nicIds.map((nicId) => this.nicPaths(nicId)))).flat();
+      return { id, name: ref.name, exists: true, paths };
+    });
+  }
+
+  /** The public IP address behind a public IP resource, if one is allocated. */
+  publicAddress(publicIpId: string): Promise<string | undefined> {
+    return this.once(`pip:${idKey(publicIpId)}`, async () => {
+      const ref = parseResourceId(publicIpId, PUBLIC_IP);
+      const network = await this.clients.network(ref.subscriptionId);
+      return (await read(`public IP ${publicIpId}`, () => network.publicIPAddresses.get(ref.resourceGroup, ref.name))).ipAddress;
+    });
+  }
+
+  private async nicPaths(nicId: string): Promise<NicPath[]> {
+    const ref = parseResourceId(nicId, NIC);
+    const network = await this.clients.network(ref.subscriptionId);
+    const nic: NetworkInterface = await read(`network interface ${nicId}`, () => network.networkInterfaces.get(ref.resourceGroup, ref.name));
+    const bySubnet = new Map<string, NicPath>();
+    for (const config of nic.ipConfigurations ?? []) {
+      const subnetId = config.subnet?.id ?? "";
+      let path = bySubnet.get(idKey(subnetId));
+      if (!path) {
+        const subnetNsgId = subnetId ? await this.subnetNsg(subnetId) : undefined;
+        path = {
+          nicId: nic.id ?? nicId,
+          ...(subnetNsgId ? { subnetNsgId } : {}),
+          ...(nic.networkSecurityGroup?.id ? { nicNsgId: nic.networkSecurityGroup.id } : {}),
+          addresses: [],
+          publicIpIds: [],
+        };
+        bySubnet.set(idKey(subnetId), path);
+      }
+      if (config.privateIPAddress) path.addresses.push(config.privateIPAddress);
+      if (config.publicIPAddress?.id) path.publicIpIds.push(config.publicIPAddress.id);
+    }
+    return [...bySubnet.values()];
+  }
+
+  /** A NIC's answer carries only its subnet's id; the subnet says which NSG it has. */
+  private subnetNsg(subnetId: string): Promise<string | undefined> {
+    return this.once(`subnet:${idKey(subnetId)}`, async () => {
+      const ref = parseResourceId(subnetId, SUBNET);
+      const network = await this.clients.network(ref.subscriptionId);
+      return (await read(`subnet ${subnetId}`, () => network.subnets.get(ref.resourceGroup, ref.parent ?? "", ref.name))).networkSecurityGroup?.id;
+    });
+  }
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let value = this.memo.get(key) as Promise<T> | undefined;
+    if (!value) this.memo.set(key, (value = load()));
+    return value;
+  }
+}
+
+async function read<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isNotFound(err)) throw new JitError("NotFound", `${what} does not exist`, { cause: err });
+    throw cloudError(err, `reading ${what}`);
+  }
+}

@@ -1,0 +1,78 @@
+import type { ChangeJournal, Progress, RestoreReport } from "../access/driver";
+import { Grant, isJitError } from "../model";
+import { AddedRule, RestorePlan, planRestore } from "../plan";
+import type { AzureClients } from "./clients";
+import { idKey, shortName } from "./ids";
+import { NsgWriter } from "./nsg-writer";
+import { NsgRuleChange, recordedRule } from "./record";
+
+/**
+ * Ending a grant: delete the allow rules its journal recorded, each verified first (it must still
+ * carry the grant's stamp; see `planRestore`) and deleted under the ETag it was verified with, and
+ * nothing else. Rules already gone count as removed; a rule somebody took over is left in place and
+ * reported, and stays open in the journal. Safe to run again at any point.
+ */
+export async function restoreGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress): Promise<RestoreReport> {
+  const writer = new NsgWriter(clients, progress);
+  const report: RestoreReport = { removed: 0, alreadyGone: 0, mismatches: [] };
+  const byNsg = new Map<string, { change: NsgRuleChange; added: AddedRule }[]>();
+  for (const change of grant.changes) {
+    if (change.status === "removed") continue;
+    const rule = change.kind === "azure-nsg-rule" ? recordedRule(change) : undefined;
+    if (change.kind !== "azure-nsg-rule" || rule === undefined) {
+      report.mismatches.push(`a ${change.kind} change is not one the Azure NSG driver recorded; left as it is`);
+      continue;
+    }
+    const entries = byNsg.get(idKey(change.nsgId)) ?? [];
+    entries.push({ change, added: { nsgId: change.nsgId, rule } });
+    byNsg.set(idKey(change.nsgId), entries);
+  }
+
+  for (const entries of byNsg.values()) {
+    const nsgId = entries[0].change.nsgId;
+    const where = `NSG ${shortName(nsgId)}`;
+    const recorded = entries.map((e) => e.added);
+    const markRemoved = async (name: string) => {
+      const entry = entries.find((e) => e.added.rule.name === name);
+      if (entry) await journal.update({ ...entry.change, status: "removed" });
+    };
+    const deletedNow = new Set<string>();
+    let first: RestorePlan | undefined;
+    let left: RestorePlan;
+    try {
+      const { after } = await writer.apply(
+        nsgId,
+        (nsg) => {
+          const plan = planRestore(recorded, [nsg]);
+          first ??= plan;
+          return plan.changes[0] ?? { nsgId, put: [], delete: [] };
+        },
+        {
+          afterDelete: async (name, vanished) => {
+            await markRemoved(name);
+            deletedNow.add(name);
+            if (vanished) report.alreadyGone += 1;
+            else report.removed += 1;
+          },
+        },
+      );
+      left = planRestore(recorded, [after]);
+    } catch (err) {
+      if (!isJitError(err, "NotFound")) throw err;
+      left = { changes: [], removed: [], altered: [], gone: recorded, kept: [] };
+    }
+    for (const { recorded: r, differences } of first?.altered ?? []) {
+      progress(`${where}: rule ${r.rule.name} had been edited (${differences.join(", ")}); it still carried the grant's stamp, so it was removed all the same`);
+    }
+    // Rules gone before this run got to them: never written, or removed by someone else.
+    for (const gone of left.gone) {
+      if (deletedNow.has(gone.rule.name)) continue;
+      await markRemoved(gone.rule.name);
+      report.alreadyGone += 1;
+    }
+    for (const { current } of left.kept) {
+      report.mismatches.push(`rule ${current.name} in NSG ${nsgId} no longer says it belongs to grant ${grant.id} (its description is now "${current.description ?? ""}"); left in place`);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { requestAccess, revokeAccess } from "../../provider/src/access";
+import { parseJitRule } from "../../provider/src/plan";
+import { azureWorld, deployPolicy, nsgIdsOf, reaches, rulesOf, snapshot } from "./support";
+
+test("32 concurrent requests on one VM's NSGs, under injected 409 and 429 answers, all land with distinct priorities; then all are restored", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "busy", name: "vm1" });
+    await deployPolicy(world, {
+      name: "busy",
+      virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }],
+    });
+    const ids = nsgIdsOf(vm);
+    const baseline = snapshot(emu, ids);
+    emu.faults.random({
+      seed: 32,
+      probability: 0.3,
+      match: { operation: /^SecurityRules_(CreateOrUpdate|Delete)$/ },
+      actions: [
+        { kind: "error", status: 409, code: "AnotherOperationInProgress", message: "Another operation on this or dependent resource is in progress." },
+        { kind: "error", status: 429, code: "RetryableError", message: "A retryable error occured.", headers: { "x-ms-retry-after-ms": "5", "Retry-After": "1" } },
+      ],
+    });
+
+    const sources = Array.from({ length: 32 }, (_, i) => `203.0.113.${i + 1}`);
+    const grants = await Promise.all(
+      sources.map((source) =>
+        requestAccess({ policy: "busy", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] }, world.options),
+      ),
+    );
+    assert.ok(emu.faults.injected > 10, `faults were injected (${emu.faults.injected})`);
+    assert.ok(grants.every((g) => g.state === "active" && g.changes.length === 2 && g.changes.every((c) => c.status === "applied")));
+    for (const id of ids) {
+      const allows = rulesOf(emu, id).filter((r) => parseJitRule(r)?.kind === "allow");
+      assert.equal(allows.length, 32, "none lost");
+      assert.equal(new Set(allows.map((r) => r.priority)).size, 32, "distinct priorities");
+      assert.deepEqual(new Set(allows.map((r) => r.sourceAddressPrefix)), new Set(sources));
+    }
+    for (const source of sources) assert.equal(reaches(emu, vm, source, 22), true, source);
+    assert.equal(reaches(emu, vm, "203.0.113.200", 22), false);
+
+    const revoked = await Promise.all(grants.map((g) => revokeAccess(g.id, world.options)));
+    assert.ok(revoked.every((g) => g.state === "revoked"));
+    assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
+  } finally {
+    emu.faults.clear();
+    await world.close();
+  }
+});
