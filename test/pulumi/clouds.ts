@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { startAwsEmulator } from "../../provider/src/emulator/aws";
 import type { Cloud } from "../../provider/src/model";
 import { fingerprint, reachable } from "../aws/support";
+import { startAzureEmulator } from "../../provider/src/emulator/azure";
+import { nsgIdsOf, reaches, snapshot } from "../azure/support";
 
 /**
  * One cloud as the JitPolicy engine-path tests need it: a local endpoint with a VM whose port 22 is
@@ -19,6 +21,8 @@ export interface CloudUnderTest {
   inputs: Record<string, unknown>;
   /** The same policy with one more port, for updates. */
   updated: Record<string, unknown>;
+  /** A source the VM's port 22 is open to before the policy (and closed to once it applies). */
+  outsider: string;
   /** Whether a new connection from `address` to `port` of the VM gets in. */
   reachable(address: string, port: number): boolean;
   /** The VM's network rules, to compare before and after. */
@@ -45,10 +49,34 @@ export async function awsUnderTest(): Promise<CloudUnderTest> {
       JIT_LEDGER: join(dir, "ledger.db"),
     },
     secrets: [emu.credentials.secretAccessKey],
+    outsider: "198.51.100.1",
     inputs: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22)] }] },
     updated: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22), port(3389)] }] },
     reachable: (address, p) => reachable(emu, vm.id, address, p),
     snapshot: () => fingerprint(emu, web.id),
+    close: async () => {
+      await emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function azureUnderTest(): Promise<CloudUnderTest> {
+  const emu = await startAzureEmulator({ lroPolls: 0 });
+  const dir = mkdtempSync(join(tmpdir(), "jit-pulumi-azure-"));
+  const vm = emu.seed.typicalVm();
+  const env = emu.env();
+  const port = (number: number) => ({ number, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT1H" });
+  return {
+    cloud: "azure",
+    env: { ...env, JIT_LEDGER: join(dir, "ledger.db") },
+    secrets: [env.JIT_AZURE_TOKEN],
+    // Azure's default rules let the virtual network in and keep the Internet out.
+    outsider: "10.0.0.99",
+    inputs: { policyName: "web", virtualMachines: [{ id: vm.vmId, ports: [port(22)] }] },
+    updated: { policyName: "web", virtualMachines: [{ id: vm.vmId, ports: [port(22), port(3389)] }] },
+    reachable: (address, p) => reaches(emu, vm, address, p),
+    snapshot: () => snapshot(emu, nsgIdsOf(vm)),
     close: async () => {
       await emu.close();
       rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ import {
   startDynamicProviderHost,
 } from "../support/pulumi";
 import { PACKAGE_ROOT, consumerProject } from "../support/pulumi/consumer";
-import { CloudUnderTest, awsUnderTest, withEnv } from "./clouds";
+import { CloudUnderTest, awsUnderTest, azureUnderTest, withEnv } from "./clouds";
 
 /**
  * Each JitPolicy resource along the paths the Pulumi engine takes: its provider serialised and
@@ -26,6 +26,7 @@ import { CloudUnderTest, awsUnderTest, withEnv } from "./clouds";
  * consumer project whose node_modules holds pulumi-jit, as a user's does.
  */
 const CLOUDS: { name: string; start: () => Promise<CloudUnderTest>; resource: typeof aws.JitPolicy | typeof azure.JitPolicy }[] = [
+  { name: "azure", start: azureUnderTest, resource: azure.JitPolicy },
   { name: "aws", start: awsUnderTest, resource: aws.JitPolicy },
 ];
 
@@ -78,18 +79,18 @@ for (const c of CLOUDS) {
         const vmsWithUnknownIds = (under.inputs.virtualMachines as { ports: unknown }[]).map((vm) => ({ ...vm, id: pulumi.unknown }));
         const preview = await runMockProgram(() => new c.resource("web", { ...(under.inputs as Record<string, unknown>), virtualMachines: vmsWithUnknownIds } as never), { preview: true });
         assert.equal(preview.resources[0].type, token);
-        assert.equal(under.reachable("198.51.100.1", 22), true, "a preview changes nothing");
+        assert.equal(under.reachable(under.outsider, 22), true, "a preview changes nothing");
         const run = await runMockProgram(() => new c.resource("web", under.inputs as never));
         assert.equal(run.resources[0].type, token);
         const vms = await outputOf(run.result.vms);
         assert.deepEqual(vms.map((v) => v.status), ["protected"]);
         assert.equal(await outputOf(run.result.policyName), "web");
-        assert.equal(under.reachable("198.51.100.1", 22), false, "the baseline closed port 22");
+        assert.equal(under.reachable(under.outsider, 22), false, "the baseline closed port 22");
         assertNoSecretsIn(run.resources, under.secrets, "resources");
         // Tidy up through the provider, as `pulumi destroy` would.
         await reloadProvider((await serializeProvider(policyProviderShim(under.cloud))).text).delete!("web", run.resources[0].state as never);
       });
-      assert.equal(under.reachable("198.51.100.1", 22), true);
+      assert.equal(under.reachable(under.outsider, 22), true);
     });
 
     describe("D: through the dynamic-provider host over gRPC", () => {
@@ -107,7 +108,7 @@ for (const c of CLOUDS) {
         assert.ok(bad.failures.length > 0, "check reports bad inputs as failures");
         const created = await provider.create((await provider.check({}, under.inputs)).inputs);
         assert.equal(created.id, "web");
-        assert.equal(under.reachable("198.51.100.1", 22), false);
+        assert.equal(under.reachable(under.outsider, 22), false);
         assert.equal((await provider.diff(created.id, created.properties, under.inputs)).changes, "none");
         const diff = await provider.diff(created.id, created.properties, under.updated);
         assert.equal(diff.changes, "some");
@@ -115,7 +116,7 @@ for (const c of CLOUDS) {
         const read = await provider.read(created.id, created.properties);
         assert.equal(read.id, "web");
         const updated = await provider.update(created.id, created.properties, under.updated);
-        assert.equal(under.reachable("198.51.100.1", 3389), false, "the update closed the added port");
+        assert.equal(under.reachable(under.outsider, 3389), false, "the update closed the added port");
         for (const state of [created.properties, read.properties, updated.properties]) assertNoSecretsIn(state, under.secrets);
         await provider.delete(created.id, updated.properties);
         assert.deepEqual(under.snapshot(), original);
