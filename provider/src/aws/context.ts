@@ -3,7 +3,7 @@ import type { Tag } from "../plan";
 import { GRANT_GROUP_ROLE, MAX_GROUPS_PER_INTERFACE, MAX_RULES_PER_GROUP, TAG_ROLE } from "../plan";
 import type { AwsClients } from "./clients";
 import type { AwsConnection } from "./connection";
-import { KeyedLocks } from "./locks";
+import { KeyedLocks } from "../util/keyed-locks";
 
 /** What the driver's parts share: clients, in-process locks, the account's quotas, retry pacing. */
 export interface AwsContext {

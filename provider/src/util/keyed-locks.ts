@@ -1,9 +1,8 @@
 /**
- * Locks by name within this process. Grants and restores on one instance read its grant groups,
- * decide, and write; run side by side they would each create a group where one would do, or
- * delete a group another is just filling. EC2 has no conditional writes to make this safe across
- * processes, so those races are handled where they show (re-read, re-plan, verify); in one
- * process, taking turns avoids them.
+ * Locks by name within this process: the cloud adapters take turns on one NSG, firewall or
+ * instance, because their plans read before they write, and two writers of the same thing in one
+ * process would only make each other retry (Azure) or race (EC2, which has no conditional writes).
+ * Across processes each adapter has its own defence (ETags and retries; re-read and verify).
  */
 export class KeyedLocks {
   private readonly tails = new Map<string, Promise<void>>();

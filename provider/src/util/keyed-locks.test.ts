@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KeyedLocks } from "./locks";
+import { KeyedLocks } from "./keyed-locks";
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
