@@ -30,10 +30,11 @@ export interface CliContext {
 
 export function buildProgram(): Command {
   const program = new Command("jit")
-    .description(
-      "Just-in-time network access to Azure and AWS VMs.\n\n" +
-        "A JitPolicy (a Pulumi resource) keeps management ports closed; `jit request` opens one port, from one\n" +
-        "address, for a bounded time; `jit sweep` (or `jit daemon`) closes it again when the time is up.",
+    .description("Just-in-time network access to Azure and AWS VMs.")
+    .addHelpText(
+      "before",
+      "A JitPolicy (a Pulumi resource) keeps management ports closed; `jit request` opens one port, from one\n" +
+        "address, for a bounded time; `jit sweep` (or `jit daemon`) closes it again when the time is up.\n",
     )
     .version(packageVersion(), "-V, --version")
     .option("--json", "print machine-readable JSON on stdout (progress and warnings stay on stderr)")
