@@ -1,6 +1,9 @@
 import { AwsConnection, AwsDriver, createAwsDriver } from "../../provider/src/aws";
 import { AwsEmulator, AwsEmulatorOptions, Ec2SecurityGroup, startAwsEmulator } from "../../provider/src/emulator/aws";
-import { GRANT_GROUP_ROLE, IpPermission, SecurityGroup, TAG_ROLE, sgAllows } from "../../provider/src/plan";
+import { fingerprint, groupsOf, sdkGroup } from "../../provider/src/emulator/aws/planner-view";
+import { GRANT_GROUP_ROLE, TAG_ROLE, sgAllows } from "../../provider/src/plan";
+
+export { fingerprint, groupsOf, sdkGroup };
 
 /**
  * Shared set-up for the end-to-end AWS tests: the local EC2 endpoint, drivers on it with the real
@@ -37,45 +40,9 @@ export function driverFor(emu: AwsEmulator, extra: AwsConnection & { principal?:
   });
 }
 
-/** A group as DescribeSecurityGroups shows it (one permission per rule), read from the state. */
-export function sdkGroup(g: Ec2SecurityGroup): SecurityGroup & { Tags: { Key: string; Value: string }[] } {
-  const IpPermissions = g.rules
-    .filter((r) => !r.egress)
-    .map((r): IpPermission => {
-      const d = r.description === undefined ? {} : { Description: r.description };
-      const ports = r.protocol === "-1" ? {} : { FromPort: r.fromPort, ToPort: r.toPort };
-      const p = r.peer;
-      const source =
-        p.kind === "ipv4"
-          ? { IpRanges: [{ CidrIp: p.cidr, ...d }] }
-          : p.kind === "ipv6"
-            ? { Ipv6Ranges: [{ CidrIpv6: p.cidr, ...d }] }
-            : p.kind === "group"
-              ? { UserIdGroupPairs: [{ GroupId: p.groupId, UserId: p.userId, ...d }] }
-              : { PrefixListIds: [{ PrefixListId: p.prefixListId, ...d }] };
-      return { IpProtocol: r.protocol, ...ports, ...source };
-    });
-  return { GroupId: g.id, GroupName: g.name, VpcId: g.vpcId, IpPermissions, Tags: [...g.tags].map(([Key, Value]) => ({ Key, Value })) };
-}
-
-/** The groups an instance's interfaces wear now. */
-export function groupsOf(emu: AwsEmulator, instanceId: string): ReturnType<typeof sdkGroup>[] {
-  const ids = new Set(emu.state.interfacesOf(emu.state.instance(instanceId)).flatMap((n) => n.groupIds));
-  return [...ids].map((id) => sdkGroup(emu.state.group(id)));
-}
-
 /** Would a new TCP (or UDP) connection from `address` to `port` of the instance get in? */
 export function reachable(emu: AwsEmulator, instanceId: string, address: string, port: number, protocol = "tcp"): boolean {
   return sgAllows(groupsOf(emu, instanceId), { source: { address }, protocol, port });
-}
-
-/** A group's ingress rules as comparable text: protocol, ports, source, description and tags. */
-export function fingerprint(emu: AwsEmulator, groupId: string): string[] {
-  return emu.state
-    .group(groupId)
-    .rules.filter((r) => !r.egress)
-    .map((r) => JSON.stringify([r.protocol, r.fromPort, r.toPort, r.peer, r.description ?? "", [...r.tags].sort()]))
-    .sort();
 }
 
 /** Every grant group of the account, and every rule in them. */

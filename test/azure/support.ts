@@ -3,7 +3,10 @@ import { AzureConnection, createAzureDriver } from "../../provider/src/azure";
 import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
-import { Nsg, NsgPath, NsgRule, evaluateInbound, parseJitRule } from "../../provider/src/plan";
+import { nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
+import { evaluateInbound, parseJitRule } from "../../provider/src/plan";
+
+export { nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
 
 /** What end-to-end tests of the Azure driver share: the local ARM endpoint, a driver on it, a ledger and a clock. */
 export interface AzureWorld {
@@ -50,29 +53,9 @@ export async function deployPolicy(world: AzureWorld, input: PolicyInput): Promi
   return policy;
 }
 
-/** An NSG's own rules as the emulator holds them, in the planners' shape. */
-export function rulesOf(emu: AzureEmulator, nsgId: string): NsgRule[] {
-  const parts = nsgId.split("/");
-  return emu.state.nsgRules(parts[4], parts[8]) as unknown as NsgRule[];
-}
-
-export function nsgOf(emu: AzureEmulator, nsgId: string): Nsg {
-  return { id: nsgId, securityRules: rulesOf(emu, nsgId) };
-}
-
-/** The inbound path of a VM's NIC as the emulator holds it: its subnet's NSG, then its own. */
-export function pathOf(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string }): NsgPath {
-  return { ...(vm.subnetNsgId ? { subnet: nsgOf(emu, vm.subnetNsgId) } : {}), ...(vm.nicNsgId ? { nic: nsgOf(emu, vm.nicNsgId) } : {}) };
-}
-
 /** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide? */
 export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; privateIpAddress: string }, source: string, port: number): boolean {
   return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }).allowed;
-}
-
-/** Every rule of every NSG, sorted, for comparing whole networks before and after. */
-export function snapshot(emu: AzureEmulator, nsgIds: readonly string[]): Record<string, NsgRule[]> {
-  return Object.fromEntries(nsgIds.map((id) => [id, [...rulesOf(emu, id)].sort((a, b) => a.name.localeCompare(b.name))]));
 }
 
 /** Our allow rules anywhere in these NSGs. */
@@ -80,7 +63,3 @@ export function allowRules(emu: AzureEmulator, nsgIds: readonly string[]): strin
   return nsgIds.flatMap((id) => rulesOf(emu, id).filter((r) => parseJitRule(r)?.kind === "allow").map((r) => `${id.split("/").pop()}/${r.name}`));
 }
 
-/** The NSG ids of a typical VM, subnet first. */
-export function nsgIdsOf(vm: { subnetNsgId?: string; nicNsgId?: string }): string[] {
-  return [vm.subnetNsgId, vm.nicNsgId].filter((id): id is string => id !== undefined);
-}

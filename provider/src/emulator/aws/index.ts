@@ -1,3 +1,4 @@
+import { devNull } from "node:os";
 import { CallLog, EmulatorRequest, FaultInjector, startEmulatorServer } from "../common";
 import { AwsError } from "./errors";
 import { iamOperations } from "./iam";
@@ -77,6 +78,13 @@ export interface AwsEmulator {
   credentialsFor(principal: string): AwsCredentials;
   /** `{ endpoint, region, credentials }`, ready for EC2Client, STSClient and IAMClient. */
   clientConfig: { endpoint: string; region: string; credentials: AwsCredentials };
+  /**
+   * The environment that points a process (the `jit` CLI, a Pulumi provider, a child process) at
+   * this emulator as `principal` (default: the default principal), the way the AWS CLI and SDK read
+   * it. The shared config and credentials files are an empty file and instance metadata is off, so
+   * nothing of the machine's own AWS set-up is mixed in.
+   */
+  env(principal?: string): AwsEmulatorEnv;
   seed: Seeder;
   /** The emulated resources, to read directly in assertions (reads are not API calls). */
   state: Ec2State;
@@ -84,6 +92,17 @@ export interface AwsEmulator {
   calls: CallLog;
   options: AwsEmulatorOptions;
   close(): Promise<void>;
+}
+
+export interface AwsEmulatorEnv {
+  AWS_ENDPOINT_URL: string;
+  AWS_REGION: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  AWS_SESSION_TOKEN?: string;
+  AWS_CONFIG_FILE: string;
+  AWS_SHARED_CREDENTIALS_FILE: string;
+  AWS_EC2_METADATA_DISABLED: "true";
 }
 
 const operations: Record<ServiceName, Record<string, Operation>> = {
@@ -194,6 +213,19 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     credentials: defaultPrincipal.credentials,
     credentialsFor: (name) => principals.named(name).credentials,
     clientConfig: { endpoint: server.endpoint, region, credentials: defaultPrincipal.credentials },
+    env: (principal) => {
+      const { accessKeyId, secretAccessKey, sessionToken } = principal === undefined ? defaultPrincipal.credentials : principals.named(principal).credentials;
+      return {
+        AWS_ENDPOINT_URL: server.endpoint,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        ...(sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: sessionToken }),
+        AWS_CONFIG_FILE: devNull,
+        AWS_SHARED_CREDENTIALS_FILE: devNull,
+        AWS_EC2_METADATA_DISABLED: "true",
+      };
+    },
     seed,
     state,
     faults,
