@@ -38,6 +38,9 @@ import {
 } from "../provider/src/model";
 import { POLICY_RESOURCE_INPUTS } from "../provider/src/pulumi/inputs";
 import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/src/pulumi/policy-resource";
+import { IamPolicyDocument, IamStatement, ROLE_KINDS } from "../provider/src/roles";
+import { JIT_ROLE_POLICY_TYPE } from "../provider/src/roles/aws-component";
+import { JIT_ROLE_TYPE } from "../provider/src/roles/azure-component";
 import { outputOf, runMockProgram } from "./support/pulumi";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -75,6 +78,7 @@ interface ObjectSpec {
 interface ResourceSpec extends ObjectSpec {
   inputProperties?: Record<string, PropertySpec>;
   requiredInputs?: string[];
+  isComponent?: boolean;
 }
 interface FunctionSpec {
   description?: string;
@@ -129,7 +133,8 @@ function policyInputsOf(cloud: Cloud): string[] {
     .map(([key]) => key);
 }
 
-const AZURE_VM_ID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/app/providers/Microsoft.Compute/virtualMachines/web1";
+const SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000";
+const AZURE_VM_ID = `${SUBSCRIPTION}/resourceGroups/app/providers/Microsoft.Compute/virtualMachines/web1`;
 const PORTS = [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT1H" }];
 
 interface ResourceEntry {
@@ -141,19 +146,29 @@ interface ResourceEntry {
   runtimeType: string;
   /** The input names the code defines for it. */
   inputs: readonly string[];
+  /** Those a caller must give (checked against the argument interface in TYPE_LEVEL). */
+  requiredInputs: readonly string[];
   /** Makes one with every input set, inside a mocked program (no provider code runs). */
   construct: () => pulumi.Resource;
 }
 
-// One entry per schema resource. A component registers its schema token as it is, e.g.
-//   { token: "pulumi-jit:azure:JitRole", exported: jit.azure.JitRole, runtimeType: <its type constant>,
-//     inputs: [...its argument names], construct: () => new jit.azure.JitRole("role", { ...every input }) }
+// The components' argument names: their classes keep no list at run time, so the lists are here and
+// the compiler checks them against the argument interfaces (TYPE_LEVEL below).
+const JIT_ROLE_INPUTS = ["kind", "scope", "roleName", "description", "principalId", "principalType", "assignmentScope"] as const;
+const JIT_ROLE_REQUIRED = ["kind", "scope"] as const;
+const JIT_ROLE_POLICY_INPUTS = ["kind", "instanceArns", "tag", "region", "accountId", "principalArns", "policyName", "description", "role", "user"] as const;
+const JIT_ROLE_POLICY_REQUIRED = ["kind"] as const;
+const POLICY_REQUIRED = ["virtualMachines"] as const;
+
+// One entry per schema resource. A dynamic resource registers `pulumi-nodejs:dynamic/...`; a
+// component registers its schema token as it is.
 const RESOURCES: ResourceEntry[] = [
   {
     token: "pulumi-jit:azure:JitPolicy",
     exported: jit.azure.JitPolicy,
     runtimeType: dynamicResourceType(RESOURCE_MODULE.azure, POLICY_RESOURCE_TYPE),
     inputs: policyInputsOf("azure"),
+    requiredInputs: POLICY_REQUIRED,
     construct: () =>
       new jit.azure.JitPolicy("web", {
         policyName: "web",
@@ -168,6 +183,7 @@ const RESOURCES: ResourceEntry[] = [
     exported: jit.aws.JitPolicy,
     runtimeType: dynamicResourceType(RESOURCE_MODULE.aws, POLICY_RESOURCE_TYPE),
     inputs: policyInputsOf("aws"),
+    requiredInputs: POLICY_REQUIRED,
     construct: () =>
       new jit.aws.JitPolicy("web", {
         policyName: "web",
@@ -177,6 +193,43 @@ const RESOURCES: ResourceEntry[] = [
         allowSharedSecurityGroups: false,
       }),
   },
+  {
+    token: "pulumi-jit:azure:JitRole",
+    exported: jit.azure.JitRole,
+    runtimeType: JIT_ROLE_TYPE,
+    inputs: JIT_ROLE_INPUTS,
+    requiredInputs: JIT_ROLE_REQUIRED,
+    construct: () =>
+      new jit.azure.JitRole("role", {
+        kind: "request",
+        scope: SUBSCRIPTION,
+        roleName: "JIT requesters",
+        description: "request JIT access",
+        principalId: "00000000-0000-0000-0000-0000000000aa",
+        principalType: "Group",
+        assignmentScope: `${SUBSCRIPTION}/resourceGroups/app`,
+      }),
+  },
+  {
+    token: "pulumi-jit:aws:JitRolePolicy",
+    exported: jit.aws.JitRolePolicy,
+    runtimeType: JIT_ROLE_POLICY_TYPE,
+    inputs: JIT_ROLE_POLICY_INPUTS,
+    requiredInputs: JIT_ROLE_POLICY_REQUIRED,
+    // `instanceArns` and `tag` exclude each other, so the tag is left out here; its name is checked by TYPE_LEVEL.
+    construct: () =>
+      new jit.aws.JitRolePolicy("role", {
+        kind: "request",
+        instanceArns: ["arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0"],
+        region: "eu-west-1",
+        accountId: "123456789012",
+        principalArns: ["arn:aws:iam::123456789012:role/Ops"],
+        policyName: "jit-request",
+        description: "request JIT access",
+        role: "ops",
+        user: "ana",
+      }),
+  },
 ];
 
 /**
@@ -184,7 +237,7 @@ const RESOURCES: ResourceEntry[] = [
  * `<module>.<Class>`. An entry must name an exported resource class that schema.json lacks; once the
  * schema has it, the check asks for the entry to move from here to RESOURCES.
  */
-const NOT_IN_SCHEMA_YET: readonly string[] = ["azure.JitRole", "aws.JitRolePolicy"];
+const NOT_IN_SCHEMA_YET: readonly string[] = [];
 
 interface FunctionEntry {
   token: string;
@@ -233,6 +286,10 @@ const VM_STATUS_KEYS = ["vmId", "status", "detail"] as const;
 const VM_STATUS_REQUIRED = ["vmId", "status"] as const;
 const BASELINE_ACTIONS = ["deny", "revoked", "split"] as const;
 const BASELINE_STATUSES = ["protected", "exposed", "notApplicable"] as const;
+const ROLE_TAG_KEYS = ["key", "value"] as const;
+const IAM_DOCUMENT_KEYS = ["Version", "Statement"] as const;
+const IAM_STATEMENT_KEYS = ["Sid", "Effect", "Action", "Resource", "Condition"] as const;
+const IAM_STATEMENT_REQUIRED = ["Sid", "Effect", "Action", "Resource"] as const;
 
 const CHANGE_TYPES: Record<Change["kind"], string> = {
   "azure-nsg-rule": "pulumi-jit:index:AzureNsgRuleChange",
@@ -268,6 +325,9 @@ const OBJECT_TYPES: ExpectedObject[] = [
   fromModel("types.pulumi-jit:index:UserIdGroupPair", ipShape.UserIdGroupPairs, "output"),
   { at: "types.pulumi-jit:index:BaselineRule", properties: [...BASELINE_RULE_KEYS], required: [...BASELINE_RULE_REQUIRED] },
   { at: "types.pulumi-jit:index:VmBaselineStatus", properties: [...VM_STATUS_KEYS], required: [...VM_STATUS_REQUIRED] },
+  { at: "types.pulumi-jit:aws:JitRoleTag", properties: [...ROLE_TAG_KEYS], required: [...ROLE_TAG_KEYS] },
+  { at: "types.pulumi-jit:aws:IamPolicyDocument", properties: [...IAM_DOCUMENT_KEYS], required: [...IAM_DOCUMENT_KEYS] },
+  { at: "types.pulumi-jit:aws:IamStatement", properties: [...IAM_STATEMENT_KEYS], required: [...IAM_STATEMENT_REQUIRED] },
 ];
 
 const ENUMS: { token: string; values: readonly string[] }[] = [
@@ -278,6 +338,7 @@ const ENUMS: { token: string; values: readonly string[] }[] = [
   { token: "pulumi-jit:index:ChangeStatus", values: ChangeStatus.options },
   { token: "pulumi-jit:index:BaselineRuleAction", values: BASELINE_ACTIONS },
   { token: "pulumi-jit:index:BaselineStatus", values: BASELINE_STATUSES },
+  { token: "pulumi-jit:index:RoleKind", values: ROLE_KINDS },
 ];
 
 // Compile-time checks (`npm run lint`): the TypeScript argument interfaces and result types name
@@ -301,6 +362,15 @@ const TYPE_LEVEL: Record<string, boolean> = {
   "VmBaselineStatus required": same<RequiredKeys<VmBaselineStatus>, (typeof VM_STATUS_REQUIRED)[number]>(true),
   "BaselineRule actions": same<BaselineRule["action"], (typeof BASELINE_ACTIONS)[number]>(true),
   "VM statuses": same<VmBaselineStatus["status"], (typeof BASELINE_STATUSES)[number]>(true),
+  "JitPolicy required arguments": same<RequiredKeys<jit.azure.AzureJitPolicyArgs> | RequiredKeys<jit.aws.AwsJitPolicyArgs>, (typeof POLICY_REQUIRED)[number]>(true),
+  "azure.JitRole arguments": same<keyof jit.azure.JitRoleArgs, (typeof JIT_ROLE_INPUTS)[number]>(true),
+  "azure.JitRole required arguments": same<RequiredKeys<jit.azure.JitRoleArgs>, (typeof JIT_ROLE_REQUIRED)[number]>(true),
+  "aws.JitRolePolicy arguments": same<keyof jit.aws.JitRolePolicyArgs, (typeof JIT_ROLE_POLICY_INPUTS)[number]>(true),
+  "aws.JitRolePolicy required arguments": same<RequiredKeys<jit.aws.JitRolePolicyArgs>, (typeof JIT_ROLE_POLICY_REQUIRED)[number]>(true),
+  "aws.JitRolePolicy tag": same<keyof pulumi.Unwrap<NonNullable<jit.aws.JitRolePolicyArgs["tag"]>>, (typeof ROLE_TAG_KEYS)[number]>(true),
+  "IamPolicyDocument keys": same<keyof IamPolicyDocument, (typeof IAM_DOCUMENT_KEYS)[number]>(true),
+  "IamStatement keys": same<keyof IamStatement, (typeof IAM_STATEMENT_KEYS)[number]>(true),
+  "IamStatement required": same<RequiredKeys<IamStatement>, (typeof IAM_STATEMENT_REQUIRED)[number]>(true),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -438,6 +508,9 @@ function codeProblems(doc: PackageSchema): string[] {
     } else if (entry.exported !== exported) {
       problems.push(`resources.${token}: the RESOURCES entry names another class than the one exported under this token`);
     }
+    if (isResourceClass(exported) && (resources[token].isComponent === true) !== exported.prototype instanceof pulumi.ComponentResource) {
+      problems.push(`resources.${token}: isComponent is ${resources[token].isComponent === true}, but the class is ${resources[token].isComponent ? "not " : ""}a component`);
+    }
     if (entry && schemaTokenOf(entry.runtimeType) !== token) {
       problems.push(`resources.${token}: the class registers "${entry.runtimeType}", which stands for "${schemaTokenOf(entry.runtimeType)}"`);
     }
@@ -504,7 +577,9 @@ function propertyProblems(doc: PackageSchema): string[] {
   const problems: string[] = [];
   for (const entry of RESOURCES) {
     const r = doc.resources?.[entry.token];
-    if (r) problems.push(...setProblem(`resources.${entry.token}.inputProperties`, "input names", Object.keys(r.inputProperties ?? {}), entry.inputs));
+    if (!r) continue;
+    problems.push(...setProblem(`resources.${entry.token}.inputProperties`, "input names", Object.keys(r.inputProperties ?? {}), entry.inputs));
+    problems.push(...setProblem(`resources.${entry.token}.requiredInputs`, "required input names", r.requiredInputs ?? [], entry.requiredInputs));
   }
   for (const expected of OBJECT_TYPES) {
     const spec = objectAt(doc, expected.at);
@@ -581,11 +656,19 @@ test("property names, required lists and enum values match the code", () => {
 test("each resource class registers its type token and exposes exactly the schema's output properties", async () => {
   const doc = loadSchema();
   for (const entry of RESOURCES) {
-    const { result } = await runMockProgram(entry.construct, { runProviders: false });
+    const { result, resources } = await runMockProgram(entry.construct, { runProviders: false });
     // urn:pulumi:<stack>::<project>::<parent types$…>type::<name>
     const registered = (await outputOf(result.urn)).split("::")[2].split("$").pop();
     assert.equal(registered, entry.runtimeType, `${entry.token}: the registered type token`);
     assert.equal(schemaTokenOf(registered), entry.token);
+    // A component also registers its children (a role definition, an IAM policy...): of the resources
+    // registered, exactly one is of the entry's type, and it is custom unless the entry is a component.
+    const registrations = resources.filter((r) => r.type === entry.runtimeType);
+    assert.deepEqual(
+      registrations.map((r) => r.custom),
+      [doc.resources?.[entry.token]?.isComponent !== true],
+      `${entry.token}: registered once, as a ${doc.resources?.[entry.token]?.isComponent ? "component" : "custom resource"}`,
+    );
     // Every property the class hands the engine becomes an Output on the instance: that is the
     // resource's output set as a program sees it (less the engine's own: urn, id, the provider text).
     const outputs = Object.keys(result).filter((k) => pulumi.Output.isInstance((result as unknown as Record<string, unknown>)[k]));
@@ -619,9 +702,11 @@ test("a broken copy of schema.json is caught by each check", () => {
   rule.maxDuration = rule.maxRequestAccessDuration;
   delete rule.maxRequestAccessDuration;
   drifted.resources![AZURE].inputProperties!.allowSharedSecurityGroups = { type: "boolean", description: "not on Azure" };
+  drifted.resources!["pulumi-jit:aws:JitRolePolicy"].requiredInputs!.push("role");
   const properties = propertyProblems(drifted).join("\n");
   assert.match(properties, /PortRule: property names differ from the code; missing "maxRequestAccessDuration"; not in the code "maxDuration"/);
   assert.match(properties, /azure:JitPolicy\.inputProperties: input names differ from the code; not in the code "allowSharedSecurityGroups"/);
+  assert.match(properties, /aws:JitRolePolicy\.requiredInputs: required input names differ from the code; not in the code "role"/);
 
   const unmapped = structuredClone(doc);
   unmapped.resources!["pulumi-jit:azure:JitNothing"] = { description: "no such class" };
@@ -629,6 +714,12 @@ test("a broken copy of schema.json is caught by each check", () => {
   const code = codeProblems(unmapped).join("\n");
   assert.match(code, /resources\.pulumi-jit:azure:JitNothing: provider\/src\/index\.ts exports no resource class azure\.JitNothing/);
   assert.match(code, /functions\.pulumi-jit:index:requestAcess: provider\/src\/index\.ts exports no function requestAcess/);
+  const notComponent = structuredClone(doc);
+  delete notComponent.resources!["pulumi-jit:azure:JitRole"].isComponent;
+  notComponent.resources![AZURE].isComponent = true;
+  const kinds = codeProblems(notComponent).join("\n");
+  assert.match(kinds, /resources\.pulumi-jit:azure:JitRole: isComponent is false, but the class is a component/);
+  assert.match(kinds, /resources\.pulumi-jit:azure:JitPolicy: isComponent is true, but the class is not a component/);
   const missing = structuredClone(doc);
   delete missing.resources![AZURE];
   assert.match(codeProblems(missing).join("\n"), /exports azure\.JitPolicy, a resource, but schema\.json has no "pulumi-jit:azure:JitPolicy"/);

@@ -27,6 +27,8 @@ export interface CloudUnderTest {
   reachable(address: string, port: number): boolean;
   /** The VM's network rules, to compare before and after. */
   snapshot(): unknown;
+  /** How many calls that change something the endpoint has answered so far. */
+  writes(): number;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function awsUnderTest(): Promise<CloudUnderTest> {
     updated: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22), port(3389)] }] },
     reachable: (address, p) => reachable(emu, vm.id, address, p),
     snapshot: () => fingerprint(emu, web.id),
+    writes: () => emu.calls.count({ write: true }),
     close: async () => {
       await emu.close();
       rmSync(dir, { recursive: true, force: true });
@@ -77,6 +80,7 @@ export async function azureUnderTest(): Promise<CloudUnderTest> {
     updated: { policyName: "web", virtualMachines: [{ id: vm.vmId, ports: [port(22), port(3389)] }] },
     reachable: (address, p) => reaches(emu, vm, address, p),
     snapshot: () => snapshot(emu, nsgIdsOf(vm)),
+    writes: () => emu.calls.count({ write: true }),
     close: async () => {
       await emu.close();
       rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ export const EXIT = {
   usage: 2,
   /** The request was refused (policy or permission); nothing was changed. */
   refused: 3,
-  /** A named policy, grant or VM does not exist. */
+  /** A named policy or grant does not exist. */
   notFound: 4,
   /** The cloud or a concurrent writer kept failing the work; what was done was rolled back or left for `jit sweep`. */
   cloud: 5,
@@ -39,5 +39,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  unexpected failure
   2  bad command line or input (nothing changed)
   3  request refused by the policy or for lack of permission (nothing changed)
-  4  policy, grant or VM not found
+  4  policy or grant not found
   5  the cloud or a concurrent writer kept failing (see the message; run \`jit sweep\` to tidy up)`;

@@ -40,7 +40,7 @@ export function buildProgram(): Command {
     .option("--json", "print machine-readable JSON on stdout (progress and warnings stay on stderr)")
     .option("-q, --quiet", "print no progress")
     .option("--ledger <path>", "the ledger file (default: $JIT_LEDGER or ~/.pulumi-jit/ledger.db)")
-    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger file\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n`)
+    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger file\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n  JIT_AZURE_CA_FILE     a CA certificate (PEM) to trust for that endpoint\n  JIT_AZURE_TOKEN       an ARM bearer token to use instead of DefaultAzureCredential`)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 

@@ -9,7 +9,16 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       .command("daemon")
       .description("sweep, sleep until the next grant ends, and repeat (stop with Ctrl-C or SIGTERM)")
       .option("--max-interval <iso>", "sweep at least this often, for orphans and drift (default PT5M)")
-      .addHelpText("after", "\nKeeps no state of its own: a restarted daemon carries on from the ledger, and several may run at once."),
+      .addHelpText(
+        "after",
+        `
+Examples:
+  jit daemon
+  jit daemon --max-interval PT1M --json >> /var/log/jit-daemon.jsonl
+
+Keeps no state of its own: a restarted daemon carries on from the ledger, and several may run at
+once.`,
+      ),
   ).action(async (opts: SweepFlags & { maxInterval?: string }, cmd: Command) => {
     const out = ctx.output(cmd);
     const stop = new AbortController();

@@ -1,4 +1,4 @@
-import { Argument, Command } from "commander";
+import { Argument, Command, InvalidArgumentError } from "commander";
 import type { CliContext } from "../main";
 import { formatTable, relativeTime } from "../output";
 import type { Grant, GrantState } from "../../model";
@@ -12,8 +12,19 @@ export function registerList(program: Command, ctx: CliContext): void {
     .addArgument(new Argument("[what]", "what to list").choices(["grants", "policies", "history", "audit"]).default("grants"))
     .option("--policy <name>", "only this policy")
     .option("--vm <id>", "only grants for this VM (id, instance id or ARN)")
-    .option("--limit <n>", "at most this many rows", (v) => Number(v), 100)
-    .addHelpText("after", "\n`grants` shows live grants; `history` shows ended ones too; `audit` shows the audit log, newest first.")
+    .option("--limit <n>", "at most this many rows", positiveInteger, 100)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  jit list
+  jit list policies
+  jit list history --policy web --limit 20
+  jit list audit --json
+
+\`grants\` shows live grants; \`history\` shows ended ones too; \`audit\` shows the audit log, newest
+first.`,
+    )
     .action(async (what: string, opts: { policy?: string; vm?: string; limit: number }, cmd: Command) => {
       const out = ctx.output(cmd);
       await ctx.withAccess(cmd, async ({ ledger }) => {
@@ -38,14 +49,16 @@ export function registerList(program: Command, ctx: CliContext): void {
         if (what === "audit") {
           const events = await ledger.listAudit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
           out.result(events, () =>
-            formatTable(events, [
-              { header: "time", value: (e) => e.time },
-              { header: "actor", value: (e) => e.actor },
-              { header: "action", value: (e) => e.action },
-              { header: "target", value: (e) => [e.target.policy, e.target.grant].filter(Boolean).join("/") },
-              { header: "outcome", value: (e) => e.outcome },
-              { header: "message", value: (e) => e.message ?? e.justification ?? "" },
-            ]),
+            events.length === 0
+              ? "No audit events."
+              : formatTable(events, [
+                  { header: "time", value: (e) => e.time },
+                  { header: "actor", value: (e) => e.actor },
+                  { header: "action", value: (e) => e.action },
+                  { header: "target", value: (e) => [e.target.policy, e.target.grant].filter(Boolean).join("/") },
+                  { header: "outcome", value: (e) => e.outcome },
+                  { header: "message", value: (e) => e.message ?? e.justification ?? "" },
+                ]),
           );
           return;
         }
@@ -58,6 +71,13 @@ export function registerList(program: Command, ctx: CliContext): void {
         out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
       });
     });
+}
+
+/** Commander's parser for `--limit`: a bad value is a usage error that names what was typed. */
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+  return n;
 }
 
 export function grantTable(grants: Grant[], now: Date): string {

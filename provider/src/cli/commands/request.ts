@@ -37,7 +37,7 @@ established are not cut: NSGs and security groups are stateful).`,
       await ctx.withAccess(cmd, async (options) => {
       const access = await import("../../access");
       const { resolvePolicy } = await import("../../access/policies");
-      const policy = await resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile) as never) : (opts.policy as string));
+      const policy = await resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile, "--policy-file") as never) : (opts.policy as string));
       const ports = opts.port.map((p) => {
         const n = Number(p);
         if (!Number.isInteger(n) || n < 0 || n > 65535) throw new JitError("InvalidInput", `"${p}" is not a port number (0-65535)`, { field: "--port" });
@@ -98,14 +98,20 @@ function maxDuration(policy: import("../../model").Policy, vmId: string, port: n
   return vm?.ports.find((p) => p.number === port)?.maxRequestAccessDuration ?? "PT1H";
 }
 
-export function readPolicyFile(file: string): unknown {
+/** A policy file's contents: pulumi-jit's policy as is, or the policy a Defender resource holds. `field` is the option that named the file, if one did. */
+export function readPolicyFile(file: string, field?: string): unknown {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new JitError("InvalidInput", `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { field: "--policy-file" });
+    throw new JitError("InvalidInput", `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, field ? { field } : {});
   }
+  // A Defender resource keeps the policy in "properties"; a pulumi-jit policy has none.
+  if (typeof json !== "object" || json === null || !("properties" in json)) return json;
   const { fromDefenderPolicy } = require("../../model/defender") as typeof import("../../model/defender");
-  const looksDefender = typeof json === "object" && json !== null && "properties" in json;
-  return looksDefender ? fromDefenderPolicy(json).policy : json;
+  // The library's own message asks for an option the command line does not have.
+  if (!("name" in json)) {
+    throw new JitError("InvalidInput", `${file} is a Defender policy without a "name" (a PUT body carries it in the URL): add "name": "<policy>" next to "properties"`, field ? { field } : {});
+  }
+  return fromDefenderPolicy(json).policy;
 }

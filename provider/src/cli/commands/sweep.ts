@@ -39,7 +39,13 @@ export function registerSweep(program: Command, ctx: CliContext): void {
       .description("close every expired grant, remove orphaned JIT rules, and put back missing deny rules")
       .addHelpText(
         "after",
-        "\nIdempotent and safe to run from several places at once. Finds rules of ours in the cloud by the\ngrant id and expiry stamped on them, even when the ledger has no record of them.",
+        `
+Examples:
+  jit sweep
+  jit sweep --region eu-west-1 --json
+
+Idempotent and safe to run from several places at once. Finds rules of ours in the cloud by the
+grant id and expiry stamped on them, even when the ledger has no record of them.`,
       ),
   ).action(async (opts: SweepFlags, cmd: Command) => {
     const out = ctx.output(cmd);
@@ -55,6 +61,11 @@ export function registerSweep(program: Command, ctx: CliContext): void {
 }
 
 export function describeSweep(r: SweepReport): string {
+  // A run that changed nothing says so in one line, rather than as three counts of zero.
+  if (!r.restored.length && !r.failed.length && !r.orphans.length && !r.baselines.some((b) => b.repaired || b.error)) {
+    const checked = r.baselines.length ? `; ${r.baselines.length} policy baseline(s) checked, all in place` : "";
+    return `Nothing to do: no grant was due and no orphaned rule or group was found${checked}.`;
+  }
   const lines = [
     `${r.restored.length} grant(s) closed${r.restored.length ? `: ${r.restored.map((x) => `${x.grantId} (${x.state})`).join(", ")}` : ""}`,
     `${r.orphans.filter((o) => o.action === "removed").length} orphaned rule(s) or group(s) removed`,

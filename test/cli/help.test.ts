@@ -1,0 +1,93 @@
+// What `jit` says about itself, and `jit policy validate`: commands that need no cloud.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import { buildProgram } from "../../provider/src/cli/main";
+import { fromDefenderPolicy } from "../../provider/src/model";
+import { jit, shown } from "./support";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
+/** A Defender policy as its REST API's published example creates and returns it. */
+const DEFENDER_EXAMPLE = path.join(
+  ROOT,
+  "specs/azure/security/resource-manager/Microsoft.Security/stable/2020-01-01/examples/JitNetworkAccessPolicies/CreateJitNetworkAccessPolicy_example.json",
+);
+
+/** Every command, with the words that run it (`policy show`). */
+function commands(cmd: Command, words: string[] = []): { words: string; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => [{ words: [...words, c.name()].join(" "), cmd: c }, ...commands(c, [...words, c.name()])]);
+}
+
+/** The help a command prints, the text added after it included. */
+function helpOf(cmd: Command): string {
+  let text = "";
+  cmd.configureOutput({ writeOut: (s) => (text += s) });
+  cmd.outputHelp();
+  return text;
+}
+
+test("jit --version, jit --help and a command's --help, as printed by the command itself", async () => {
+  const [version, help, requestHelp] = await Promise.all([jit({}, "--version"), jit({}, "--help"), jit({}, "request", "--help")]);
+  assert.equal(version.code, 0, shown(version));
+  assert.equal(version.stdout, `${PACKAGE.version}\n`);
+
+  assert.equal(help.code, 0, shown(help));
+  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
+  assert.match(help.stdout, /^Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*$/m);
+  assert.match(help.stdout, /^Environment:\n {2}JIT_LEDGER /m);
+  assert.ok(!help.stdout.endsWith("\n\n"), "no blank line at the end");
+
+  assert.equal(requestHelp.code, 0, shown(requestHelp));
+  assert.match(requestHelp.stdout, /^Usage: jit request \[options\]$/m);
+  assert.match(requestHelp.stdout, /^Examples:\n {2}jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234$/m);
+});
+
+test("every command's --help names its options and shows examples that use it", () => {
+  const all = commands(buildProgram());
+  assert.deepEqual(
+    all.map((c) => c.words),
+    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan"],
+  );
+  for (const { words, cmd } of all) {
+    const help = helpOf(cmd);
+    assert.match(help, new RegExp(`^Usage: jit ${words} `, "m"));
+    for (const option of cmd.options) assert.ok(help.includes(option.flags), `jit ${words} --help: ${option.flags}`);
+    if (cmd.commands.length > 0) {
+      for (const sub of cmd.commands) assert.match(help, new RegExp(`^  ${sub.name()} `, "m"), `jit ${words} --help lists ${sub.name()}`);
+      continue;
+    }
+    const examples = /\nExamples:\n((?: {2}.+\n?)+)/.exec(help)?.[1] ?? "";
+    assert.ok(examples.includes(`jit ${words}`), `jit ${words} --help has examples of it:\n${help}`);
+  }
+});
+
+test("jit policy validate reads a Defender policy as Defender's API returns it, and says what a PUT body lacks", async () => {
+  const example = JSON.parse(readFileSync(DEFENDER_EXAMPLE, "utf8")) as { parameters: { body: unknown }; responses: { "200": { body: unknown } } };
+  const dir = mkdtempSync(path.join(tmpdir(), "jit-cli-validate-"));
+  try {
+    const returned = path.join(dir, "returned.json");
+    const putBody = path.join(dir, "put.json");
+    writeFileSync(returned, JSON.stringify(example.responses["200"].body));
+    writeFileSync(putBody, JSON.stringify(example.parameters.body));
+    const [text, json, nameless, broken] = await Promise.all([
+      jit({}, "policy", "validate", returned),
+      jit({}, "--json", "policy", "validate", returned),
+      jit({}, "policy", "validate", putBody),
+      jit({}, "policy", "validate", path.join(dir, "missing.json")),
+    ]);
+    assert.equal(text.code, 0, shown(text));
+    assert.equal(text.stdout, `${returned}: policy "default" is valid (1 VM(s)).\n`);
+    assert.equal(json.code, 0, shown(json));
+    assert.deepEqual(JSON.parse(json.stdout), fromDefenderPolicy(example.responses["200"].body).policy);
+    assert.equal(nameless.code, 2, shown(nameless));
+    assert.equal(nameless.stderr, `error: ${putBody} is a Defender policy without a "name" (a PUT body carries it in the URL): add "name": "<policy>" next to "properties"\n`);
+    assert.equal(broken.code, 2, shown(broken));
+    assert.match(broken.stderr, /^error: cannot read .*missing\.json: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
