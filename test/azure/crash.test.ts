@@ -9,7 +9,7 @@ import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
 import type { TypicalVm } from "../../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Grant, isFinalState, openChanges } from "../../provider/src/model";
-import { AzureWorld, allowRules, azureWorld, deployPolicy, nsgIdsOf, snapshot } from "./support";
+import { AzureWorld, allowRules, azureWorld, deployPolicy, dieAfter, nsgIdsOf, snapshot } from "./support";
 
 /**
  * Crash safety: the process dies right after its Nth cloud call, for every N a grant (or a restore)
@@ -36,41 +36,6 @@ describe("crash safety of grants and restores on Azure", () => {
   const request = (ledger: Ledger = world.ledger) =>
     requestAccess({ policy: "crash", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: "203.0.113.7" }] }] }, { ...world.options, ledger });
 
-  /** From the moment the emulator has answered `n` more calls, the process is dead. */
-  function dieAfter(n: number): { ledger: Ledger; revive(): void } {
-    const { emu } = world;
-    const from = emu.calls.mark();
-    const record = emu.calls.record.bind(emu.calls);
-    let dead = false;
-    emu.calls.record = (entry) => {
-      const rec = record(entry);
-      if (!dead && rec.seq >= from + n) {
-        dead = true;
-        emu.faults.inject({}, { kind: "drop" }, Infinity);
-      }
-      return rec;
-    };
-    const ledger = new Proxy(world.ledger, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          if (dead) return Promise.reject(new Error("the process died"));
-          return value.apply(target, args);
-        };
-      },
-    });
-    return {
-      ledger,
-      revive() {
-        emu.calls.record = record;
-        emu.faults.clear();
-        // Operations the dead process started finish in the cloud, whether or not anyone polls them.
-        emu.lro.settle();
-      },
-    };
-  }
-
   async function assertSwept(why: string): Promise<void> {
     const report = await sweep({ ...world.options, abandonedAfterMs: 0 });
     assert.deepEqual(report.failed, [], why);
@@ -93,7 +58,7 @@ describe("crash safety of grants and restores on Azure", () => {
     await revokeAccess(grant!.id, world.options);
     assert.ok(calls >= 10, `a grant makes ${calls} calls`);
     for (let n = 1; n <= calls; n++) {
-      const dying = dieAfter(n);
+      const dying = dieAfter(world, n);
       await assert.rejects(request(dying.ledger), `the grant dies after call ${n}`);
       dying.revive();
       await assertSwept(`grant, died after call ${n} of ${calls}`);
@@ -106,7 +71,7 @@ describe("crash safety of grants and restores on Azure", () => {
     assert.ok(calls >= 4, `a restore makes ${calls} calls`);
     for (let n = 1; n <= calls; n++) {
       const grant = await request();
-      const dying = dieAfter(n);
+      const dying = dieAfter(world, n);
       await assert.rejects(revokeAccess(grant.id, { ...world.options, ledger: dying.ledger }), `the restore dies after call ${n}`);
       dying.revive();
       await assertSwept(`restore, died after call ${n} of ${calls}`);

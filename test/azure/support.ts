@@ -3,10 +3,10 @@ import { AzureConnection, createAzureDriver } from "../../provider/src/azure";
 import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
-import { nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
-import { evaluateInbound, parseJitRule } from "../../provider/src/plan";
+import { NsgPlacement, firewallOf, firewallPrivateAddress, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
+import { evaluateFirewallInbound, evaluateInbound, parseJitRule } from "../../provider/src/plan";
 
-export { nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
+export { firewallOf, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
 
 /** What end-to-end tests of the Azure driver share: the local ARM endpoint, a driver on it, a ledger and a clock. */
 export interface AzureWorld {
@@ -63,3 +63,52 @@ export function allowRules(emu: AzureEmulator, nsgIds: readonly string[]): strin
   return nsgIds.flatMap((id) => rulesOf(emu, id).filter((r) => parseJitRule(r)?.kind === "allow").map((r) => `${id.split("/").pop()}/${r.name}`));
 }
 
+/**
+ * Can `source` connect to `port` of the firewall's public address and get through to the VM, as
+ * Azure would decide? The firewall's DNAT and network rules first, then the VM's NSGs, which see
+ * the firewall's own address as the source.
+ */
+export function reachesThrough(emu: AzureEmulator, firewall: { id: string; address: string }, vm: NsgPlacement & { privateIpAddress: string }, source: string, port: number): boolean {
+  const decision = evaluateFirewallInbound(firewallOf(emu, firewall.id), { source, destination: firewall.address, port, protocol: "Tcp" });
+  if (!decision.allowed || decision.translated?.address !== vm.privateIpAddress) return false;
+  return evaluateInbound(pathOf(emu, vm), { source: firewallPrivateAddress(emu, firewall.id), destination: vm.privateIpAddress, port: decision.translated.port, protocol: "Tcp" }).allowed;
+}
+
+/**
+ * From the moment the emulator has answered `n` more calls, the process is dead: none of its calls
+ * reach the cloud any more (connections drop) and none of the ledger writes made through the
+ * returned ledger land. `revive` ends that, and lets the operations the dead process started finish
+ * in the cloud, as they would whether or not anyone polls them.
+ */
+export function dieAfter(world: AzureWorld, n: number): { ledger: Ledger; revive(): void } {
+  const { emu } = world;
+  const from = emu.calls.mark();
+  const record = emu.calls.record.bind(emu.calls);
+  let dead = false;
+  emu.calls.record = (entry) => {
+    const rec = record(entry);
+    if (!dead && rec.seq >= from + n) {
+      dead = true;
+      emu.faults.inject({}, { kind: "drop" }, Infinity);
+    }
+    return rec;
+  };
+  const ledger = new Proxy(world.ledger, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (dead) return Promise.reject(new Error("the process died"));
+        return value.apply(target, args);
+      };
+    },
+  });
+  return {
+    ledger,
+    revive() {
+      emu.calls.record = record;
+      emu.faults.clear();
+      emu.lro.settle();
+    },
+  };
+}

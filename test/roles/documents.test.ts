@@ -22,11 +22,14 @@ const sorted = (xs: Iterable<string>) => [...xs].sort();
 test("Azure: each kind's actions, and nothing else", () => {
   const reads = [
     "Microsoft.Compute/virtualMachines/read",
+    "Microsoft.Network/azureFirewalls/read",
     "Microsoft.Network/networkInterfaces/read",
     "Microsoft.Network/networkSecurityGroups/read",
+    "Microsoft.Network/publicIPAddresses/read",
     "Microsoft.Network/virtualNetworks/subnets/read",
   ];
   const writes = [
+    "Microsoft.Network/azureFirewalls/write",
     "Microsoft.Network/locations/operations/read",
     "Microsoft.Network/networkSecurityGroups/securityRules/delete",
     "Microsoft.Network/networkSecurityGroups/securityRules/read",

@@ -1,7 +1,8 @@
 // The request role is exactly what `requestAccess` needs with the caller's own credentials: given
 // to a principal on the local Azure and AWS endpoints, which are made to authorise each call as the
-// cloud would (see enforce.ts), a request and a newer one that supersedes it succeed; with any one
-// action taken away, they do not.
+// cloud would (see enforce.ts), a request and a newer one that supersedes it succeed (on Azure, to
+// a VM reached directly and to one behind a classic firewall); with any one action taken away, they
+// do not.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { requestAccess } from "../../provider/src/access";
@@ -45,10 +46,16 @@ async function requestTwice(ledger: Ledger, vmId: string, driver: CloudDriver, c
   }
 }
 
-async function azureRun(actions: readonly string[]): Promise<Outcome> {
+/** `behindFirewall`: the VM's network also holds a classic Azure Firewall, so grants go through its DNAT rules. */
+async function azureRun(actions: readonly string[], behindFirewall = false): Promise<Outcome> {
   const emu = await startAzureEmulator({ lroPolls: 0 });
   try {
     const vm = emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
+    if (behindFirewall) {
+      const subnet = emu.seed.subnet("app", "app-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+      emu.seed.publicIp("app", "fw-ip");
+      emu.seed.firewall("app", "fw", { subnet, publicIp: "fw-ip" });
+    }
     emu.seed.principal("ana", { actions: [...actions] });
     const granted = new Set(actions.map((a) => a.toLowerCase()));
     const enforcement = enforce(emu.faults, "azure", (a) => granted.has(a.toLowerCase()));
@@ -105,14 +112,18 @@ async function awsRun(policy: (instanceArn: string) => IamPolicyDocument): Promi
   }
 }
 
-test("Azure: the request role is enough for requestAccess, and each of its actions is needed", async () => {
+test("Azure: the request role is enough for requestAccess, directly and through a classic firewall, and each of its actions is needed", async () => {
   const role = azureRoleDefinition({ kind: "request", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" });
-  const full = await azureRun(role.Actions);
-  assert.ok(full.ok, `with the whole role: ${full.why}`);
-  assert.deepEqual([...full.used].filter((a) => !role.Actions.includes(a)), [], "every call made is one the role allows");
+  for (const behindFirewall of [false, true]) {
+    const full = await azureRun(role.Actions, behindFirewall);
+    assert.ok(full.ok, `with the whole role${behindFirewall ? ", through a firewall" : ""}: ${full.why}`);
+    assert.deepEqual([...full.used].filter((a) => !role.Actions.includes(a)), [], "every call made is one the role allows");
+  }
+  // Each action is needed on one of the two ways in: the NSG writes directly, the firewall's where one stands in front.
   for (const action of role.Actions) {
-    const without = await azureRun(role.Actions.filter((a) => a !== action));
-    assert.equal(without.ok, false, `requestAccess still works without ${action}`);
+    const without = role.Actions.filter((a) => a !== action);
+    const works = (await azureRun(without)).ok && (await azureRun(without, true)).ok;
+    assert.equal(works, false, `requestAccess still works without ${action}`);
   }
 });
 

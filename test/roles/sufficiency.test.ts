@@ -14,10 +14,12 @@ import { enforce } from "./enforce";
 
 const ssh = (vmId: string) => parsePolicy({ name: "web", virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }] });
 
-test("Azure: configure lays, inspects and removes a baseline and sweeps; read scans and inspects", async () => {
+test("Azure: configure lays, inspects and removes a baseline (NSGs and a classic firewall) and sweeps; read scans and inspects", async () => {
   const emu = await startAzureEmulator({ lroPolls: 0 });
   try {
     const vm = emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
+    emu.seed.publicIp("app", "fw-ip");
+    emu.seed.firewall("app", "fw", { subnet: emu.seed.subnet("app", "app-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" }), publicIp: "fw-ip" });
     emu.seed.rule("app", "web1-nsg", { name: "ssh", priority: 300, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "Internet", destinationPortRange: "22" });
     const scope = `/subscriptions/${emu.subscriptionId}`;
     const driverAs = (principal: string) =>
@@ -30,7 +32,7 @@ test("Azure: configure lays, inspects and removes a baseline and sweeps; read sc
     const configure = driverAs("deployer");
     const policy = ssh(vm.vmId);
     const applied = await configure.applyBaseline(policy, undefined, {});
-    assert.equal(applied.rules.length, 2, "a deny rule in the subnet's NSG and the NIC's");
+    assert.equal(applied.rules.length, 3, "a deny rule in the subnet's NSG, the NIC's and the firewall");
     await configure.inspectBaseline(policy, applied.record);
     await configure.sweepOrphans({ azureSubscriptions: [emu.subscriptionId] }, new Date(), () => "unknown");
 

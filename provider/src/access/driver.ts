@@ -22,9 +22,11 @@ export interface CloudDriver {
   /**
    * Opens the grant's ports. Every change is journalled as intended before the cloud is touched,
    * and as applied once it is, so that a crash at any point leaves a record `restoreGrant` and
-   * `sweep` can finish from. Must resume cleanly from a grant that already has changes.
+   * `sweep` can finish from. Must resume cleanly from a grant that already has changes. `policy`
+   * is the policy the grant was checked against, for what it says about the way to a VM (Azure:
+   * the firewall in front of it, by `publicIpAddress`).
    */
-  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void>;
+  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress, policy?: Policy): Promise<void>;
 
   /**
    * Removes exactly what the grant's changes recorded, verified against the record, and nothing

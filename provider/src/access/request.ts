@@ -90,7 +90,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   await journal.edit((g) => transition(g, "applying"));
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
-    await driver.applyGrant(journal.grant, journal, ctx.progress);
+    await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
     grant = await journal.edit((g) => transition(g, "active"));
   } catch (err) {
     await undoFailedApply(ctx, driver, journal, err);

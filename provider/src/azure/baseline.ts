@@ -7,6 +7,8 @@ import {
   PortSpec,
   PortStatus,
   baselinePortStatuses,
+  evaluateInbound,
+  flowProtocols,
   parseJitRule,
   pathPortStatus,
   planBaselineRemoval,
@@ -14,16 +16,32 @@ import {
   ruleDifferences,
 } from "../plan";
 import type { AzureClients } from "./clients";
+import {
+  FirewallExposure,
+  FirewallSeen,
+  applyFirewallBaseline,
+  firewallExposures,
+  firewallOutputRule,
+  firewallPlanDrift,
+  firewallRecordDrift,
+  firewallTargets,
+  placedFirewallDenyRules,
+  readFirewalls,
+  removeFirewallBaseline,
+} from "./firewall-baseline";
+import { FirewallFinder } from "./firewall-resolve";
 import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
 import { mapLimit } from "./parallel";
-import { baselineRecord, recordedDenyRules } from "./record";
+import { baselineRecord, recordedDenyRules, recordedFirewallDenyRules } from "./record";
 import { ResolvedVm, Resolver } from "./resolve";
 
 /**
  * The deny baseline: a rule denying the policy's ports to each VM's private addresses, in every
  * NSG on the VM's inbound path (its subnet's and its network interface's), placed by
- * `planDenyBaseline` so that user rules for those ports keep precedence.
+ * `planDenyBaseline` so that user rules for those ports keep precedence; and in the classic Azure
+ * Firewall in front of the VM, a Deny network collection (see firewall-baseline.ts). Firewalls are
+ * found, and a firewall pulumi-jit cannot use is refused, before anything is written.
  */
 
 /** NSGs written side by side: each has its own lock in ARM, so they do not slow each other down. */
@@ -86,8 +104,10 @@ export async function applyBaseline(clients: AzureClients, policy: Policy, previ
   const resolver = new Resolver(clients);
   const writer = new NsgWriter(clients, progress);
   const recorded = recordedDenyRules(previous);
+  const recordedFirewalls = recordedFirewallDenyRules(previous);
   const resolved = await resolver.vms(policy.virtualMachines.map((vm) => vm.id));
   const targets = targetsOf(policy, resolved, recorded);
+  const firewallsFound = await firewallTargets(new FirewallFinder(clients, resolver), policy, resolved, recordedFirewalls);
   const warnings = resolved.filter((vm) => !vm.exists).map((vm) => `VM ${vm.id} does not exist: there is nothing to protect`);
   const written = await mapLimit(targets, NSG_CONCURRENCY, async (target): Promise<{ before?: Seen; after: Seen }> => {
     try {
@@ -102,13 +122,17 @@ export async function applyBaseline(clients: AzureClients, policy: Policy, previ
       return { after: target };
     }
   });
-  warnings.push(...recordDrift(recorded, written.flatMap((w) => (w.before ? [w.before] : []))).map((d) => `repaired: ${d.message}`));
+  const firewalls = await applyFirewallBaseline(clients, policy, firewallsFound, progress);
+  warnings.push(...firewalls.warnings);
+  const repaired = [...recordDrift(recorded, written.flatMap((w) => (w.before ? [w.before] : []))), ...firewallRecordDrift(recordedFirewalls, firewalls.before)];
+  warnings.push(...repaired.map((d) => `repaired: ${d.message}`));
   const seen = written.map((w) => w.after);
   const placed = seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : []));
+  const placedInFirewalls = placedFirewallDenyRules(policy, firewalls.after);
   return {
-    record: baselineRecord(placed),
-    rules: placed.map(outputRule),
-    vms: await vmStatuses(policy, resolver, seen),
+    record: baselineRecord(placed, placedInFirewalls),
+    rules: [...placed.map(outputRule), ...placedInFirewalls.map(firewallOutputRule)],
+    vms: await vmStatuses(policy, resolver, seen, firewalls.after),
     // What was found wrong has just been put right: nothing is left for the next `pulumi up` to do.
     drift: [],
     warnings,
@@ -119,7 +143,10 @@ export async function inspectBaseline(clients: AzureClients, policy: Policy, bas
   const resolver = new Resolver(clients);
   const writer = new NsgWriter(clients);
   const recorded = recordedDenyRules(baseline);
-  const targets = targetsOf(policy, await resolver.vms(policy.virtualMachines.map((vm) => vm.id)), recorded);
+  const recordedFirewalls = recordedFirewallDenyRules(baseline);
+  const resolved = await resolver.vms(policy.virtualMachines.map((vm) => vm.id));
+  const targets = targetsOf(policy, resolved, recorded);
+  const firewalls = await readFirewalls(clients, await firewallTargets(new FirewallFinder(clients, resolver), policy, resolved, recordedFirewalls));
   const seen = await mapLimit(targets, clients.connection.readConcurrency, async (target): Promise<Seen> => {
     try {
       return { ...target, nsg: (await writer.read(target.id)).nsg };
@@ -128,12 +155,13 @@ export async function inspectBaseline(clients: AzureClients, policy: Policy, bas
       throw err;
     }
   });
-  const drift = recordDrift(recorded, seen);
-  drift.push(...planDrift(policy, seen, new Set(drift.map((d) => d.key))));
+  const drift = [...recordDrift(recorded, seen), ...firewallRecordDrift(recordedFirewalls, firewalls)];
+  const explained = new Set(drift.map((d) => d.key));
+  drift.push(...planDrift(policy, seen, explained), ...firewallPlanDrift(policy, firewalls, explained));
   return {
     record: baseline,
-    rules: seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : [])).map(outputRule),
-    vms: await vmStatuses(policy, resolver, seen),
+    rules: [...seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : [])).map(outputRule), ...placedFirewallDenyRules(policy, firewalls).map(firewallOutputRule)],
+    vms: await vmStatuses(policy, resolver, seen, firewalls),
     drift: drift.map((d) => d.message),
     warnings: [],
   };
@@ -141,9 +169,11 @@ export async function inspectBaseline(clients: AzureClients, policy: Policy, bas
 
 /**
  * Deletes exactly the deny rules the record lists, each while it still says it is this policy's;
- * one somebody re-labelled is left where it is, and said so.
+ * one somebody re-labelled is left where it is, and said so. Firewalls first, then NSGs; nothing
+ * is looked up beyond the record, so a firewall since put under a Firewall Policy does not stop it.
  */
 export async function removeBaseline(clients: AzureClients, policy: Policy, baseline: BaselineRecord, progress: Progress): Promise<void> {
+  await removeFirewallBaseline(clients, policy, recordedFirewallDenyRules(baseline), progress);
   const writer = new NsgWriter(clients, progress);
   const byNsg = new Map<string, AddedRule[]>();
   for (const r of recordedDenyRules(baseline)) byNsg.set(idKey(r.nsgId), [...(byNsg.get(idKey(r.nsgId)) ?? []), r]);
@@ -163,8 +193,8 @@ export async function removeBaseline(clients: AzureClients, policy: Policy, base
   });
 }
 
-/** A difference between the cloud and what the baseline should be, and the rule (NSG|name) it is about. */
-interface Drift {
+/** A difference between the cloud and what the baseline should be, and the rule (NSG|name, or firewall|collection|name) it is about. */
+export interface Drift {
   key: string;
   message: string;
 }
@@ -213,23 +243,45 @@ function planDrift(policy: Policy, seen: readonly Seen[], explained: ReadonlySet
 }
 
 /** Per VM: protected, exposed (through which rule, or because nothing is in the way), or not applicable. */
-async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly Seen[]): Promise<VmBaselineStatus[]> {
+async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly Seen[], firewalls: readonly FirewallSeen[]): Promise<VmBaselineStatus[]> {
   const statuses = new Map<string, PortStatus>();
   for (const s of seen) {
     if (!s.nsg || s.vms.length === 0) continue;
     for (const p of baselinePortStatuses({ policy: policy.name, nsg: s.nsg, vms: s.vms })) statuses.set(`${idKey(s.id)}|${p.vm}|${p.port}|${p.protocol}`, p);
   }
-  return Promise.all(policy.virtualMachines.map(async (policyVm) => vmStatus(policyVm, await resolver.vm(policyVm.id), resolver, statuses)));
+  const nsgs = new Map(seen.flatMap((s) => (s.nsg ? [[idKey(s.id), s.nsg] as const] : [])));
+  const throughFirewalls = firewallExposures(policy, firewalls);
+  const behindFirewall = new Set(firewalls.flatMap((f) => f.vms.map((vm) => vm.name)));
+  return Promise.all(
+    policy.virtualMachines.map(async (policyVm) => {
+      const vm = await resolver.vm(policyVm.id);
+      const firewall = behindFirewall.has(vm.name) ? (throughFirewalls.get(vm.name) ?? []).filter((e) => nsgsAdmit(vm, nsgs, e)) : undefined;
+      return vmStatus(policyVm, vm, resolver, statuses, firewall?.map((e) => e.message));
+    }),
+  );
 }
 
-async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>): Promise<VmBaselineStatus> {
+/** Whether the VM's NSGs let what the firewall forwards on this port in, on some path: only then does a way through the firewall expose it. */
+function nsgsAdmit(vm: ResolvedVm, nsgs: ReadonlyMap<string, Nsg>, exposure: FirewallExposure): boolean {
+  const source = exposure.source;
+  if (source === undefined) return true;
+  const level = (id: string | undefined) => (id === undefined ? undefined : nsgs.get(idKey(id)));
+  return vm.paths.some((path) => {
+    const nsgPath = { ...(level(path.subnetNsgId) ? { subnet: level(path.subnetNsgId) } : {}), ...(level(path.nicNsgId) ? { nic: level(path.nicNsgId) } : {}) };
+    const destination = path.addresses[0];
+    return destination !== undefined && flowProtocols(exposure.protocol).some((protocol) => evaluateInbound(nsgPath, { source, destination, port: exposure.port, protocol }).allowed);
+  });
+}
+
+/** `firewall`: for a VM behind a classic Azure Firewall, how its ports are still open through it (none: closed). */
+async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined): Promise<VmBaselineStatus> {
   if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
-  if (vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
+  if (firewall === undefined && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
     const publicIps = (await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => resolver.publicAddress(id)))).filter((a) => a !== undefined);
     const reach = publicIps.length ? `; every port is open to the Internet on ${publicIps.join(", ")}` : "";
-    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, so there is nothing to put a deny rule in${reach}` };
+    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in${reach}` };
   }
-  const exposures = new Set<string>();
+  const exposures = new Set<string>(firewall);
   for (const path of vm.paths) {
     for (const port of policyVm.ports) {
       const level = (nsgId: string | undefined) => (nsgId === undefined ? undefined : statuses.get(`${idKey(nsgId)}|${vm.name}|${port.number}|${port.protocol}`));

@@ -24,9 +24,10 @@ import { principalOfToken } from "./token";
 const quiet: Progress = () => undefined;
 
 /**
- * The Azure side of the front door: NSG deny baselines and grants' allow rules, through the ARM
- * SDKs. Every method reads what it needs afresh (nothing is cached between calls), decides with
- * `plan/`, and writes rule by rule with ETags.
+ * The Azure side of the front door: deny baselines and grants' allow rules in NSGs, and in the
+ * classic Azure Firewall in front of a VM (a deny collection; DNAT rules), through the ARM SDKs.
+ * Every method reads what it needs afresh (nothing is cached between calls), decides with `plan/`,
+ * and writes with ETags: NSGs rule by rule, a firewall whole.
  */
 export class AzureDriver implements CloudDriver {
   readonly cloud = "azure" as const;
@@ -61,8 +62,8 @@ export class AzureDriver implements CloudDriver {
     return callerMissingPermissions(this.clients, vmIds, actions);
   }
 
-  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<void> {
-    return applyGrant(this.clients, grant, journal, progress);
+  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy): Promise<void> {
+    return applyGrant(this.clients, grant, journal, progress, policy);
   }
 
   restoreGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<RestoreReport> {

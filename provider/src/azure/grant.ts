@@ -1,57 +1,72 @@
 import type { ChangeJournal, Progress } from "../access/driver";
-import { Change, Grant, JitError, changeKey } from "../model";
+import { Grant, JitError, Policy, findPolicyVm } from "../model";
 import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant } from "../plan";
 import type { AzureClients } from "./clients";
+import { FirewallPath, applyFirewallGrant } from "./firewall-grant";
+import { FirewallFinder } from "./firewall-resolve";
+import { GrantRecorder } from "./grant-journal";
 import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
 import { ruleChange } from "./record";
 import { ResolvedVm, Resolver } from "./resolve";
 
 /**
- * Opening a grant: in each NSG on the way to each VM, the allow rules `planAllowGrant` says that
- * NSG needs (none where it already lets the requester in), written one by one. Each rule is
- * journalled as intended before it is written and as applied once it is, so that a crash at any
- * point leaves a record from which restore and sweep can finish. Run again on a grant that is
- * partly applied, it writes what is missing and records what is already there.
+ * Opening a grant. In each NSG on the way to each VM, the allow rules `planAllowGrant` says that
+ * NSG needs (none where it already lets the source in), written one by one; then, for VMs behind a
+ * classic Azure Firewall, the firewall's DNAT rules (see `applyFirewallGrant`). Behind a firewall
+ * the NSG rules admit the firewall's subnet, which is where DNAT traffic comes from, and not the
+ * requester (Defender copies the requester's address into both, and the NSG then blocks the
+ * forwarded traffic). Everything about the firewall is checked before the first write, so that a
+ * firewall pulumi-jit cannot use is refused with nothing changed. Each change is journalled as
+ * intended before it is written and as applied once it is, so that a crash at any point leaves a
+ * record from which restore and sweep can finish. Run again on a grant that is partly applied, it
+ * writes what is missing and records what is already there. `policy` is the policy the grant was
+ * checked against: it may name the firewall in front of a VM (`publicIpAddress`).
  */
-export async function applyGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress): Promise<void> {
-  const resolved = await new Resolver(clients).vms(grant.virtualMachines.map((vm) => vm.id));
+export async function applyGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress, policy?: Policy): Promise<void> {
+  const resolver = new Resolver(clients);
+  const resolved = await resolver.vms(grant.virtualMachines.map((vm) => vm.id));
   const gone = resolved.filter((vm) => !vm.exists).map((vm) => vm.id);
   if (gone.length) throw new JitError("NotFound", `no such VM: ${gone.join(", ")}`);
+  const firewalls = await firewallPaths(new FirewallFinder(clients, resolver), resolved, (i) => (policy ? findPolicyVm(policy, grant.virtualMachines[i].id)?.publicIpAddress : undefined));
   const writer = new NsgWriter(clients, progress);
-  const recorded = new Map<string, Change>(grant.changes.map((c) => [changeKey(c), c]));
-  const intend = async (changes: Change[]) => {
-    const fresh = changes.filter((c) => !recorded.has(changeKey(c)));
-    if (fresh.length === 0) return;
-    await journal.intend(fresh);
-    for (const c of fresh) recorded.set(changeKey(c), c);
-  };
-  const applied = async (change: Change) => {
-    await intend([{ ...change, status: "intended" }]);
-    if (JSON.stringify(recorded.get(changeKey(change))) === JSON.stringify(change)) return;
-    await journal.update(change);
-    recorded.set(changeKey(change), change);
-  };
+  const recorder = new GrantRecorder(grant, journal);
 
-  for (const vm of resolved) {
-    if (vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
+  resolved.forEach((vm, i) => {
+    if (!firewalls[i] && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
       progress(`VM ${vm.name} has no NSG in front of it: its ports are open to everyone already, and nothing is written`);
     }
-  }
+  });
+  const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
   for (const nsgId of nsgsOnPaths(resolved)) {
     let planned: AllowGrantPlan | undefined;
-    const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg) }));
+    const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
     const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
       // Every rule the plan will put in this NSG, recorded at once before the first is written.
-      beforePut: () => intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
+      beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
       afterPut: async (rule) => {
-        await applied(ruleChange(nsgId, rule, "applied"));
+        await recorder.applied(ruleChange(nsgId, rule, "applied"));
         progress(`NSG ${shortName(nsgId)}: allow rule ${describe(rule)}`);
       },
     });
     // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
-    for (const { rule } of plan(after).rules) await applied(ruleChange(nsgId, rule, "applied"));
+    for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
   }
+  // The firewall last: its DNAT rules open the way in, once the NSGs behind it are ready.
+  await applyFirewallGrant(clients, grant, resolved, firewalls, recorder, progress);
+}
+
+/** The firewall in front of each VM, with what a grant through it needs; read (and refused) before anything is written. */
+async function firewallPaths(finder: FirewallFinder, resolved: readonly ResolvedVm[], named: (i: number) => string | undefined): Promise<Array<FirewallPath | undefined>> {
+  return Promise.all(
+    resolved.map(async (vm, i) => {
+      const front = await finder.frontOf(vm, named(i));
+      if (!front) return undefined;
+      const address = front.addresses[0];
+      if (address === undefined) throw new JitError("CloudError", `VM ${vm.name} has no private address in the network of Azure Firewall ${front.id} for a DNAT rule to forward to`);
+      return { front, address, publicAddress: await finder.publicAddress(front, named(i)), subnetPrefix: await finder.subnetPrefix(front) };
+    }),
+  );
 }
 
 /** Every NSG on the VMs' paths, each once, subnets' before interfaces'. */
@@ -63,15 +78,15 @@ function nsgsOnPaths(vms: readonly ResolvedVm[]): string[] {
   return [...ids.values()];
 }
 
-/** The grant's VMs as seen from one NSG: only the paths through it, with the NSG as just read. */
-function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: string, nsg: Nsg): GrantVm[] {
+/** The grant's VMs as seen from one NSG: only the paths through it, with the NSG as just read, and the source each port admits. */
+function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: string, nsg: Nsg, sourceFor: (i: number, requested: string) => string): GrantVm[] {
   const here = (id: string | undefined) => id !== undefined && idKey(id) === idKey(nsgId);
   return resolved.flatMap((vm, i) => {
     const nics = vm.paths
       .filter((p) => here(p.subnetNsgId) || here(p.nicNsgId))
       .map((p) => ({ addresses: p.addresses, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
     if (nics.length === 0) return [];
-    const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: p.sourceAddressPrefix, expiresAt: new Date(p.endTimeUtc) }));
+    const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: sourceFor(i, p.sourceAddressPrefix), expiresAt: new Date(p.endTimeUtc) }));
     return [{ name: vm.name, nics, ports }];
   });
 }

@@ -33,6 +33,13 @@ export const NSG = "Microsoft.Network/networkSecurityGroups";
 export const NIC = "Microsoft.Network/networkInterfaces";
 export const SUBNET = "Microsoft.Network/virtualNetworks/subnets";
 export const PUBLIC_IP = "Microsoft.Network/publicIPAddresses";
+export const FIREWALL = "Microsoft.Network/azureFirewalls";
+
+/** The virtual network a subnet id names (`.../virtualNetworks/<vnet>`), by its key. */
+export function vnetKeyOf(subnetId: string): string {
+  const at = subnetId.toLowerCase().lastIndexOf("/subnets/");
+  return idKey(at < 0 ? subnetId : subnetId.slice(0, at));
+}
 
 export function idKey(id: string): string {
   return id.toLowerCase();

@@ -1,6 +1,6 @@
 /**
- * The Azure cloud driver: NSG deny baselines and just-in-time allow rules, through the Azure
- * Resource Manager SDKs (loaded on first use).
+ * The Azure cloud driver: deny baselines and just-in-time allow rules in NSGs and in classic Azure
+ * Firewalls (DNAT), through the Azure Resource Manager SDKs (loaded on first use).
  */
 import { AzureDriver } from "./driver";
 import type { AzureConnection } from "./connection";

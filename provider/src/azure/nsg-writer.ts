@@ -4,12 +4,10 @@ import { JitError } from "../model";
 import type { Nsg, NsgChange, NsgRule } from "../plan";
 import type { AzureClients } from "./clients";
 import { armError, cloudError, isLostRace, isNotFound } from "./errors";
-import { NSG, ResourceRef, idKey, parseResourceId, shortName } from "./ids";
-import { withNsgLock } from "./locks";
+import { afterLostRace, finish, writeOptions } from "./writes";
+import { NSG, ResourceRef, idKey, parseResourceId } from "./ids";
+import { withWriteLock } from "./locks";
 import { NsgSnapshot, fromSdkNsg, toSdkRule, withRule, withoutRule } from "./nsgs";
-
-/** What the SDKs' long-running calls return: awaitable, and reporting each poll. */
-type LongRunning<T> = PromiseLike<T> & { onProgress(callback: (state: { status: string }) => void): unknown };
 
 /** What the caller records around each write (a grant's journal, a report). */
 export interface WriteHooks {
@@ -53,8 +51,7 @@ export class NsgWriter {
 
   async apply(nsgId: string, plan: (nsg: Nsg) => NsgChange, hooks: WriteHooks = {}, first?: NsgSnapshot): Promise<NsgWrite> {
     const ref = parseResourceId(nsgId, NSG);
-    const { conflictRetries } = this.clients.connection;
-    return withNsgLock(idKey(nsgId), async () => {
+    return withWriteLock(idKey(nsgId), async () => {
       const network = await this.clients.network(ref.subscriptionId);
       let current = first ?? (await this.get(network, ref, nsgId));
       const before = current.nsg;
@@ -82,25 +79,11 @@ export class NsgWriter {
           }
         } catch (err) {
           if (!isLostRace(err)) throw cloudError(err, `${rule ? `putting rule ${rule.name} in` : `deleting rule ${name} from`} NSG ${nsgId}`);
-          lost += 1;
-          const { status, code } = armError(err);
-          const why = [status, code].filter((x) => x !== undefined).join(" ");
-          if (lost > conflictRetries) {
-            throw new JitError("Conflict", `NSG ${nsgId} kept changing under us (${why}); gave up after ${lost} attempts`, { cause: err });
-          }
-          const wait = this.backoff(lost);
-          this.progress(`NSG ${shortName(nsgId)} changed or was busy (${why}); reading it again and retrying in ${wait} ms`);
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          await afterLostRace(err, ++lost, "NSG", nsgId, this.clients.connection, this.progress);
           current = await this.get(network, ref, nsgId);
         }
       }
     });
-  }
-
-  /** Half the doubling delay, plus up to as much again at random, so that racing writers spread out. */
-  private backoff(attempt: number): number {
-    const full = Math.min(this.clients.connection.backoffMs * 2 ** (attempt - 1), 30_000);
-    return Math.round(full / 2 + (Math.random() * full) / 2);
   }
 
   private async get(network: NetworkManagementClient, ref: ResourceRef, nsgId: string): Promise<NsgSnapshot> {
@@ -117,35 +100,18 @@ export class NsgWriter {
   /** Returns the rule's new ETag, which NRP shares with its NSG. */
   private async put(network: NetworkManagementClient, ref: ResourceRef, rule: NsgRule, ifMatch: string | undefined): Promise<string | undefined> {
     const headers: Record<string, string> = ifMatch === undefined ? { "If-None-Match": "*" } : { "If-Match": ifMatch };
-    const poller = network.securityRules.createOrUpdate(ref.resourceGroup, ref.name, rule.name, toSdkRule(rule), this.lroOptions(headers));
-    return (await this.finish(poller, `rule ${rule.name} to be written in NSG ${ref.name}`)).etag;
+    const poller = network.securityRules.createOrUpdate(ref.resourceGroup, ref.name, rule.name, toSdkRule(rule), writeOptions(this.clients.connection, headers));
+    return (await finish(poller, `rule ${rule.name} to be written in NSG ${ref.name}`, this.progress)).etag;
   }
 
   /** Returns true when the rule was already gone. */
   private async delete(network: NetworkManagementClient, ref: ResourceRef, name: string, ifMatch: string): Promise<boolean> {
     try {
-      await this.finish(network.securityRules.delete(ref.resourceGroup, ref.name, name, this.lroOptions({ "If-Match": ifMatch })), `rule ${name} to be deleted from NSG ${ref.name}`);
+      await finish(network.securityRules.delete(ref.resourceGroup, ref.name, name, writeOptions(this.clients.connection, { "If-Match": ifMatch })), `rule ${name} to be deleted from NSG ${ref.name}`, this.progress);
       return false;
     } catch (err) {
       if (armError(err).status === 404) return true;
       throw err;
     }
-  }
-
-  private lroOptions(headers: Record<string, string>) {
-    const interval = this.clients.connection.pollIntervalMs;
-    return { ...(interval === undefined ? {} : { updateIntervalInMs: interval }), requestOptions: { headers } };
-  }
-
-  /** Waits for a long-running write, saying so once if it does not finish at the first poll. */
-  private async finish<T>(poller: LongRunning<T>, what: string): Promise<T> {
-    let said = false;
-    poller.onProgress((state) => {
-      if (!said && state.status === "running") {
-        said = true;
-        this.progress(`waiting for Azure: ${what}`);
-      }
-    });
-    return poller;
   }
 }

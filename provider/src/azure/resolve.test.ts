@@ -6,7 +6,7 @@ import { AzureClients } from "./clients";
 import { resolveConnection } from "./connection";
 import { Resolver } from "./resolve";
 
-test("a VM resolves to each NIC's path: subnet NSG, NIC NSG, private addresses and public IPs, wherever the NIC lives; once per operation", async () => {
+test("a VM resolves to each NIC's path: subnet and its NSG, NIC NSG, private addresses and public IPs, wherever the NIC lives; once per operation", async () => {
   const emu = await startAzureEmulator();
   try {
     emu.seed.resourceGroup("app");
@@ -30,8 +30,8 @@ test("a VM resolves to each NIC's path: subnet NSG, NIC NSG, private addresses a
       name: "vm1",
       exists: true,
       paths: [
-        { nicId: nic1, subnetNsgId: subnetNsg, nicNsgId: nicNsg, addresses: ["10.0.1.4"], publicIpIds: [pip] },
-        { nicId: nic2, addresses: ["10.0.2.4"], publicIpIds: [] },
+        { nicId: nic1, subnetId: front, subnetNsgId: subnetNsg, nicNsgId: nicNsg, addresses: ["10.0.1.4"], publicIpIds: [pip] },
+        { nicId: nic2, subnetId: back, addresses: ["10.0.2.4"], publicIpIds: [] },
       ],
     });
     assert.equal(await resolver.publicAddress(pip), "20.1.2.3");

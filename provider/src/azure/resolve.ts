@@ -1,5 +1,5 @@
 import type { VirtualMachine } from "@azure/arm-compute";
-import type { NetworkInterface } from "@azure/arm-network";
+import type { NetworkInterface, Subnet } from "@azure/arm-network";
 import { JitError, parseVmId } from "../model";
 import type { AzureClients } from "./clients";
 import { cloudError, isNotFound } from "./errors";
@@ -12,6 +12,7 @@ import { mapLimit } from "./parallel";
  */
 export interface NicPath {
   nicId: string;
+  subnetId?: string;
   subnetNsgId?: string;
   nicNsgId?: string;
   addresses: string[];
@@ -80,6 +81,7 @@ export class Resolver {
         const subnetNsgId = subnetId ? await this.subnetNsg(subnetId) : undefined;
         path = {
           nicId: nic.id ?? nicId,
+          ...(subnetId ? { subnetId } : {}),
           ...(subnetNsgId ? { subnetNsgId } : {}),
           ...(nic.networkSecurityGroup?.id ? { nicNsgId: nic.networkSecurityGroup.id } : {}),
           addresses: [],
@@ -93,13 +95,18 @@ export class Resolver {
     return [...bySubnet.values()];
   }
 
-  /** A NIC's answer carries only its subnet's id; the subnet says which NSG it has. */
-  private subnetNsg(subnetId: string): Promise<string | undefined> {
+  /** A subnet: its NSG, its address prefixes. */
+  subnet(subnetId: string): Promise<Subnet> {
     return this.once(`subnet:${idKey(subnetId)}`, async () => {
       const ref = parseResourceId(subnetId, SUBNET);
       const network = await this.clients.network(ref.subscriptionId);
-      return (await read(`subnet ${subnetId}`, () => network.subnets.get(ref.resourceGroup, ref.parent ?? "", ref.name))).networkSecurityGroup?.id;
+      return read(`subnet ${subnetId}`, () => network.subnets.get(ref.resourceGroup, ref.parent ?? "", ref.name));
     });
+  }
+
+  /** A NIC's answer carries only its subnet's id; the subnet says which NSG it has. */
+  private async subnetNsg(subnetId: string): Promise<string | undefined> {
+    return (await this.subnet(subnetId)).networkSecurityGroup?.id;
   }
 
   private once<T>(key: string, load: () => Promise<T>): Promise<T> {

@@ -4,23 +4,27 @@ import { AddedRule, RestorePlan, planRestore } from "../plan";
 import type { AzureClients } from "./clients";
 import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
-import { NsgRuleChange, recordedRule } from "./record";
+import { restoreFirewallChanges } from "./firewall-grant";
+import { FirewallNatChange, NsgRuleChange, recordedRule } from "./record";
 
 /**
- * Ending a grant: delete the allow rules its journal recorded, each verified first (it must still
- * carry the grant's stamp; see `planRestore`) and deleted under the ETag it was verified with, and
+ * Ending a grant: first the firewall rules its journal recorded (the way in closes first; see
+ * `restoreFirewallChanges`), then the NSG allow rules, each verified first (it must still carry
+ * the grant's stamp; see `planRestore`) and deleted under the ETag it was verified with, and
  * nothing else. Rules already gone count as removed; a rule somebody took over is left in place and
  * reported, and stays open in the journal. Safe to run again at any point.
  */
 export async function restoreGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress): Promise<RestoreReport> {
   const writer = new NsgWriter(clients, progress);
   const report: RestoreReport = { removed: 0, alreadyGone: 0, mismatches: [] };
+  const open = grant.changes.filter((c) => c.status !== "removed");
+  await restoreFirewallChanges(clients, open.filter((c): c is FirewallNatChange => c.kind === "azure-firewall-nat-rule"), journal, progress, report);
   const byNsg = new Map<string, { change: NsgRuleChange; added: AddedRule }[]>();
-  for (const change of grant.changes) {
-    if (change.status === "removed") continue;
+  for (const change of open) {
+    if (change.kind === "azure-firewall-nat-rule") continue;
     const rule = change.kind === "azure-nsg-rule" ? recordedRule(change) : undefined;
     if (change.kind !== "azure-nsg-rule" || rule === undefined) {
-      report.mismatches.push(`a ${change.kind} change is not one the Azure NSG driver recorded; left as it is`);
+      report.mismatches.push(`a ${change.kind} change is not one the Azure driver recorded; left as it is`);
       continue;
     }
     const entries = byNsg.get(idKey(change.nsgId)) ?? [];

@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { JitError } from "./errors";
-import { Grant, defenderStatus } from "./grant";
+import { Grant, defenderStatus, firewallMapping } from "./grant";
 import { Policy, PolicyVm, PortNumber, parsePolicy } from "./policy";
 import { AccessRequest, parseRequest } from "./request";
 import { DateTimeText } from "./time";
 import { parseOrThrow } from "./validate";
-import { parseVmId, vmKey } from "./vm";
 
 /**
  * Microsoft Defender for Cloud's `Microsoft.Security/locations/jitNetworkAccessPolicies` JSON
@@ -110,9 +109,8 @@ export function fromDefenderInitiateRequest(json: unknown): AccessRequest {
 export function toDefenderRequest(grant: Grant): DefenderRequest {
   const status = defenderStatus(grant);
   const mappedPort = (vmId: string, port: number) => {
-    const key = vmKey(parseVmId(vmId));
-    const nat = grant.changes.find((c) => c.kind === "azure-firewall-nat-rule" && c.port === port && vmKey(parseVmId(c.vmId)) === key);
-    return nat?.kind === "azure-firewall-nat-rule" ? { mappedPort: nat.mappedPort } : {};
+    const mapping = firewallMapping(grant, vmId, port);
+    return mapping ? { mappedPort: mapping.mappedPort } : {};
   };
   return {
     virtualMachines: grant.virtualMachines.map((vm) => ({

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Change, Grant, GrantState, defenderStatus, newGrant, newGrantId, parseGrant, restoreDueAt, transition } from "./grant";
+import { Change, Grant, GrantState, defenderStatus, firewallMapping, newGrant, newGrantId, parseGrant, restoreDueAt, transition } from "./grant";
 import { checkRequest } from "./request";
 import { assertJitError } from "./testing/assert";
 import { AZURE_VM, NOW, azurePolicy, sampleGrant } from "./testing/fixtures";
@@ -155,6 +155,8 @@ test("changes: each kind parses; an applied security group needs its id; unknown
   ];
   const grant = parseGrant({ ...sampleGrant(), changes });
   assert.deepEqual(grant.changes, changes);
+  assert.deepEqual(firewallMapping(grant, AZURE_VM.toUpperCase(), 22), { address: "198.51.100.10", mappedPort: 50022 }, "the firewall's address and the mapped port, for any spelling of the VM id");
+  assert.equal(firewallMapping(grant, AZURE_VM, 3389), undefined);
   assertJitError(() => parseGrant({ ...sampleGrant(), changes: [{ kind: "aws-sg", status: "applied", groupName: "g", networkInterfaceIds: [] }] }), "InvalidInput", "changes[0].groupId", /is required once the group is applied/);
   assertJitError(() => parseGrant({ ...sampleGrant(), changes: [{ kind: "gcp-firewall", status: "applied" }] }), "InvalidInput", "changes[0].kind", /Invalid discriminator value\. Expected 'azure-nsg-rule' \| 'azure-firewall-nat-rule' \| 'aws-sg-rule' \| 'aws-sg'/);
   assertJitError(() => parseGrant({ ...sampleGrant(), changes: [{ ...nsgRule("applied"), etag: "x" }] }), "InvalidInput", "changes[0]", /Unrecognized key: "etag"/);

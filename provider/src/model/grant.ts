@@ -6,7 +6,7 @@ import { machineText, userText } from "./redact";
 import { CheckedRequest, CheckedVm, MAX_JUSTIFICATION_LENGTH } from "./request";
 import { UtcInstant, epochMs, utc } from "./time";
 import { WHEN_VALID, parseOrThrow } from "./validate";
-import { Cloud, VmId, parseVmId } from "./vm";
+import { Cloud, VmId, parseVmId, vmKey } from "./vm";
 
 /** 12 characters carry 60 random bits: unique enough, and short enough for rule names (see MAX_POLICY_AND_VM_NAME). */
 export const GRANT_ID_LENGTH = 12;
@@ -104,7 +104,11 @@ export const Change = z
       priority: z.number().int().min(100).max(4096),
       rule: JsonObject,
     }),
-    /** A DNAT rule in a classic Azure Firewall: firewall public IP:`mappedPort` → VM `vmId`:`port`. */
+    /**
+     * A DNAT rule in a classic Azure Firewall: firewall public IP:`mappedPort` → VM `vmId`:`port`.
+     * `rule` is the DNAT rule's properties as written (`destinationAddresses` holds the public IP);
+     * the Azure driver adds under `allow` the network rule it wrote with it, if any.
+     */
     z.strictObject({
       kind: z.literal("azure-firewall-nat-rule"),
       ...changeBase,
@@ -278,6 +282,21 @@ export function restoreDueAt(grant: Grant): number | undefined {
   if (isFinalState(grant.state)) return open.length > 0 ? created : undefined;
   if (grant.state === "restoring") return created;
   return Math.min(epochMs(grant.endTimeUtc), ...open.map((c) => (c.endTimeUtc === undefined ? Infinity : epochMs(c.endTimeUtc))));
+}
+
+/**
+ * How a grant's port is reached when a classic Azure Firewall stands in front of the VM: the
+ * firewall's public address and the port mapped there to the VM's port (Defender's `mappedPort`),
+ * read from the grant's DNAT change, whose `rule` is the DNAT rule as written. Undefined for a port
+ * reached directly.
+ */
+export function firewallMapping(grant: Grant, vmId: string, port: number): { address?: string; mappedPort: number } | undefined {
+  const key = vmKey(parseVmId(vmId));
+  const nat = grant.changes.find((c): c is ChangeOf<"azure-firewall-nat-rule"> => c.kind === "azure-firewall-nat-rule" && c.port === port && vmKey(parseVmId(c.vmId)) === key);
+  if (!nat) return undefined;
+  const addresses = nat.rule.destinationAddresses;
+  const address = Array.isArray(addresses) && typeof addresses[0] === "string" ? addresses[0] : undefined;
+  return { ...(address === undefined ? {} : { address }), mappedPort: nat.mappedPort };
 }
 
 /** Defender's view of a grant: `Initiated` while access may be open, `Revoked` with the reason once it is ending or over. */

@@ -21,6 +21,32 @@ export { planAllowGrant } from "./nsg-allow";
 export type { AllowGrantInput, AllowGrantPlan, GrantVm } from "./nsg-allow";
 export { planBaselineRemoval, planRestore, planSweep } from "./nsg-restore";
 export type { RestorePlan, SweepPlan } from "./nsg-restore";
+export type {
+  CollectionEdits,
+  Firewall,
+  FirewallChange,
+  FwCollection,
+  FwNatRule,
+  FwNetworkRule,
+  FwProtocol,
+  FwRuleRef,
+  NatCollection,
+  NetworkCollection,
+} from "./fw-types";
+export { applyFirewallChange, editCollections, isEmptyFirewallChange, noFirewallChange } from "./fw-types";
+export { allowCollectionName, denyCollectionName, dnatCollectionName, parseJitCollection } from "./fw-names";
+export type { JitCollectionInfo } from "./fw-names";
+export { FW_DENY_FLOOR, MAPPED_PORT_FIRST, MAPPED_PORT_LAST, MAX_COLLECTION_PRIORITY, MIN_COLLECTION_PRIORITY } from "./fw-priorities";
+export { evaluateFirewallInbound } from "./fw-evaluator";
+export { flowProtocols, fwProtocols } from "./fw-match";
+export type { FirewallDecision, FirewallEvaluationOptions, FirewallFlow } from "./fw-evaluator";
+export { firewallPortStatuses, planFirewallDenyBaseline } from "./fw-deny-baseline";
+export type { FirewallBaselineInput, FirewallBaselinePlan, FwPortStatus } from "./fw-deny-baseline";
+export { planFirewallGrant } from "./fw-grant";
+export type { FirewallGrantInput, FirewallGrantPlan, FirewallGrantRule, FirewallGrantVm } from "./fw-grant";
+export { planFirewallBaselineRemoval, planFirewallRestore, planFirewallSweep } from "./fw-restore";
+export type { FirewallRemovalPlan, FirewallSweepPlan, RecordedFwRule } from "./fw-restore";
+export { fwRuleDifferences } from "./fw-rule-shape";
 export type { IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroup, SecurityGroupRule, Tag, UserIdGroupPair } from "./sg-types";
 export { permissionOfRule } from "./sg-permissions";
 export { sgAllows, sgEvaluator } from "./sg-evaluator";

@@ -28,7 +28,8 @@ export type JitRuleInfo =
   | { kind: "deny"; policy: string; vm: string; protocol: Protocol }
   | { kind: "allow"; policy: string; vm: string; grantId: string; port: number; protocol: Protocol; expiresAt: Date };
 
-function fnv1a(text: string): string {
+/** FNV-1a over the text, as 8 hex digits: the hash that keeps our names unique when shortened. */
+export function fnv1a(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -2,25 +2,35 @@ import { parseJitRule, type JitRuleInfo } from "./nsg-names";
 import { ruleDifferences } from "./nsg-rule-shape";
 import type { AddedRule, Nsg, NsgChange, NsgRule } from "./nsg-types";
 
-export interface RestorePlan {
+/**
+ * `removed`: rules that will be deleted exactly as recorded; `altered`: rules that will be deleted
+ * although someone changed them since (`differences` names the fields); `gone`: rules already gone
+ * (or their NSG is), nothing to do; `kept`: rules under the recorded name that no longer say they
+ * belong to this grant: someone took them over, so they stay.
+ */
+export interface RestorePlan extends Verdicts<AddedRule, NsgRule> {
   changes: NsgChange[];
-  /** Rules that will be deleted exactly as recorded. */
-  removed: AddedRule[];
-  /** Rules that will be deleted although someone changed them since; `differences` names the fields. */
-  altered: Array<{ recorded: AddedRule; current: NsgRule; differences: string[] }>;
-  /** Rules already gone (or their NSG is): nothing to do. */
-  gone: AddedRule[];
-  /** Rules under the recorded name that no longer say they belong to this grant: someone took them over, so they stay. */
-  kept: Array<{ recorded: AddedRule; current: NsgRule }>;
 }
 
-/** What a rule says it is, as one comparable text: whose it is and what for (`undefined` for nobody's). */
-type Stamp = (rule: NsgRule) => string | undefined;
+/**
+ * What a rule says it is, as one comparable text: whose it is and what for (`undefined` for
+ * nobody's). Read from name and description alone, so it serves firewall rules as well.
+ */
+export type Stamp = (rule: Pick<NsgRule, "name" | "description">) => string | undefined;
 
-const allowStamp: Stamp = (rule) => {
+/** A grant's rule: which grant, VM, port and protocol. */
+export const allowStamp: Stamp = (rule) => {
   const info = parseJitRule(rule);
   return info?.kind === "allow" ? `${info.grantId}/${info.vm}/${info.port}/${info.protocol}` : undefined;
 };
+
+/** One of `policy`'s deny rules: which VM and protocol. */
+export function denyStamp(policy: string): Stamp {
+  return (rule) => {
+    const info = parseJitRule(rule);
+    return info?.kind === "deny" && info.policy === policy ? `${info.vm}/${info.protocol}` : undefined;
+  };
+}
 
 /**
  * Undoing a grant: delete what it added, verified against the record, and nothing else. A rule is
@@ -42,35 +52,62 @@ export function planRestore(recorded: readonly AddedRule[], nsgs: readonly Nsg[]
  * rules of the same policy that the record does not list are not touched.
  */
 export function planBaselineRemoval(policy: string, recorded: readonly AddedRule[], nsgs: readonly Nsg[]): RestorePlan {
-  const denyStamp: Stamp = (rule) => {
-    const info = parseJitRule(rule);
-    return info?.kind === "deny" && info.policy === policy ? `${info.vm}/${info.protocol}` : undefined;
-  };
-  return planRemoval(recorded, nsgs, denyStamp);
+  return planRemoval(recorded, nsgs, denyStamp(policy));
 }
 
 function planRemoval(recorded: readonly AddedRule[], nsgs: readonly Nsg[], stampOf: Stamp): RestorePlan {
   const byId = new Map(nsgs.map((n) => [n.id, n]));
-  const plan: RestorePlan = { changes: [], removed: [], altered: [], gone: [], kept: [] };
   const deletes = new Map<string, Set<string>>();
+  const verdicts = judgeRecorded(
+    recorded,
+    (entry) => entry.rule,
+    (entry) => byId.get(entry.nsgId)?.securityRules.find((r) => r.name === entry.rule.name),
+    stampOf,
+    ruleDifferences,
+    (entry, current) => deletes.set(entry.nsgId, (deletes.get(entry.nsgId) ?? new Set()).add(current.name)),
+  );
+  return { changes: [...deletes].map(([nsgId, names]) => ({ nsgId, put: [], delete: [...names].sort() })), ...verdicts };
+}
+
+/** Recorded rules sorted by how they stand now, as `RestorePlan` (and the firewall's removal plan) report them. */
+export interface Verdicts<E, R> {
+  removed: E[];
+  altered: Array<{ recorded: E; current: R; differences: string[] }>;
+  gone: E[];
+  kept: Array<{ recorded: E; current: R }>;
+}
+
+/**
+ * Judges each recorded rule against the rule under its name now (`current`): gone; taken over by
+ * someone (its stamp says something else: kept); or still ours, as recorded (removed) or edited
+ * since (altered), and then `remove` is told to take it out.
+ */
+export function judgeRecorded<E, R extends Pick<NsgRule, "name" | "description">>(
+  recorded: readonly E[],
+  ruleOf: (entry: E) => R,
+  current: (entry: E) => R | undefined,
+  stampOf: Stamp,
+  differences: (a: R, b: R) => string[],
+  remove: (entry: E, current: R) => void,
+): Verdicts<E, R> {
+  const verdicts: Verdicts<E, R> = { removed: [], altered: [], gone: [], kept: [] };
   for (const entry of recorded) {
-    const current = byId.get(entry.nsgId)?.securityRules.find((r) => r.name === entry.rule.name);
-    if (!current) {
-      plan.gone.push(entry);
+    const now = current(entry);
+    if (!now) {
+      verdicts.gone.push(entry);
       continue;
     }
-    const stamp = stampOf(entry.rule);
-    if (stamp === undefined || stampOf(current) !== stamp) {
-      plan.kept.push({ recorded: entry, current });
+    const stamp = stampOf(ruleOf(entry));
+    if (stamp === undefined || stampOf(now) !== stamp) {
+      verdicts.kept.push({ recorded: entry, current: now });
       continue;
     }
-    const differences = ruleDifferences(entry.rule, current);
-    if (differences.length === 0) plan.removed.push(entry);
-    else plan.altered.push({ recorded: entry, current, differences });
-    deletes.set(entry.nsgId, (deletes.get(entry.nsgId) ?? new Set()).add(current.name));
+    const edited = differences(ruleOf(entry), now);
+    if (edited.length === 0) verdicts.removed.push(entry);
+    else verdicts.altered.push({ recorded: entry, current: now, differences: edited });
+    remove(entry, now);
   }
-  plan.changes = [...deletes].map(([nsgId, names]) => ({ nsgId, put: [], delete: [...names].sort() }));
-  return plan;
+  return verdicts;
 }
 
 export interface SweepPlan {

@@ -67,9 +67,24 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
     why: "each rule written is read back when its long-running operation completes (the SDK's final GET)",
   },
   {
+    action: "Microsoft.Network/azureFirewalls/read",
+    kinds: ALL,
+    why: "finding the classic Azure Firewall in a VM's network (the subscription's firewalls are listed), and the collections to plan against with the ETag its write carries; sweep lists firewalls for expired DNAT rules",
+  },
+  {
+    action: "Microsoft.Network/azureFirewalls/write",
+    kinds: WRITERS,
+    why: "a firewall is written whole: the baseline's deny collection (configure), a grant's DNAT and allow collections and their removal when it ends, is superseded or fails (request), expired ones (sweep)",
+  },
+  {
+    action: "Microsoft.Network/publicIPAddresses/read",
+    kinds: ALL,
+    why: "the public IP of the firewall in front of a VM, where a grant's DNAT rule listens and which a policy's publicIpAddress names; a VM's own public IP where no NSG or firewall protects it",
+  },
+  {
     action: "Microsoft.Network/locations/operations/read",
     kinds: WRITERS,
-    why: "polling the long-running operation each NSG rule write and delete starts",
+    why: "polling the long-running operation each NSG rule write and delete, and each firewall write, starts",
   },
   {
     action: "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action",

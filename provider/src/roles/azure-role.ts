@@ -30,9 +30,9 @@ const NAMES: Record<RoleKind, string> = {
 };
 
 const DESCRIPTIONS: Record<RoleKind, string> = {
-  configure: "Deploys pulumi-jit JIT policies (deny rules in NSGs) and runs the reconciler that closes expired grants.",
-  request: "Requests just-in-time access to VMs with pulumi-jit: opens and closes its own NSG allow rules.",
-  read: "Reads VMs, network interfaces and NSGs to report which VMs need just-in-time access.",
+  configure: "Deploys pulumi-jit JIT policies (deny rules in NSGs and classic Azure Firewalls) and runs the reconciler that closes expired grants.",
+  request: "Requests just-in-time access to VMs with pulumi-jit: opens and closes its own NSG allow rules and Azure Firewall DNAT rules.",
+  read: "Reads VMs, network interfaces, NSGs and Azure Firewalls to report which VMs need just-in-time access.",
 };
 
 const GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";

@@ -2,6 +2,7 @@ import type { VirtualMachine } from "@azure/arm-compute";
 import { AzureClients } from "../azure/clients";
 import { AzureConnection, resolveConnection } from "../azure/connection";
 import { cloudError, isNotFound } from "../azure/errors";
+import { FirewallFinder } from "../azure/firewall-resolve";
 import { idKey } from "../azure/ids";
 import { NsgWriter } from "../azure/nsg-writer";
 import { mapLimit } from "../azure/parallel";
@@ -16,9 +17,10 @@ export interface AzureScope {
 }
 
 /**
- * Every VM of a subscription or resource group with the NSGs on each NIC's inbound path, read with
- * the Azure driver's own resolver: one list of VMs, then each VM's NICs and subnets, and each NSG
- * once however many VMs share it. A VM deleted meanwhile is left out.
+ * Every VM of a subscription or resource group with the NSGs on each NIC's inbound path and the
+ * classic Azure Firewall in its network, read with the Azure driver's own resolver: one list of
+ * VMs, then each VM's NICs and subnets, each NSG once however many VMs share it, and one list of
+ * each subscription's firewalls. A VM deleted meanwhile is left out.
  */
 export async function readAzureInventory(scope: AzureScope, connection: AzureConnection = {}): Promise<AzureVmInventory[]> {
   const clients = new AzureClients(resolveConnection(connection));
@@ -39,6 +41,8 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
     }),
   );
 
+  const finder = new FirewallFinder(clients, resolver);
+  const firewalls = await mapLimit(resolved, clients.connection.readConcurrency, (vm) => (vm ? finder.classicIn(vm) : Promise.resolve(undefined)));
   const writer = new NsgWriter(clients);
   const nsgIds = [...new Map(resolved.flatMap((vm) => vm?.paths.flatMap((p) => [p.subnetNsgId, p.nicNsgId]) ?? []).flatMap((id) => (id ? [[idKey(id), id] as const] : []))).values()];
   const snapshots = await mapLimit(nsgIds, clients.connection.readConcurrency, (id) => writer.read(id));
@@ -52,6 +56,7 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
       {
         id: found.id,
         ...(vm.location ? { location: vm.location } : {}),
+        ...(firewalls[i] ? { firewallId: firewalls[i] } : {}),
         nics: found.paths.map((p) => {
           const subnet = nsgOf(p.subnetNsgId);
           const nic = nsgOf(p.nicNsgId);

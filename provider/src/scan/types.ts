@@ -19,7 +19,7 @@ export interface AzureVmInventory {
   nics: AzureNicInventory[];
   /**
    * The classic Azure Firewall in the VM's virtual network, when there is one: it counts as a place
-   * for JIT rules. (The inventory reader cannot tell yet: the driver does not resolve firewalls.)
+   * for JIT rules. (One under a Firewall Policy does not: JIT cannot use it.)
    */
   firewallId?: string;
 }

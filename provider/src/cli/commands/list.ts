@@ -1,6 +1,7 @@
 import { Argument, Command, InvalidArgumentError } from "commander";
 import type { CliContext } from "../main";
 import { formatTable, relativeTime } from "../output";
+import { connectColumn } from "./connect";
 import type { Grant, GrantState } from "../../model";
 
 const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
@@ -81,8 +82,9 @@ function positiveInteger(value: string): number {
 }
 
 export function grantTable(grants: Grant[], now: Date): string {
+  const rows = grants.flatMap((g) => g.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ g, vm, p }))));
   return formatTable(
-    grants.flatMap((g) => g.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ g, vm, p })))),
+    rows,
     [
       { header: "grant", value: ({ g }) => g.id },
       { header: "policy", value: ({ g }) => g.policy },
@@ -90,6 +92,7 @@ export function grantTable(grants: Grant[], now: Date): string {
       { header: "vm", value: ({ vm }) => vm.id.split("/").pop() },
       { header: "port", value: ({ p }) => `${p.number}/${p.protocol}` },
       { header: "source", value: ({ p }) => p.sourceAddressPrefix },
+      ...connectColumn(rows, ({ g, vm, p }) => ({ grant: g, vmId: vm.id, port: p.number })),
       { header: "requester", value: ({ g }) => g.requester },
       { header: "ends", value: ({ p }) => `${p.endTimeUtc} (${relativeTime(new Date(p.endTimeUtc), now)})` },
     ],

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { CliContext } from "../main";
 import { formatTable, relativeTime } from "../output";
+import { connectColumn } from "./connect";
 import { JitError } from "../../model/errors";
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -60,20 +61,19 @@ established are not cut: NSGs and security groups are stateful).`,
         options,
       );
       const now = new Date();
+      const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vm.id.split("/").pop(), vmId: vm.id, ...p })));
       out.result(grant, () =>
         [
           `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
           "",
-          formatTable(
-            grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vm.id.split("/").pop(), ...p }))),
-            [
-              { header: "vm", value: (r) => r.vm },
-              { header: "port", value: (r) => r.number },
-              { header: "protocol", value: (r) => r.protocol },
-              { header: "source", value: (r) => r.sourceAddressPrefix },
-              { header: "ends", value: (r) => `${r.endTimeUtc} (${relativeTime(new Date(r.endTimeUtc), now)})` },
-            ],
-          ),
+          formatTable(rows, [
+            { header: "vm", value: (r) => r.vm },
+            { header: "port", value: (r) => r.number },
+            { header: "protocol", value: (r) => r.protocol },
+            { header: "source", value: (r) => r.sourceAddressPrefix },
+            ...connectColumn(rows, (r) => ({ grant, vmId: r.vmId, port: r.number })),
+            { header: "ends", value: (r) => `${r.endTimeUtc} (${relativeTime(new Date(r.endTimeUtc), now)})` },
+          ]),
           "",
           `Revoke early with: jit revoke ${grant.id}`,
         ].join("\n"),

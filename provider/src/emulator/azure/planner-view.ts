@@ -1,9 +1,9 @@
-import type { Nsg, NsgPath, NsgRule } from "../../plan";
+import type { Firewall, Nsg, NsgPath, NsgRule } from "../../plan";
 import type { AzureEmulator } from "./index";
 
 /**
- * The emulator's NSGs in the shapes the planners and their evaluators take, read straight from its
- * state. Reads are not API calls, so asking "what would Azure decide now?" leaves the call log
+ * The emulator's NSGs and firewalls in the shapes the planners and their evaluators take, read
+ * straight from its state. Reads are not API calls, so asking "what would Azure decide now?" leaves the call log
  * alone: tests and the demo count calls around them.
  */
 
@@ -36,4 +36,42 @@ export function nsgIdsOf(vm: NsgPlacement): string[] {
 /** Every rule of every NSG, sorted, for comparing whole networks before and after. */
 export function snapshot(emu: AzureEmulator, nsgIds: readonly string[]): Record<string, NsgRule[]> {
   return Object.fromEntries(nsgIds.map((id) => [id, [...rulesOf(emu, id)].sort((a, b) => a.name.localeCompare(b.name))]));
+}
+
+interface WireFirewall {
+  properties: {
+    natRuleCollections: WireCollection[];
+    networkRuleCollections: WireCollection[];
+    ipConfigurations: { properties: { privateIPAddress?: string } }[];
+  };
+}
+
+interface WireCollection {
+  name: string;
+  properties: { priority: number; action: { type: string }; rules: unknown[] };
+}
+
+function wireFirewall(emu: AzureEmulator, firewallId: string): WireFirewall {
+  const parts = firewallId.split("/");
+  const wire = emu.state.firewall(parts[4], parts[8]) as WireFirewall | undefined;
+  if (!wire) throw new Error(`no Azure Firewall ${firewallId}`);
+  return wire;
+}
+
+/** A firewall's classic rule collections (DNAT and network; application rules do not apply inbound). */
+export function firewallOf(emu: AzureEmulator, firewallId: string): Firewall {
+  const wire = wireFirewall(emu, firewallId);
+  const collections = (list: WireCollection[]) => list.map((c) => ({ name: c.name, priority: c.properties.priority, action: c.properties.action.type, rules: c.properties.rules }));
+  return {
+    id: firewallId,
+    natRuleCollections: collections(wire.properties.natRuleCollections) as Firewall["natRuleCollections"],
+    networkRuleCollections: collections(wire.properties.networkRuleCollections) as Firewall["networkRuleCollections"],
+  };
+}
+
+/** The firewall's own private address: where the connections it forwards come from, as the VM's NSGs see them. */
+export function firewallPrivateAddress(emu: AzureEmulator, firewallId: string): string {
+  const address = wireFirewall(emu, firewallId).properties.ipConfigurations[0]?.properties.privateIPAddress;
+  if (address === undefined) throw new Error(`Azure Firewall ${firewallId} has no private address`);
+  return address;
 }
