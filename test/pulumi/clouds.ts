@@ -40,16 +40,7 @@ export async function awsUnderTest(): Promise<CloudUnderTest> {
   const port = (number: number) => ({ number, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT1H" });
   return {
     cloud: "aws",
-    env: {
-      AWS_ENDPOINT_URL: emu.endpoint,
-      AWS_REGION: emu.region,
-      AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
-      AWS_CONFIG_FILE: join(dir, "config"),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials"),
-      AWS_EC2_METADATA_DISABLED: "true",
-      JIT_LEDGER: join(dir, "ledger.db"),
-    },
+    env: { ...(emu.env() as unknown as Record<string, string>), JIT_LEDGER: join(dir, "ledger.db") },
     secrets: [emu.credentials.secretAccessKey],
     outsider: "198.51.100.1",
     inputs: { policyName: "web", virtualMachines: [{ id: vm.id, ports: [port(22)] }] },

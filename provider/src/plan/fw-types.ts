@@ -7,31 +7,28 @@
 
 export type FwProtocol = "TCP" | "UDP" | "Any" | "ICMP";
 
+/** What network and NAT rules have in common: who they match and on which destination ports. */
+interface FwRuleMatch {
+  name: string;
+  description?: string;
+  protocols: readonly FwProtocol[];
+  sourceAddresses?: readonly string[];
+  sourceIpGroups?: readonly string[];
+  destinationAddresses?: readonly string[];
+  destinationPorts?: readonly string[];
+}
+
 /**
  * A network rule. Addresses are `*`, an IP, a CIDR, a range `a-b` or a service tag; ports are `*`,
  * `22` or `20-25`. IP groups and FQDNs are kept as written: planning cannot resolve them.
  */
-export interface FwNetworkRule {
-  name: string;
-  description?: string;
-  protocols: readonly FwProtocol[];
-  sourceAddresses?: readonly string[];
-  sourceIpGroups?: readonly string[];
-  destinationAddresses?: readonly string[];
+export interface FwNetworkRule extends FwRuleMatch {
   destinationIpGroups?: readonly string[];
   destinationFqdns?: readonly string[];
-  destinationPorts?: readonly string[];
 }
 
 /** A NAT rule: traffic to `destinationAddresses`:`destinationPorts` goes on to `translatedAddress`:`translatedPort`. */
-export interface FwNatRule {
-  name: string;
-  description?: string;
-  protocols: readonly FwProtocol[];
-  sourceAddresses?: readonly string[];
-  sourceIpGroups?: readonly string[];
-  destinationAddresses?: readonly string[];
-  destinationPorts?: readonly string[];
+export interface FwNatRule extends FwRuleMatch {
   translatedAddress?: string;
   translatedFqdn?: string;
   translatedPort?: string;
