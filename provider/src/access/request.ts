@@ -7,8 +7,10 @@ import {
   newAuditEvent,
   newGrant,
   parseVmId,
+  policyCloud,
   transition,
   vmKey,
+  vmNameOf,
 } from "../model";
 import { authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
@@ -43,7 +45,7 @@ export function requestAccess(args: RequestAccessArgs, options: RequestAccessOpt
 export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
   const { policy: ref, ...request } = args;
   const policy = await resolvePolicy(ctx.ledger, ref);
-  const cloud = parseVmId(policy.virtualMachines[0].id).cloud;
+  const cloud = policyCloud(policy);
   const driver = await ctx.driver(cloud);
   const principal = await driver.whoAmI();
   const refuse = async (err: unknown): Promise<never> => {
@@ -109,7 +111,7 @@ async function callerAddress(given: RequestAccessOptions["sourceAddress"]): Prom
 }
 
 function describeGrant(grant: Grant): string {
-  const ports = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => `${p.number}/${p.protocol} on ${parseVmId(vm.id).cloud === "aws" ? vm.id : vm.id.split("/").pop()}`));
+  const ports = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => `${p.number}/${p.protocol} on ${vmNameOf(vm.id)}`));
   return `${ports.join(", ")} for grant ${grant.id} until ${grant.endTimeUtc}`;
 }
 

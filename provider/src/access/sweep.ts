@@ -1,4 +1,4 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, transition } from "../model";
+import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { KnownGrantState, OrphanReport, SweepScope } from "./driver";
 import { LedgerJournal } from "./journal";
@@ -102,9 +102,10 @@ async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boo
 
 async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {
   const policies = await ctx.ledger.listPolicies();
+  const refs = policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id)));
   const scope: SweepScope = given ?? {
-    azureSubscriptions: unique(policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id))).flatMap((ref) => (ref.cloud === "azure" ? [ref.subscriptionId] : []))),
-    awsRegions: unique(policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id))).flatMap((ref) => (ref.cloud === "aws" ? [ref.region ?? ""] : []))),
+    azureSubscriptions: unique(refs.flatMap((ref) => (ref.cloud === "azure" ? [ref.subscriptionId] : []))),
+    awsRegions: unique(refs.flatMap((ref) => (ref.cloud === "aws" ? [ref.region ?? ""] : []))),
   };
   const grants = await ctx.ledger.listGrants();
   const states = new Map(grants.map((g) => [g.id, g]));
@@ -124,7 +125,7 @@ async function repairBaselines(ctx: AccessContext): Promise<SweepReport["baselin
   for (const record of await ctx.ledger.listPolicies()) {
     const { policy } = record;
     try {
-      const driver = await ctx.driver(parseVmId(policy.virtualMachines[0].id).cloud);
+      const driver = await ctx.driver(policyCloud(policy));
       const baseline = record.baseline as Record<string, unknown>;
       const inspected = await driver.inspectBaseline(policy, baseline);
       if (inspected.drift.length === 0) {

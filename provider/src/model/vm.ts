@@ -52,6 +52,11 @@ export function vmName(ref: VmRef): string {
   return ref.cloud === "azure" ? ref.name : ref.instanceId;
 }
 
+/** The short name of the VM a valid id names (see `vmName`). */
+export function vmNameOf(id: string): string {
+  return vmName(parseVmId(id));
+}
+
 /**
  * One spelling per VM, for comparing ids and indexing: Azure ids are case-insensitive, and an
  * instance ARN names the same VM as its bare instance id.

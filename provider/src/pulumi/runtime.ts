@@ -3,7 +3,7 @@ import type { BaselineRecord, BaselineResult } from "../access/driver";
 import { LedgerJournal } from "../access/journal";
 import { restoreWith } from "../access/restore";
 import { Cloud, JitError, Policy, newAuditEvent, parsePolicy, transition } from "../model";
-import { CheckFailure, PolicyResourceInputs, checkPolicyInputs, containsUnknown, policyOf } from "./inputs";
+import { CheckFailure, POLICY_RESOURCE_INPUTS, PolicyResourceInputs, checkPolicyInputs, containsUnknown, policyOf } from "./inputs";
 
 /**
  * The JitPolicy providers' behaviour. The provider objects Pulumi serialises into state are tiny
@@ -24,7 +24,9 @@ export interface PolicyResourceOutputs extends PolicyResourceInputs {
   baseline: BaselineRecord;
 }
 
-const MUTABLE: (keyof PolicyResourceInputs)[] = ["virtualMachines", "requesters", "approvers", "allowSharedSecurityGroups", "resourceGroupName"];
+const INPUT_KEYS = Object.keys(POLICY_RESOURCE_INPUTS) as (keyof PolicyResourceInputs)[];
+/** Inputs that change in place; a new policy name is a new policy (replace). */
+const MUTABLE = INPUT_KEYS.filter((k) => k !== "policyName");
 
 export async function check(cloud: Cloud, news: PolicyResourceInputs): Promise<{ inputs: PolicyResourceInputs; failures: CheckFailure[] }> {
   return { inputs: news, failures: checkPolicyInputs(cloud, news).failures };
@@ -111,8 +113,7 @@ function validPolicy(cloud: Cloud, inputs: PolicyResourceInputs): Policy {
 
 function outputs(cloud: Cloud, inputs: PolicyResourceInputs, result: BaselineResult): PolicyResourceOutputs {
   const keep = Object.fromEntries(
-    (["policyName", "virtualMachines", "requesters", "approvers", "resourceGroupName", "allowSharedSecurityGroups"] as const)
-      .filter((k) => inputs[k] !== undefined)
+    INPUT_KEYS.filter((k) => inputs[k] !== undefined)
       .map((k) => [k, inputs[k]]),
   ) as unknown as PolicyResourceInputs;
   return { ...keep, cloud, rules: result.rules, vms: result.vms, drift: result.drift, warnings: result.warnings, baseline: result.record };

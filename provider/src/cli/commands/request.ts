@@ -4,6 +4,7 @@ import type { CliContext } from "../main";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
 import { JitError } from "../../model/errors";
+import { vmNameOf } from "../../model/vm";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
@@ -61,7 +62,7 @@ established are not cut: NSGs and security groups are stateful).`,
         options,
       );
       const now = new Date();
-      const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vm.id.split("/").pop(), vmId: vm.id, ...p })));
+      const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vmNameOf(vm.id), vmId: vm.id, ...p })));
       out.result(grant, () =>
         [
           `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
