@@ -16,7 +16,7 @@ import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import type { z } from "zod";
 import * as jit from "../provider/src";
-import type { BaselineRule, VmBaselineStatus } from "../provider/src/access/driver";
+import type { BaselineRule, VmBaselineStatus } from "../provider/src/driver";
 import {
   AccessRequest,
   AccessRequestInput,

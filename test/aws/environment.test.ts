@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDriver } from "../../provider/src/access/drivers";
+import { createDriver } from "../../provider/src/clouds";
 import type { AwsEmulator } from "../../provider/src/emulator/aws";
 import { JitError, parsePolicy } from "../../provider/src/model";
 import * as runtime from "../../provider/src/pulumi/runtime";

@@ -1,5 +1,5 @@
 import { Cloud, JitError, Policy } from "../model";
-import type { CloudDriver, Principal } from "./driver";
+import type { CloudDriver, Principal } from "../driver";
 
 /**
  * The cloud permissions a requester must hold on each VM, checked before anything changes. Azure

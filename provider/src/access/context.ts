@@ -1,6 +1,6 @@
 import type { Ledger } from "../ledger";
 import type { Cloud } from "../model";
-import type { CloudDriver, Progress } from "./driver";
+import type { CloudDriver, Progress } from "../driver";
 
 /**
  * What every front-door function may be given. Everything has a default, so that
@@ -40,7 +40,7 @@ export async function openContext(options: AccessOptions = {}): Promise<AccessCo
       if (given) return Promise.resolve(given);
       let driver = made.get(cloud);
       if (!driver) {
-        driver = import("./drivers").then((m) => m.createDriver(cloud));
+        driver = import("../clouds").then((m) => m.createDriver(cloud));
         made.set(cloud, driver);
       }
       return driver;

@@ -1,4 +1,4 @@
-export * from "./driver";
+export * from "../driver";
 export * from "./context";
 export { requestAccess, RequestAccessArgs, RequestAccessOptions } from "./request";
 export { revokeAccess } from "./restore";

@@ -1,6 +1,6 @@
 import type { Ledger } from "../ledger";
 import { Change, Grant, JitError, changeKey, isJitError } from "../model";
-import type { ChangeJournal } from "./driver";
+import type { ChangeJournal } from "../driver";
 
 /**
  * The ledger side of a grant's change journal: each intent and each applied or removed change is

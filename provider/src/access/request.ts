@@ -14,7 +14,7 @@ import {
 } from "../model";
 import { authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { CloudDriver } from "./driver";
+import type { CloudDriver } from "../driver";
 import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
 import { restoreWith } from "./restore";

@@ -1,6 +1,6 @@
 import { Grant, GrantState, JitError, isFinalState, newAuditEvent, openChanges, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { CloudDriver, RestoreReport } from "./driver";
+import type { CloudDriver, RestoreReport } from "../driver";
 import { LedgerJournal } from "./journal";
 
 const AUDIT_ACTION = { expired: "grant.expire", revoked: "grant.revoke", failed: "grant.fail" } as const;

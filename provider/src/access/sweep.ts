@@ -1,6 +1,6 @@
 import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { KnownGrantState, OrphanReport, SweepScope } from "./driver";
+import type { KnownGrantState, OrphanReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
 import { finalStateFor, restoreWith } from "./restore";
 

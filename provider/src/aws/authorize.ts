@@ -1,4 +1,4 @@
-import type { Principal } from "../access/driver";
+import type { Principal } from "../driver";
 import { JitError, parseVmId } from "../model";
 import type { AwsContext } from "./context";
 import { targetOf } from "./context";

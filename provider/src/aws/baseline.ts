@@ -1,4 +1,4 @@
-import type { BaselineOptions, BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../access/driver";
+import type { BaselineOptions, BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../driver";
 import { JitError, Policy } from "../model";
 import { IpPermission, PortSpec, SgGroupChange, TaggedPermission, preserveRuleTags, sgOpenings, sgRuleKeys } from "../plan";
 import { AwsContext, targetOf } from "./context";

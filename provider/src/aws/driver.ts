@@ -10,7 +10,7 @@ import type {
   Progress,
   RestoreReport,
   SweepScope,
-} from "../access/driver";
+} from "../driver";
 import type { Grant, Policy } from "../model";
 import { missingPermissions, whoAmI } from "./authorize";
 import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";

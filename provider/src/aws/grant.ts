@@ -1,4 +1,4 @@
-import type { ChangeJournal, Progress } from "../access/driver";
+import type { ChangeJournal, Progress } from "../driver";
 import { ChangeOf, CheckedVm, Grant, IpPermission as RecordedPermission, JitError, isJitError, utc } from "../model";
 import {
   GRANT_GROUP_ROLE,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BaselineRecord } from "../access/driver";
+import type { BaselineRecord } from "../driver";
 import { IpPermission, JitError } from "../model";
 import type { SgBaselineRecord, Tag } from "../plan";
 

@@ -1,4 +1,4 @@
-import type { ChangeJournal, Progress, RestoreReport } from "../access/driver";
+import type { ChangeJournal, Progress, RestoreReport } from "../driver";
 import { ChangeOf, Grant } from "../model";
 import { SecurityGroup, SecurityGroupRule, TAG_GRANT, permissionOfRule, sgRuleKeys } from "../plan";
 import { retireGroup } from "./attachment";

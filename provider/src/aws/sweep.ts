@@ -1,4 +1,4 @@
-import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../access/driver";
+import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../driver";
 import { GRANT_GROUP_ROLE, SgOrphan, TAG_INSTANCE, TAG_ROLE, planSgOrphanSweep } from "../plan";
 import { retireGroup } from "./attachment";
 import { AwsContext, instanceLock, tagValue } from "./context";

@@ -1,4 +1,4 @@
-import type { BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../access/driver";
+import type { BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../driver";
 import { JitError, Policy, PolicyVm, isJitError } from "../model";
 import {
   AddedRule,

@@ -10,7 +10,7 @@ import type {
   Progress,
   RestoreReport,
   SweepScope,
-} from "../access/driver";
+} from "../driver";
 import { Grant, JitError, Policy } from "../model";
 import { callerMissingPermissions } from "./authorize";
 import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";

@@ -1,4 +1,4 @@
-import type { BaselineRule, Progress } from "../access/driver";
+import type { BaselineRule, Progress } from "../driver";
 import { Policy, Protocol, isJitError } from "../model";
 import {
   BaselineVm,

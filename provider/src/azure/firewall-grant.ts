@@ -1,4 +1,4 @@
-import type { ChangeJournal, Progress, RestoreReport } from "../access/driver";
+import type { ChangeJournal, Progress, RestoreReport } from "../driver";
 import { Grant, isJitError } from "../model";
 import { Firewall, FirewallGrantPlan, FirewallGrantVm, FirewallRemovalPlan, RecordedFwRule, noFirewallChange, planFirewallGrant, planFirewallRestore } from "../plan";
 import type { AzureClients } from "./clients";

@@ -1,5 +1,5 @@
 import type { AzureFirewall, NetworkManagementClient } from "@azure/arm-network";
-import type { Progress } from "../access/driver";
+import type { Progress } from "../driver";
 import { JitError } from "../model";
 import { isEmptyFirewallChange, type Firewall, type FirewallChange } from "../plan";
 import type { AzureClients } from "./clients";

@@ -1,4 +1,4 @@
-import type { ChangeJournal } from "../access/driver";
+import type { ChangeJournal } from "../driver";
 import { Change, Grant, changeKey } from "../model";
 
 /**

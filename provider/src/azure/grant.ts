@@ -1,4 +1,4 @@
-import type { ChangeJournal, Progress } from "../access/driver";
+import type { ChangeJournal, Progress } from "../driver";
 import { Grant, JitError, Policy, findPolicyVm } from "../model";
 import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant } from "../plan";
 import type { AzureClients } from "./clients";

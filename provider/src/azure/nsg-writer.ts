@@ -1,5 +1,5 @@
 import type { NetworkManagementClient } from "@azure/arm-network";
-import type { Progress } from "../access/driver";
+import type { Progress } from "../driver";
 import { JitError } from "../model";
 import type { Nsg, NsgChange, NsgRule } from "../plan";
 import type { AzureClients } from "./clients";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BaselineRecord } from "../access/driver";
+import type { BaselineRecord } from "../driver";
 import { ChangeOf, ChangeStatus, JitError } from "../model";
 import type { AddedRule, FirewallGrantRule, FwNatRule, FwNetworkRule, NsgRule, RecordedFwRule } from "../plan";
 

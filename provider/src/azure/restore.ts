@@ -1,4 +1,4 @@
-import type { ChangeJournal, Progress, RestoreReport } from "../access/driver";
+import type { ChangeJournal, Progress, RestoreReport } from "../driver";
 import { Grant, isJitError } from "../model";
 import { AddedRule, RestorePlan, planRestore } from "../plan";
 import type { AzureClients } from "./clients";

@@ -1,4 +1,4 @@
-import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../access/driver";
+import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../driver";
 import { Nsg, SweepPlan, planFirewallSweep, planSweep, type Firewall, type FirewallSweepPlan } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError } from "./errors";

@@ -1,5 +1,5 @@
 import { JitError } from "../model";
-import type { Principal } from "../access/driver";
+import type { Principal } from "../driver";
 
 /**
  * What an ARM bearer token says about its holder. Entra ID's access tokens are JWTs: `oid` is the

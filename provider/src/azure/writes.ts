@@ -1,4 +1,4 @@
-import type { Progress } from "../access/driver";
+import type { Progress } from "../driver";
 import { JitError } from "../model";
 import type { ResolvedConnection } from "./connection";
 import { armError } from "./errors";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { BaselineResult } from "../access/driver";
+import type { BaselineResult } from "../driver";
 import type { Cloud } from "../model";
 import type { PolicyResourceInputs } from "./inputs";
 import { policyProviderShim } from "./shim";

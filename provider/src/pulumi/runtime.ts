@@ -1,5 +1,5 @@
 import { openContext, AccessContext } from "../access/context";
-import type { BaselineRecord, BaselineResult } from "../access/driver";
+import type { BaselineRecord, BaselineResult } from "../driver";
 import { LedgerJournal } from "../access/journal";
 import { restoreWith } from "../access/restore";
 import { Cloud, JitError, Policy, newAuditEvent, parsePolicy, transition } from "../model";

@@ -1,6 +1,6 @@
 import type { Change, Grant, Policy } from "../../model";
 import { changeKey } from "../../model";
-import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, RestoreReport } from "../driver";
+import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, RestoreReport } from "../../driver";
 
 /**
  * An in-memory cloud for testing the front door on its own: a grant opens one "rule" per port,

@@ -1,4 +1,4 @@
-import type { Cloud } from "../model";
+import type { Cloud } from "./model";
 import type { CloudDriver } from "./driver";
 
 /**
@@ -7,6 +7,6 @@ import type { CloudDriver } from "./driver";
  * only when a cloud is first used.
  */
 export async function createDriver(cloud: Cloud): Promise<CloudDriver> {
-  if (cloud === "azure") return (await import("../azure")).createAzureDriver();
-  return (await import("../aws")).createAwsDriver();
+  if (cloud === "azure") return (await import("./azure")).createAzureDriver();
+  return (await import("./aws")).createAwsDriver();
 }
