@@ -17,7 +17,7 @@ test("IAM simulation on each instance's ARN, in its own region and account", asy
   const emu = await startAwsEmulator({
     randomSeed: 9,
     principals: [
-      { name: "admin" },
+      { name: "admin", policies: [{ name: "all", document: { Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }] },
       {
         name: "Ops",
         type: "role",
@@ -26,6 +26,7 @@ test("IAM simulation on each instance's ARN, in its own region and account", asy
             name: "east-only",
             document: { Statement: [{ Effect: "Allow", Action: ["ec2:Describe*", "ec2:ModifyNetworkInterfaceAttribute"], Resource: "arn:aws:ec2:us-east-1:123456789012:instance/*" }] },
           },
+          { name: "simulate", document: { Statement: [{ Effect: "Allow", Action: "iam:SimulatePrincipalPolicy", Resource: "*" }] } },
         ],
       },
     ],
