@@ -199,7 +199,7 @@ test("audit: append, filter, newest first, limit; events are validated and redac
   await ledger.close();
 });
 
-test("a ledger file survives close and reopen, in WAL mode, at schema version 1", async () => {
+test("a ledger file survives close and reopen, in WAL mode, at schema version 2", async () => {
   const path = join(dir, "nested", "deeper", "ledger.db");
   const first = await openLedger(path);
   await first.putPolicy({ policy: azurePolicy(), baseline: { deny: ["rule-1"] } });
@@ -219,15 +219,15 @@ test("a ledger file survives close and reopen, in WAL mode, at schema version 1"
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value, String(MIGRATIONS.length));
   db.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
   db.close();
-  assert.throws(() => new SqliteLedger(path), /the ledger has schema version 99, newer than this pulumi-jit knows \(1\); upgrade pulumi-jit/);
+  assert.throws(() => new SqliteLedger(path), /the ledger has schema version 99, newer than this pulumi-jit knows \(2\); upgrade pulumi-jit/);
 });
 
 test("migrations run in order, once", () => {
   const db = openDatabase(MEMORY, 1000);
-  assert.equal(migrate(db), 1);
+  assert.equal(migrate(db), MIGRATIONS.length);
   const next = [...MIGRATIONS, "CREATE TABLE later (x INTEGER) STRICT"];
-  assert.equal(migrate(db, next), 2);
-  assert.equal(migrate(db, next), 2, "a migrated database is left alone");
+  assert.equal(migrate(db, next), MIGRATIONS.length + 1);
+  assert.equal(migrate(db, next), MIGRATIONS.length + 1, "a migrated database is left alone");
   assert.ok(db.prepare("SELECT name FROM sqlite_master WHERE name = 'later'").get());
   db.close();
 });
