@@ -10,7 +10,8 @@ import { assertRejectsJitError } from "../model/testing/assert";
 import { AWS_INSTANCE, AZURE_VM, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../model/testing/fixtures";
 import { LedgerCorruptError } from "./ledger";
 import { MIGRATIONS, migrate } from "./migrations";
-import { DUE_FOR_RESTORE_SQL, SqliteLedger, openLedger } from "./sqlite";
+import { DUE_FOR_RESTORE_SQL, SqliteLedger } from "./sqlite";
+import { openLedger } from "./open";
 import { MEMORY, defaultLedgerPath, openDatabase } from "./sqlite-db";
 
 const dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));

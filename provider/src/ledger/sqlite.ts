@@ -55,11 +55,6 @@ function limitOf(limit: number | undefined): number {
   return checkLimit(limit) ?? -1;
 }
 
-/** Opens the default ledger: the SQLite file at `path` (default `$JIT_LEDGER`, else `~/.pulumi-jit/ledger.db`). */
-export async function openLedger(path?: string, options?: SqliteLedgerOptions): Promise<Ledger> {
-  return new SqliteLedger(path, options);
-}
-
 export class SqliteLedger implements Ledger {
   readonly path: string;
   readonly description: string;
