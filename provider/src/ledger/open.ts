@@ -12,7 +12,7 @@ import type { ItemStore } from "./store";
  *   https://<account>.table.core.windows.net/<table>  Azure Table, signed in with DefaultAzureCredential
  *   dynamodb://<table>?region=<region>&endpoint=<url> DynamoDB, the AWS default credential chain
  *                                                    (endpoint also from $AWS_ENDPOINT_URL_DYNAMODB)
- *   postgres://user:password@host:5432/db             PostgreSQL (also postgresql://; PG* variables apply)
+ *   postgres://user:password@host:5432/db?schema=jit  PostgreSQL (also postgresql://; ?schema= optional)
  *
  * A SQLite file is created on first use; a shared store is prepared once with `jit ledger init`.
  */
@@ -21,7 +21,7 @@ export const LEDGER_URL_HELP = `Ledger (--ledger or $JIT_LEDGER):
   azuretable://<table>                               Azure Table Storage; account from $AZURE_STORAGE_CONNECTION_STRING
   https://<account>.table.core.windows.net/<table>   Azure Table Storage with DefaultAzureCredential
   dynamodb://<table>?region=<region>[&endpoint=<url>] DynamoDB with the AWS default chain ($AWS_ENDPOINT_URL_DYNAMODB honoured)
-  postgres://<user>:<password>@<host>:<port>/<db>    PostgreSQL
+  postgres://<user>:<password>@<host>:<port>/<db>[?schema=<name>]  PostgreSQL
   Shared stores are prepared once with \`jit ledger init\`; credentials never appear in messages.`;
 
 export interface OpenLedgerOptions {
@@ -82,8 +82,13 @@ export function parseLedgerLocation(location: string, env: NodeJS.ProcessEnv = p
       return { kind: "store", description, make: async () => new (await import("./dynamodb")).DynamoDbStore({ table, region, endpoint, description }) };
     }
     case "postgres:":
-    case "postgresql:":
-      return { kind: "store", description, make: async () => new (await import("./postgres")).PostgresStore({ connectionString: location, description }) };
+    case "postgresql:": {
+      const schema = url.searchParams.get("schema") ?? undefined;
+      if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw badUrl(description, `"${schema}" is not a schema name (lower-case letters, digits and _)`);
+      const connection = new URL(url.href);
+      connection.searchParams.delete("schema");
+      return { kind: "store", description, make: async () => new (await import("./postgres")).PostgresStore({ connectionString: connection.href, schema, description }) };
+    }
     default:
       throw badUrl(description, `unknown kind of ledger "${url.protocol}"; see \`jit --help\` for the forms a ledger location takes`);
   }

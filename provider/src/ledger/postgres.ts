@@ -16,9 +16,9 @@ function classify(err: unknown): FailureKind {
   return typeof code === "string" && TRANSIENT.has(code) ? "transient" : "fatal";
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jit_items (
+const schemaSql = (meta: string, items: string) => `
+CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${items} (
   kind TEXT NOT NULL,
   key TEXT COLLATE "C" NOT NULL,
   version INTEGER NOT NULL,
@@ -26,20 +26,29 @@ CREATE TABLE IF NOT EXISTS jit_items (
   due_at BIGINT,
   PRIMARY KEY (kind, key)
 );
-CREATE INDEX IF NOT EXISTS jit_items_due ON jit_items (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jit_items_due ON ${items} (due_at) WHERE due_at IS NOT NULL;
 `;
 
 export interface PostgresOptions {
   connectionString: string;
+  /** The schema that holds the ledger's tables (`?schema=` in the URL); default: the connection's search_path. */
+  schema?: string;
   description: string;
 }
 
 export class PostgresStore implements ItemStore {
   readonly description: string;
   private readonly pool: Pool;
+  private readonly schema?: string;
+  private readonly meta: string;
+  private readonly items: string;
 
   constructor(options: PostgresOptions) {
     this.description = options.description;
+    this.schema = options.schema;
+    const prefix = options.schema === undefined ? "" : `"${options.schema}".`;
+    this.meta = `${prefix}jit_meta`;
+    this.items = `${prefix}jit_items`;
     this.pool = new Pool({ connectionString: options.connectionString, max: 4, connectionTimeoutMillis: 10_000 });
     // An idle client that loses its connection emits here; the next query reports the problem.
     this.pool.on("error", () => undefined);
@@ -50,20 +59,21 @@ export class PostgresStore implements ItemStore {
   }
 
   async init(): Promise<void> {
-    await this.query(SCHEMA);
-    await this.query("INSERT INTO jit_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(STORE_SCHEMA_VERSION)]);
+    if (this.schema !== undefined) await this.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+    await this.query(schemaSql(this.meta, this.items));
+    await this.query(`INSERT INTO ${this.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(STORE_SCHEMA_VERSION)]);
   }
 
   async check(): Promise<void> {
-    const exists = await this.query("SELECT to_regclass('jit_meta') IS NOT NULL AS ok");
+    const exists = await this.query("SELECT to_regclass($1) IS NOT NULL AS ok", [this.meta]);
     if (!exists.rows[0]?.ok) throw notInitialised(this.description);
-    const row = (await this.query("SELECT value FROM jit_meta WHERE key = 'schema_version'")).rows[0];
+    const row = (await this.query(`SELECT value FROM ${this.meta} WHERE key = 'schema_version'`)).rows[0];
     if (row === undefined) throw notInitialised(this.description);
     checkStoreSchema(this.description, Number(row.value));
   }
 
   async get(kind: ItemKind, key: string): Promise<StoredItem | undefined> {
-    const row = (await this.query("SELECT key, version, body FROM jit_items WHERE kind = $1 AND key = $2", [kind, key])).rows[0];
+    const row = (await this.query(`SELECT key, version, body FROM ${this.items} WHERE kind = $1 AND key = $2`, [kind, key])).rows[0];
     return row === undefined ? undefined : itemOf(row);
   }
 
@@ -71,21 +81,21 @@ export class PostgresStore implements ItemStore {
     const due = dueAt ?? null;
     const result =
       expected === 0
-        ? await this.query("INSERT INTO jit_items (kind, key, version, body, due_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (kind, key) DO NOTHING", [kind, key, body, due])
-        : await this.query("UPDATE jit_items SET version = $3 + 1, body = $4, due_at = $5 WHERE kind = $1 AND key = $2 AND version = $3", [kind, key, expected, body, due]);
+        ? await this.query(`INSERT INTO ${this.items} (kind, key, version, body, due_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (kind, key) DO NOTHING`, [kind, key, body, due])
+        : await this.query(`UPDATE ${this.items} SET version = $3 + 1, body = $4, due_at = $5 WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected, body, due]);
     return result.rowCount === 1;
   }
 
   async delete(kind: ItemKind, key: string, expected: number): Promise<boolean> {
-    return (await this.query("DELETE FROM jit_items WHERE kind = $1 AND key = $2 AND version = $3", [kind, key, expected])).rowCount === 1;
+    return (await this.query(`DELETE FROM ${this.items} WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected])).rowCount === 1;
   }
 
   async list(kind: ItemKind, limit?: number): Promise<StoredItem[]> {
-    return (await this.query("SELECT key, version, body FROM jit_items WHERE kind = $1 ORDER BY key LIMIT $2", [kind, limit ?? null])).rows.map(itemOf);
+    return (await this.query(`SELECT key, version, body FROM ${this.items} WHERE kind = $1 ORDER BY key LIMIT $2`, [kind, limit ?? null])).rows.map(itemOf);
   }
 
   async due(now: number, limit: number): Promise<DueItem[]> {
-    const rows = (await this.query("SELECT key, due_at FROM jit_items WHERE due_at <= $1 AND kind = 'grant' ORDER BY due_at, key LIMIT $2", [now, limit])).rows;
+    const rows = (await this.query(`SELECT key, due_at FROM ${this.items} WHERE due_at <= $1 AND kind = 'grant' ORDER BY due_at, key LIMIT $2`, [now, limit])).rows;
     return rows.map((r) => ({ key: String(r.key), dueAt: Number(r.due_at) }));
   }
 
