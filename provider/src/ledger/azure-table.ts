@@ -45,14 +45,15 @@ export class AzureTableStore implements ItemStore {
 
   constructor(options: AzureTableOptions) {
     this.description = options.description;
-    const clientOptions = { retryOptions: { maxRetries: 4 } };
+    // The SDK retries too; keep its delays short so that a dead endpoint is reported in seconds, not minutes.
+    const clientOptions = { retryOptions: { maxRetries: 2, retryDelayInMs: 100, maxRetryDelayInMs: 1000 } };
     if (options.connectionString !== undefined) {
       const insecure = /TableEndpoint=http:/i.test(options.connectionString) || /DefaultEndpointsProtocol=http;/i.test(options.connectionString);
       this.client = TableClient.fromConnectionString(options.connectionString, options.table, { ...clientOptions, allowInsecureConnection: insecure });
     } else if (options.accountUrl !== undefined && options.credential !== undefined) {
       this.client = new TableClient(options.accountUrl, options.table, options.credential, clientOptions);
     } else {
-      throw new JitError("InvalidInput", `ledger ${options.description}: give a connection string (AZURE_STORAGE_CONNECTION_STRING) or an account URL`, { field: "ledger" });
+      throw new JitError("InvalidInput", `${options.description}: give a connection string (AZURE_STORAGE_CONNECTION_STRING) or an account URL`, { field: "ledger" });
     }
   }
 

@@ -36,7 +36,7 @@ export interface OpenLedgerOptions {
 export type LedgerLocation = { kind: "sqlite"; path: string } | { kind: "store"; description: string; make: () => Promise<ItemStore> };
 
 function badUrl(text: string, why: string): JitError {
-  return new JitError("InvalidInput", `ledger ${text}: ${why}`, { field: "ledger" });
+  return new JitError("InvalidInput", `${text}: ${why}`, { field: "ledger" });
 }
 
 function tableName(text: string, name: string): string {

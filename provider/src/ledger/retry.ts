@@ -34,7 +34,7 @@ export function isNetworkError(err: unknown): boolean {
  * own message is kept (with anything credential-shaped redacted): it says what the store refused.
  */
 export async function storeCall<T>(description: string, classify: (err: unknown) => FailureKind, work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 6;
+  const attempts = options.attempts ?? 5;
   const base = options.baseMs ?? 50;
   const sleep = options.sleep ?? sleepFor;
   for (let attempt = 1; ; attempt++) {
@@ -56,7 +56,7 @@ export function unavailable(description: string, err: unknown, kind: FailureKind
   const raw = err instanceof Error ? err.message || err.name : String(err);
   const what = isNetworkError(err) ? "cannot reach the store" : kind === "throttled" ? "the store kept throttling requests" : "the store refused the request";
   const tries = kind === "fatal" ? "" : ` after ${attempts} attempts`;
-  return new JitError("Unavailable", `ledger ${description}: ${what}${tries} (${redactSecrets(raw).slice(0, 300)}); check that it is running and that its address and credentials are right, then retry`, {
+  return new JitError("Unavailable", `${description}: ${what}${tries} (${redactSecrets(raw).slice(0, 300)}); check that it is running and that its address and credentials are right, then retry`, {
     field: "ledger",
   });
 }

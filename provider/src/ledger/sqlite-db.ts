@@ -50,7 +50,7 @@ export function explainSqliteError(err: unknown, path: string, readOnly: boolean
   const fsCode = (err as { code?: unknown }).code;
   const primary = typeof code === "number" ? code & 0xff : undefined;
   const dir = dirname(path);
-  const say = (what: string) => new JitError("Unavailable", `ledger ${path}: ${what}`, { field: "ledger", cause: err });
+  const say = (what: string) => new JitError("Unavailable", `${path}: ${what}`, { field: "ledger", cause: err });
   if (primary === SQLITE_NOTADB || primary === SQLITE_CORRUPT) {
     return say("the file is not a readable pulumi-jit ledger (damaged, or another kind of file); restore it from a backup, or point --ledger / JIT_LEDGER at the right file");
   }

@@ -147,7 +147,7 @@ export class StoreLedger implements Ledger {
       // Another writer took this position: back off a little, at random, so racers spread out.
       await this.sleep(Math.random() * Math.min(50, 2 * (attempt + 1)));
     }
-    throw new JitError("Unavailable", `ledger ${this.description}: the audit log stayed busy through ${AUDIT_APPEND_ATTEMPTS} attempts to append; try again`, { field: "ledger" });
+    throw new JitError("Unavailable", `${this.description}: the audit log stayed busy through ${AUDIT_APPEND_ATTEMPTS} attempts to append; try again`, { field: "ledger" });
   }
 
   async listAudit(filter: AuditFilter = {}): Promise<AuditEvent[]> {

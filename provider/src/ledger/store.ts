@@ -81,7 +81,7 @@ export function mergeDue(lists: DueItem[][], limit: number): DueItem[] {
 }
 
 export function notInitialised(description: string): JitError {
-  return new JitError("Unavailable", `ledger ${description}: the store has no pulumi-jit ledger yet; run \`jit ledger init --ledger <url>\` once`, { field: "ledger" });
+  return new JitError("Unavailable", `${description}: the store has no pulumi-jit ledger yet; run \`jit ledger init --ledger <url>\` once`, { field: "ledger" });
 }
 
 export function checkStoreSchema(description: string, version: number): void {
