@@ -101,8 +101,8 @@ async function main(): Promise<void> {
     const [cloudUrl] = rest;
     const drivers = { azure: new HttpCloud(cloudUrl) };
     for (;;) {
-      await sweep({ ledger, drivers, now, scope: {}, repairBaselines: false, abandonedAfterMs: 30 * 60_000 });
-      await new Promise((r) => setTimeout(r, 50));
+      await sweep({ ledger, drivers, now, scope: {}, repairBaselines: false, abandonedAfterMs: 60 * 60_000 });
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
   await ledger.close();
