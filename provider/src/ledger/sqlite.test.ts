@@ -4,7 +4,7 @@ import { spawn } from "child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { newAuditEvent } from "../model/audit";
+import { newAuditEvent, verifyAuditChain } from "../model/audit";
 import { Change, Grant, restoreDueAt, transition } from "../model/grant";
 import { assertRejectsJitError } from "../model/testing/assert";
 import { AWS_INSTANCE, AZURE_VM, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../model/testing/fixtures";
@@ -329,4 +329,22 @@ test("two processes racing updateGrant: exactly one wins each version and no upd
   const names = final.changes.map((c) => (c.kind === "azure-nsg-rule" ? c.ruleName : ""));
   assert.deepEqual(names, all.map((v) => `${left.wins.includes(v) ? "left" : "right"}-v${v}`), "each win built on the one before it");
   assert.ok(!existsSync(`${path}-journal`), "WAL mode: no rollback journal");
+});
+
+test("a ledger written before the audit chain is chained in order when it is opened, and then verifies", async () => {
+  const path = newFile();
+  const db = openDatabase(path, 1000);
+  migrate(db, MIGRATIONS.slice(0, 1));
+  const events = [0, 1, 2].map((i) => newAuditEvent({ actor: "ana@contoso.com", action: "grant.request", target: { policy: "web" }, outcome: "success", time: NOW + i }));
+  for (const e of events) {
+    db.prepare("INSERT INTO audit (id, time, action, actor, outcome, record) VALUES (?, ?, ?, ?, ?, ?)").run(e.id, Date.parse(e.time), e.action, e.actor, e.outcome, JSON.stringify(e));
+  }
+  db.close();
+  assert.throws(() => new SqliteLedger(path, { readOnly: true }), /schema version 1, and this release reads version 2; run `jit ledger init`/);
+  const ledger = new SqliteLedger(path);
+  const log = await ledger.readAuditLog();
+  assert.deepEqual(verifyAuditChain(log), { ok: true, entries: 3, head: (log[2].record as { hash: string }).hash, problems: [] });
+  await ledger.appendAudit(newAuditEvent({ actor: "pulumi", action: "policy.create", target: { policy: "web" }, outcome: "success" }));
+  assert.equal(verifyAuditChain(await ledger.readAuditLog()).entries, 4);
+  await ledger.close();
 });
