@@ -1,3 +1,4 @@
+import { LedgerCorruptError } from "../ledger/ledger";
 import { JitError, JitErrorCode } from "../model/errors";
 
 /**
@@ -16,6 +17,8 @@ export const EXIT = {
   notFound: 4,
   /** The cloud or a concurrent writer kept failing the work; what was done was rolled back or left for `jit sweep`. */
   cloud: 5,
+  /** The ledger could not be opened or used (unreachable, damaged, read-only, missing); the message names it and says what to do. */
+  ledger: 6,
 } as const;
 
 const BY_CODE: Record<JitErrorCode, number> = {
@@ -28,9 +31,11 @@ const BY_CODE: Record<JitErrorCode, number> = {
   Unsupported: EXIT.usage,
   VersionConflict: EXIT.cloud,
   CloudError: EXIT.cloud,
+  Unavailable: EXIT.ledger,
 };
 
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof LedgerCorruptError) return EXIT.ledger;
   return err instanceof JitError ? BY_CODE[err.code] : EXIT.failure;
 }
 
@@ -40,4 +45,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  bad command line or input (nothing changed)
   3  request refused by the policy or for lack of permission (nothing changed)
   4  policy or grant not found
-  5  the cloud or a concurrent writer kept failing (see the message; run \`jit sweep\` to tidy up)`;
+  5  the cloud or a concurrent writer kept failing (see the message; run \`jit sweep\` to tidy up)
+  6  the ledger could not be opened or used (the message names it and says what to do)`;

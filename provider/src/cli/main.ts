@@ -3,7 +3,10 @@ import { isJitError } from "../model/errors";
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from "./exit-codes";
 import { createOutput, Output } from "./output";
 import { packageVersion } from "./version";
+import { LEDGER_URL_HELP } from "../ledger/open";
+import { registerAudit } from "./commands/audit";
 import { registerDaemon } from "./commands/daemon";
+import { registerLedger } from "./commands/ledger";
 import { registerList } from "./commands/list";
 import { registerPolicy } from "./commands/policy";
 import { registerRequest } from "./commands/request";
@@ -24,8 +27,8 @@ export interface GlobalOptions {
 export interface CliContext {
   output(cmd: Command): Output;
   globals(cmd: Command): GlobalOptions;
-  /** Runs `work` with the ledger `--ledger` names (or the default one) open and progress on stderr; closes the ledger after. */
-  withAccess<T>(cmd: Command, work: (options: AccessOptionsWithLedger) => Promise<T>): Promise<T>;
+  /** Runs `work` with the ledger `--ledger` names (or the default one) open and progress on stderr; closes the ledger after. `readOnly` for commands that only read. */
+  withAccess<T>(cmd: Command, work: (options: AccessOptionsWithLedger) => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
 }
 
 export function buildProgram(): Command {
@@ -39,18 +42,18 @@ export function buildProgram(): Command {
     .version(packageVersion(), "-V, --version")
     .option("--json", "print machine-readable JSON on stdout (progress and warnings stay on stderr)")
     .option("-q, --quiet", "print no progress")
-    .option("--ledger <path>", "the ledger file (default: $JIT_LEDGER or ~/.pulumi-jit/ledger.db)")
-    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger file\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n  JIT_AZURE_CA_FILE     a CA certificate (PEM) to trust for that endpoint\n  JIT_AZURE_TOKEN       an ARM bearer token to use instead of DefaultAzureCredential`)
+    .option("--ledger <path|url>", "the ledger: a SQLite file or a shared store's URL (default: $JIT_LEDGER or ~/.pulumi-jit/ledger.db)")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}\n\n${LEDGER_URL_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger (a file or a URL, as --ledger)\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n  JIT_AZURE_CA_FILE     a CA certificate (PEM) to trust for that endpoint\n  JIT_AZURE_TOKEN       an ARM bearer token to use instead of DefaultAzureCredential`)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 
   const ctx: CliContext = {
     globals: (cmd) => cmd.optsWithGlobals() as GlobalOptions,
     output: (cmd) => createOutput(cmd.optsWithGlobals() as GlobalOptions),
-    async withAccess(cmd, work) {
+    async withAccess(cmd, work, options = {}) {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const out = createOutput(g);
-      const ledger = await (await import("../ledger")).openLedger(g.ledger);
+      const ledger = await (await import("../ledger")).openLedger(g.ledger, options);
       try {
         return await work({ ledger, progress: (m: string) => out.progress(m) });
       } finally {
@@ -67,6 +70,8 @@ export function buildProgram(): Command {
   registerPolicy(program, ctx);
   registerRole(program, ctx);
   registerScan(program, ctx);
+  registerLedger(program, ctx);
+  registerAudit(program, ctx);
   return program;
 }
 

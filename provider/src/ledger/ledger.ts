@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AuditAction, AuditEvent, AuditEventInput, AuditOutcome } from "../model/audit";
+import { AuditAction, AuditEvent, AuditEventInput, AuditOutcome, AuditRecord, StoredAudit } from "../model/audit";
 import { Grant, GrantState } from "../model/grant";
 import { Policy, PolicyInput } from "../model/policy";
 import { UtcInstant } from "../model/time";
@@ -90,10 +90,17 @@ export interface Ledger {
   /** When the soonest grant will be due for the reconciler (ms since the epoch), if any is. */
   nextDueAt(): Promise<number | undefined>;
 
-  /** Validates (and redacts) the event, stores it and returns it. */
+  /** Validates (and redacts) the event, chains it to the newest entry (create-if-absent at the next position), and returns it. */
   appendAudit(event: AuditEvent | AuditEventInput): Promise<AuditEvent>;
   /** Newest first. */
   listAudit(filter?: AuditFilter): Promise<AuditEvent[]>;
+  /** The whole audit log oldest first, as stored and not yet validated: for `verifyAuditChain`, export and migration. */
+  readAuditLog(): Promise<StoredAudit[]>;
+  /** Stores an entry exactly as given, only if its position is free: for `jit ledger migrate`, which keeps the chain. */
+  importAudit(record: AuditRecord): Promise<void>;
+
+  /** The ledger as people may see it: its path, or its URL with every secret removed. */
+  readonly description: string;
 
   close(): Promise<void>;
 }

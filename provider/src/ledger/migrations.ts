@@ -1,13 +1,17 @@
 import type { DatabaseSync } from "node:sqlite";
+import { AuditEvent, GENESIS, auditHash } from "../model/audit";
 import { JitError } from "../model/errors";
 import { writeTransaction } from "./sqlite-db";
+
+/** A schema step: SQL, or a function for a step SQL cannot do alone (hashing). */
+export type Migration = string | ((db: DatabaseSync) => void);
 
 /**
  * The ledger's schema, as an ordered list of migrations: entry N takes schema version N to N+1.
  * Never edit an entry that has shipped; append a new one. Records are JSON validated by the model's
  * schemas on every read; the other columns are copies of record fields, for indexes and filters.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE policies (
     name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
@@ -58,18 +62,50 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_grant ON audit (grant_id, time) WHERE grant_id IS NOT NULL;
   CREATE INDEX audit_vm ON audit (vm_key, time) WHERE vm_key IS NOT NULL;
   `,
+  // The audit log becomes a hash chain (see AuditRecord); entries written before are chained in
+  // their order, so that the log verifies from its first entry.
+  (db) => {
+    db.exec("ALTER TABLE audit ADD COLUMN prev TEXT; ALTER TABLE audit ADD COLUMN hash TEXT");
+    const set = db.prepare("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?");
+    let prev = GENESIS;
+    for (const row of db.prepare("SELECT seq, record FROM audit ORDER BY seq").all()) {
+      const hash = auditHash(Number(row.seq), prev, AuditEvent.parse(JSON.parse(String(row.record))));
+      set.run(prev, hash, Number(row.seq));
+      prev = hash;
+    }
+  },
 ];
 
+function schemaVersion(db: DatabaseSync): number {
+  const meta = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (meta === undefined) return 0;
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
+  return row === undefined ? 0 : Number(row.value);
+}
+
+function tooNew(current: number, known: number): JitError {
+  return new JitError("Unsupported", `the ledger has schema version ${current}, newer than this pulumi-jit knows (${known}); upgrade pulumi-jit`);
+}
+
+/** For a ledger opened read-only: it must already be at this release's schema, since nothing may be written to bring it there. */
+export function checkSchema(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): void {
+  const current = schemaVersion(db);
+  if (current > migrations.length) throw tooNew(current, migrations.length);
+  if (current < migrations.length) {
+    throw new JitError("Unavailable", `the ledger is at schema version ${current}, and this release reads version ${migrations.length}; run \`jit ledger init\` (or any command that writes) once to upgrade it`, { field: "ledger" });
+  }
+}
+
 /** Brings the database to the latest schema version; refuses a database from a newer release. */
-export function migrate(db: DatabaseSync, migrations: readonly string[] = MIGRATIONS): number {
+export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): number {
   return writeTransaction(db, () => {
     db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) STRICT");
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
-    const current = row === undefined ? 0 : Number(row.value);
-    if (current > migrations.length) {
-      throw new JitError("Unsupported", `the ledger has schema version ${current}, newer than this pulumi-jit knows (${migrations.length}); upgrade pulumi-jit`);
+    const current = schemaVersion(db);
+    if (current > migrations.length) throw tooNew(current, migrations.length);
+    for (const step of migrations.slice(current)) {
+      if (typeof step === "string") db.exec(step);
+      else step(db);
     }
-    for (const sql of migrations.slice(current)) db.exec(sql);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(migrations.length));
     return migrations.length;
   });

@@ -4,13 +4,14 @@ import { spawn } from "child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { newAuditEvent } from "../model/audit";
+import { newAuditEvent, verifyAuditChain } from "../model/audit";
 import { Change, Grant, restoreDueAt, transition } from "../model/grant";
 import { assertRejectsJitError } from "../model/testing/assert";
 import { AWS_INSTANCE, AZURE_VM, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../model/testing/fixtures";
 import { LedgerCorruptError } from "./ledger";
 import { MIGRATIONS, migrate } from "./migrations";
-import { DUE_FOR_RESTORE_SQL, SqliteLedger, openLedger } from "./sqlite";
+import { DUE_FOR_RESTORE_SQL, SqliteLedger } from "./sqlite";
+import { openLedger } from "./open";
 import { MEMORY, defaultLedgerPath, openDatabase } from "./sqlite-db";
 
 const dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));
@@ -199,7 +200,7 @@ test("audit: append, filter, newest first, limit; events are validated and redac
   await ledger.close();
 });
 
-test("a ledger file survives close and reopen, in WAL mode, at schema version 1", async () => {
+test("a ledger file survives close and reopen, in WAL mode, at schema version 2", async () => {
   const path = join(dir, "nested", "deeper", "ledger.db");
   const first = await openLedger(path);
   await first.putPolicy({ policy: azurePolicy(), baseline: { deny: ["rule-1"] } });
@@ -219,15 +220,15 @@ test("a ledger file survives close and reopen, in WAL mode, at schema version 1"
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()?.value, String(MIGRATIONS.length));
   db.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
   db.close();
-  assert.throws(() => new SqliteLedger(path), /the ledger has schema version 99, newer than this pulumi-jit knows \(1\); upgrade pulumi-jit/);
+  assert.throws(() => new SqliteLedger(path), /the ledger has schema version 99, newer than this pulumi-jit knows \(2\); upgrade pulumi-jit/);
 });
 
 test("migrations run in order, once", () => {
   const db = openDatabase(MEMORY, 1000);
-  assert.equal(migrate(db), 1);
+  assert.equal(migrate(db), MIGRATIONS.length);
   const next = [...MIGRATIONS, "CREATE TABLE later (x INTEGER) STRICT"];
-  assert.equal(migrate(db, next), 2);
-  assert.equal(migrate(db, next), 2, "a migrated database is left alone");
+  assert.equal(migrate(db, next), MIGRATIONS.length + 1);
+  assert.equal(migrate(db, next), MIGRATIONS.length + 1, "a migrated database is left alone");
   assert.ok(db.prepare("SELECT name FROM sqlite_master WHERE name = 'later'").get());
   db.close();
 });
@@ -328,4 +329,22 @@ test("two processes racing updateGrant: exactly one wins each version and no upd
   const names = final.changes.map((c) => (c.kind === "azure-nsg-rule" ? c.ruleName : ""));
   assert.deepEqual(names, all.map((v) => `${left.wins.includes(v) ? "left" : "right"}-v${v}`), "each win built on the one before it");
   assert.ok(!existsSync(`${path}-journal`), "WAL mode: no rollback journal");
+});
+
+test("a ledger written before the audit chain is chained in order when it is opened, and then verifies", async () => {
+  const path = newFile();
+  const db = openDatabase(path, 1000);
+  migrate(db, MIGRATIONS.slice(0, 1));
+  const events = [0, 1, 2].map((i) => newAuditEvent({ actor: "ana@contoso.com", action: "grant.request", target: { policy: "web" }, outcome: "success", time: NOW + i }));
+  for (const e of events) {
+    db.prepare("INSERT INTO audit (id, time, action, actor, outcome, record) VALUES (?, ?, ?, ?, ?, ?)").run(e.id, Date.parse(e.time), e.action, e.actor, e.outcome, JSON.stringify(e));
+  }
+  db.close();
+  assert.throws(() => new SqliteLedger(path, { readOnly: true }), /schema version 1, and this release reads version 2; run `jit ledger init`/);
+  const ledger = new SqliteLedger(path);
+  const log = await ledger.readAuditLog();
+  assert.deepEqual(verifyAuditChain(log), { ok: true, entries: 3, head: (log[2].record as { hash: string }).hash, problems: [] });
+  await ledger.appendAudit(newAuditEvent({ actor: "pulumi", action: "policy.create", target: { policy: "web" }, outcome: "success" }));
+  assert.equal(verifyAuditChain(await ledger.readAuditLog()).entries, 4);
+  await ledger.close();
 });

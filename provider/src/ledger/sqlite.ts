@@ -14,23 +14,25 @@
  * milliseconds, which suits a CLI and a reconciler.
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { z } from "zod";
-import { AuditEvent, AuditEventInput, parseAuditEvent } from "../model/audit";
+import { AuditEvent, AuditEventInput, AuditRecord, StoredAudit, chainAudit, parseAuditEvent } from "../model/audit";
 import { JitError } from "../model/errors";
 import { Grant, parseGrant, restoreDueAt } from "../model/grant";
 import { parsePolicy, policyCloud } from "../model/policy";
 import { epochMs, utc } from "../model/time";
 import { parseOrThrow } from "../model/validate";
 import { Cloud, parseVmId, vmKey } from "../model/vm";
-import { AuditFilter, GrantFilter, Ledger, LedgerCorruptError, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
-import { migrate } from "./migrations";
-import { defaultLedgerPath, openDatabase, writeTransaction } from "./sqlite-db";
+import { AuditFilter, GrantFilter, Ledger, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
+import { checkSchema, migrate } from "./migrations";
+import { agree, checkLimit, checkVersion, decode, vmKeys } from "./records";
+import { defaultLedgerPath, explainSqliteError, openDatabase, writeTransaction } from "./sqlite-db";
 
 export interface SqliteLedgerOptions {
   /** How long a writer waits for another writer's lock before failing, in ms. */
   busyTimeoutMs?: number;
   /** The clock that stamps `updatedAt`; injectable for tests. */
   now?: () => number;
+  /** Open an existing ledger without ever writing to it (commands that only read; a read-only file or mount). */
+  readOnly?: boolean;
 }
 
 /** Reads the restore index (`grants_due`): a range, never a scan of the grants' history. */
@@ -50,55 +52,12 @@ function where(conditions: (Condition | false)[]): { sql: string; params: SQLInp
 
 /** SQLite reads `LIMIT -1` as "no limit". */
 function limitOf(limit: number | undefined): number {
-  if (limit === undefined) return -1;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new JitError("InvalidInput", `${limit} is not a positive whole number`, { field: "limit" });
-  return limit;
-}
-
-/** Parses a stored record; a failure names the table and key and says what is wrong. */
-function decode<S extends z.ZodType>(schema: S, what: string, table: string, key: string, text: unknown): z.output<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(String(text));
-  } catch (err) {
-    throw new LedgerCorruptError(table, key, `not JSON (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    return parseOrThrow(schema, value, what);
-  } catch (err) {
-    throw new LedgerCorruptError(table, key, (err as Error).message, { cause: err });
-  }
-}
-
-/** The row's own columns must agree with its record; a mismatch means the row was edited or damaged. */
-function agree(table: string, key: string, pairs: [string, unknown, unknown][]): void {
-  for (const [name, column, record] of pairs) {
-    if (column !== record) throw new LedgerCorruptError(table, key, `its ${name} column says ${JSON.stringify(column)} but its record says ${JSON.stringify(record)}`);
-  }
-}
-
-/**
- * Compare-and-swap on a version: `expected` undefined always passes; 0 passes only when there is
- * no record; N only when the record is at N.
- */
-function checkVersion(what: string, current: number | undefined, expected: number | undefined): void {
-  if (expected === undefined || expected === (current ?? 0)) return;
-  const now = current === undefined ? "does not exist" : expected === 0 ? `already exists (at version ${current})` : `is at version ${current}`;
-  throw new JitError("VersionConflict", `${what} ${now}, not at version ${expected}: someone else changed it; read it again and retry`, { field: "version" });
-}
-
-/** The keys of a grant's VMs, sorted (a valid grant names each VM once). */
-function vmKeys(grant: Grant): string[] {
-  return grant.virtualMachines.map((vm) => vmKey(parseVmId(vm.id))).sort();
-}
-
-/** Opens the default ledger: the SQLite file at `path` (default `$JIT_LEDGER`, else `~/.pulumi-jit/ledger.db`). */
-export async function openLedger(path?: string, options?: SqliteLedgerOptions): Promise<Ledger> {
-  return new SqliteLedger(path, options);
+  return checkLimit(limit) ?? -1;
 }
 
 export class SqliteLedger implements Ledger {
   readonly path: string;
+  readonly description: string;
   private readonly db: DatabaseSync;
   private readonly clock: () => number;
   private closed = false;
@@ -106,13 +65,15 @@ export class SqliteLedger implements Ledger {
   /** Opens the ledger at `path` (default `$JIT_LEDGER` or `~/.pulumi-jit/ledger.db`; `:memory:` for tests), migrating its schema. */
   constructor(path: string = defaultLedgerPath(), options: SqliteLedgerOptions = {}) {
     this.path = path;
+    this.description = path;
     this.clock = options.now ?? Date.now;
-    this.db = openDatabase(path, options.busyTimeoutMs ?? 5000);
+    this.db = openDatabase(path, options.busyTimeoutMs ?? 5000, { readOnly: options.readOnly });
     try {
-      migrate(this.db);
+      if (options.readOnly) checkSchema(this.db);
+      else migrate(this.db);
     } catch (err) {
       this.db.close();
-      throw err;
+      throw explainSqliteError(err, path, options.readOnly === true);
     }
   }
 
@@ -223,12 +184,31 @@ export class SqliteLedger implements Ledger {
 
   async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
     const event = parseAuditEvent(input);
+    // The write lock orders appends, so that each entry chains to the one before it.
+    writeTransaction(this.db, () => {
+      const last = this.db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").get();
+      this.insertAudit(chainAudit(last === undefined ? undefined : { seq: Number(last.seq), hash: String(last.hash) }, event));
+    });
+    return event;
+  }
+
+  async importAudit(record: AuditRecord): Promise<void> {
+    const entry = parseOrThrow(AuditRecord, record, "audit entry");
+    writeTransaction(this.db, () => {
+      if (this.db.prepare("SELECT 1 FROM audit WHERE seq = ?").get(entry.seq)) throw new JitError("Conflict", `audit entry ${entry.seq} already exists`, { field: "seq" });
+      this.insertAudit(entry);
+    });
+  }
+
+  private insertAudit(entry: AuditRecord): void {
+    const { event } = entry;
     const inserted = this.db
       .prepare(
-        `INSERT INTO audit (id, time, action, actor, outcome, policy, grant_id, vm_key, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO audit (seq, id, time, action, actor, outcome, policy, grant_id, vm_key, record, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       )
       .run(
+        entry.seq,
         event.id,
         epochMs(event.time),
         event.action,
@@ -238,9 +218,25 @@ export class SqliteLedger implements Ledger {
         event.target.grant ?? null,
         event.target.vm === undefined ? null : vmKey(parseVmId(event.target.vm)),
         JSON.stringify(event),
+        entry.prev,
+        entry.hash,
       );
     if (Number(inserted.changes) === 0) throw new JitError("Conflict", `audit event ${event.id} already exists`, { field: "id" });
-    return event;
+  }
+
+  async readAuditLog(): Promise<StoredAudit[]> {
+    return this.db
+      .prepare("SELECT seq, prev, hash, record FROM audit ORDER BY seq")
+      .all()
+      .map((row) => {
+        let event: unknown = row.record;
+        try {
+          event = JSON.parse(String(row.record));
+        } catch {
+          // Left as text: verifyAuditChain reports the entry as unreadable.
+        }
+        return { position: Number(row.seq), record: { seq: Number(row.seq), prev: row.prev, hash: row.hash, event } };
+      });
   }
 
   async listAudit(filter: AuditFilter = {}): Promise<AuditEvent[]> {

@@ -21,7 +21,9 @@ export type JitErrorCode =
   /** A record changed since it was read (optimistic concurrency). */
   | "VersionConflict"
   /** A cloud call failed; `cause` holds the cloud's error. */
-  | "CloudError";
+  | "CloudError"
+  /** The ledger's store could not be opened or used (unreachable, throttled past the retries, unreadable, damaged, read-only); retrying later may help. */
+  | "Unavailable";
 
 export class JitError extends Error {
   readonly code: JitErrorCode;

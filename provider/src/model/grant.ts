@@ -152,7 +152,7 @@ export type Change = z.output<typeof Change>;
 export type ChangeOf<K extends Change["kind"]> = Extract<Change, { kind: K }>;
 
 /** JSON with object keys sorted, so that equal values have equal text. */
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
   if (typeof value === "object" && value !== null) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

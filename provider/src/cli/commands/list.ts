@@ -71,7 +71,7 @@ first.`,
           limit: opts.limit,
         });
         out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
-      });
+      }, { readOnly: true });
     });
 }
 

@@ -25,7 +25,7 @@ Examples:
         // With its name (a PUT body would carry it in the URL), so the file reads back as the same policy.
         const doc = opts.defender ? toDefenderPolicy(record.policy, { name: record.policy.name, kind: "Basic" }) : record.policy;
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      });
+      }, { readOnly: true });
     });
   policy
     .command("validate")

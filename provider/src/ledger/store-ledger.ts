@@ -1,0 +1,226 @@
+import { AuditEvent, AuditEventInput, AuditRecord, StoredAudit, chainAudit, parseAuditEvent } from "../model/audit";
+import { JitError } from "../model/errors";
+import { Grant, parseGrant, restoreDueAt } from "../model/grant";
+import { parsePolicy, policyCloud } from "../model/policy";
+import { epochMs, utc } from "../model/time";
+import { parseOrThrow } from "../model/validate";
+import { Cloud, parseVmId, vmKey } from "../model/vm";
+import { AuditFilter, GrantFilter, Ledger, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
+import { agree, checkImmutable, checkLimit, checkVersion, decode } from "./records";
+import { ItemStore, StoredItem, auditKey, auditSeq } from "./store";
+
+export interface StoreLedgerOptions {
+  /** The clock that stamps `updatedAt`; injectable for tests. */
+  now?: () => number;
+  /** Waits between attempts when concurrent appends race for the audit log's next position. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Appends race for the next position; each loser re-reads the head. Enough for dozens of writers at once. */
+const AUDIT_APPEND_ATTEMPTS = 200;
+
+function changedMeanwhile(what: string): JitError {
+  return new JitError("VersionConflict", `${what} changed while it was being written: someone else changed it; read it again and retry`, { field: "version" });
+}
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The ledger on a shared store: every write is one compare-and-swap on one item, so it behaves
+ * the same on Azure Table (ETag), DynamoDB (ConditionExpression) and PostgreSQL (a version column).
+ * Policies are keyed by their lowercased name (names compare case-insensitively); grants by id;
+ * audit entries by their position in the hash chain.
+ */
+export class StoreLedger implements Ledger {
+  readonly description: string;
+  private readonly clock: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly store: ItemStore,
+    options: StoreLedgerOptions = {},
+  ) {
+    this.description = store.description;
+    this.clock = options.now ?? Date.now;
+    this.sleep = options.sleep ?? sleepFor;
+  }
+
+  async putPolicy(write: PolicyWrite, options: WriteOptions = {}): Promise<PolicyRecord> {
+    const policy = parsePolicy(write.policy, "policy");
+    const key = policy.name.toLowerCase();
+    // Without an expected version the write is unconditional: retry the swap until it lands.
+    for (;;) {
+      const current = await this.store.get("policy", key);
+      const version = current === undefined ? undefined : this.policyFrom(current).version;
+      checkVersion(`policy "${policy.name}"`, version, options.expectedVersion);
+      const record = parseOrThrow(PolicyRecord, { policy, baseline: write.baseline ?? null, version: (version ?? 0) + 1, updatedAt: utc(this.clock()) }, "policy record");
+      if (await this.store.put("policy", key, JSON.stringify(record), version ?? 0)) return record;
+      if (options.expectedVersion !== undefined) throw changedMeanwhile(`policy "${policy.name}"`);
+    }
+  }
+
+  async getPolicy(name: string): Promise<PolicyRecord | undefined> {
+    const item = await this.store.get("policy", name.toLowerCase());
+    return item === undefined ? undefined : this.policyFrom(item);
+  }
+
+  async listPolicies(filter: { cloud?: Cloud } = {}): Promise<PolicyRecord[]> {
+    const records = (await this.store.list("policy")).map((item) => this.policyFrom(item));
+    return records.filter((r) => filter.cloud === undefined || policyCloud(r.policy) === filter.cloud);
+  }
+
+  async deletePolicy(name: string, options: WriteOptions = {}): Promise<boolean> {
+    for (;;) {
+      const current = await this.store.get("policy", name.toLowerCase());
+      checkVersion(`policy "${name}"`, current?.version, options.expectedVersion);
+      if (current === undefined) return false;
+      if (await this.store.delete("policy", current.key, current.version)) return true;
+      if (options.expectedVersion !== undefined) throw changedMeanwhile(`policy "${name}"`);
+    }
+  }
+
+  async createGrant(grant: Grant): Promise<Grant> {
+    const stored = parseGrant({ ...grant, version: 1 });
+    if (!(await this.store.put("grant", stored.id, JSON.stringify(stored), 0, restoreDueAt(stored)))) {
+      throw new JitError("Conflict", `grant ${stored.id} already exists`, { field: "id" });
+    }
+    return stored;
+  }
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    const item = await this.store.get("grant", id);
+    return item === undefined ? undefined : this.grantFrom(item);
+  }
+
+  async updateGrant(id: string, expectedVersion: number, next: Grant): Promise<Grant> {
+    const stored = parseGrant({ ...next, version: expectedVersion + 1 });
+    if (stored.id !== id) throw new JitError("InvalidInput", `the grant passed is ${stored.id}, not ${id}`, { field: "id" });
+    const current = await this.getGrant(id);
+    if (current === undefined) throw new JitError("NotFound", `grant ${id} does not exist`, { field: "id" });
+    checkVersion(`grant ${id}`, current.version, expectedVersion);
+    checkImmutable(id, current, stored);
+    if (!(await this.store.put("grant", id, JSON.stringify(stored), expectedVersion, restoreDueAt(stored)))) {
+      throw changedMeanwhile(`grant ${id}`);
+    }
+    return stored;
+  }
+
+  async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
+    const limit = checkLimit(filter.limit);
+    const states = filter.state === undefined ? undefined : ([] as string[]).concat(filter.state);
+    const vm = filter.vm === undefined ? undefined : vmKey(parseVmId(filter.vm, "vm"));
+    const policy = filter.policy?.toLowerCase();
+    return (await this.store.list("grant"))
+      .map((item) => this.grantFrom(item))
+      .filter(
+        (g) =>
+          (states === undefined || states.includes(g.state)) &&
+          (policy === undefined || g.policy.toLowerCase() === policy) &&
+          (filter.cloud === undefined || g.cloud === filter.cloud) &&
+          (vm === undefined || g.virtualMachines.some((v) => vmKey(parseVmId(v.id)) === vm)),
+      )
+      .sort((a, b) => epochMs(b.createdAt) - epochMs(a.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  async dueForRestore(now: Date | number, limit?: number): Promise<Grant[]> {
+    const at = epochMs(now);
+    const due = await this.store.due(at, checkLimit(limit) ?? Number.MAX_SAFE_INTEGER);
+    const grants = await Promise.all(due.map((d) => this.getGrant(d.key)));
+    // The record is the truth: an index entry may trail a grant that was just updated.
+    return grants.filter((g): g is Grant => g !== undefined && (restoreDueAt(g) ?? Infinity) <= at).sort((a, b) => (restoreDueAt(a) ?? 0) - (restoreDueAt(b) ?? 0));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const [first] = await this.store.due(Number.MAX_SAFE_INTEGER, 1);
+    return first?.dueAt;
+  }
+
+  async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
+    const event = parseAuditEvent(input);
+    for (let attempt = 0; attempt < AUDIT_APPEND_ATTEMPTS; attempt++) {
+      const [head] = await this.store.list("audit", 1);
+      const last = head === undefined ? undefined : this.auditFrom(head);
+      const entry = chainAudit(last, event);
+      if (await this.store.put("audit", auditKey(entry.seq), JSON.stringify(entry), 0)) return event;
+      // Another writer took this position: back off a little, at random, so racers spread out.
+      await this.sleep(Math.random() * Math.min(50, 2 * (attempt + 1)));
+    }
+    throw new JitError("Unavailable", `${this.description}: the audit log stayed busy through ${AUDIT_APPEND_ATTEMPTS} attempts to append; try again`, { field: "ledger" });
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    const limit = checkLimit(filter.limit);
+    const actions = filter.action === undefined ? undefined : ([] as string[]).concat(filter.action);
+    const vm = filter.vm === undefined ? undefined : vmKey(parseVmId(filter.vm, "vm"));
+    const since = filter.since === undefined ? -Infinity : epochMs(filter.since);
+    const until = filter.until === undefined ? Infinity : epochMs(filter.until);
+    const policy = filter.policy?.toLowerCase();
+    return (await this.store.list("audit"))
+      .map((item) => this.auditFrom(item).event)
+      .filter(
+        (e) =>
+          (actions === undefined || actions.includes(e.action)) &&
+          (filter.actor === undefined || e.actor === filter.actor) &&
+          (filter.outcome === undefined || e.outcome === filter.outcome) &&
+          (policy === undefined || e.target.policy?.toLowerCase() === policy) &&
+          (filter.grant === undefined || e.target.grant === filter.grant) &&
+          (vm === undefined || (e.target.vm !== undefined && vmKey(parseVmId(e.target.vm)) === vm)) &&
+          epochMs(e.time) >= since &&
+          epochMs(e.time) <= until,
+      )
+      .slice(0, limit);
+  }
+
+  async readAuditLog(): Promise<StoredAudit[]> {
+    return (await this.store.list("audit"))
+      .map((item) => {
+        let record: unknown = item.body;
+        try {
+          record = JSON.parse(item.body);
+        } catch {
+          // Left as text: verifyAuditChain reports the entry as unreadable.
+        }
+        return { position: auditSeq(item.key), record };
+      })
+      .reverse();
+  }
+
+  async importAudit(record: AuditRecord): Promise<void> {
+    const entry = parseOrThrow(AuditRecord, record, "audit entry");
+    if (!(await this.store.put("audit", auditKey(entry.seq), JSON.stringify(entry), 0))) {
+      throw new JitError("Conflict", `audit entry ${entry.seq} already exists`, { field: "seq" });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.store.close();
+  }
+
+  private policyFrom(item: StoredItem): PolicyRecord {
+    const record = decode(PolicyRecord, "policy record", "policies", item.key, item.body);
+    agree("policies", item.key, [
+      ["name", item.key, record.policy.name.toLowerCase()],
+      ["version", item.version, record.version],
+    ]);
+    return record;
+  }
+
+  private grantFrom(item: StoredItem): Grant {
+    const grant = decode(Grant, "grant", "grants", item.key, item.body);
+    agree("grants", item.key, [
+      ["id", item.key, grant.id],
+      ["version", item.version, grant.version],
+    ]);
+    return grant;
+  }
+
+  private auditFrom(item: StoredItem): AuditRecord {
+    const record = decode(AuditRecord, "audit entry", "audit", item.key, item.body);
+    agree("audit", item.key, [["position", auditSeq(item.key), record.seq]]);
+    return record;
+  }
+}

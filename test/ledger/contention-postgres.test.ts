@@ -1,0 +1,3 @@
+import { contention } from "./contention";
+
+contention("postgres");

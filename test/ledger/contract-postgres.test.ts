@@ -1,0 +1,3 @@
+import { ledgerContract } from "./contract";
+
+ledgerContract("postgres");
