@@ -1,5 +1,6 @@
 import { withContext } from "../access/context";
 import { JitError, checkRequest, isJitError, policyCloud } from "../model";
+import { bareMessage } from "../model/validate";
 import type { GrantFilter } from "../ledger";
 import { checkFunctionInputs, type InputFailure, type PackageSchema } from "./schema";
 
@@ -49,7 +50,7 @@ const INVOKES: Record<string, Invoke> = {
         return { allowed: true, endTimeUtc: checked.endTimeUtc, virtualMachines: checked.virtualMachines };
       } catch (err) {
         if (!isJitError(err, "RequestNotAllowed") && !isJitError(err, "InvalidInput")) throw err;
-        return { allowed: false, reason: err.message, ...(err.field ? { field: err.field } : {}) };
+        return { allowed: false, reason: bareMessage(err), ...(err.field ? { field: err.field } : {}) };
       }
     }),
 };
@@ -66,7 +67,7 @@ export async function invoke(doc: PackageSchema, token: string, args: Record<str
     // Through JSON: the wire carries no undefined, and ledger records may hold optional fields.
     return { outputs: JSON.parse(JSON.stringify(await run(args))) as Record<string, unknown> };
   } catch (err) {
-    if (isJitError(err) && err.field) return { failures: [{ property: err.field, reason: err.message }] };
+    if (isJitError(err) && err.field) return { failures: [{ property: err.field, reason: bareMessage(err) }] };
     throw err;
   }
 }
