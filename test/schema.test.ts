@@ -40,7 +40,8 @@ import {
 } from "../provider/src/model";
 import { CONFIG_KEYS } from "../provider/src/plugin/config";
 import { INVOKE_TOKENS } from "../provider/src/plugin/invokes";
-import { COMPONENT_TYPES, POLICY_TYPES } from "../provider/src/plugin/provider";
+import { COMPONENT_TYPES } from "../provider/src/plugin/components";
+import { POLICY_TYPES } from "../provider/src/plugin/provider";
 import type { ObjectSpec, PackageSchema, PropertySpec } from "../provider/src/plugin/schema";
 import { POLICY_RESOURCE_INPUTS } from "../provider/src/pulumi/inputs";
 import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/src/pulumi/policy-resource";

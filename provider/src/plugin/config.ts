@@ -1,4 +1,4 @@
-import { JitError } from "../model";
+import { JitError } from "../model/errors";
 
 /**
  * The provider's configuration (`pulumi config set pulumi-jit:<key> <value>`, or the inputs of an

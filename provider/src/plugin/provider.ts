@@ -1,11 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { withContext } from "../access/context";
-import { Cloud, JitError, isJitError, policyCloud } from "../model";
-import { POLICY_RESOURCE_INPUTS, type PolicyResourceInputs } from "../pulumi/inputs";
-import * as runtime from "../pulumi/runtime";
-import { COMPONENT_TYPES, constructComponent } from "./components";
+import type { Cloud } from "../model";
+import { JitError, isJitError } from "../model/errors";
+import type { PolicyResourceInputs } from "../pulumi/inputs";
+import type { PolicyResourceOutputs } from "../pulumi/runtime";
 import { DiffKind, detailedDiff } from "./diff";
-import { invoke } from "./invokes";
 import { type PackageSchema, checkResourceInputs, packageRoot, packageSchema } from "./schema";
 import { type PropertyMap, rewrapSecrets, unwrapSecrets } from "./secrets";
 
@@ -14,11 +13,16 @@ import { type PropertyMap, rewrapSecrets, unwrapSecrets } from "./secrets";
  * lifecycle is the TypeScript resources' own (`pulumi/runtime.ts`), the role components, and the
  * read-only functions. This layer only translates: the engine's property maps (secret wrappers,
  * unknowns, URNs) in, the runtime's results out.
+ *
+ * The runtime, the model, the components and the functions load on first use, not at start: the
+ * engine waits for a plugin's port and its schema before anything else, and `pulumi package add`
+ * asks for nothing more.
  */
+const runtime = () => import("../pulumi/runtime");
+const inputKeys = async () => Object.keys((await import("../pulumi/inputs")).POLICY_RESOURCE_INPUTS);
 
 export const POLICY_TYPES: Record<string, Cloud> = { "pulumi-jit:azure:JitPolicy": "azure", "pulumi-jit:aws:JitPolicy": "aws" };
 
-const INPUT_KEYS = Object.keys(POLICY_RESOURCE_INPUTS);
 /** Outputs computed from the policy's VMs and name: secret when those are. */
 const DERIVED = ["cloud", "rules", "vms", "drift", "warnings", "baseline"];
 const DERIVED_FROM = ["policyName", "virtualMachines"];
@@ -37,14 +41,17 @@ function cloudOf(urn: string): Cloud {
   return cloud;
 }
 
-function inputsOf(props: PropertyMap): PropertyMap {
-  return Object.fromEntries(INPUT_KEYS.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));
+async function inputsOf(props: PropertyMap): Promise<PropertyMap> {
+  return Object.fromEntries((await inputKeys()).filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));
 }
 
 /** The runtime's outputs, with secrets put back where the inputs had them. */
-function outs(result: runtime.PolicyResourceOutputs | PropertyMap, secretKeys: ReadonlySet<string>): PropertyMap {
+function outs(result: PolicyResourceOutputs | PropertyMap, secretKeys: ReadonlySet<string>): PropertyMap {
   return rewrapSecrets(JSON.parse(JSON.stringify(result)) as PropertyMap, secretKeys, DERIVED_FROM, DERIVED);
 }
+
+const asInputs = (props: PropertyMap) => props as unknown as PolicyResourceInputs;
+const asState = (props: PropertyMap) => props as unknown as PolicyResourceOutputs;
 
 /**
  * "Created, but failed to initialise": the SDK's server turns an error carrying `id` and
@@ -76,7 +83,7 @@ export function jitProvider(doc: PackageSchema = packageSchema().doc, schemaText
       const { plain } = unwrapSecrets(given);
       const failures = checkResourceInputs(doc, type, plain);
       if (failures.length) return { inputs: given, failures };
-      const checked = await runtime.check(cloud, plain as unknown as PolicyResourceInputs);
+      const checked = await (await runtime()).check(cloud, asInputs(plain));
       return { inputs: given, failures: checked.failures };
     },
 
@@ -84,7 +91,7 @@ export function jitProvider(doc: PackageSchema = packageSchema().doc, schemaText
       const cloud = cloudOf(urn);
       const { plain, secretKeys } = unwrapSecrets(inputs);
       try {
-        const created = await runtime.create(cloud, plain as unknown as PolicyResourceInputs);
+        const created = await (await runtime()).create(cloud, asInputs(plain));
         return { id: created.id, outs: outs(created.outs, secretKeys) };
       } catch (err) {
         throw await partialState(cloud, plain, secretKeys, err);
@@ -97,29 +104,28 @@ export function jitProvider(doc: PackageSchema = packageSchema().doc, schemaText
       // `pulumi import` sends the id alone: the ledger has the policy and what its baseline changed.
       const state = plain.virtualMachines === undefined ? await stateFromLedger(cloud, id) : plain;
       if (!state) return { id: "", props: {} };
-      const read = await runtime.read(cloud, id, state as unknown as runtime.PolicyResourceOutputs);
-      const props2 = outs(read.props, secretKeys);
-      return { id: read.id, props: props2, inputs: inputsOf(props2) };
+      const read = await (await runtime()).read(cloud, id, asState(state));
+      const current = outs(read.props, secretKeys);
+      return { id: read.id, props: current, inputs: await inputsOf(current) };
     },
 
     async update(_id, urn, olds, news) {
       const cloud = cloudOf(urn);
-      const old = unwrapSecrets(olds).plain;
       const { plain, secretKeys } = unwrapSecrets(news);
-      const updated = await runtime.update(cloud, old as unknown as runtime.PolicyResourceOutputs, plain as unknown as PolicyResourceInputs);
+      const updated = await (await runtime()).update(cloud, asState(unwrapSecrets(olds).plain), asInputs(plain));
       return { outs: outs(updated.outs, secretKeys) };
     },
 
     async delete(_id, urn, props) {
-      await runtime.remove(cloudOf(urn), unwrapSecrets(props).plain as unknown as runtime.PolicyResourceOutputs);
+      await (await runtime()).remove(cloudOf(urn), asState(unwrapSecrets(props).plain));
     },
 
     async construct(name, type, inputs, opts) {
-      return constructComponent(doc, name, type, inputs, opts as pulumi.ComponentResourceOptions);
+      return (await import("./components")).constructComponent(doc, name, type, inputs, opts as pulumi.ComponentResourceOptions);
     },
 
     async invoke(token, args) {
-      return invoke(doc, token, unwrapSecrets(args).plain);
+      return (await import("./invokes")).invoke(doc, token, unwrapSecrets(args).plain);
     },
   };
 }
@@ -143,8 +149,8 @@ export async function diffPolicy(urn: string, olds: PropertyMap, news: PropertyM
   cloudOf(urn);
   const old = unwrapSecrets(olds).plain;
   const next = unwrapSecrets(news).plain;
-  const decided = await runtime.diff(old as unknown as runtime.PolicyResourceOutputs, next as unknown as PolicyResourceInputs);
-  const detailed = detailedDiff(old, next, INPUT_KEYS, decided.replaces);
+  const decided = await (await runtime()).diff(asState(old), asInputs(next));
+  const detailed = detailedDiff(old, next, await inputKeys(), decided.replaces);
   if (decided.changes && detailed.size === 0 && Array.isArray(old.drift) && old.drift.length > 0) detailed.set("drift", DiffKind.Update);
   const diffs = [...new Set([...detailed.keys()].map((p) => p.split(/[.[]/)[0]))];
   return { changes: decided.changes, replaces: decided.replaces, deleteBeforeReplace: decided.deleteBeforeReplace ?? false, diffs, detailed };
@@ -154,7 +160,7 @@ export async function diffPolicy(urn: string, olds: PropertyMap, news: PropertyM
 async function stateFromLedger(cloud: Cloud, id: string): Promise<PropertyMap | undefined> {
   const record = await withContext({}, (ctx) => ctx.ledger.getPolicy(id));
   if (!record) return undefined;
-  const found = policyCloud(record.policy);
+  const found = (await import("../model")).policyCloud(record.policy);
   if (found !== cloud) throw new JitError("InvalidInput", `policy "${id}" is on ${found}; import it as pulumi-jit:${found}:JitPolicy`, { field: "id" });
   const { name, virtualMachines, requesters, approvers } = record.policy;
   return { policyName: name, virtualMachines, ...(requesters ? { requesters } : {}), ...(approvers ? { approvers } : {}), baseline: record.baseline };
@@ -175,11 +181,9 @@ async function partialState(cloud: Cloud, inputs: PropertyMap, secretKeys: Reado
   const message = err instanceof Error ? err.message : String(err);
   let props: PropertyMap = { ...inputs, ...state, cloud, rules: [], vms: [], drift: [], warnings: [] };
   try {
-    props = (await runtime.read(cloud, name, props as unknown as runtime.PolicyResourceOutputs)).props as unknown as PropertyMap;
+    props = (await (await runtime()).read(cloud, name, asState(props))).props as unknown as PropertyMap;
   } catch {
     // The cloud cannot be read either: the recorded baseline is still enough to update or delete it.
   }
   return new InitFailedError(message, name, outs(props, secretKeys), [`the baseline of policy "${name}" is in place, but creating it did not finish: ${message}`]);
 }
-
-export { COMPONENT_TYPES };

@@ -1,4 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
+// The SDK's wire module only: the plugin starts without loading all of @pulumi/pulumi.
+import { isRpcSecret, specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 
 /**
  * The plugin tells the engine it accepts secrets, so values marked secret arrive wrapped
@@ -10,15 +11,15 @@ import * as pulumi from "@pulumi/pulumi";
 export type PropertyMap = Record<string, unknown>;
 
 export function isSecret(value: unknown): boolean {
-  return pulumi.runtime.isRpcSecret(value);
+  return isRpcSecret(value);
 }
 
 export function secret(value: unknown): unknown {
-  return isSecret(value) ? value : { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value };
+  return isSecret(value) ? value : { [specialSigKey]: specialSecretSig, value };
 }
 
 export function isUnknown(value: unknown): boolean {
-  return value === pulumi.runtime.unknownValue;
+  return value === unknownValue;
 }
 
 /** Removes every secret wrapper; returns the plain map and the top-level keys that were, or held, a secret. */

@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import type * as grpc from "@grpc/grpc-js";
-import * as pulumi from "@pulumi/pulumi";
 import * as proto from "@pulumi/pulumi/proto/provider_pb";
-import { isJitError } from "../model";
+import { main } from "@pulumi/pulumi/provider/server";
+import { isJitError } from "../model/errors";
 import { applyConfig, checkConfig, requireValidConfig } from "./config";
 import { diffPolicy, jitProvider } from "./provider";
 import { isUnknown, unwrapSecrets } from "./secrets";
@@ -120,5 +120,5 @@ function layerOwnMethods(): void {
 /** Starts the plugin: listens on 127.0.0.1 and prints its port, as the engine expects of a plugin. */
 export async function serve(args: string[]): Promise<void> {
   layerOwnMethods();
-  await pulumi.provider.main(jitProvider(), args);
+  await main(jitProvider(), args);
 }
