@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { openLedger } from "../../provider/src/ledger";
 import { AZURE_VM, SUBSCRIPTION, azurePolicy, sampleGrant } from "../../provider/src/model/testing/fixtures";
-import { HostCallError, UNKNOWN, wrapSecret } from "../support/pulumi";
+import { HostCallError, UNKNOWN, isSecretWrapper, wrapSecret } from "../support/pulumi";
 import { FakeEngine, Plugin, ROOT, startFakeEngine, startPlugin, urnOf } from "./support";
 import { loadYamlExample } from "./yaml";
 
@@ -57,7 +57,12 @@ describe("the pulumi-jit plugin", () => {
     assert.match(reasons.region, /is not a pulumi-jit setting; the settings are ledger, brokerUrl, azureEndpoint/);
     assert.match(reasons.azureEndpoint, /must be a non-empty string/);
     await assert.rejects(plugin.configure({ awsSecretAccessKey: "x" }), (err: HostCallError) => err.code === 3 && /pulumi-jit:awsSecretAccessKey: pulumi-jit takes no credentials/.test(err.details));
+    // Older engines send `pulumi-jit:config:<key>` variables instead of `args`.
+    await assert.rejects(plugin.configure({ awsSecretAccessKey: "x" }, "variables"), /pulumi-jit:awsSecretAccessKey/);
+    assert.deepEqual(await plugin.configure({ ledger: path.join(dir, "ledger.db") }, "variables"), { acceptSecrets: true, acceptResources: true });
     assert.deepEqual(await plugin.configure({ ledger: path.join(dir, "ledger.db") }), { acceptSecrets: true, acceptResources: true });
+    assert.deepEqual(await plugin.diffConfig({ ledger: "a", version: "0.1.0" }, { ledger: "a", version: "0.2.0" }), { changes: "none", diffs: [] });
+    assert.deepEqual(await plugin.diffConfig({ ledger: "a" }, { ledger: "b", awsRegion: "eu-west-1" }), { changes: "some", diffs: ["ledger", "awsRegion"] });
   });
 
   it("accepts the YAML example's policy, and refuses a broken copy naming the field", async () => {
@@ -146,6 +151,8 @@ describe("the pulumi-jit plugin", () => {
     assert.equal(policy.outputs.cloud, "azure");
     assert.deepEqual(policy.outputs.policy, JSON.parse(JSON.stringify(azurePolicy())));
     assert.deepEqual((await plugin.invoke("pulumi-jit:index:getPolicy", { name: "nope" })).failures.map((f) => f.property), ["name"]);
+    const sealed = await plugin.invoke("pulumi-jit:index:getPolicy", { name: wrapSecret("web") });
+    assert.ok(isSecretWrapper(sealed.outputs.policy) && isSecretWrapper(sealed.outputs.name), "asked about a secret, the answer is secret");
 
     const grants = await plugin.invoke("pulumi-jit:index:listGrants", { policy: "web", states: ["pending"] });
     assert.deepEqual((grants.outputs.grants as { id: string }[]).map((g) => g.id), [grantId]);

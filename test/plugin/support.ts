@@ -97,7 +97,9 @@ export interface Plugin {
   pluginInfo(): Promise<string>;
   schema(): Promise<string>;
   checkConfig(news: PropertyMap): Promise<{ inputs: PropertyMap; failures: { property: string; reason: string }[] }>;
-  configure(args: PropertyMap): Promise<{ acceptSecrets: boolean; acceptResources: boolean }>;
+  /** Configure as current engines send it (`args`), or as older ones do (`variables`: `pulumi-jit:config:<key>` strings). */
+  configure(args: PropertyMap, as?: "args" | "variables"): Promise<{ acceptSecrets: boolean; acceptResources: boolean }>;
+  diffConfig(olds: PropertyMap, news: PropertyMap): Promise<{ changes: DiffAnswer["changes"]; diffs: string[] }>;
   check(urn: string, news: PropertyMap, olds?: PropertyMap): Promise<{ inputs: PropertyMap; failures: { property: string; reason: string }[] }>;
   diff(urn: string, id: string, olds: PropertyMap, news: PropertyMap): Promise<DiffAnswer>;
   create(urn: string, properties: PropertyMap): Promise<{ id: string; properties: PropertyMap }>;
@@ -153,10 +155,17 @@ export async function startPlugin(options: PluginOptions = {}): Promise<Plugin> 
       const resp = await call<proto.CheckResponse>("CheckConfig", (cb) => client.checkConfig(req, cb));
       return { inputs: structToJs(resp.getInputs()), failures: failuresOf(resp.getFailuresList()) };
     },
-    async configure(args) {
-      const req = new proto.ConfigureRequest().setArgs(struct(args)).setAcceptsecrets(true).setAcceptresources(true);
+    async configure(args, as = "args") {
+      const req = new proto.ConfigureRequest().setAcceptsecrets(true).setAcceptresources(true);
+      if (as === "args") req.setArgs(struct(args));
+      else for (const [key, value] of Object.entries(args)) req.getVariablesMap().set(`pulumi-jit:config:${key}`, String(value));
       const resp = await call<proto.ConfigureResponse>("Configure", (cb) => client.configure(req, cb));
       return { acceptSecrets: resp.getAcceptsecrets(), acceptResources: resp.getAcceptresources() };
+    },
+    async diffConfig(olds, news) {
+      const req = new proto.DiffRequest().setUrn(urnOf("pulumi:providers:pulumi-jit", "default")).setOlds(struct(olds)).setOldInputs(struct(olds)).setNews(struct(news));
+      const resp = await call<proto.DiffResponse>("DiffConfig", (cb) => client.diffConfig(req, cb));
+      return { changes: CHANGES[resp.getChanges()], diffs: resp.getDiffsList() };
     },
     async check(urn, news, olds = {}) {
       const req = new proto.CheckRequest().setUrn(urn).setOlds(struct(olds)).setNews(struct(news));

@@ -125,7 +125,11 @@ export function jitProvider(doc: PackageSchema = packageSchema().doc, schemaText
     },
 
     async invoke(token, args) {
-      return (await import("./invokes")).invoke(doc, token, unwrapSecrets(args).plain);
+      const { plain, secretKeys } = unwrapSecrets(args);
+      const result = await (await import("./invokes")).invoke(doc, token, plain);
+      // What a function returns about a secret argument (a policy's name, say) is secret too.
+      if (!result.outputs || secretKeys.size === 0) return result;
+      return { ...result, outputs: rewrapSecrets(result.outputs, new Set(Object.keys(result.outputs))) };
     },
   };
 }
