@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { CONFIG_KEYS } from "../../provider/src/plugin/config";
+import { checkResourceInputs, packageSchema } from "../../provider/src/plugin/schema";
 import { openLedger } from "../../provider/src/ledger";
 import { isSecretWrapper, wrapSecret, UNKNOWN, HostCallError, assertNoSecretsIn, PropertyMap } from "../support/pulumi";
 import { CloudUnderTest, awsUnderTest, azureUnderTest } from "../pulumi/clouds";
@@ -76,6 +77,10 @@ for (const start of [azureUnderTest, awsUnderTest]) {
       assert.deepEqual((created.properties.vms as { status: string }[]).map((v) => v.status), ["protected"]);
       assert.equal(u.reachable(u.outsider, 22), false, "port 22 is closed once the policy applies");
       assertNoSecretsIn(created.properties, u.secrets);
+      // The outputs are the schema's: every one declared, and every declared one present unless it is an input not given.
+      const declared = packageSchema().doc.resources![`pulumi-jit:${u.cloud}:JitPolicy`].properties!;
+      assert.deepEqual(Object.keys(created.properties).filter((k) => !(k in declared)), []);
+      assert.deepEqual(Object.keys(declared).filter((k) => !(k in created.properties) && !(k in packageSchema().doc.resources![`pulumi-jit:${u.cloud}:JitPolicy`].inputProperties!)), []);
 
       const refreshed = await plugin.read(urn, created.id, created.properties);
       assert.equal(refreshed.id, "web");
@@ -88,6 +93,7 @@ for (const start of [azureUnderTest, awsUnderTest]) {
       assert.deepEqual(imported.properties.rules, created.properties.rules);
       assert.deepEqual(imported.properties.baseline, created.properties.baseline);
       assert.deepEqual(imported.inputs.policyName, "web");
+      assert.deepEqual(checkResourceInputs(packageSchema().doc, `pulumi-jit:${u.cloud}:JitPolicy`, imported.inputs), [], "the inputs import hands back are valid inputs");
       assert.deepEqual((imported.inputs.virtualMachines as { id: string }[]).map((v) => v.id), (u.inputs.virtualMachines as { id: string }[]).map((v) => v.id));
       assert.deepEqual(await plugin.read(urn, "no-such-policy"), { id: "", properties: {}, inputs: {} }, "an id the ledger does not hold imports nothing");
       const otherCloud = urnOf(`pulumi-jit:${u.cloud === "aws" ? "azure" : "aws"}:JitPolicy`, "web");
