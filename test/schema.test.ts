@@ -16,6 +16,7 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import fc from "fast-check";
 import type { z } from "zod";
 import * as jit from "../provider/src";
 import type { BaselineRule, VmBaselineStatus } from "../provider/src/driver";
@@ -42,8 +43,8 @@ import { CONFIG_KEYS } from "../provider/src/plugin/config";
 import { INVOKE_TOKENS } from "../provider/src/plugin/invokes";
 import { COMPONENT_TYPES } from "../provider/src/plugin/components";
 import { POLICY_TYPES } from "../provider/src/plugin/provider";
-import type { ObjectSpec, PackageSchema, PropertySpec } from "../provider/src/plugin/schema";
-import { POLICY_RESOURCE_INPUTS } from "../provider/src/pulumi/inputs";
+import { checkResourceInputs, type ObjectSpec, type PackageSchema, type PropertySpec } from "../provider/src/plugin/schema";
+import { POLICY_RESOURCE_INPUTS, checkPolicyInputs, type PolicyResourceInputs } from "../provider/src/pulumi/inputs";
 import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/src/pulumi/policy-resource";
 import { IamPolicyDocument, IamStatement, ROLE_KINDS } from "../provider/src/roles";
 import { JIT_ROLE_POLICY_TYPE } from "../provider/src/roles/aws-component";
@@ -655,6 +656,69 @@ test("each resource class registers its type token and exposes exactly the schem
     const own = outputs.filter((k) => !["urn", "id", "__provider"].includes(k));
     assertNone(setProblem(`resources.${entry.token}.properties`, "output names", Object.keys(doc.resources?.[entry.token]?.properties ?? {}), own));
   }
+});
+
+// The plugin checks inputs against schema.json before the policy model sees them, so the schema
+// must never refuse what the model accepts: a type, enum value or property the model gained and the
+// schema lacks would make valid programs fail. Inputs are drawn from valid and invalid values of
+// every field; whenever the model accepts one, the schema must too.
+test("whatever the policy model accepts, schema.json accepts (types, enum values, property names)", () => {
+  const doc = loadSchema();
+  // Mostly valid values, so that the model accepts a good share of the draws; some invalid ones.
+  const pick = (valid: unknown[], invalid: unknown[] = []) =>
+    invalid.length ? fc.oneof({ arbitrary: fc.constantFrom(...valid), weight: 6 }, { arbitrary: fc.constantFrom(...invalid), weight: 1 }) : fc.constantFrom(...valid);
+  const maybe = (arb: fc.Arbitrary<unknown>) => fc.option(arb, { nil: undefined, freq: 2 });
+  const port = fc.record(
+    {
+      number: pick([22, 3389, 5985], [0, 65536, 1.5, "22"]),
+      protocol: pick([...Protocol.options], ["ICMP", "tcp", 6]),
+      allowedSourceAddressPrefix: maybe(pick(["203.0.113.0/24", "*", "2001:db8::/32", "198.51.100.7"], ["bad", 7])),
+      allowedSourceAddressPrefixes: maybe(pick([["203.0.113.0/24", "198.51.100.7"]], [[], "203.0.113.0/24"])),
+      maxRequestAccessDuration: maybe(pick(["PT5M", "PT3H", "P1D"], ["P2D", "1h"])),
+    },
+    { requiredKeys: ["number", "protocol"] },
+  );
+  const policy = (cloud: Cloud) => {
+    const fields: Record<string, fc.Arbitrary<unknown>> = {
+      policyName: pick(["web", "db-1"], ["-bad", ""]),
+      virtualMachines: fc.array(
+        fc.record(
+          {
+            id: pick([cloud === "azure" ? AZURE_VM_ID : "i-0123456789abcdef0"], ["nope"]),
+            ports: fc.uniqueArray(port, { minLength: 1, maxLength: 2, selector: (p) => p.number }),
+            ...(cloud === "azure" ? { publicIpAddress: maybe(pick(["198.51.100.4"], ["x"])) } : {}),
+          },
+          { requiredKeys: ["id", "ports"] },
+        ),
+        { minLength: 1, maxLength: 1 },
+      ),
+      requesters: maybe(pick([cloud === "azure" ? ["ana@contoso.com"] : ["arn:aws:iam::123456789012:role/Ops"]], [[""], "ana"])),
+      approvers: maybe(pick([cloud === "azure" ? ["00000000-0000-0000-0000-000000000001"] : ["arn:aws:iam::123456789012:role/Lead"]])),
+      // The policy model does not look at these two (only the schema types them), so only valid values.
+      ...(cloud === "azure" ? { resourceGroupName: maybe(pick(["app"])) } : { allowSharedSecurityGroups: maybe(pick([true, false])) }),
+    };
+    return fc.record(fields, { requiredKeys: ["policyName", "virtualMachines"] });
+  };
+  let accepted = 0;
+  for (const cloud of Cloud.options) {
+    fc.assert(
+      fc.property(policy(cloud), (inputs) => {
+        const plain = JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
+        if (checkPolicyInputs(cloud, plain as unknown as PolicyResourceInputs).failures.length > 0) return;
+        accepted++;
+        assert.deepEqual(checkResourceInputs(doc, `pulumi-jit:${cloud}:JitPolicy`, plain), [], JSON.stringify(plain));
+      }),
+      { numRuns: 400, seed: 15 },
+    );
+  }
+  assert.ok(accepted > 50, `the model accepted ${accepted} of the drawn inputs: enough to say something`);
+
+  // A schema that lost an enum value refuses what the model accepts.
+  const lost = structuredClone(doc);
+  lost.types!["pulumi-jit:index:Protocol"].enum = lost.types!["pulumi-jit:index:Protocol"].enum!.filter((e) => e.value !== "UDP");
+  const udp = { policyName: "web", virtualMachines: [{ id: AZURE_VM_ID, ports: [{ number: 53, protocol: "UDP" }] }] };
+  assert.deepEqual(checkPolicyInputs("azure", udp as PolicyResourceInputs).failures, []);
+  assert.match(checkResourceInputs(lost, "pulumi-jit:azure:JitPolicy", udp).map((f) => f.reason).join(), /must be one of "TCP", "\*", not "UDP"/);
 });
 
 test("a broken copy of schema.json is caught by each check", () => {
