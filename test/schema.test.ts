@@ -1,12 +1,14 @@
-// schema.json is the package's Pulumi schema: a contract and documentation, not something Pulumi
-// serves (dynamic resources have no plugin). Nothing else keeps it honest, so this test does: it
-// validates the document against Pulumi's package metaschema, then checks what the metaschema cannot
-// express (references resolve, required names are declared), and finally that the schema and the
-// code say the same thing: every resource is an exported class registering the matching type, every
-// function is exported, and property names, required lists and enum values match the code's models.
+// schema.json is the package's Pulumi schema: the provider plugin serves it as it is (GetSchema)
+// and checks every resource input and function argument against it, and it documents the
+// TypeScript classes. This test validates the document against Pulumi's package metaschema, then
+// checks what the metaschema cannot express (references resolve, required names are declared), and
+// finally that the schema and the code say the same thing: every resource is an exported class
+// registering the matching type and one the plugin serves, every function is an invoke the plugin
+// serves, the provider's configuration is the plugin's, and property names, required lists and enum
+// values match the code's models.
 //
-// Adding a resource or function to the package means one entry in RESOURCES or FUNCTIONS below
-// (plus its types in OBJECT_TYPES when they mirror a model); see docs/schema.md.
+// Adding a resource to the package means one entry in RESOURCES below (plus its types in
+// OBJECT_TYPES when they mirror a model); a function is an invoke in the plugin; see docs/schema.md.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import fc from "fast-check";
 import type { z } from "zod";
 import * as jit from "../provider/src";
 import type { BaselineRule, VmBaselineStatus } from "../provider/src/driver";
@@ -36,7 +39,12 @@ import {
   RequestPort,
   RequestVm,
 } from "../provider/src/model";
-import { POLICY_RESOURCE_INPUTS } from "../provider/src/pulumi/inputs";
+import { CONFIG_KEYS } from "../provider/src/plugin/config";
+import { INVOKE_TOKENS } from "../provider/src/plugin/invokes";
+import { COMPONENT_TYPES } from "../provider/src/plugin/components";
+import { POLICY_TYPES } from "../provider/src/plugin/provider";
+import { checkResourceInputs, type ObjectSpec, type PackageSchema, type PropertySpec } from "../provider/src/plugin/schema";
+import { POLICY_RESOURCE_INPUTS, checkPolicyInputs, type PolicyResourceInputs } from "../provider/src/pulumi/inputs";
 import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/src/pulumi/policy-resource";
 import { IamPolicyDocument, IamStatement, ROLE_KINDS } from "../provider/src/roles";
 import { JIT_ROLE_POLICY_TYPE } from "../provider/src/roles/aws-component";
@@ -56,48 +64,8 @@ const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")
   repository?: string | { url: string };
 };
 
-// ---------------------------------------------------------------------------------------------
-// The schema document, loosely typed: the metaschema is what says it is well formed.
-
-interface PropertySpec {
-  type?: string;
-  $ref?: string;
-  items?: PropertySpec;
-  additionalProperties?: PropertySpec;
-  oneOf?: PropertySpec[];
-  discriminator?: { propertyName: string; mapping?: Record<string, string> };
-  description?: string;
-}
-interface ObjectSpec {
-  type?: string;
-  description?: string;
-  properties?: Record<string, PropertySpec>;
-  required?: string[];
-  enum?: { name?: string; value: unknown; description?: string }[];
-}
-interface ResourceSpec extends ObjectSpec {
-  inputProperties?: Record<string, PropertySpec>;
-  requiredInputs?: string[];
-  isComponent?: boolean;
-}
-interface FunctionSpec {
-  description?: string;
-  inputs?: ObjectSpec;
-  outputs?: ObjectSpec;
-}
-interface PackageSchema {
-  name: string;
-  version?: string;
-  description?: string;
-  keywords?: string[];
-  license?: string;
-  repository?: string;
-  language?: { nodejs?: { packageName?: string } };
-  resources?: Record<string, ResourceSpec>;
-  functions?: Record<string, FunctionSpec>;
-  types?: Record<string, ObjectSpec>;
-  [key: string]: unknown;
-}
+// The schema document's types are the plugin's own (`provider/src/plugin/schema.ts`); the metaschema
+// is what says it is well formed.
 
 function loadSchema(): PackageSchema {
   return JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as PackageSchema;
@@ -239,12 +207,6 @@ const RESOURCES: ResourceEntry[] = [
  */
 const NOT_IN_SCHEMA_YET: readonly string[] = [];
 
-interface FunctionEntry {
-  token: string;
-  exported: unknown;
-}
-
-const FUNCTIONS: FunctionEntry[] = [{ token: "pulumi-jit:index:requestAccess", exported: jit.requestAccess }];
 
 type ZodObjectLike = z.ZodType & { shape: Record<string, z.ZodType> };
 
@@ -309,9 +271,9 @@ const OBJECT_TYPES: ExpectedObject[] = [
   fromModel("types.pulumi-jit:index:Policy", Policy, "input"),
   fromModel("types.pulumi-jit:index:RequestPort", RequestPort, "input"),
   fromModel("types.pulumi-jit:index:RequestVirtualMachine", RequestVm, "input"),
-  // requestAccess(args): the request, less the requester (taken from credentials), plus the policy.
-  fromModel("functions.pulumi-jit:index:requestAccess.inputs", AccessRequest, "input", { omit: ["requester"], add: ["policy"] }),
-  fromModel("functions.pulumi-jit:index:requestAccess.outputs", Grant, "output"),
+  // checkRequest: the request, less the requester (taken from credentials at request time), plus the policy's name.
+  fromModel("functions.pulumi-jit:index:checkRequest.inputs", AccessRequest, "input", { omit: ["requester"], add: ["policy"] }),
+  fromModel("types.pulumi-jit:index:Grant", Grant, "output"),
   fromModel("types.pulumi-jit:index:GrantVirtualMachine", CheckedVm, "output"),
   fromModel("types.pulumi-jit:index:GrantPort", CheckedPort, "output"),
   ...changeOptions.map((option) => {
@@ -493,7 +455,8 @@ function isResourceClass(value: unknown): value is abstract new (...args: never[
 /**
  * Resources and functions map to the code: each schema resource is an exported resource class with
  * its entry in RESOURCES, whose runtime type token stands for the schema token; each exported
- * resource class is in the schema; each schema function is an exported function with its entry.
+ * resource class is in the schema; the plugin serves each resource (a JitPolicy as a custom
+ * resource, a component by Construct) and each function (as an invoke), and nothing else.
  */
 function codeProblems(doc: PackageSchema): string[] {
   const problems: string[] = [];
@@ -536,19 +499,11 @@ function codeProblems(doc: PackageSchema): string[] {
   for (const pending of NOT_IN_SCHEMA_YET) {
     if (!exportedClasses.has(pending)) problems.push(`NOT_IN_SCHEMA_YET names ${pending}, which provider/src/index.ts does not export as a resource class`);
   }
-  const functions = doc.functions ?? {};
-  for (const token of Object.keys(functions)) {
-    const entry = FUNCTIONS.find((e) => e.token === token);
-    const exported = exportOf(token);
-    if (typeof exported !== "function" || isResourceClass(exported)) {
-      problems.push(`functions.${token}: provider/src/index.ts exports no function ${splitToken(token).name}${splitToken(token).module === "index" ? "" : ` in ${splitToken(token).module}`}`);
-    } else if (!entry || entry.exported !== exported) {
-      problems.push(`functions.${token}: no matching entry in this test's FUNCTIONS table`);
-    }
-  }
-  for (const entry of FUNCTIONS) {
-    if (!functions[entry.token]) problems.push(`${entry.token} is in the FUNCTIONS table but not in schema.json`);
-  }
+  const custom = Object.keys(resources).filter((t) => resources[t].isComponent !== true);
+  const components = Object.keys(resources).filter((t) => resources[t].isComponent === true);
+  problems.push(...setProblem("resources (custom)", "the custom resources the plugin manages", custom, Object.keys(POLICY_TYPES)));
+  problems.push(...setProblem("resources (components)", "the components the plugin constructs", components, COMPONENT_TYPES));
+  problems.push(...setProblem("functions", "the invokes the plugin serves", Object.keys(doc.functions ?? {}), INVOKE_TOKENS));
   return problems;
 }
 
@@ -598,6 +553,24 @@ function propertyProblems(doc: PackageSchema): string[] {
   return problems;
 }
 
+/** The provider's configuration, as the schema declares it twice (stack config and explicit provider), is the plugin's. */
+function configProblems(doc: PackageSchema): string[] {
+  const problems: string[] = [];
+  for (const [where, declared] of [
+    ["config.variables", doc.config?.variables],
+    ["provider.inputProperties", doc.provider?.inputProperties],
+  ] as const) {
+    problems.push(...setProblem(where, "setting names", Object.keys(declared ?? {}), Object.keys(CONFIG_KEYS)));
+    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+      const given = declared?.[key];
+      if (given && (given.type !== "string" || given.description !== spec.description)) {
+        problems.push(`${where}.${key}: must be a string described as CONFIG_KEYS describes it ("${spec.description}")`);
+      }
+    }
+  }
+  return problems;
+}
+
 function packageProblems(doc: PackageSchema): string[] {
   const problems: string[] = [];
   const expect = (field: string, actual: unknown, wanted: unknown) => {
@@ -640,11 +613,19 @@ test("every resource, function, type and property has a description", () => {
   assertNone(descriptionProblems(loadSchema()));
 });
 
+test("the provider's configuration is the plugin's, with the same descriptions", () => {
+  assertNone(configProblems(loadSchema()));
+  const renamed = structuredClone(loadSchema());
+  renamed.config!.variables!.ledgerUrl = renamed.config!.variables!.ledger;
+  delete renamed.config!.variables!.ledger;
+  assert.match(configProblems(renamed).join("\n"), /config\.variables: setting names differ from the code; missing "ledger"; not in the code "ledgerUrl"/);
+});
+
 test("the package's name, version, description, license and keywords follow package.json", () => {
   assertNone(packageProblems(loadSchema()));
 });
 
-test("resources are exported classes with matching type tokens, functions are exported functions", () => {
+test("resources are exported classes with matching type tokens; the plugin serves every resource and function", () => {
   assert.ok(Object.values(TYPE_LEVEL).every(Boolean));
   assertNone(codeProblems(loadSchema()));
 });
@@ -675,6 +656,69 @@ test("each resource class registers its type token and exposes exactly the schem
     const own = outputs.filter((k) => !["urn", "id", "__provider"].includes(k));
     assertNone(setProblem(`resources.${entry.token}.properties`, "output names", Object.keys(doc.resources?.[entry.token]?.properties ?? {}), own));
   }
+});
+
+// The plugin checks inputs against schema.json before the policy model sees them, so the schema
+// must never refuse what the model accepts: a type, enum value or property the model gained and the
+// schema lacks would make valid programs fail. Inputs are drawn from valid and invalid values of
+// every field; whenever the model accepts one, the schema must too.
+test("whatever the policy model accepts, schema.json accepts (types, enum values, property names)", () => {
+  const doc = loadSchema();
+  // Mostly valid values, so that the model accepts a good share of the draws; some invalid ones.
+  const pick = (valid: unknown[], invalid: unknown[] = []) =>
+    invalid.length ? fc.oneof({ arbitrary: fc.constantFrom(...valid), weight: 6 }, { arbitrary: fc.constantFrom(...invalid), weight: 1 }) : fc.constantFrom(...valid);
+  const maybe = (arb: fc.Arbitrary<unknown>) => fc.option(arb, { nil: undefined, freq: 2 });
+  const port = fc.record(
+    {
+      number: pick([22, 3389, 5985], [0, 65536, 1.5, "22"]),
+      protocol: pick([...Protocol.options], ["ICMP", "tcp", 6]),
+      allowedSourceAddressPrefix: maybe(pick(["203.0.113.0/24", "*", "2001:db8::/32", "198.51.100.7"], ["bad", 7])),
+      allowedSourceAddressPrefixes: maybe(pick([["203.0.113.0/24", "198.51.100.7"]], [[], "203.0.113.0/24"])),
+      maxRequestAccessDuration: maybe(pick(["PT5M", "PT3H", "P1D"], ["P2D", "1h"])),
+    },
+    { requiredKeys: ["number", "protocol"] },
+  );
+  const policy = (cloud: Cloud) => {
+    const fields: Record<string, fc.Arbitrary<unknown>> = {
+      policyName: pick(["web", "db-1"], ["-bad", ""]),
+      virtualMachines: fc.array(
+        fc.record(
+          {
+            id: pick([cloud === "azure" ? AZURE_VM_ID : "i-0123456789abcdef0"], ["nope"]),
+            ports: fc.uniqueArray(port, { minLength: 1, maxLength: 2, selector: (p) => p.number }),
+            ...(cloud === "azure" ? { publicIpAddress: maybe(pick(["198.51.100.4"], ["x"])) } : {}),
+          },
+          { requiredKeys: ["id", "ports"] },
+        ),
+        { minLength: 1, maxLength: 1 },
+      ),
+      requesters: maybe(pick([cloud === "azure" ? ["ana@contoso.com"] : ["arn:aws:iam::123456789012:role/Ops"]], [[""], "ana"])),
+      approvers: maybe(pick([cloud === "azure" ? ["00000000-0000-0000-0000-000000000001"] : ["arn:aws:iam::123456789012:role/Lead"]])),
+      // The policy model does not look at these two (only the schema types them), so only valid values.
+      ...(cloud === "azure" ? { resourceGroupName: maybe(pick(["app"])) } : { allowSharedSecurityGroups: maybe(pick([true, false])) }),
+    };
+    return fc.record(fields, { requiredKeys: ["policyName", "virtualMachines"] });
+  };
+  let accepted = 0;
+  for (const cloud of Cloud.options) {
+    fc.assert(
+      fc.property(policy(cloud), (inputs) => {
+        const plain = JSON.parse(JSON.stringify(inputs)) as Record<string, unknown>;
+        if (checkPolicyInputs(cloud, plain as unknown as PolicyResourceInputs).failures.length > 0) return;
+        accepted++;
+        assert.deepEqual(checkResourceInputs(doc, `pulumi-jit:${cloud}:JitPolicy`, plain), [], JSON.stringify(plain));
+      }),
+      { numRuns: 400, seed: 15 },
+    );
+  }
+  assert.ok(accepted > 50, `the model accepted ${accepted} of the drawn inputs: enough to say something`);
+
+  // A schema that lost an enum value refuses what the model accepts.
+  const lost = structuredClone(doc);
+  lost.types!["pulumi-jit:index:Protocol"].enum = lost.types!["pulumi-jit:index:Protocol"].enum!.filter((e) => e.value !== "UDP");
+  const udp = { policyName: "web", virtualMachines: [{ id: AZURE_VM_ID, ports: [{ number: 53, protocol: "UDP" }] }] };
+  assert.deepEqual(checkPolicyInputs("azure", udp as PolicyResourceInputs).failures, []);
+  assert.match(checkResourceInputs(lost, "pulumi-jit:azure:JitPolicy", udp).map((f) => f.reason).join(), /must be one of "TCP", "\*", not "UDP"/);
 });
 
 test("a broken copy of schema.json is caught by each check", () => {
@@ -710,10 +754,11 @@ test("a broken copy of schema.json is caught by each check", () => {
 
   const unmapped = structuredClone(doc);
   unmapped.resources!["pulumi-jit:azure:JitNothing"] = { description: "no such class" };
-  unmapped.functions!["pulumi-jit:index:requestAcess"] = unmapped.functions!["pulumi-jit:index:requestAccess"];
+  unmapped.functions!["pulumi-jit:index:listGrant"] = unmapped.functions!["pulumi-jit:index:listGrants"];
   const code = codeProblems(unmapped).join("\n");
   assert.match(code, /resources\.pulumi-jit:azure:JitNothing: provider\/src\/index\.ts exports no resource class azure\.JitNothing/);
-  assert.match(code, /functions\.pulumi-jit:index:requestAcess: provider\/src\/index\.ts exports no function requestAcess/);
+  assert.match(code, /functions: the invokes the plugin serves differ from the code; not in the code "pulumi-jit:index:listGrant"/);
+  assert.match(code, /resources \(custom\): the custom resources the plugin manages differ from the code; not in the code "pulumi-jit:azure:JitNothing"/);
   const notComponent = structuredClone(doc);
   delete notComponent.resources!["pulumi-jit:azure:JitRole"].isComponent;
   notComponent.resources![AZURE].isComponent = true;

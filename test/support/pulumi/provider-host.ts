@@ -214,13 +214,13 @@ export async function startDynamicProviderHost(options: HostOptions = {}): Promi
 }
 
 /** The host prints its port on the first line of stdout once it listens. */
-async function announcedPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
+export async function announcedPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let stdout = "";
     const timer = setTimeout(() => fail(`no port announced within ${timeoutMs} ms`), timeoutMs);
     const fail = (why: string) => {
       clearTimeout(timer);
-      reject(new Error(`the dynamic-provider host did not start: ${why}\n${stderr()}`));
+      reject(new Error(`the provider process did not start: ${why}\n${stderr()}`));
     };
     child.once("error", (err) => fail(err.message));
     child.once("exit", (code, signal) => fail(`it exited (${signal ?? code})`));
@@ -235,14 +235,14 @@ async function announcedPort(child: ChildProcess, timeoutMs: number, stderr: () 
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
   child.kill("SIGTERM");
   await exited;
 }
 
-function call<T>(method: string, invoke: (cb: (err: grpc.ServiceError | null, resp: T) => void) => void): Promise<T> {
+export function call<T>(method: string, invoke: (cb: (err: grpc.ServiceError | null, resp: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     invoke((err, resp) => {
       if (err) reject(new HostCallError(method, err.code, err.details, initFailureOf(err)));
@@ -251,7 +251,7 @@ function call<T>(method: string, invoke: (cb: (err: grpc.ServiceError | null, re
   });
 }
 
-function structToJs(struct: ReturnType<proto.CreateResponse["getProperties"]>): PropertyMap {
+export function structToJs(struct: ReturnType<proto.CreateResponse["getProperties"]>): PropertyMap {
   return (struct?.toJavaScript() ?? {}) as PropertyMap;
 }
 
