@@ -5,6 +5,9 @@ import { JitError } from "../model";
 import { AwsConnection, configuredRegion } from "./connection";
 import { Ec2Api } from "./ec2";
 
+/** More than the SDK's 3: a burst of grants on a busy account can be throttled more than twice in a row. */
+const DEFAULT_ATTEMPTS = 5;
+
 type IamSdk = typeof import("@aws-sdk/client-iam");
 type StsSdk = typeof import("@aws-sdk/client-sts");
 
@@ -27,7 +30,8 @@ export class AwsClients {
       ...(c.endpoint ? { endpoint: c.endpoint } : {}),
       ...(c.credentials ? { credentials: c.credentials } : {}),
       ...(c.profile ? { profile: c.profile } : {}),
-      ...(c.maxAttempts ? { maxAttempts: c.maxAttempts } : {}),
+      maxAttempts: c.maxAttempts ?? DEFAULT_ATTEMPTS,
+      retryMode: c.retryMode ?? "adaptive",
     };
   }
 
