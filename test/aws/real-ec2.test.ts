@@ -34,7 +34,7 @@ async function applied(emu: AwsEmulator, groupIds: string[], options: { baseline
   return { vm, driver, policy, baseline, ledger, clock, access, ask, eni: emu.state.interfacesOf(vm)[0] };
 }
 
-test("#1 a group tagged as a grant group cannot hide an open port: status and scan count it, sweep empties it", () =>
+test("a group tagged as a grant group cannot hide an open port: status and scan count it, sweep empties it", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }] });
     const s = await applied(emu, [web.id]);
@@ -59,7 +59,7 @@ test("#1 a group tagged as a grant group cannot hide an open port: status and sc
     await s.driver.destroy();
   }));
 
-test("#1 a rule forged into the JIT group with grant tags a grant could never have is swept; apply revokes untagged ones", () =>
+test("a rule forged into the JIT group with grant tags a grant could never have is swept; apply revokes untagged ones", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }] });
     const s = await applied(emu, [web.id]);
@@ -78,7 +78,7 @@ test("#1 a rule forged into the JIT group with grant tags a grant could never ha
     await s.driver.destroy();
   }));
 
-test("#2 in a default VPC, a rule another writer removes mid-apply costs no other rule of the user's", () =>
+test("in a default VPC, a rule another writer removes mid-apply costs no other rule of the user's", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "10.1.0.0/16" }, { fromPort: 0, toPort: 65535, source: "10.2.0.0/16", description: "office" }] });
     const vm = emu.seed.instance({ groupIds: [web.id] });
@@ -98,7 +98,7 @@ test("#2 in a default VPC, a rule another writer removes mid-apply costs no othe
     await driver.destroy();
   }));
 
-test("#3 grants and restores never rewrite an interface's group list: a group another writer adds or removes meanwhile stays so", () =>
+test("grants and restores never rewrite an interface's group list: a group another writer adds or removes meanwhile stays so", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }] });
     const [theirs, quarantine] = [emu.seed.securityGroup({ name: "theirs" }), emu.seed.securityGroup({ name: "quarantine" })];
@@ -120,7 +120,7 @@ test("#3 grants and restores never rewrite an interface's group list: a group an
     await s.driver.destroy();
   }));
 
-test("#5 a group EC2 does not know yet right after creating it does not fail the grant, nor make a second group", () =>
+test("a group EC2 does not know yet right after creating it does not fail the grant, nor make a second group", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web" });
     const s = await applied(emu, [web.id], { baseline: false });
@@ -147,7 +147,7 @@ test("#5 a group EC2 does not know yet right after creating it does not fail the
     await s.driver.destroy();
   }));
 
-test("#5 an authorize applied but whose answer was lost (the SDK retries it into a duplicate) is taken as done", () =>
+test("an authorize applied but whose answer was lost (the SDK retries it into a duplicate) is taken as done", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web" });
     const s = await applied(emu, [web.id], { maxAttempts: 2 });
@@ -162,7 +162,7 @@ test("#5 an authorize applied but whose answer was lost (the SDK retries it into
     await s.driver.destroy();
   }));
 
-test("#6 a prefix-list rule counts as the list's size: a split that cannot fit is refused up front, one that fits only revoke-first is made so", () =>
+test("a prefix-list rule counts as the list's size: a split that cannot fit is refused up front, one that fits only revoke-first is made so", () =>
   withAws({}, async (emu) => {
     const cloudfront = emu.seed.prefixList({ name: "com.amazonaws.global.cloudfront.origin-facing", maxEntries: 120, awsManaged: { weight: 55 } });
     const cdn = emu.seed.securityGroup({ name: "cdn", ingress: [{ fromPort: 0, toPort: 65535, source: cloudfront.id }] });
@@ -186,7 +186,7 @@ test("#6 a prefix-list rule counts as the list's size: a split that cannot fit i
     await driver.destroy();
   }));
 
-test("#9 restore finds the grant's rules by the recorded group id, whatever happened to the group's tags", () =>
+test("restore finds the grant's rules by the recorded group id, whatever happened to the group's tags", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web" });
     for (const baseline of [true, false]) {
@@ -201,7 +201,7 @@ test("#9 restore finds the grant's rules by the recorded group id, whatever happ
     }
   }));
 
-test("#10 a grant group another group's rule refers to is reported at once, not retried for ever", () =>
+test("a grant group another group's rule refers to is reported at once, not retried for ever", () =>
   withAws({}, async (emu) => {
     const web = emu.seed.securityGroup({ name: "web" });
     const s = await applied(emu, [web.id], { baseline: false });

@@ -11,6 +11,18 @@ const DEFAULT_ATTEMPTS = 5;
 type IamSdk = typeof import("@aws-sdk/client-iam");
 type StsSdk = typeof import("@aws-sdk/client-sts");
 
+/** What every SDK client of a driver is configured with. */
+export function sdkConfig(c: AwsConnection, region: string | undefined): Pick<AwsConnection, "region" | "endpoint" | "credentials" | "profile" | "maxAttempts" | "retryMode"> {
+  return {
+    ...(region ? { region } : {}),
+    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    ...(c.credentials ? { credentials: c.credentials } : {}),
+    ...(c.profile ? { profile: c.profile } : {}),
+    maxAttempts: c.maxAttempts ?? DEFAULT_ATTEMPTS,
+    retryMode: c.retryMode ?? "adaptive",
+  };
+}
+
 /**
  * The SDK clients of one driver: an EC2 client per region, made on first use, and one STS and one
  * IAM client. The SDKs are loaded only then, so that importing pulumi-jit stays light.
@@ -24,15 +36,7 @@ export class AwsClients {
   constructor(readonly connection: AwsConnection) {}
 
   private config(region: string | undefined) {
-    const c = this.connection;
-    return {
-      ...(region ? { region } : {}),
-      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-      ...(c.credentials ? { credentials: c.credentials } : {}),
-      ...(c.profile ? { profile: c.profile } : {}),
-      maxAttempts: c.maxAttempts ?? DEFAULT_ATTEMPTS,
-      retryMode: c.retryMode ?? "adaptive",
-    };
+    return sdkConfig(this.connection, region);
   }
 
   /** The region for bare instance ids: configured, or the profile's as the SDK finds it. */

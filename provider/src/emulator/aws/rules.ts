@@ -50,14 +50,14 @@ export function normaliseCidr(text: string, family: "ipv4" | "ipv6"): string {
 }
 
 const textPattern = /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]*$/;
+/** The SDK model's pattern for `PrefixListId` and `UserIdGroupPair` descriptions lacks the `&` the others allow. */
+const referenceTextPattern = /^[a-zA-Z0-9. _\-:/()#,@[\]+=;{}!$*]*$/;
 
-/** Descriptions and group names: at most 255 characters from the set EC2 allows. */
-export function checkText(value: string, parameter: string): string {
-  if (value.length > 255 || !textPattern.test(value)) {
-    throw new AwsError(
-      "InvalidParameterValue",
-      `Invalid ${parameter}. Valid values are strings less than 256 characters from the following set: a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*`,
-    );
+/** Descriptions and group names: at most 255 characters from the set EC2 allows (`&` not in descriptions of references). */
+export function checkText(value: string, parameter: string, reference = false): string {
+  if (value.length > 255 || !(reference ? referenceTextPattern : textPattern).test(value)) {
+    const set = reference ? "a-zA-Z0-9. _-:/()#,@[]+=;{}!$*" : "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*";
+    throw new AwsError("InvalidParameterValue", `Invalid ${parameter}. Valid values are strings less than 256 characters from the following set: ${set}`);
   }
   return value;
 }
@@ -82,7 +82,8 @@ export interface PeerResolvers {
 function sourcesOf(permission: QueryNode, resolve: PeerResolvers): Source[] {
   const described = (node: QueryNode, peer: Peer): Source => {
     const description = node.str("Description");
-    return { peer, description: description === undefined ? undefined : checkText(description, "rule description") };
+    const reference = peer.kind === "group" || peer.kind === "prefixList";
+    return { peer, description: description === undefined ? undefined : checkText(description, "rule description", reference) };
   };
   const sources = [
     ...permission.list("IpRanges").map((r) => described(r, { kind: "ipv4", cidr: normaliseCidr(r.required("CidrIp"), "ipv4") })),

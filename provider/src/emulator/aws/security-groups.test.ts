@@ -334,3 +334,13 @@ test("eventual consistency: a group just created is not found by the next lookup
     const seeded = emu.seed.securityGroup({ name: "seeded" });
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: seeded.id, IpPermissions: [ssh("10.0.0.0/8")] }));
   }));
+
+test("a description with & is accepted on CIDR sources but refused on group and prefix-list references, as the SDK model says", () =>
+  withEmulator({}, async ({ emu, ec2, ec2Once }) => {
+    const list = emu.seed.prefixList({ name: "office", maxEntries: 1 });
+    const group = emu.seed.securityGroup({ name: "web" });
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "10.0.0.0/8", Description: "R&D" }] }] }));
+    for (const source of [{ PrefixListIds: [{ PrefixListId: list.id, Description: "R&D" }] }, { UserIdGroupPairs: [{ GroupId: group.id, Description: "R&D" }] }]) {
+      await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [{ IpProtocol: "tcp", FromPort: 80, ToPort: 80, ...source }] })), "InvalidParameterValue", /rule description/);
+    }
+  }));
