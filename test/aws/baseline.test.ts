@@ -41,7 +41,9 @@ test("the baseline closes 22 to everyone, keeps every other port open, and polic
     const mark = emu.calls.mark();
     await driver.removeBaseline(policy, applied.record);
     assert.deepEqual(fingerprint(emu, web.id), original, "rules, descriptions and tags as before");
-    emu.calls.expect({ since: mark, write: true }, 3, "an authorize per tag set (the office rule had its own), one revoke");
+    emu.calls.expect({ since: mark, write: true, operation: /SecurityGroupIngress$/ }, 3, "an authorize per tag set (the office rule had its own), one revoke");
+    assert.deepEqual(emu.state.interfacesOf(vm)[0].groupIds, [web.id], "the JIT group is taken off");
+    assert.deepEqual([...emu.state.groups.values()].filter((g) => g.name.startsWith("jit-")), [], "and deleted");
     await driver.destroy();
   }));
 
@@ -126,7 +128,11 @@ test("a group shared with an instance outside the policy is reported and left al
     const mark = emu.calls.mark();
     const result = await driver.applyBaseline(policy, undefined, {});
     assert.deepEqual(fingerprint(emu, shared.id), before, "untouched");
-    assert.deepEqual(emu.calls.list({ since: mark, write: true }).map((c) => c.operation), ["RevokeSecurityGroupIngress"], "only the policy's own group changed");
+    assert.deepEqual(
+      emu.calls.list({ since: mark, write: true }).map((c) => c.operation),
+      ["RevokeSecurityGroupIngress", "CreateSecurityGroup", "ModifyNetworkInterfaceAttribute"],
+      "only the policy's own group changed; then the instance's JIT group is made and attached",
+    );
     assert.equal(result.vms[0].status, "exposed");
     assert.match(result.vms[0].detail ?? "", new RegExp(`${shared.id} \\(also used by ${other.id}, so left unchanged\\) allows tcp 22 from 0\\.0\\.0\\.0/0`));
     assert.match(result.warnings.join("\n"), new RegExp(`${shared.id} is also used by ${other.id}, outside the policy, and was left unchanged.*allowSharedSecurityGroups`));
@@ -160,7 +166,7 @@ test("an all-traffic rule is narrowed to tcp, udp and icmp around the port, and 
     await driver.destroy();
   }));
 
-test("many instances sharing a few groups: four reads per region, two writes per group; a missing instance is not applicable", () =>
+test("many instances sharing a few groups: four reads per region, two writes per group, a JIT group per instance; a missing instance is not applicable", () =>
   withAws({}, async (emu) => {
     const groups = [0, 1, 2, 3].map((i) => emu.seed.securityGroup({ name: `g${i}`, ingress: [{ fromPort: 0, toPort: 65535, source: `10.${i}.0.0/16` }, { port: 22, source: "0.0.0.0/0" }] }));
     const vms = Array.from({ length: 12 }, (_, i) => emu.seed.instance({ groupIds: [groups[i % 4].id, groups[(i + 1) % 4].id] }));
@@ -169,8 +175,10 @@ test("many instances sharing a few groups: four reads per region, two writes per
     const policy = policyFor([...vms.map((v) => v.id), gone]);
     const mark = emu.calls.mark();
     const result = await driver.applyBaseline(policy, undefined, {});
-    emu.calls.expect({ since: mark, write: true }, 8);
-    emu.calls.expect({ since: mark, write: false }, (n) => n >= 4 && n <= 4 * 3, "four describes, each a few pages of five");
+    emu.calls.expect({ since: mark, write: true, operation: /SecurityGroupIngress$/ }, 8);
+    emu.calls.expect({ since: mark, operation: "CreateSecurityGroup" }, 12);
+    emu.calls.expect({ since: mark, operation: "ModifyNetworkInterfaceAttribute" }, 12, "one write per interface, all after one read");
+    emu.calls.expect({ since: mark, write: false }, (n) => n >= 6 && n <= 6 * 3, "four describes, and the interfaces before and after attaching, each a few pages of five");
     assert.deepEqual(result.vms.at(-1), { vmId: gone, status: "notApplicable", detail: `instance ${gone} was not found in us-east-1 (terminated or deleted)` });
     assert.ok(result.vms.slice(0, -1).every((v) => v.status === "protected"));
     assert.ok(vms.every((v) => !reachable(emu, v.id, "8.8.8.8", 22) && reachable(emu, v.id, "10.0.0.1", 80) === [0, 3].includes(vms.indexOf(v) % 4)));
@@ -193,7 +201,8 @@ test("sweep repairs a re-opened port from the ledger's record; a recorded group 
     assert.deepEqual(report.baselines, [{ policy: "web", drift: [`port(s) 22/TCP re-opened: tcp 22 from 0.0.0.0/0 is back in ${web.id} (the baseline had revoked it)`], repaired: true }]);
     assert.equal(reachable(emu, vm.id, "8.8.8.8", 22), false);
 
-    emu.state.interfacesOf(vm)[0].groupIds = [web.id];
+    const [eni] = emu.state.interfacesOf(vm);
+    eni.groupIds = eni.groupIds.filter((g) => g !== old.id);
     emu.state.groups.delete(old.id);
     const record = (await ledger.getPolicy("web"))?.baseline as never;
     assert.deepEqual((await driver.inspectBaseline(parsePolicy(input), record)).drift, [`security group ${old.id} recorded by the baseline no longer exists`]);

@@ -15,7 +15,9 @@ import { dieAfter, driverFor, fingerprint, grantGroups, withAws } from "./suppor
  * work stops right after the N-th cloud call and never continues: either the cloud becomes
  * unreachable (the process lives on, its rollback fails too) or the process dies (no cloud call
  * and no ledger write after call N). A sweep by another process must then leave no grant group or
- * grant rule behind, lose none of the baseline's revoked rules, and end the grant's record.
+ * grant rule behind, lose none of the baseline's revoked rules, and end the grant's record. Both
+ * ways of placing a grant are run: into the instance's JIT group (the baseline made one), and into
+ * a grant group made for it (an instance without one).
  */
 
 type Death = "cloud lost" | "process died";
@@ -29,16 +31,26 @@ interface World {
   baseline: unknown;
   /** The user's group as the baseline left it. */
   closed: string[];
+  /** The instance's JIT group, when the world has one. */
+  jit?: string;
 }
 
-async function world(emu: AwsEmulator): Promise<World> {
+async function world(emu: AwsEmulator, withJit = true): Promise<World> {
   const web = emu.seed.securityGroup({ name: "web", ingress: [{ fromPort: 0, toPort: 65535, source: "10.0.0.0/8" }, { port: 22, source: "0.0.0.0/0" }] });
   const vm = emu.seed.instance({ groupIds: [web.id] });
   const input: PolicyInput = { name: "web", virtualMachines: [{ id: vm.id, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }] };
   const driver = driverFor(emu);
   const { record } = await driver.applyBaseline(parsePolicy(input), undefined, {});
   await driver.destroy();
-  return { emu, instanceId: vm.id, groupId: web.id, input, baseline: record, closed: fingerprint(emu, web.id) };
+  const [eni] = emu.state.interfacesOf(vm);
+  const jit = eni.groupIds.find((g) => g !== web.id);
+  if (!withJit && jit) {
+    // A baseline from before JIT groups: the instance wears its own group only.
+    eni.groupIds = [web.id];
+    emu.state.groups.delete(jit);
+    return { emu, instanceId: vm.id, groupId: web.id, input, baseline: { ...record, jitGroups: [] }, closed: fingerprint(emu, web.id) };
+  }
+  return { emu, instanceId: vm.id, groupId: web.id, input, baseline: record, closed: fingerprint(emu, web.id), ...(jit ? { jit } : {}) };
 }
 
 /** A ledger whose every method fails once `dead` is set, as a killed process writes nothing more. */
@@ -74,8 +86,9 @@ async function sweepAndCheck(w: World, ledger: Ledger, why: string): Promise<Gra
   await driver.destroy();
   assert.deepEqual(report.failed, [], why);
   assert.deepEqual(report.baselines.map((b) => b.drift), [[]], `${why}: the baseline is intact`);
-  assert.deepEqual(grantGroups(w.emu).map((g) => g.id), [], `${why}: no grant group left`);
-  assert.deepEqual(w.emu.state.interfacesOf(w.emu.state.instance(w.instanceId))[0].groupIds, [w.groupId], `${why}: the interface wears only its own group`);
+  assert.deepEqual(grantGroups(w.emu).map((g) => g.id), w.jit ? [w.jit] : [], `${why}: no grant group left but the JIT group`);
+  if (w.jit) assert.deepEqual(w.emu.state.group(w.jit).rules.filter((r) => !r.egress), [], `${why}: no rule left in the JIT group`);
+  assert.deepEqual(w.emu.state.interfacesOf(w.emu.state.instance(w.instanceId))[0].groupIds, [w.groupId, ...(w.jit ? [w.jit] : [])], `${why}: the interface wears its own groups`);
   assert.deepEqual(fingerprint(w.emu, w.groupId), w.closed, `${why}: no revoked baseline rule came back, no split rule was lost`);
   const grants = await ledger.listGrants();
   for (const g of grants) {
@@ -85,16 +98,19 @@ async function sweepAndCheck(w: World, ledger: Ledger, why: string): Promise<Gra
   return grants;
 }
 
-test("a grant that stops after any of its cloud calls is finished by sweep", () =>
+for (const withJit of [true, false]) {
+const into = withJit ? "the JIT group" : "a new grant group";
+
+test(`a grant into ${into} that stops after any of its cloud calls is finished by sweep`, () =>
   withAws({}, async (emu) => {
-    const w = await world(emu);
+    const w = await world(emu, withJit);
     const first = await freshLedger(w);
     const mark = emu.calls.mark();
     const clean = await grantOn(w, first);
     const total = emu.calls.count({ since: mark });
     assert.equal(clean.state, "active");
     await revokeAccess(clean.id, { ledger: first, drivers: { aws: driverFor(emu) } });
-    assert.ok(total >= 8, `a grant makes ${total} calls`);
+    assert.ok(total >= (withJit ? 4 : 8), `a grant makes ${total} calls`);
 
     for (const death of DEATHS) {
       for (let n = 1; n <= total; n++) {
@@ -117,15 +133,15 @@ test("a grant that stops after any of its cloud calls is finished by sweep", () 
     }
   }));
 
-test("a restore that stops after any of its cloud calls is finished by sweep", () =>
+test(`a restore from ${into} that stops after any of its cloud calls is finished by sweep`, () =>
   withAws({}, async (emu) => {
-    const w = await world(emu);
+    const w = await world(emu, withJit);
     const ledger = await freshLedger(w);
     const probe = await grantOn(w, ledger);
     const mark = emu.calls.mark();
     await revokeAccess(probe.id, { ledger, drivers: { aws: driverFor(emu) } });
     const total = emu.calls.count({ since: mark });
-    assert.ok(total >= 6, `a restore makes ${total} calls`);
+    assert.ok(total >= (withJit ? 2 : 6), `a restore makes ${total} calls`);
 
     for (const death of DEATHS) {
       for (let n = 1; n <= total; n++) {
@@ -144,9 +160,12 @@ test("a restore that stops after any of its cloud calls is finished by sweep", (
     }
   }));
 
+}
+
 test("a grant whose process is killed half-way is finished by sweep from another process", () =>
   withAws({}, async (emu) => {
-    const w = await world(emu);
+    // Without a JIT group, so that the grant makes a group and attaches it.
+    const w = await world(emu, false);
     const dir = mkdtempSync(join(tmpdir(), "jit-crash-"));
     try {
       const path = join(dir, "ledger.db");

@@ -6,7 +6,7 @@ import type { AwsEmulator } from "../../provider/src/emulator/aws";
 import { openLedger } from "../../provider/src/ledger";
 import { JitError, PolicyInput, isJitError, parsePolicy } from "../../provider/src/model";
 import { TAG_EXPIRES_AT, TAG_GRANT } from "../../provider/src/plan";
-import { driverFor, fingerprint, grantGroups, reachable, withAws } from "./support";
+import { driverFor, fingerprint, grantGroups, jitGroups, reachable, withAws } from "./support";
 
 const HOUR = 3_600_000;
 const START = Date.parse("2030-01-01T00:00:00Z");
@@ -23,13 +23,20 @@ async function setup(emu: AwsEmulator, options: { vmId?: (id: string) => string;
     virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefixes: ["203.0.113.0/24", "198.51.100.0/24"], maxRequestAccessDuration: "PT3H" }, { number: 3389, protocol: "*", maxRequestAccessDuration: "PT1H" }] }],
   };
   const baseline = await driver.applyBaseline(parsePolicy(input), undefined, {});
+  const jit = emu.state.interfacesOf(emu.state.instance(vm.id))[0].groupIds.find((g) => !groupIds.includes(g)) ?? "";
   const ledger = await openLedger(":memory:");
   await ledger.putPolicy({ policy: input, baseline: baseline.record as never });
   const clock = { t: START };
   const options_ = { ledger, drivers: { aws: driver }, now: () => new Date(clock.t) };
   const ask = (source: string, duration = "PT1H", port = 22) =>
     requestAccess({ policy: "web", virtualMachines: [{ id: vmId, ports: [{ number: port, duration, allowedSourceAddressPrefix: source }] }], justification: "INC-7" }, options_);
-  return { web, vm, vmId, driver, ledger, clock, options: options_, ask, baseline: fingerprint(emu, web.id) };
+  return { web, vm, vmId, driver, ledger, clock, options: options_, ask, baseline: fingerprint(emu, web.id), jit };
+}
+
+/** Grant groups other than JIT groups, and the JIT groups' ingress rules: what grants leave behind. */
+function leftovers(emu: AwsEmulator) {
+  const jit = new Set(jitGroups(emu).map((g) => g.id));
+  return { groups: grantGroups(emu).filter((g) => !jit.has(g.id)).map((g) => g.id), rules: jitGroups(emu).flatMap((g) => g.rules.filter((r) => !r.egress).map((r) => r.id)) };
 }
 
 function interfacesOf(emu: AwsEmulator, instanceId: string) {
@@ -40,7 +47,7 @@ async function done(driver: AwsDriver) {
   await driver.destroy();
 }
 
-test("a grant opens the port from the requester's prefix only; expiry through sweep closes it and deletes the group", () =>
+test("a grant opens the port from the requester's prefix only, in the JIT group; expiry through sweep closes it", () =>
   withAws({}, async (emu) => {
     const s = await setup(emu);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), false, "closed by the baseline");
@@ -49,12 +56,13 @@ test("a grant opens the port from the requester's prefix only; expiry through sw
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), true);
     for (const other of ["203.0.113.8", "8.8.8.8", "198.51.100.7"]) assert.equal(reachable(emu, s.vm.id, other, 22), false, other);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 3389), false, "only the requested port");
-    const [group] = grantGroups(emu);
-    assert.equal(group.name, `jit-${s.vm.id}-${grant.id}`);
+    const [group, ...more] = grantGroups(emu);
+    assert.deepEqual(more, []);
+    assert.equal(group.name, `jit-${s.vm.id}`);
     const rule = group.rules.find((r) => !r.egress);
     assert.equal(rule?.tags.get(TAG_GRANT), grant.id);
     assert.equal(rule?.tags.get(TAG_EXPIRES_AT), "2030-01-01T01:00:00Z");
-    assert.deepEqual(grant.changes.map((c) => [c.kind, c.status]), [["aws-sg", "applied"], ["aws-sg-rule", "applied"]]);
+    assert.deepEqual(grant.changes.map((c) => [c.kind, c.status]), [["aws-sg-rule", "applied"]]);
 
     assert.deepEqual((await sweep(s.options)).restored, [], "nothing is due before the end");
     s.clock.t += HOUR;
@@ -63,8 +71,8 @@ test("a grant opens the port from the requester's prefix only; expiry through sw
     assert.deepEqual(report.orphans, []);
     assert.deepEqual(report.baselines, [{ policy: "web", drift: [], repaired: false }]);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), false);
-    assert.deepEqual(grantGroups(emu), []);
-    assert.deepEqual(interfacesOf(emu, s.vm.id)[0].groupIds, [s.web.id]);
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
+    assert.deepEqual(interfacesOf(emu, s.vm.id)[0].groupIds, [s.web.id, s.jit]);
     assert.deepEqual(fingerprint(emu, s.web.id), s.baseline);
     const after = await s.ledger.getGrant(grant.id);
     assert.equal(after?.state, "expired");
@@ -81,7 +89,7 @@ test("early revoke closes the port at once; a port with protocol * opens tcp and
     assert.deepEqual([revoked.state, revoked.reason], ["revoked", "UserRequested"]);
     assert.equal(reachable(emu, s.vm.id, "198.51.100.9", 3389), false);
     assert.equal(reachable(emu, s.vm.id, "198.51.100.9", 3389, "udp"), false);
-    assert.deepEqual(grantGroups(emu), []);
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
     await assert.rejects(revokeAccess(grant.id, s.options), /has already ended/);
     await done(s.driver);
   }));
@@ -92,7 +100,7 @@ test("overlapping grants for the same port and source never end each other early
     const long = await s.ask("203.0.113.7", "PT2H");
     const short = await s.ask("203.0.113.7", "PT1H");
     assert.equal((await s.ledger.getGrant(long.id))?.state, "active", "a shorter newer grant does not supersede a longer one");
-    assert.equal(grantGroups(emu).length, 2, "the same rule cannot sit twice in one group");
+    assert.equal(grantGroups(emu).length, 2, "the same rule cannot sit twice in one group: the second goes into a grant group");
     await revokeAccess(short.id, s.options);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), true, "the longer grant still holds the port open");
     s.clock.t += HOUR;
@@ -107,11 +115,11 @@ test("overlapping grants for the same port and source never end each other early
     s.clock.t += 2 * HOUR;
     assert.deepEqual((await sweep(s.options)).restored, [{ grantId: newer.id, state: "expired" }]);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), false);
-    assert.deepEqual(grantGroups(emu), []);
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
     await done(s.driver);
   }));
 
-test("20 concurrent requests on one instance all land in one shared group, within the interface's limit", () =>
+test("20 concurrent requests on one instance all land in its JIT group, with no group made or attached", () =>
   withAws({}, async (emu) => {
     const s = await setup(emu);
     const mark = emu.calls.mark();
@@ -124,15 +132,15 @@ test("20 concurrent requests on one instance all land in one shared group, withi
     assert.deepEqual(more, []);
     assert.equal(group.rules.filter((r) => !r.egress).length, 20);
     assert.ok(interfacesOf(emu, s.vm.id).every((n) => n.groupIds.length <= 5));
-    emu.calls.expect({ since: mark, operation: "CreateSecurityGroup" }, 1);
-    emu.calls.expect({ since: mark, operation: "ModifyNetworkInterfaceAttribute" }, 1);
+    emu.calls.expect({ since: mark, operation: "CreateSecurityGroup" }, 0);
+    emu.calls.expect({ since: mark, operation: "ModifyNetworkInterfaceAttribute" }, 0);
 
     await Promise.all(grants.slice(0, 10).map((g) => revokeAccess(g.id, s.options)));
     assert.equal(grantGroups(emu)[0]?.rules.filter((r) => !r.egress).length, 10, "each revoke took only its own rule");
     s.clock.t += 3 * HOUR;
     const report = await sweep(s.options);
     assert.equal(report.restored.length, 10);
-    assert.deepEqual(grantGroups(emu), []);
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
     assert.deepEqual(fingerprint(emu, s.web.id), s.baseline);
     await done(s.driver);
   }));
@@ -149,15 +157,15 @@ test("an interface already wearing five groups is refused with CapacityExceeded 
     await done(s.driver);
   }));
 
-test("an instance named by ARN, with two interfaces: the grant group goes on both and comes off both", () =>
+test("an instance named by ARN, with two interfaces: its JIT group is on both, and a grant in it reaches both", () =>
   withAws({}, async (emu) => {
     const s = await setup(emu, { interfaces: 2, vmId: (id) => `arn:aws:ec2:us-east-1:123456789012:instance/${id}` });
     const grant = await s.ask("203.0.113.7");
     const [group] = grantGroups(emu);
-    assert.ok(interfacesOf(emu, s.vm.id).every((n) => n.groupIds.includes(group.id)));
+    assert.ok(interfacesOf(emu, s.vm.id).every((n) => n.groupIds.includes(group.id) && group.rules.some((r) => !r.egress)));
     await revokeAccess(grant.id, s.options);
-    assert.ok(interfacesOf(emu, s.vm.id).every((n) => n.groupIds.length === 1 && n.groupIds[0] === s.web.id));
-    assert.deepEqual(grantGroups(emu), []);
+    assert.ok(interfacesOf(emu, s.vm.id).every((n) => n.groupIds.join() === [s.web.id, s.jit].join()));
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
     await done(s.driver);
   }));
 
@@ -172,9 +180,9 @@ test("with the ledger gone, sweep finds expired grant rules by their tags and le
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), false);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.8", 22), true, "an unknown grant's rule stays until its stamped expiry");
     const late = await sweep({ ...lost, now: () => new Date(START + 2 * HOUR), scope: { awsRegions: ["us-east-1"] } });
-    assert.deepEqual(late.orphans.map((o) => o.action), ["removed", "removed"], "the last rule, then its group");
-    assert.deepEqual(grantGroups(emu), []);
-    assert.deepEqual(interfacesOf(emu, s.vm.id)[0].groupIds, [s.web.id]);
+    assert.deepEqual(late.orphans.map((o) => o.action), ["removed"], "the last rule; the JIT group stays with its baseline");
+    assert.deepEqual(leftovers(emu), { groups: [], rules: [] });
+    assert.deepEqual(interfacesOf(emu, s.vm.id)[0].groupIds, [s.web.id, s.jit]);
     await done(s.driver);
   }));
 

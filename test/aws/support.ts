@@ -72,3 +72,19 @@ export function dieAfter(emu: AwsEmulator, n: number, onDeath: () => void = () =
     emu.faults.clear();
   };
 }
+
+/** Runs `act` right after the endpoint has served the `n`-th call named `operation` from now (before its answer is sent), as another writer would. */
+export function afterCall(emu: AwsEmulator, operation: string, n: number, act: () => void): void {
+  const record = emu.calls.record.bind(emu.calls);
+  let seen = 0;
+  emu.calls.record = (entry) => {
+    const rec = record(entry);
+    if (entry.operation === operation && ++seen === n) act();
+    return rec;
+  };
+}
+
+/** Groups of ours that grants put rules in: JIT groups (made by the baseline) and grant groups. */
+export function jitGroups(emu: AwsEmulator): Ec2SecurityGroup[] {
+  return grantGroups(emu).filter((g) => /^jit-i-[0-9a-f]+$/.test(g.name));
+}

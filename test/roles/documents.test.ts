@@ -67,7 +67,7 @@ test("Azure: the role definition document", () => {
 const EC2_READS = ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"];
 
 test("AWS: each kind's actions, and nothing else", () => {
-  assert.deepEqual(sorted(awsActions("read")), EC2_READS);
+  assert.deepEqual(sorted(awsActions("read")), sorted([...EC2_READS, "ec2:DescribeManagedPrefixLists"]));
   assert.deepEqual(
     sorted(awsActions("request")),
     sorted([
@@ -83,7 +83,16 @@ test("AWS: each kind's actions, and nothing else", () => {
   );
   assert.deepEqual(
     sorted(awsActions("configure")),
-    sorted([...EC2_READS, "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateTags", "ec2:DeleteSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute", "ec2:RevokeSecurityGroupIngress"]),
+    sorted([
+      ...EC2_READS,
+      "ec2:DescribeManagedPrefixLists",
+      "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:CreateSecurityGroup",
+      "ec2:CreateTags",
+      "ec2:DeleteSecurityGroup",
+      "ec2:ModifyNetworkInterfaceAttribute",
+      "ec2:RevokeSecurityGroupIngress",
+    ]),
   );
   for (const a of DEFAULT_REQUEST_ACTIONS.aws) assert.ok(awsActions("request").includes(a), `the request policy holds what requestAccess checks: ${a}`);
   for (const e of AWS_ACTIONS) assert.ok(e.why.length > 20 && e.kinds.length > 0 && e.scopes.length > 0, e.action);
@@ -157,8 +166,9 @@ test("AWS: scoping by tag, and what the configure kind may change", () => {
   assert.deepEqual(sorted(statement(configure, "OnSecurityGroups").Action), ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]);
   assert.deepEqual(statement(configure, "OnSecurityGroups").Resource, ["arn:aws-cn:ec2:*:*:security-group/*", "arn:aws-cn:ec2:*:*:security-group-rule/*"], "the partition follows the instances");
   assert.deepEqual(statement(configure, "OnGrantGroups").Action, ["ec2:DeleteSecurityGroup"]);
-  assert.deepEqual(statement(configure, "TagOnCreate").Condition, { StringEquals: { "ec2:CreateAction": ["AuthorizeSecurityGroupIngress"] } });
-  assert.ok(!configure.Statement.some((s) => s.Action.includes("ec2:CreateSecurityGroup") || s.Action.includes("iam:SimulatePrincipalPolicy")));
+  assert.deepEqual(statement(configure, "TagOnCreate").Condition, { StringEquals: { "ec2:CreateAction": ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] } });
+  assert.deepEqual(statement(configure, "InVpcs").Action, ["ec2:CreateSecurityGroup"], "the JIT groups, in the instances' VPCs");
+  assert.ok(!configure.Statement.some((s) => s.Action.includes("iam:SimulatePrincipalPolicy")));
 
   const unscoped = awsPolicyDocument({ kind: "request" });
   assert.deepEqual(statement(unscoped, "OnInstances").Resource, ["arn:aws:ec2:*:*:instance/*"]);

@@ -73,9 +73,13 @@ test("wide rules, IPv6, all traffic, group references; groups add up across the 
   assert.match(onlyPeers[0].details[0], /open only to sg-bastion/);
 });
 
-test("grant groups are JIT access, not exposure; a policy makes a closed instance healthy and an open one says so", () => {
+test("a grant's rule (from the requester's address) is not exposure, but a tag hides nothing; a policy makes a closed instance healthy and an open one says so", () => {
   const base = group("sg-base", [tcp(3389, 3389, cidr("10.0.0.0/8"))]);
-  const grant = group("sg-grant", [tcp(22, 22, cidr("0.0.0.0/0"))], [{ Key: TAG_ROLE, Value: GRANT_GROUP_ROLE }]);
+  const grant = group("sg-grant", [tcp(22, 22, cidr("203.0.113.7/32"))], [{ Key: TAG_ROLE, Value: GRANT_GROUP_ROLE }]);
+  const forged = group("sg-forged", [tcp(22, 22, cidr("0.0.0.0/0"))], [{ Key: TAG_ROLE, Value: GRANT_GROUP_ROLE }]);
+  const [hidden] = classify({ aws: [region([{ id: I1, groups: [["sg-base", "sg-forged"]] }], [base, forged])] }, []);
+  assert.equal(hidden.verdict, "Unhealthy", "a group tagged as a grant group counts like any other");
+  assert.equal(hidden.exposures[0].exposedBy[0].container, "sg-forged");
   const stale = group("sg-stale", [tcp(22, 22, cidr("0.0.0.0/0"))]);
   const policy = parsePolicy({ name: "ops", virtualMachines: [I1, I2].map((id) => ({ id, ports: [{ number: 22, protocol: "TCP" }] })) });
   const [open, closed] = classify({ aws: [region([{ id: I1, groups: [["sg-base", "sg-grant"]] }, { id: I2, groups: [["sg-base", "sg-stale"]] }], [base, grant, stale])] }, [policy]);

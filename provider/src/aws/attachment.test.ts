@@ -40,7 +40,8 @@ test("a group put on an interface stays there even if another writer replaces th
     assert.deepEqual(eni.groupIds, [a, b, g], "theirs kept, ours back");
     assert.deepEqual(
       emu.calls.list({ since: mark }).map((c) => c.operation),
-      ["DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute", "DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute", "DescribeNetworkInterfaces"],
+      // Read, write, verify; then, after a jittered wait, read again right before writing again, and verify.
+      ["DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute", "DescribeNetworkInterfaces", "DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute", "DescribeNetworkInterfaces"],
     );
   }));
 

@@ -1,71 +1,124 @@
 import { JitError } from "../model";
 import { groupsWith, groupsWithout } from "../plan";
 import type { AwsContext } from "./context";
-import type { Ec2Api } from "./ec2";
-import { isAwsError, sleep } from "./errors";
+import type { Ec2Api, InterfaceView } from "./ec2";
+import { isAwsError } from "./errors";
+import { withRetries } from "./retry";
 
 /**
- * Putting a grant group on an instance's interfaces and taking it off again. EC2 can only replace
- * an interface's whole group list, without any version check, so each change re-reads the list
- * just before writing it, changes only our entry, and reads it again to verify: if another writer
- * replaced the list in between, our entry is missing (or back) and we go round again.
+ * Putting a group on an instance's interfaces and taking it off again. EC2 can only replace an
+ * interface's whole group list, with no version check, so this is kept to the few writes that
+ * remain (a JIT group attached once by the baseline, a grant group where the JIT group has no
+ * room) and each one re-reads the list just before writing it and changes only our entry, so
+ * that the window in which another writer's change could be lost is one round trip; a detach
+ * never writes back a group someone else took off meanwhile. A read after the write verifies it;
+ * if another writer replaced the list in between, our entry is missing (or back) and we go round
+ * again, after a jittered wait (a describe may also lag the write).
  */
 
 const ATTEMPTS = 5;
 
+class NotYet extends Error {}
+
+const notYet = (err: unknown) => err instanceof NotYet || isAwsError(err, "InvalidGroup.NotFound");
+
 export async function attachGroup(ctx: AwsContext, ec2: Ec2Api, interfaceIds: readonly string[], groupId: string): Promise<void> {
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const missing = (await ec2.interfaces("network-interface-id", interfaceIds)).filter((i) => !i.groupIds.includes(groupId));
-    if (missing.length === 0) return;
-    for (const i of missing) {
-      await ec2.setInterfaceGroups(i.networkInterfaceId, groupsWith(i.groupIds, groupId, i.networkInterfaceId, ctx.limits.groupsPerInterface));
-    }
+  await attachGroups(ctx, ec2, [{ interfaceIds, groupId }]);
+}
+
+/** Several groups, each onto its interfaces, with one read before and one after the writes however many there are. */
+export async function attachGroups(ctx: AwsContext, ec2: Ec2Api, wants: ReadonlyArray<{ interfaceIds: readonly string[]; groupId: string }>): Promise<void> {
+  const all = [...new Set(wants.flatMap((w) => w.interfaceIds))];
+  const missing = async () => {
+    const read = await ec2.interfaces("network-interface-id", all);
+    return wants.flatMap((w) => read.filter((i) => w.interfaceIds.includes(i.networkInterfaceId) && !i.groupIds.includes(w.groupId)).map((i) => ({ i, groupId: w.groupId })));
+  };
+  try {
+    await withRetries(ctx.backoff, { attempts: ATTEMPTS, retryable: notYet }, async () => {
+      // This read is the one right before the writes: the lists we replace are as fresh as EC2 lets them be.
+      const before = await missing();
+      if (before.length === 0) return;
+      const lists = new Map<string, string[]>();
+      for (const { i, groupId } of before) {
+        const current = lists.get(i.networkInterfaceId) ?? i.groupIds;
+        lists.set(i.networkInterfaceId, groupsWith(current, groupId, i.networkInterfaceId, ctx.limits.groupsPerInterface));
+      }
+      for (const [interfaceId, groupIds] of lists) await ec2.setInterfaceGroups(interfaceId, groupIds);
+      if ((await missing()).length > 0) throw new NotYet();
+    });
+  } catch (err) {
+    if (!(err instanceof NotYet)) throw err;
+    const groups = wants.map((w) => `${w.groupId} (${w.interfaceIds.join(", ")})`).join(", ");
+    throw new JitError("Conflict", `security groups did not stay on their interfaces, ${groups}: another writer keeps replacing their group lists`);
   }
-  throw new JitError("Conflict", `security group ${groupId} did not stay on interfaces ${interfaceIds.join(", ")}: another writer keeps replacing their group lists`);
 }
 
 /**
- * Takes the group off every interface wearing it. Returns the interfaces it was taken off, and
- * those it must stay on because it is their only group (EC2 requires one).
+ * Takes the group off every interface wearing it (`only`: of these interfaces). Returns the
+ * interfaces it was taken off, and those it must stay on because it is their only group (EC2
+ * requires one).
  */
-async function detachGroup(ec2: Ec2Api, groupId: string): Promise<{ detached: string[]; stuck: string[] }> {
+export async function detachGroup(ctx: AwsContext, ec2: Ec2Api, groupId: string, only?: readonly string[]): Promise<{ detached: string[]; stuck: string[] }> {
   const detached = new Set<string>();
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const wearing = await ec2.interfaces("group-id", [groupId]);
-    const movable = wearing.filter((i) => groupsWithout(i.groupIds, groupId).length > 0);
-    if (movable.length === 0) return { detached: [...detached], stuck: wearing.map((i) => i.networkInterfaceId) };
-    for (const i of movable) {
-      await ec2.setInterfaceGroups(i.networkInterfaceId, groupsWithout(i.groupIds, groupId));
-      detached.add(i.networkInterfaceId);
-    }
+  const wearers = async () => (await ec2.interfaces("group-id", [groupId])).filter((i) => !only || only.includes(i.networkInterfaceId));
+  const movable = (wearing: InterfaceView[]) => wearing.filter((i) => groupsWithout(i.groupIds, groupId).length > 0);
+  try {
+    return await withRetries(ctx.backoff, { attempts: ATTEMPTS, retryable: (e) => e instanceof NotYet }, async () => {
+      let wearing = await wearers();
+      for (const i of movable(wearing)) {
+        // Written from the read just made, never from an older one: a group someone took off stays off.
+        await ec2.setInterfaceGroups(i.networkInterfaceId, groupsWithout(i.groupIds, groupId));
+        detached.add(i.networkInterfaceId);
+      }
+      if (detached.size > 0) wearing = await wearers();
+      if (movable(wearing).length > 0) throw new NotYet();
+      return { detached: [...detached], stuck: wearing.map((i) => i.networkInterfaceId) };
+    });
+  } catch (err) {
+    if (!(err instanceof NotYet)) throw err;
+    throw new JitError("Conflict", `security group ${groupId} keeps coming back on interfaces: another writer keeps replacing their group lists`);
   }
-  throw new JitError("Conflict", `security group ${groupId} keeps coming back on interfaces: another writer keeps replacing their group lists`);
 }
 
-type Retirement = "deleted" | "gone" | "in-use" | "stuck";
+export type Retirement = "deleted" | "gone" | "in-use" | "stuck";
+
+/**
+ * Deletes a group that is off every interface. EC2 refuses while it is still attached (which,
+ * right after a detach, it can say for a while: retried with backoff) or while another group's
+ * rule references it, which does not pass with time: that is reported at once, naming the
+ * referencing groups, and not retried.
+ */
+export async function deleteGroup(ctx: AwsContext, ec2: Ec2Api, groupId: string): Promise<"deleted" | "gone"> {
+  return withRetries(ctx.backoff, { attempts: ATTEMPTS + 1, retryable: (e) => isAwsError(e, "DependencyViolation") }, async () => {
+    try {
+      await ec2.deleteGroup(groupId);
+      return "deleted";
+    } catch (err) {
+      if (isAwsError(err, "InvalidGroup.NotFound")) return "gone";
+      if (!isAwsError(err, "DependencyViolation")) throw err;
+      const referencing = [
+        ...(await ec2.groups("ip-permission.group-id", [groupId])),
+        ...(await ec2.groups("egress.ip-permission.group-id", [groupId])),
+      ].filter((g) => g.GroupId !== groupId);
+      if (referencing.length === 0) throw err;
+      const names = [...new Set(referencing.map((g) => g.GroupId))].join(", ");
+      throw new JitError("Conflict", `security group ${groupId} cannot be deleted: rules of ${names} refer to it; remove those rules and run sweep again`, { cause: err });
+    }
+  });
+}
 
 /**
  * Retires a grant group that holds no rules: off every interface, then deleted. If a rule shows
  * up in it meanwhile (a grant in another process chose it), it goes back on the interfaces it was
- * on and stays. EC2 refuses to delete a group that is still attached or referenced, and after a
- * detach it can say so for a while: `DependencyViolation` is retried with doubling waits.
+ * on and stays.
  */
 export async function retireGroup(ctx: AwsContext, ec2: Ec2Api, groupId: string): Promise<Retirement> {
-  const { detached, stuck } = await detachGroup(ec2, groupId);
+  const { detached, stuck } = await detachGroup(ctx, ec2, groupId);
   if (stuck.length > 0) return "stuck";
   const rules = await ec2.rules([groupId]);
   if (rules.some((r) => !r.IsEgress)) {
     if (detached.length > 0) await attachGroup(ctx, ec2, detached, groupId);
     return "in-use";
   }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ec2.deleteGroup(groupId);
-      return "deleted";
-    } catch (err) {
-      if (isAwsError(err, "InvalidGroup.NotFound")) return "gone";
-      if (!isAwsError(err, "DependencyViolation") || attempt >= ATTEMPTS + 1) throw err;
-      await sleep(ctx.backoffMs * 2 ** (attempt - 1));
-    }
-  }
+  return deleteGroup(ctx, ec2, groupId);
 }

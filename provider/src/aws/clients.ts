@@ -5,8 +5,23 @@ import { JitError } from "../model";
 import { AwsConnection, configuredRegion } from "./connection";
 import { Ec2Api } from "./ec2";
 
+/** More than the SDK's 3: a burst of grants on a busy account can be throttled more than twice in a row. */
+const DEFAULT_ATTEMPTS = 5;
+
 type IamSdk = typeof import("@aws-sdk/client-iam");
 type StsSdk = typeof import("@aws-sdk/client-sts");
+
+/** What every SDK client of a driver is configured with. */
+export function sdkConfig(c: AwsConnection, region: string | undefined): Pick<AwsConnection, "region" | "endpoint" | "credentials" | "profile" | "maxAttempts" | "retryMode"> {
+  return {
+    ...(region ? { region } : {}),
+    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    ...(c.credentials ? { credentials: c.credentials } : {}),
+    ...(c.profile ? { profile: c.profile } : {}),
+    maxAttempts: c.maxAttempts ?? DEFAULT_ATTEMPTS,
+    retryMode: c.retryMode ?? "adaptive",
+  };
+}
 
 /**
  * The SDK clients of one driver: an EC2 client per region, made on first use, and one STS and one
@@ -21,14 +36,7 @@ export class AwsClients {
   constructor(readonly connection: AwsConnection) {}
 
   private config(region: string | undefined) {
-    const c = this.connection;
-    return {
-      ...(region ? { region } : {}),
-      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-      ...(c.credentials ? { credentials: c.credentials } : {}),
-      ...(c.profile ? { profile: c.profile } : {}),
-      ...(c.maxAttempts ? { maxAttempts: c.maxAttempts } : {}),
-    };
+    return sdkConfig(this.connection, region);
   }
 
   /** The region for bare instance ids: configured, or the profile's as the SDK finds it. */

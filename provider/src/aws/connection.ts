@@ -21,13 +21,19 @@ export interface AwsConnection {
   credentials?: EC2ClientConfig["credentials"];
   /** A named profile of the shared config files (default: `AWS_PROFILE`, else "default"). */
   profile?: string;
-  /** Attempts per API call, the SDK's retries included (default: the SDK's 3). */
+  /** Attempts per API call, the SDK's retries included (default 5). */
   maxAttempts?: number;
+  /**
+   * The SDK's retry mode: `adaptive` (the default) also slows this process's own calls down when
+   * EC2 throttles, which matters because Authorize/RevokeSecurityGroupIngress sit in EC2's lowest
+   * request-rate bucket; `standard` only retries.
+   */
+  retryMode?: "standard" | "adaptive";
   /** Items per page of Describe* calls, 5 to 1000 (default 1000). */
   pageSize?: number;
   /** The account's EC2 quotas, where they were raised. */
   limits?: { groupsPerInterface?: number; rulesPerGroup?: number };
-  /** First wait of our own retries (DependencyViolation on delete, races on the group list), doubling each time; default 500 ms. */
+  /** Ceiling of the first wait of our own retries (eventual consistency, races), doubling each time, with full jitter; default 500 ms. */
   backoffMs?: number;
 }
 

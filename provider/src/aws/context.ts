@@ -1,16 +1,17 @@
 import { JitError, parseVmId } from "../model";
 import type { Tag } from "../plan";
-import { GRANT_GROUP_ROLE, MAX_GROUPS_PER_INTERFACE, MAX_RULES_PER_GROUP, TAG_ROLE } from "../plan";
+import { MAX_GROUPS_PER_INTERFACE, MAX_RULES_PER_GROUP } from "../plan";
 import type { AwsClients } from "./clients";
 import type { AwsConnection } from "./connection";
 import { KeyedLocks } from "../util/keyed-locks";
+import { Backoff, makeBackoff } from "./retry";
 
 /** What the driver's parts share: clients, in-process locks, the account's quotas, retry pacing. */
 export interface AwsContext {
   clients: AwsClients;
   locks: KeyedLocks;
   limits: { groupsPerInterface: number; rulesPerGroup: number };
-  backoffMs: number;
+  backoff: Backoff;
 }
 
 export function makeContext(clients: AwsClients, connection: AwsConnection): AwsContext {
@@ -21,7 +22,7 @@ export function makeContext(clients: AwsClients, connection: AwsConnection): Aws
       groupsPerInterface: connection.limits?.groupsPerInterface ?? MAX_GROUPS_PER_INTERFACE,
       rulesPerGroup: connection.limits?.rulesPerGroup ?? MAX_RULES_PER_GROUP,
     },
-    backoffMs: connection.backoffMs ?? 500,
+    backoff: makeBackoff(connection.backoffMs ?? 500),
   };
 }
 
@@ -52,9 +53,4 @@ export function instanceLock(t: { region: string; instanceId: string }): string 
 
 export function tagValue(tags: readonly Tag[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.Key === key)?.Value;
-}
-
-/** Grant groups are ours and temporary: the baseline never counts or changes them. */
-export function isGrantGroup(group: { Tags?: Tag[] }): boolean {
-  return tagValue(group.Tags, TAG_ROLE) === GRANT_GROUP_ROLE;
 }

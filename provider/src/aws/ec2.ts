@@ -1,17 +1,11 @@
 import type { EC2Client, Filter, IpPermission, SecurityGroup, SecurityGroupRule, Tag } from "@aws-sdk/client-ec2";
+import type { SgInterface } from "../plan";
 import { cloudError } from "./errors";
 
 type Ec2Sdk = typeof import("@aws-sdk/client-ec2");
 
-/** An interface and the groups it wears, as the grant and baseline code need it. */
-export interface InterfaceView {
-  networkInterfaceId: string;
-  vpcId: string;
-  groupIds: string[];
-  /** The instance it is attached to, if any. */
-  instanceId?: string;
-  description?: string;
-}
+/** An interface and the groups it wears (ids, and names where the read gives them), as the grant and baseline code need it. */
+export type InterfaceView = SgInterface;
 
 export interface InstanceView {
   instanceId: string;
@@ -32,7 +26,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 interface InterfaceFields {
   NetworkInterfaceId?: string;
   VpcId?: string;
-  Groups?: { GroupId?: string }[];
+  Groups?: { GroupId?: string; GroupName?: string }[];
   Description?: string;
 }
 
@@ -41,6 +35,7 @@ function interfaceView(n: InterfaceFields, instanceId: string | undefined): Inte
     networkInterfaceId: n.NetworkInterfaceId ?? "",
     vpcId: n.VpcId ?? "",
     groupIds: (n.Groups ?? []).map((g) => g.GroupId ?? ""),
+    groupNames: (n.Groups ?? []).map((g) => g.GroupName ?? ""),
     ...(instanceId ? { instanceId } : {}),
     ...(n.Description ? { description: n.Description } : {}),
   };
@@ -170,24 +165,15 @@ export class Ec2Api {
     return out.SecurityGroupRules ?? [];
   }
 
+  /**
+   * Revokes rules by their ids, which names exactly those rules: by permissions, a default VPC's
+   * EC2 revokes what matches and only lists the rest as unknown, so a caller could lose track of
+   * what went. An unknown id fails the call (`InvalidSecurityGroupRuleId.NotFound`).
+   */
   async revokeRules(groupId: string, ruleIds: string[]): Promise<void> {
     await this.call(`RevokeSecurityGroupIngress on ${groupId}`, (c, sdk) =>
       c.send(new sdk.RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: ruleIds })),
     );
-  }
-
-  /**
-   * Revokes rules by their permissions. In a default VPC EC2 ignores permissions it does not
-   * have and lists them as unknown; we fail as a non-default VPC would, so callers re-read either way.
-   */
-  async revokePermissions(groupId: string, permissions: IpPermission[]): Promise<void> {
-    const out = await this.call(`RevokeSecurityGroupIngress on ${groupId}`, (c, sdk) =>
-      c.send(new sdk.RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions })),
-    );
-    if (out.UnknownIpPermissions?.length) {
-      const err = Object.assign(new Error("The specified rule does not exist in this security group."), { name: "InvalidPermission.NotFound" });
-      throw cloudError(err, `RevokeSecurityGroupIngress on ${groupId} in ${this.region}`);
-    }
   }
 
   /** Replaces the interface's whole group list (that is what EC2 offers). */
@@ -195,6 +181,17 @@ export class Ec2Api {
     await this.call(`ModifyNetworkInterfaceAttribute on ${networkInterfaceId}`, (c, sdk) =>
       c.send(new sdk.ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: networkInterfaceId, Groups: groupIds })),
     );
+  }
+
+  /** Managed prefix lists by id, for what a reference to each counts as against the rules quota. */
+  async prefixLists(ids: readonly string[]): Promise<Array<{ id: string; name?: string; maxEntries?: number; awsManaged: boolean }>> {
+    return this.describe("prefix-list-id", ids, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeManagedPrefixLists", (c, sdk) =>
+        c.send(new sdk.DescribeManagedPrefixListsCommand({ Filters, NextToken, MaxResults: Math.min(this.pageSize, 100) })),
+      );
+      const items = (out.PrefixLists ?? []).map((l) => ({ id: l.PrefixListId ?? "", name: l.PrefixListName, maxEntries: l.MaxEntries, awsManaged: l.OwnerId === "AWS" }));
+      return { items, next: out.NextToken };
+    });
   }
 
   async deleteGroup(groupId: string): Promise<void> {

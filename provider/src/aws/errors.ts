@@ -22,4 +22,12 @@ export function isAwsError(err: unknown, ...names: string[]): boolean {
   return name !== undefined && names.includes(name);
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * Whether EC2 answered with a refusal (4xx): then the call changed nothing. A network failure or
+ * a 5xx leaves it unknown whether the call was applied.
+ */
+export function refusedByEc2(err: unknown): boolean {
+  const inner = (err instanceof JitError ? err.cause : err) as { $metadata?: { httpStatusCode?: number } } | undefined;
+  const status = inner?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
+}

@@ -19,16 +19,31 @@ const GroupRecord = z.strictObject({
 });
 export type GroupRecord = z.output<typeof GroupRecord>;
 
+/**
+ * An instance's JIT group in one VPC, which the baseline made and attached to its interfaces
+ * there: the ledger's record is what makes it ours (its tags only help find it).
+ */
+const JitGroupRecord = z.strictObject({
+  region: z.string().min(1),
+  instanceId: z.string().min(1),
+  vpcId: z.string().min(1),
+  groupId: z.string().min(1),
+  networkInterfaceIds: z.array(z.string().min(1)),
+});
+export type JitGroupRecord = z.output<typeof JitGroupRecord>;
+
 const AwsBaselineRecord = z.strictObject({
   cloud: z.literal("aws"),
   version: z.literal(1),
   /** Whether the policy may change groups shared with instances outside it, as last applied. */
   allowSharedSecurityGroups: z.boolean(),
   groups: z.array(GroupRecord),
+  /** Absent in records of earlier versions, which made no JIT groups. */
+  jitGroups: z.array(JitGroupRecord).default([]),
 });
 export type AwsBaselineRecord = z.output<typeof AwsBaselineRecord>;
 
-const EMPTY_RECORD: AwsBaselineRecord = { cloud: "aws", version: 1, allowSharedSecurityGroups: false, groups: [] };
+const EMPTY_RECORD: AwsBaselineRecord = { cloud: "aws", version: 1, allowSharedSecurityGroups: false, groups: [], jitGroups: [] };
 
 /** A stored record; nothing (a policy never applied) reads as empty. */
 export function parseRecord(record: BaselineRecord | undefined): AwsBaselineRecord {
@@ -36,11 +51,6 @@ export function parseRecord(record: BaselineRecord | undefined): AwsBaselineReco
   const parsed = AwsBaselineRecord.safeParse(record);
   if (!parsed.success) throw new JitError("InvalidInput", `the stored baseline is not an AWS baseline record: ${z.prettifyError(parsed.error)}`, { field: "baseline" });
   return parsed.data;
-}
-
-/** The record as the baseline planner takes it. */
-export function plannerRecord(group: GroupRecord): SgBaselineRecord {
-  return { groupId: group.groupId, revoked: group.revoked.map((r) => r.permission), added: group.added };
 }
 
 /** JSON as the ledger and Pulumi state take it: no undefined fields. */

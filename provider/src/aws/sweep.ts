@@ -4,10 +4,11 @@ import { retireGroup } from "./attachment";
 import { AwsContext, instanceLock, tagValue } from "./context";
 
 /**
- * Finds grant groups and grant rules straight from EC2, by their tags, in each region of the scope
- * (the default region when none is named), and removes what the plan says is over: rules past
- * their stamped expiry or of grants the ledger says ended, and grant groups left empty whose own
- * stamp is over. Each removal is reported; a failure is reported and the sweep goes on.
+ * Finds grant groups (JIT groups included) straight from EC2, by their tags, in each region of the
+ * scope (the default region when none is named), and removes what the plan says is over: rules
+ * past their stamped expiry, of grants the ledger says ended, or that no grant made, and grant
+ * groups left empty whose own stamp is over. Each removal is reported; a failure is reported and
+ * the sweep goes on.
  */
 export async function sweepOrphans(
   ctx: AwsContext,
@@ -31,8 +32,8 @@ export async function sweepOrphans(
         cloud: "aws",
         container: orphan.groupId,
         name: orphan.name,
-        grantId: orphan.grantId,
-        expiredAt: orphan.expiresAt.toISOString(),
+        ...(orphan.grantId ? { grantId: orphan.grantId } : {}),
+        ...(orphan.expiresAt ? { expiredAt: orphan.expiresAt.toISOString() } : {}),
         action: error === undefined ? "removed" : "failed",
         ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
       });
@@ -44,7 +45,8 @@ export async function sweepOrphans(
         try {
           await ec2.revokeRules(groupId, ruleIds);
           orphans("rule", groupId).forEach((o) => report(o));
-          progress?.(`removed ${ruleIds.length} expired or ended grant rule(s) from ${groupId}`);
+          for (const o of orphans("rule", groupId).filter((o) => o.detail)) progress?.(`removed ${o.name} from grant group ${groupId}: no grant made it (${o.detail})`);
+          progress?.(`removed ${ruleIds.length} expired, ended or unowned rule(s) from grant group ${groupId}`);
         } catch (err) {
           orphans("rule", groupId).forEach((o) => report(o, err));
         }

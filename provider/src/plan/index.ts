@@ -51,20 +51,26 @@ export type { IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroup, Sec
 export { permissionOfRule } from "./sg-permissions";
 export { sgAllows, sgEvaluator } from "./sg-evaluator";
 export type { SgFlow, SgFlowSource, SgMatch } from "./sg-evaluator";
-export { MAX_RULES_PER_GROUP, planSgBaseline, planSgRestore } from "./sg-baseline";
+export { MAX_RULES_PER_GROUP, planSgBaseline, planSgRestore, prefixListWeight } from "./sg-baseline";
+export { adoptStrays, decideGroup, tagsIn, untrackedOpenings } from "./sg-decide";
+export type { GroupDecision, SgGroupRecord, SgInstance, SgInterface, SgMember, SgSurvey } from "./sg-decide";
+export { STAMP_SKEW_MS, judgeGrantRule } from "./sg-ownership";
+export type { GrantRuleVerdict } from "./sg-ownership";
+export { emptiedGroups, planSgGrantRestore } from "./sg-restore";
+export type { RecordedSgRule, SgGrantRestoreInput, SgGrantRestorePlan } from "./sg-restore";
 export type { SgBaselineInput, SgBaselinePlan, SgBaselineRecord, SgGroupChange } from "./sg-baseline";
 export { BASELINE_SPLIT_ROLE, GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_INSTANCE, TAG_POLICY, TAG_ROLE } from "./sg-tags";
 export {
   MAX_GROUPS_PER_INTERFACE,
   groupsWith,
   groupsWithout,
+  jitGroupName,
+  jitGroupOn,
   parseGrantTags,
   planGrantPlacement,
-  planSgGrantEnd,
   planSgGrantIngress,
-  planSgSweep,
 } from "./sg-grant";
-export type { GrantCleanup, GrantIngress, GrantPlacement, GrantPlacementInput, GrantRuleInfo, SgGrantInput } from "./sg-grant";
+export type { GrantIngress, GrantPlacement, GrantPlacementInput, GrantRuleInfo, SgGrantInput } from "./sg-grant";
 export { preserveRuleTags, sgRuleKeys } from "./sg-rule-tags";
 export type { TaggedPermission } from "./sg-rule-tags";
 export { sgOpenings } from "./sg-exposure";

@@ -48,6 +48,11 @@ export interface SgBaselineInput {
   leaveAlone?: readonly string[];
   /** EC2's inbound rule limit per group and address family. */
   maxRulesPerGroup?: number;
+  /**
+   * What a rule referencing each prefix list counts as against that limit: the list's maximum
+   * entries, or an AWS-managed list's weight (see `prefixListWeight`). A list not given counts as 1.
+   */
+  prefixListWeights?: ReadonlyMap<string, number>;
 }
 
 export interface SgGroupChange {
@@ -75,6 +80,35 @@ export interface SgBaselinePlan {
 }
 
 export const MAX_RULES_PER_GROUP = 60;
+
+/**
+ * The published weights of AWS-managed prefix lists, by name with the region taken out
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html).
+ */
+const AWS_MANAGED_WEIGHTS: ReadonlyArray<[RegExp, number]> = [
+  [/^com\.amazonaws\.global\.(ipv6\.)?cloudfront\.origin-facing$/, 55],
+  [/^com\.amazonaws\.[a-z0-9-]+\.(dynamodb|s3)$/, 1],
+  [/^com\.amazonaws\.[a-z0-9-]+\.(ipv6\.)?ec2-instance-connect$/, 2],
+  [/^com\.amazonaws\.global\.groundstation$/, 5],
+  [/^com\.amazonaws\.[a-z0-9-]+\.(ipv6\.)?route53-healthchecks$/, 25],
+  [/^com\.amazonaws\.[a-z0-9-]+\.s3express$/, 6],
+  [/^com\.amazonaws\.[a-z0-9-]+\.(ipv6\.)?vpc-lattice$/, 10],
+];
+
+/**
+ * What a rule referencing a prefix list counts as against the rules-per-group quota: a
+ * customer-managed list its maximum entries, an AWS-managed one its published weight. An
+ * AWS-managed list whose weight is not known here counts as its maximum entries, and a list whose
+ * size is not known as the whole quota: counting too many refuses up front, counting too few
+ * would fail half-way through a baseline.
+ */
+export function prefixListWeight(list: { name?: string; maxEntries?: number; awsManaged: boolean }, limit = MAX_RULES_PER_GROUP): number {
+  if (list.awsManaged) {
+    const known = AWS_MANAGED_WEIGHTS.find(([pattern]) => pattern.test(list.name ?? ""));
+    if (known) return known[1];
+  }
+  return list.maxEntries ?? limit;
+}
 /** Tags on the narrower rules, so that they can be told apart from the user's without the ledger. */
 function splitTags(policy: string): Tag[] {
   return [
@@ -127,12 +161,14 @@ class EntrySet {
   }
 }
 
-function countsFit(entries: EntrySet, limit: number): boolean {
+/** Rules count per address family: a CIDR in its own, a group or prefix list reference in both, a prefix list as its weight. */
+function countsFit(entries: EntrySet, limit: number, weights: ReadonlyMap<string, number> | undefined): boolean {
   let v4 = 0;
   let v6 = 0;
   for (const { source } of entries.byKey.values()) {
-    if (source.kind !== "ipv6") v4++;
-    if (source.kind !== "ipv4") v6++;
+    const weight = source.kind === "prefixList" ? (weights?.get(source.id) ?? 1) : 1;
+    if (source.kind !== "ipv6") v4 += weight;
+    if (source.kind !== "ipv4") v6 += weight;
   }
   return v4 <= limit && v6 <= limit;
 }
@@ -165,8 +201,9 @@ export function planSgBaseline(input: SgBaselineInput): SgBaselinePlan {
     const closed = new EntrySet();
     for (const e of original.byKey.values()) if (!closing.some((c) => opens(e, c))) closed.add(e);
     for (const e of original.byKey.values()) if (closing.some((c) => opens(e, c))) pieces(e, closing).forEach((p) => closed.add(p));
-    if (!countsFit(closed, limit)) {
-      throw new JitError("CapacityExceeded", `security group ${groupId} would need more than ${limit} inbound rules per address family once narrowed around the selected ports`);
+    if (!countsFit(closed, limit, input.prefixListWeights)) {
+      const lists = [...closed.byKey.values()].some((e) => e.source.kind === "prefixList") ? " (a prefix list counts as its maximum entries, or an AWS-managed list as its weight)" : "";
+      throw new JitError("CapacityExceeded", `security group ${groupId} would need more than ${limit} inbound rules per address family once narrowed around the selected ports${lists}`);
     }
 
     const revoked = original.minus(closed);
@@ -183,7 +220,7 @@ export function planSgBaseline(input: SgBaselineInput): SgBaselinePlan {
       { permissions: toAuthorize.filter((e) => split.has(e)).map(permissionOfEntry), tags: splitTags(input.policy) },
     ].filter((b) => b.permissions.length > 0);
     const both = new EntrySet([...now.byKey.values(), ...toAuthorize]);
-    plan.changes.push({ groupId, authorize: batches, revoke: toRevoke.map(permissionOfEntry), order: countsFit(both, limit) ? "authorize-first" : "revoke-first" });
+    plan.changes.push({ groupId, authorize: batches, revoke: toRevoke.map(permissionOfEntry), order: countsFit(both, limit, input.prefixListWeights) ? "authorize-first" : "revoke-first" });
   }
   for (const [groupId, record] of records) {
     plan.missing.push(groupId);
@@ -192,7 +229,7 @@ export function planSgBaseline(input: SgBaselineInput): SgBaselinePlan {
   return plan;
 }
 
-/** Puts groups back as they were before the baseline: the plan for no selected ports. */
-export function planSgRestore(input: { policy: string; groups: readonly SecurityGroup[]; records: readonly SgBaselineRecord[] }): SgBaselinePlan {
+/** Puts groups back as they were before the baseline: the plan for no selected ports (policy removal). */
+export function planSgRestore(input: Omit<SgBaselineInput, "ports" | "leaveAlone"> & { records: readonly SgBaselineRecord[] }): SgBaselinePlan {
   return planSgBaseline({ ...input, ports: [] });
 }

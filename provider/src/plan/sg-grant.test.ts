@@ -2,8 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isJitError } from "../model/errors";
 import { sgAllows } from "./sg-evaluator";
-import { groupsWith, groupsWithout, parseGrantTags, planGrantPlacement, planSgGrantEnd, planSgGrantIngress, planSgSweep, type GrantIngress } from "./sg-grant";
-import type { SecurityGroupRule } from "./sg-types";
+import { groupsWith, groupsWithout, jitGroupName, jitGroupOn, parseGrantTags, planGrantPlacement, planSgGrantIngress, type GrantIngress } from "./sg-grant";
 
 const AT = new Date("2030-01-01T12:00:00Z");
 const LATER = new Date("2030-01-01T13:00:00.500Z");
@@ -90,25 +89,15 @@ test("no room for another group on an interface, or too many rules for one group
   assert.deepEqual(groupsWithout(["sg-1", "sg-2"], "sg-1"), ["sg-2"]);
 });
 
-test("ending a grant revokes its tagged rules only; the sweeper finds expired ones; emptied groups are named", () => {
-  const tags = (grantId: string, at: Date) => planSgGrantIngress({ grantId, policy: "web", instanceId: "i-1", ports: [{ number: 22, protocol: "TCP", source: "8.8.8.8", expiresAt: at }] })[0].tags;
-  const rules: SecurityGroupRule[] = [
-    { SecurityGroupRuleId: "sgr-1", GroupId: "sg-a", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "8.8.8.8/32", Tags: tags("g1", AT) },
-    { SecurityGroupRuleId: "sgr-2", GroupId: "sg-a", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "8.8.4.4/32", Tags: tags("g2", LATER) },
-    { SecurityGroupRuleId: "sgr-3", GroupId: "sg-b", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "8.8.8.8/32", Tags: tags("g1", AT) },
-    { SecurityGroupRuleId: "sgr-4", GroupId: "sg-b", IsEgress: true, IpProtocol: "-1", CidrIpv4: "0.0.0.0/0" },
-    { SecurityGroupRuleId: "sgr-5", GroupId: "sg-own", IsEgress: false, IpProtocol: "tcp", FromPort: 22, ToPort: 22, CidrIpv4: "8.8.8.8/32", Tags: tags("g1", AT) },
-  ];
-  assert.deepEqual(planSgGrantEnd("g1", rules, ["sg-a", "sg-b"]), {
-    revoke: [
-      { groupId: "sg-a", ruleIds: ["sgr-1"] },
-      { groupId: "sg-b", ruleIds: ["sgr-3"] },
-    ],
-    emptied: ["sg-b"],
-  });
-  assert.deepEqual(planSgSweep(rules, ["sg-a", "sg-b"], new Date("2030-01-01T12:30:00Z")), planSgGrantEnd("g1", rules, ["sg-a", "sg-b"]));
-  assert.deepEqual(planSgSweep(rules, ["sg-a", "sg-b"], new Date("2030-01-02T00:00:00Z")).emptied, ["sg-a", "sg-b"]);
-  assert.deepEqual(planSgSweep(rules, ["sg-a", "sg-b"], new Date("2029-01-01T00:00:00Z")), { revoke: [], emptied: [] });
+test("the JIT group is the one named for the instance that every interface of the VPC wears", () => {
+  const on = (...names: (string | undefined)[][]) => jitGroupOn("i-1", names.map((n) => ({ groups: n.map((name, k) => ({ id: name === "jit-i-1" ? "sg-j" : `sg-${k}`, name })) })));
+  assert.equal(jitGroupName("i-1"), "jit-i-1");
+  assert.equal(on(["web", "jit-i-1"]), "sg-j");
+  assert.equal(on(["web", "jit-i-1"], ["jit-i-1"]), "sg-j");
+  assert.equal(on(["web", "jit-i-1"], ["web"]), undefined, "not on every interface: a grant there would not reach the second");
+  assert.equal(on(["web", "jit-i-1-g1"]), undefined, "a grant group is not the JIT group");
+  assert.equal(on([undefined]), undefined);
+  assert.equal(jitGroupOn("i-1", []), undefined);
 });
 
 test("groups add up: a grant group opens its ports next to the instance's own groups", () => {

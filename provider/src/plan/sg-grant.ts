@@ -5,7 +5,7 @@ import { ec2Protocols } from "./protocols";
 import { MAX_RULES_PER_GROUP } from "./sg-baseline";
 import { entriesOfGroup, entriesOfPermission, entryKey } from "./sg-permissions";
 import { GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_INSTANCE, TAG_POLICY, TAG_ROLE } from "./sg-tags";
-import type { IpPermission, SecurityGroup, SecurityGroupRule, Tag } from "./sg-types";
+import type { IpPermission, SecurityGroup, Tag } from "./sg-types";
 import type { GrantPort } from "./types";
 
 /**
@@ -76,6 +76,22 @@ export interface GrantPlacementInput {
   maxGroupsPerInterface?: number;
 }
 
+/**
+ * The name of an instance's JIT group in a VPC: the group its baseline attaches to the instance's
+ * interfaces there once, which grants then only add rules to and restores only take rules from,
+ * so that no grant rewrites an interface's group list. Names are unique per VPC and never change.
+ */
+export function jitGroupName(instanceId: string): string {
+  return `jit-${instanceId}`;
+}
+
+/** The instance's JIT group, if every one of these interfaces (those in one VPC) wears it. */
+export function jitGroupOn(instanceId: string, interfaces: ReadonlyArray<{ groups: ReadonlyArray<{ id: string; name?: string }> }>): string | undefined {
+  const name = jitGroupName(instanceId);
+  const [first, ...rest] = interfaces.map((i) => i.groups.find((g) => g.name === name)?.id);
+  return first !== undefined && rest.every((id) => id === first) ? first : undefined;
+}
+
 export type GrantPlacement =
   | { kind: "existing"; groupId: string }
   /** Create this group, then attach it to every interface (see `groupsWith`). */
@@ -118,7 +134,8 @@ export function planGrantPlacement(input: GrantPlacementInput): GrantPlacement {
 
 /**
  * An interface's group list with `groupId` added. ModifyNetworkInterfaceAttribute replaces the whole
- * list, so the adapter re-reads it right before and checks it right after.
+ * list, so the adapter re-reads it right before and checks it right after; it is the one write of
+ * a list that is left (attaching a JIT group once, or a grant group when the JIT group has no room).
  */
 export function groupsWith(current: readonly string[], groupId: string, networkInterfaceId: string, limit = MAX_GROUPS_PER_INTERFACE): string[] {
   if (current.includes(groupId)) return [...current];
@@ -153,39 +170,4 @@ export function parseGrantTags(tags: readonly Tag[] | undefined): GrantRuleInfo 
   const expiresAt = new Date(expiry ?? "");
   if (!grantId || !policy || !instanceId || Number.isNaN(expiresAt.getTime())) return undefined;
   return { grantId, policy, instanceId, expiresAt };
-}
-
-export interface GrantCleanup {
-  /** RevokeSecurityGroupIngress by `SecurityGroupRuleIds`, per group. */
-  revoke: Array<{ groupId: string; ruleIds: string[] }>;
-  /** Grant groups with no rules left afterwards: detach from every interface, then delete. */
-  emptied: string[];
-}
-
-function cleanup(rules: readonly SecurityGroupRule[], grantGroupIds: readonly string[], ends: (info: GrantRuleInfo) => boolean): GrantCleanup {
-  const ingress = rules.filter((r) => !r.IsEgress && r.GroupId && grantGroupIds.includes(r.GroupId));
-  const ending = ingress.filter((r) => {
-    const info = parseGrantTags(r.Tags);
-    return info !== undefined && r.SecurityGroupRuleId !== undefined && ends(info);
-  });
-  const staying = new Set(ingress.filter((r) => !ending.includes(r)).map((r) => r.GroupId));
-  return {
-    revoke: grantGroupIds
-      .map((groupId) => ({ groupId, ruleIds: ending.filter((r) => r.GroupId === groupId).map((r) => r.SecurityGroupRuleId ?? "") }))
-      .filter((g) => g.ruleIds.length > 0),
-    emptied: grantGroupIds.filter((g) => !staying.has(g)),
-  };
-}
-
-/**
- * Ending one grant: its rules in the instance's grant groups (`rules` from DescribeSecurityGroupRules
- * of those groups, with tags), found by the grant id they are tagged with.
- */
-export function planSgGrantEnd(grantId: string, rules: readonly SecurityGroupRule[], grantGroupIds: readonly string[]): GrantCleanup {
-  return cleanup(rules, grantGroupIds, (info) => info.grantId === grantId);
-}
-
-/** Every grant rule whose tagged expiry has passed, and the grant groups that leaves empty: no ledger needed. */
-export function planSgSweep(rules: readonly SecurityGroupRule[], grantGroupIds: readonly string[], now: Date): GrantCleanup {
-  return cleanup(rules, grantGroupIds, (info) => info.expiresAt.getTime() <= now.getTime());
 }

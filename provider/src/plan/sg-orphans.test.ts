@@ -45,3 +45,22 @@ test("an empty group is kept while its stamp is live, and an unstamped one alway
   });
   assert.deepEqual(plan.deleteGroups, ["sg-old"]);
 });
+
+test("a rule in a grant group that no grant made goes: untagged, or stamped further ahead than a grant may last", () => {
+  const untagged: SecurityGroupRule = { SecurityGroupRuleId: "sgr-open", GroupId: "sg-j", IsEgress: false, IpProtocol: "-1", CidrIpv4: "0.0.0.0/0" };
+  const plan = planSgOrphanSweep({
+    groups: [{ GroupId: "sg-j", GroupName: "jit-i-1", Tags: [{ Key: TAG_INSTANCE, Value: "i-1" }, { Key: TAG_ROLE, Value: GRANT_GROUP_ROLE }] }],
+    rules: [untagged, ruleOf("sgr-far", "sg-j", "ffff", hours(24 * 365)), ruleOf("sgr-day", "sg-j", "gggg", hours(24)), ruleOf("sgr-live", "sg-j", "aaaa", hours(2))],
+    now: NOW,
+    grantState: (id) => (id === "aaaa" ? "live" : "unknown"),
+  });
+  assert.deepEqual(plan.revoke, [{ groupId: "sg-j", ruleIds: ["sgr-open", "sgr-far"] }]);
+  assert.deepEqual(
+    plan.orphans.map((o) => [o.name, o.why, o.grantId, o.detail]),
+    [
+      ["sgr-open", "not a grant's", undefined, "it carries no grant's tags"],
+      ["sgr-far", "not a grant's", undefined, "its stamped expiry 2031-01-01T12:00:00.000Z is further ahead than any grant may last"],
+    ],
+  );
+  assert.deepEqual(plan.deleteGroups, [], "a JIT group carries no stamp: its baseline owns it");
+});

@@ -1,5 +1,6 @@
 import { stampTime } from "./nsg-names";
 import { parseGrantTags } from "./sg-grant";
+import { judgeGrantRule } from "./sg-ownership";
 import { TAG_EXPIRES_AT, TAG_GRANT, TAG_POLICY } from "./sg-tags";
 import type { SecurityGroup, SecurityGroupRule, Tag } from "./sg-types";
 
@@ -36,9 +37,12 @@ export interface SgOrphan {
   groupId: string;
   /** The rule id, or the group's name for a group. */
   name: string;
-  grantId: string;
-  expiresAt: Date;
-  why: "expired" | "ended";
+  /** The grant it says it belongs to; absent for a rule no grant made. */
+  grantId?: string;
+  expiresAt?: Date;
+  why: "expired" | "ended" | "not a grant's";
+  /** For a rule no grant made: how that shows. */
+  detail?: string;
 }
 
 export interface SgOrphanSweepPlan {
@@ -51,17 +55,21 @@ export interface SgOrphanSweepPlan {
 }
 
 /**
- * A rule goes when its stamped expiry has passed or its grant is known to have ended; a rule of a
- * grant the ledger does not know stays until its expiry, as it may belong to a grant recorded
- * elsewhere. A grant group goes when no rule is left in it and its own stamp is over by the same
- * test; an unstamped group is not one we made, and stays.
+ * A rule in a grant group goes when its stamped expiry has passed, when its grant is known to have
+ * ended, or when no grant made it (no grant tags, or a stamp no grant could have: see
+ * `judgeGrantRule`), for a grant group holds grants' rules and nothing else. A rule of a grant the
+ * ledger does not know stays until its stamp, at most a day ahead: it may belong to a grant
+ * recorded in another ledger. A grant group goes when no rule is left in it and its own stamp is
+ * over by the same test; an unstamped group (an instance's JIT group, which its baseline owns, or
+ * one we did not make) stays.
  */
 export function planSgOrphanSweep(input: SgOrphanSweepInput): SgOrphanSweepPlan {
-  const over = (tags: readonly Tag[] | undefined): Pick<SgOrphan, "grantId" | "expiresAt" | "why"> | undefined => {
-    const info = parseGrantTags(tags);
-    if (!info) return undefined;
-    if (info.expiresAt.getTime() <= input.now.getTime()) return { grantId: info.grantId, expiresAt: info.expiresAt, why: "expired" };
-    if (input.grantState(info.grantId) === "ended") return { grantId: info.grantId, expiresAt: info.expiresAt, why: "ended" };
+  const over = (tags: readonly Tag[] | undefined): Pick<SgOrphan, "grantId" | "expiresAt" | "why" | "detail"> | undefined => {
+    const verdict = judgeGrantRule(tags, input.now);
+    if (verdict.kind === "foreign") return { why: "not a grant's", detail: verdict.why };
+    const { grantId, expiresAt } = verdict.info;
+    if (verdict.kind === "expired") return { grantId, expiresAt, why: "expired" };
+    if (input.grantState(grantId) === "ended") return { grantId, expiresAt, why: "ended" };
     return undefined;
   };
   const groupIds = new Set(input.groups.map((g) => g.GroupId ?? ""));
@@ -81,7 +89,8 @@ export function planSgOrphanSweep(input: SgOrphanSweepInput): SgOrphanSweepPlan 
   }
   for (const group of input.groups) {
     const groupId = group.GroupId ?? "";
-    const ending = staying.has(groupId) ? undefined : over(group.Tags);
+    // A group's own stamp is judged as a rule's, except that no stamp means "not ours to delete".
+    const ending = staying.has(groupId) || !parseGrantTags(group.Tags) ? undefined : over(group.Tags);
     if (!ending) continue;
     plan.deleteGroups.push(groupId);
     plan.orphans.push({ kind: "group", groupId, name: group.GroupName ?? groupId, ...ending });

@@ -45,3 +45,13 @@ test("rules with different tags go in different batches; the batch's own tag win
   assert.deepEqual(second.tags.find((t) => t.Key === "pulumi-jit:role")?.Value, "baseline-split");
   assert.equal(second.tags.filter((t) => t.Key === "pulumi-jit:role").length, 1);
 });
+
+test("tags carried over never include reserved aws: keys, nor more than EC2's fifty per rule", () => {
+  const wide = { IpProtocol: "tcp", FromPort: 0, ToPort: 65535, IpRanges: [{ CidrIp: "10.0.0.0/8" }] };
+  const many = [{ Key: "aws:cloudformation:stack-name", Value: "s" }, ...Array.from({ length: 55 }, (_, i) => ({ Key: `k${i}`, Value: "v" }))];
+  const piece = { IpProtocol: "tcp", FromPort: 0, ToPort: 21, IpRanges: [{ CidrIp: "10.0.0.0/8" }] };
+  const [batch] = preserveRuleTags([{ permissions: [piece], tags: [{ Key: "pulumi-jit:role", Value: "baseline-split" }] }], [{ permission: wide, tags: many }]);
+  assert.equal(batch.tags.length, 50);
+  assert.ok(!batch.tags.some((t) => t.Key?.startsWith("aws:")));
+  assert.deepEqual(batch.tags.at(-1), { Key: "pulumi-jit:role", Value: "baseline-split" }, "the batch's own tags are kept first");
+});

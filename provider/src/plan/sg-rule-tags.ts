@@ -26,6 +26,9 @@ function cutFrom(piece: SgEntry, whole: SgEntry): boolean {
   return whole.protocol === piece.protocol && whole.fromPort <= piece.fromPort && piece.toPort <= whole.toPort;
 }
 
+/** EC2's limit of tags per resource, security group rules included. */
+const MAX_TAGS = 50;
+
 function tagSetKey(tags: readonly Tag[]): string {
   return JSON.stringify([...tags].map((t) => [t.Key ?? "", t.Value ?? ""]).sort());
 }
@@ -44,7 +47,9 @@ export function preserveRuleTags(batches: SgGroupChange["authorize"], known: rea
     const own = new Set(batch.tags.map((t) => t.Key));
     for (const entry of batch.permissions.flatMap(entriesOfPermission)) {
       const inherited = exact.get(entryKey(entry)) ?? wholes.find((w) => cutFrom(entry, w.entry))?.tags ?? [];
-      const tags = [...inherited.filter((t) => !own.has(t.Key)), ...batch.tags];
+      // EC2 refuses reserved `aws:` keys and more than 50 tags on a rule; the batch's own tags come first.
+      const kept = inherited.filter((t) => !own.has(t.Key) && !(t.Key ?? "").toLowerCase().startsWith("aws:"));
+      const tags = [...kept.slice(0, Math.max(0, MAX_TAGS - batch.tags.length)), ...batch.tags];
       const key = tagSetKey(tags);
       const target = out.get(key) ?? { permissions: [], tags };
       target.permissions.push(permissionOfEntry(entry));

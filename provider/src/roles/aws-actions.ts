@@ -78,13 +78,19 @@ export const AWS_ACTIONS: readonly AwsActionEntry[] = [
     action: "ec2:ModifyNetworkInterfaceAttribute",
     kinds: ["configure", "request"],
     scopes: ["instances", "interfaces"],
-    why: "putting a grant group on the instance's interfaces and taking it off (restore, sweep); requestAccess checks it on each instance",
+    why: "putting the JIT group on the instance's interfaces (baseline) or a grant group where it has no room, and taking them off; requestAccess checks it on each instance",
+  },
+  {
+    action: "ec2:DescribeManagedPrefixLists",
+    kinds: ["configure", "read"],
+    scopes: ["any"],
+    why: "the size of each prefix list a rule references, which counts against the rules-per-group quota",
   },
   {
     action: "ec2:CreateSecurityGroup",
-    kinds: ["request"],
+    kinds: ["configure", "request"],
     scopes: ["newGrantGroups", "vpcs"],
-    why: "a grant group for the grant's rules when the instance has none with room",
+    why: "each instance's JIT group when the baseline is applied; a grant group for a grant's rules when the instance has no JIT group with room",
   },
   {
     action: "ec2:CreateTags",

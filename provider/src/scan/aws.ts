@@ -1,4 +1,3 @@
-import { isGrantGroup } from "../aws/context";
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
 import { IpPermission, SecurityGroup, SecurityGroupRule, permissionOfRule, sgEvaluator, sgOpenings, sgRuleKeys } from "../plan";
@@ -11,8 +10,9 @@ import type { AwsInstanceInventory, AwsRegionInventory, ExposingRule, Exposure, 
  * applicable. Otherwise, for each interface and management port, the rules that open the port are
  * those the baseline planner would have to revoke (`sgOpenings`); each broad CIDR among their
  * sources is checked with the planner's evaluator (`sgEvaluator`), which names every rule of the
- * interface's groups that lets it in. Grant groups (live JIT access) are left out. Group references
- * and prefix lists name known peers and are not broad.
+ * interface's groups that lets it in. Every group counts, grant and JIT groups included: a tag says
+ * nothing about who wrote a rule, and a grant's own rules are from the requester's address, not
+ * broad. Group references and prefix lists name known peers and are not broad.
  */
 
 function cidrsOf(permission: IpPermission): string[] {
@@ -52,7 +52,7 @@ function classifyInstance(instance: AwsInstanceInventory, inventory: AwsRegionIn
     location: inventory.region,
     policies: coveringPolicies(instance.id, policies),
   };
-  const interfaces = instance.interfaces.map((i) => ({ id: i.id, groups: i.groupIds.flatMap((g) => byId.get(g) ?? []).filter((g) => !isGrantGroup(g)) })).filter((i) => i.groups.length > 0);
+  const interfaces = instance.interfaces.map((i) => ({ id: i.id, groups: i.groupIds.flatMap((g) => byId.get(g) ?? []) })).filter((i) => i.groups.length > 0);
   if (interfaces.length === 0) {
     const why = instance.interfaces.length === 0 ? "it has no network interface" : "no security group on its network interfaces";
     return { ...base, verdict: "NotApplicable", reason: `${why}: nothing to put JIT rules in`, exposures: [], details: [] };

@@ -50,14 +50,14 @@ export function normaliseCidr(text: string, family: "ipv4" | "ipv6"): string {
 }
 
 const textPattern = /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]*$/;
+/** The SDK model's pattern for `PrefixListId` and `UserIdGroupPair` descriptions lacks the `&` the others allow. */
+const referenceTextPattern = /^[a-zA-Z0-9. _\-:/()#,@[\]+=;{}!$*]*$/;
 
-/** Descriptions and group names: at most 255 characters from the set EC2 allows. */
-export function checkText(value: string, parameter: string): string {
-  if (value.length > 255 || !textPattern.test(value)) {
-    throw new AwsError(
-      "InvalidParameterValue",
-      `Invalid ${parameter}. Valid values are strings less than 256 characters from the following set: a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*`,
-    );
+/** Descriptions and group names: at most 255 characters from the set EC2 allows (`&` not in descriptions of references). */
+export function checkText(value: string, parameter: string, reference = false): string {
+  if (value.length > 255 || !(reference ? referenceTextPattern : textPattern).test(value)) {
+    const set = reference ? "a-zA-Z0-9. _-:/()#,@[]+=;{}!$*" : "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*";
+    throw new AwsError("InvalidParameterValue", `Invalid ${parameter}. Valid values are strings less than 256 characters from the following set: ${set}`);
   }
   return value;
 }
@@ -73,18 +73,25 @@ interface Source {
   description?: string;
 }
 
-function sourcesOf(permission: QueryNode, resolveGroup: (ref: GroupReference) => Peer): Source[] {
+export interface PeerResolvers {
+  group: (ref: GroupReference) => Peer;
+  /** Checks that the list exists (EC2 refuses a reference to one it does not know). */
+  prefixList: (id: string) => Peer;
+}
+
+function sourcesOf(permission: QueryNode, resolve: PeerResolvers): Source[] {
   const described = (node: QueryNode, peer: Peer): Source => {
     const description = node.str("Description");
-    return { peer, description: description === undefined ? undefined : checkText(description, "rule description") };
+    const reference = peer.kind === "group" || peer.kind === "prefixList";
+    return { peer, description: description === undefined ? undefined : checkText(description, "rule description", reference) };
   };
   const sources = [
     ...permission.list("IpRanges").map((r) => described(r, { kind: "ipv4", cidr: normaliseCidr(r.required("CidrIp"), "ipv4") })),
     ...permission.list("Ipv6Ranges").map((r) => described(r, { kind: "ipv6", cidr: normaliseCidr(r.required("CidrIpv6"), "ipv6") })),
     ...permission
       .list("Groups")
-      .map((g) => described(g, resolveGroup({ groupId: g.str("GroupId"), groupName: g.str("GroupName"), userId: g.str("UserId") }))),
-    ...permission.list("PrefixListIds").map((p) => described(p, { kind: "prefixList", prefixListId: p.required("PrefixListId") })),
+      .map((g) => described(g, resolve.group({ groupId: g.str("GroupId"), groupName: g.str("GroupName"), userId: g.str("UserId") }))),
+    ...permission.list("PrefixListIds").map((p) => described(p, resolve.prefixList(p.required("PrefixListId")))),
   ];
   // The flat, older form of the request: `IpProtocol`, `FromPort`, `ToPort`, `CidrIp` at the top.
   const cidr = permission.str("CidrIp");
@@ -93,12 +100,12 @@ function sourcesOf(permission: QueryNode, resolveGroup: (ref: GroupReference) =>
 }
 
 /** The rules a request's `IpPermissions` (or flat `IpProtocol`/`CidrIp` parameters) stand for, one per source. */
-export function readPermissions(req: QueryNode, egress: boolean, resolveGroup: (ref: GroupReference) => Peer): RuleSpec[] {
+export function readPermissions(req: QueryNode, egress: boolean, resolve: PeerResolvers): RuleSpec[] {
   const permissions = req.str("IpProtocol") !== undefined ? [req, ...req.list("IpPermissions")] : req.list("IpPermissions");
   return permissions.flatMap((permission) => {
     const protocol = normaliseProtocol(permission.required("IpProtocol"));
     const [fromPort, toPort] = portRange(protocol, permission.int("FromPort"), permission.int("ToPort"));
-    return sourcesOf(permission, resolveGroup).map((s) => ({ egress, protocol, fromPort, toPort, ...s }));
+    return sourcesOf(permission, resolve).map((s) => ({ egress, protocol, fromPort, toPort, ...s }));
   });
 }
 
@@ -127,15 +134,17 @@ export function describeRule(rule: RuleSpec): string {
 }
 
 /**
- * Rules count against the limit per address family: a CIDR in its own family, a group or prefix
- * list reference in both.
+ * Rules count against the limit per address family: a CIDR in its own family, a group reference in
+ * both, and a prefix list reference in both as its weight (`prefixListWeight`: the list's maximum
+ * entries, or an AWS-managed list's published weight).
  */
-export function rulesPerFamily(rules: RuleSpec[]): { ipv4: number; ipv6: number } {
+export function rulesPerFamily(rules: RuleSpec[], prefixListWeight: (id: string) => number): { ipv4: number; ipv6: number } {
   let ipv4 = 0;
   let ipv6 = 0;
   for (const { peer } of rules) {
-    if (peer.kind !== "ipv6") ipv4++;
-    if (peer.kind !== "ipv4") ipv6++;
+    const weight = peer.kind === "prefixList" ? prefixListWeight(peer.prefixListId) : 1;
+    if (peer.kind !== "ipv6") ipv4 += weight;
+    if (peer.kind !== "ipv4") ipv6 += weight;
   }
   return { ipv4, ipv6 };
 }

@@ -6,6 +6,7 @@ import {
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
   DeleteTagsCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   IpPermission,
@@ -298,4 +299,48 @@ test("describes filter by rule contents and page with MaxResults and NextToken",
     await failsWith(ec2Once.send(new DescribeSecurityGroupsCommand({ MaxResults: 5, GroupIds: [open.id] })), "InvalidParameterCombination");
     await failsWith(ec2Once.send(new DescribeSecurityGroupsCommand({ MaxResults: 5, NextToken: rulePage.NextToken })), "InvalidPaginationToken");
     await failsWith(ec2Once.send(new DescribeSecurityGroupsCommand({ GroupIds: ["sg-00000000000000000"] })), "InvalidGroup.NotFound");
+  }));
+
+test("a prefix-list rule counts as the list's maximum entries, an AWS-managed list's as its weight; an unknown list is refused", () =>
+  withEmulator({ limits: { rulesPerGroup: 60 } }, async ({ emu, ec2, ec2Once }) => {
+    const office = emu.seed.prefixList({ name: "office", maxEntries: 30, entries: ["198.51.100.0/24"] });
+    const cloudfront = emu.seed.prefixList({ name: "com.amazonaws.global.cloudfront.origin-facing", maxEntries: 100, awsManaged: { weight: 55 } });
+    const group = emu.seed.securityGroup({ name: "web" });
+    const from = (id: string, port: number): IpPermission => ({ IpProtocol: "tcp", FromPort: port, ToPort: port, PrefixListIds: [{ PrefixListId: id }] });
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [from(office.id, 22)] }));
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [from(office.id, 80)] }));
+    // 30 + 30 = 60 already: one more CIDR rule is over the quota, though only two rules exist.
+    await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [ssh("10.0.0.0/8")] })), "RulesPerSecurityGroupLimitExceeded");
+    const other = emu.seed.securityGroup({ name: "cdn" });
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: other.id, IpPermissions: [from(cloudfront.id, 443)] }));
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: other.id, IpPermissions: [ssh(...Array.from({ length: 5 }, (_, i) => `10.0.${i}.0/24`))] }));
+    await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: other.id, IpPermissions: [ssh("10.9.0.0/16")] })), "RulesPerSecurityGroupLimitExceeded");
+    await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: other.id, IpPermissions: [from("pl-0123456789abcdef0", 22)] })), "InvalidPrefixListID.NotFound");
+
+    const { PrefixLists = [] } = await ec2.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: "owner-id", Values: ["AWS"] }] }));
+    assert.deepEqual(PrefixLists.map((l) => [l.PrefixListId, l.PrefixListName, l.MaxEntries, l.OwnerId]), [[cloudfront.id, cloudfront.name, 100, "AWS"]]);
+    const mine = (await ec2.send(new DescribeManagedPrefixListsCommand({ PrefixListIds: [office.id] }))).PrefixLists ?? [];
+    assert.deepEqual(mine.map((l) => [l.MaxEntries, l.OwnerId, l.AddressFamily]), [[30, "123456789012", "IPv4"]]);
+  }));
+
+test("eventual consistency: a group just created is not found by the next lookups, then is", () =>
+  withEmulator({}, async ({ emu, ec2, ec2Once }) => {
+    emu.state.consistency.newGroupLookups = 2;
+    const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ GroupName: "fresh", Description: "d" }));
+    await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: [ssh("10.0.0.0/8")] })), "InvalidGroup.NotFound");
+    const listed = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-name", Values: ["fresh"] }] }))).SecurityGroups ?? [];
+    assert.deepEqual(listed, [], "a describe right after the create does not list it yet");
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: [ssh("10.0.0.0/8")] }));
+    const seeded = emu.seed.securityGroup({ name: "seeded" });
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: seeded.id, IpPermissions: [ssh("10.0.0.0/8")] }));
+  }));
+
+test("a description with & is accepted on CIDR sources but refused on group and prefix-list references, as the SDK model says", () =>
+  withEmulator({}, async ({ emu, ec2, ec2Once }) => {
+    const list = emu.seed.prefixList({ name: "office", maxEntries: 1 });
+    const group = emu.seed.securityGroup({ name: "web" });
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "10.0.0.0/8", Description: "R&D" }] }] }));
+    for (const source of [{ PrefixListIds: [{ PrefixListId: list.id, Description: "R&D" }] }, { UserIdGroupPairs: [{ GroupId: group.id, Description: "R&D" }] }]) {
+      await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [{ IpProtocol: "tcp", FromPort: 80, ToPort: 80, ...source }] })), "InvalidParameterValue", /rule description/);
+    }
   }));

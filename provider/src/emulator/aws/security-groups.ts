@@ -15,6 +15,7 @@ import {
   ruleXml,
 } from "./rules";
 import { Ec2State, Peer, RuleSpec, SecurityGroup, SecurityGroupRule, Tags } from "./state";
+import { prefixListOperations } from "./prefix-lists";
 import { tagSpecifications, tagsXml } from "./tags";
 import type { XmlObject } from "./xml";
 
@@ -45,7 +46,10 @@ export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[
     requested.add(key);
   }
   for (const egress of [false, true]) {
-    const { ipv4, ipv6 } = rulesPerFamily([...group.rules, ...specs].filter((r) => r.egress === egress));
+    const { ipv4, ipv6 } = rulesPerFamily(
+      [...group.rules, ...specs].filter((r) => r.egress === egress),
+      (id) => state.prefixListWeight(id),
+    );
     if (Math.max(ipv4, ipv6) > state.limits.rulesPerGroup) {
       throw new AwsError("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
     }
@@ -87,8 +91,12 @@ export function groupPeer(state: Ec2State, owner: SecurityGroup, ref: GroupRefer
   return { kind: "group", groupId: referenced.id, userId: ref.userId ?? state.accountId };
 }
 
+export function prefixListPeer(state: Ec2State, id: string): Peer {
+  return { kind: "prefixList", prefixListId: state.prefixList(id).id };
+}
+
 function ingressSpecs(state: Ec2State, group: SecurityGroup, req: QueryNode): RuleSpec[] {
-  const specs = readPermissions(req, false, (ref) => groupPeer(state, group, ref));
+  const specs = readPermissions(req, false, { group: (ref) => groupPeer(state, group, ref), prefixList: (id) => prefixListPeer(state, id) });
   if (specs.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter ipPermissions");
   return specs;
 }
@@ -144,6 +152,8 @@ const ruleFilters: Filterable<SecurityGroupRule> = {
 };
 
 export const securityGroupOperations: Record<string, Operation> = {
+  ...prefixListOperations,
+
   CreateSecurityGroup: {
     write: true,
     handle({ state }, req) {
@@ -151,6 +161,7 @@ export const securityGroupOperations: Record<string, Operation> = {
       const vpcId = req.str("VpcId") ?? state.defaultVpc()?.id;
       if (vpcId === undefined) throw new AwsError("VPCIdNotSpecified", "No default VPC for this user");
       const group = createGroup(state, vpcId, name, description, tagSpecifications(req, "security-group"));
+      state.created(group.id);
       return { groupId: group.id, tagSet: group.tags.size > 0 ? tagsXml(group.tags) : undefined, securityGroupArn: groupArn(state, group.id) };
     },
   },
@@ -223,7 +234,7 @@ export const securityGroupOperations: Record<string, Operation> = {
     write: false,
     handle({ state }, req) {
       let groups = [...new Set(req.strings("GroupId"))].map((id) => state.group(id));
-      if (groups.length === 0) groups = [...state.groups.values()];
+      if (groups.length === 0) groups = state.listedGroups();
       const names = req.strings("GroupName");
       if (names.length > 0) {
         const vpcId = state.defaultVpc()?.id;
@@ -243,7 +254,7 @@ export const securityGroupOperations: Record<string, Operation> = {
     write: false,
     handle({ state }, req) {
       const ids = [...new Set(req.strings("SecurityGroupRuleId"))];
-      const rules = ids.length > 0 ? ids.map((id) => state.rule(id)) : [...state.groups.values()].flatMap((g) => g.rules);
+      const rules = ids.length > 0 ? ids.map((id) => state.rule(id)) : state.listedGroups().flatMap((g) => g.rules);
       const page = paginate(applyFilters(rules, req, ruleFilters), req, "DescribeSecurityGroupRules");
       return { securityGroupRuleSet: page.items.map((r) => ruleXml(r, state.accountId, state.region)), nextToken: page.nextToken };
     },

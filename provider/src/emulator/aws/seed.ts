@@ -2,8 +2,8 @@ import ipaddr from "ipaddr.js";
 import { setInterfaceGroups } from "./instances";
 import type { Principal, PrincipalSeed, Principals } from "./principals";
 import { checkText, normaliseCidr, normaliseProtocol, portRange } from "./rules";
-import { addRules, createDefaultGroup, createGroup, groupPeer } from "./security-groups";
-import type { Ec2State, Instance, InstanceStateName, NetworkInterface, Peer, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc } from "./state";
+import { addRules, createDefaultGroup, createGroup, groupPeer, prefixListPeer } from "./security-groups";
+import type { Ec2State, Instance, InstanceStateName, NetworkInterface, Peer, PrefixList, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc } from "./state";
 import { mergeTags } from "./tags";
 
 /**
@@ -46,6 +46,17 @@ export interface SecurityGroupSeed {
   ingress?: RuleSeed[];
   /** Replaces the allow-all egress rule every new group gets. */
   egress?: RuleSeed[];
+  tags?: Record<string, string>;
+}
+
+export interface PrefixListSeed {
+  name: string;
+  /** Default 10. */
+  maxEntries?: number;
+  addressFamily?: "IPv4" | "IPv6";
+  entries?: string[];
+  /** An AWS-managed list (owner `AWS`), which counts as `weight` rules rather than its maximum entries. */
+  awsManaged?: { weight: number };
   tags?: Record<string, string>;
 }
 
@@ -128,6 +139,23 @@ export class Seeder {
     return subnet;
   }
 
+  prefixList(seed: PrefixListSeed): PrefixList {
+    const family = seed.addressFamily ?? "IPv4";
+    const list: PrefixList = {
+      id: this.state.newId("pl"),
+      name: seed.name,
+      addressFamily: family,
+      maxEntries: seed.maxEntries ?? 10,
+      awsManaged: seed.awsManaged !== undefined,
+      ...(seed.awsManaged ? { weight: seed.awsManaged.weight } : {}),
+      entries: (seed.entries ?? []).map((cidr) => normaliseCidr(cidr, family === "IPv4" ? "ipv4" : "ipv6")),
+      tags: tagMap(seed.tags),
+    };
+    if (list.entries.length > list.maxEntries) throw new Error(`prefix list ${seed.name} has more entries than its maximum (${list.maxEntries})`);
+    this.state.prefixLists.set(list.id, list);
+    return list;
+  }
+
   securityGroup(seed: SecurityGroupSeed): SecurityGroup {
     const vpcId = seed.vpcId ?? this.state.defaultVpc()?.id ?? this.onlyVpc().id;
     const group = createGroup(this.state, vpcId, seed.name, seed.description ?? seed.name, tagMap(seed.tags));
@@ -188,7 +216,7 @@ export class Seeder {
     const peer: Peer = source.startsWith("sg-")
       ? groupPeer(this.state, group, { groupId: source })
       : source.startsWith("pl-")
-        ? { kind: "prefixList", prefixListId: source }
+        ? prefixListPeer(this.state, source)
         : source.includes(":")
           ? { kind: "ipv6", cidr: normaliseCidr(source, "ipv6") }
           : { kind: "ipv4", cidr: normaliseCidr(source, "ipv4") };

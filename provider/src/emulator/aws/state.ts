@@ -57,6 +57,24 @@ export interface SecurityGroup {
   tags: Tags;
 }
 
+/**
+ * A managed prefix list. A rule that references it counts against the group's rule quota as
+ * `maxEntries` rules (customer-managed) or as the list's published weight (AWS-managed), not as
+ * one: https://docs.aws.amazon.com/vpc/latest/userguide/managed-prefix-lists.html and
+ * .../working-with-aws-managed-prefix-lists.html (CloudFront origin-facing 55, S3 1, ...).
+ */
+export interface PrefixList {
+  id: string;
+  name: string;
+  addressFamily: "IPv4" | "IPv6";
+  maxEntries: number;
+  /** AWS-managed lists are owned by `AWS` and count as their weight. */
+  awsManaged: boolean;
+  weight?: number;
+  entries: string[];
+  tags: Tags;
+}
+
 export interface Attachment {
   instanceId: string;
   deviceIndex: number;
@@ -110,8 +128,23 @@ function isEc2Id(prefix: string, id: string): boolean {
   return new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`).test(id);
 }
 
+/**
+ * EC2 is eventually consistent: "if you run a command to modify or describe the resource that you
+ * just created, its ID might not have propagated throughout the system" and the call answers that
+ * it does not exist (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+ * With `newGroupLookups` above 0, a group made by CreateSecurityGroup is not found by that many
+ * later lookups (by id, or in a describe's listing) before it is.
+ */
+export interface Consistency {
+  newGroupLookups: number;
+}
+
 export class Ec2State {
   readonly vpcs = new Map<string, Vpc>();
+  readonly prefixLists = new Map<string, PrefixList>();
+  readonly consistency: Consistency = { newGroupLookups: 0 };
+  /** Groups not yet visible everywhere, with the lookups left before they are. */
+  private readonly propagating = new Map<string, number>();
   readonly subnets = new Map<string, Subnet>();
   readonly groups = new Map<string, SecurityGroup>();
   readonly networkInterfaces = new Map<string, NetworkInterface>();
@@ -164,8 +197,41 @@ export class Ec2State {
   group(id: string): SecurityGroup {
     if (!isEc2Id("sg", id)) throw new AwsError("InvalidGroupId.Malformed", `Invalid id: "${id}" (expecting "sg-...")`);
     const group = this.groups.get(id);
-    if (!group) throw notFound("InvalidGroup.NotFound", "security group", id);
+    if (!group || !this.visible(id)) throw notFound("InvalidGroup.NotFound", "security group", id);
     return group;
+  }
+
+  /** A group just created through the API, which lookups will not see for a while (see `Consistency`). */
+  created(groupId: string): void {
+    if (this.consistency.newGroupLookups > 0) this.propagating.set(groupId, this.consistency.newGroupLookups);
+  }
+
+  /** Whether a lookup sees the group yet; each lookup of a propagating group brings it closer. */
+  private visible(groupId: string): boolean {
+    const left = this.propagating.get(groupId);
+    if (left === undefined) return true;
+    if (left <= 1) this.propagating.delete(groupId);
+    else this.propagating.set(groupId, left - 1);
+    return false;
+  }
+
+  /** The groups a describe lists: those propagated. */
+  listedGroups(): SecurityGroup[] {
+    return [...this.groups.values()].filter((g) => this.visible(g.id));
+  }
+
+  prefixList(id: string): PrefixList {
+    if (!isEc2Id("pl", id)) throw new AwsError("InvalidPrefixListId.Malformed", `Invalid id: "${id}" (expecting "pl-...")`);
+    const list = this.prefixLists.get(id);
+    if (!list) throw new AwsError("InvalidPrefixListID.NotFound", `The prefix list ID '${id}' does not exist`);
+    return list;
+  }
+
+  /** How many rules a rule referencing this list counts as. */
+  prefixListWeight(id: string): number {
+    const list = this.prefixLists.get(id);
+    if (!list) return 1;
+    return list.awsManaged ? (list.weight ?? list.maxEntries) : list.maxEntries;
   }
 
   /** The group a request names by id, or by name in the default VPC (the only place names work). */
@@ -222,6 +288,8 @@ export class Ec2State {
         return this.instance(id).tags;
       case "sgr":
         return this.rule(id).tags;
+      case "pl":
+        return this.prefixList(id).tags;
       default:
         throw new AwsError("InvalidID", `The ID '${id}' is not valid`);
     }
