@@ -3,6 +3,7 @@ import type { EmulatorResponse } from "../common";
 import { FaultMatch, faultMatches } from "../common";
 import { ArmErrorDetail, empty, fail, json } from "./arm";
 import { key } from "./ids";
+import { ManagementLocks } from "./management-locks";
 import type { AzureEmulatorOptions } from "./options";
 import { ArmRequest, ArmRoute, header } from "./router";
 
@@ -22,9 +23,34 @@ export interface OperationError {
   details?: ArmErrorDetail[];
   /** HTTP status the Location URL answers with once the operation has failed (default 400). */
   status?: number;
+  /**
+   * `Canceled` when another operation superseded this one: NRP then ends it with status `Canceled`
+   * (not `Failed`), and the operation that superseded it carries on from the stored resource.
+   */
+  outcome?: "Failed" | "Canceled";
 }
 
-export type OperationStatus = "InProgress" | "Succeeded" | "Failed";
+/**
+ * How NRP ends an accepted write that a later write to the same resource superseded, verbatim from
+ * real traffic (a Terraform log of `azurerm_network_security_rule`, and cloud-provider-azure's
+ * retry code): status `Canceled`, code `Canceled`, the detail `CanceledAndSupersededDueToAnotherOperation`.
+ */
+export function superseded(operation = "PutSecurityRuleOperation"): OperationError {
+  const id = randomUUID();
+  return {
+    outcome: "Canceled",
+    code: "Canceled",
+    message: "Operation was canceled.",
+    details: [
+      {
+        code: "CanceledAndSupersededDueToAnotherOperation",
+        message: `Operation ${operation} (${id}) was canceled and superseded by operation ${operation} (${randomUUID()}).`,
+      },
+    ],
+  };
+}
+
+export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
 export interface OperationSummary {
   id: string;
@@ -71,6 +97,8 @@ export interface Applied {
 export class Operations {
   private readonly ops = new Map<string, Operation>();
   private failures: { match: FaultMatch; error: OperationError; remaining: number }[] = [];
+  /** Management locks, which ARM checks before any write reaches the resource provider. */
+  readonly managementLocks = new ManagementLocks();
 
   constructor(private readonly options: AzureEmulatorOptions) {}
 
@@ -94,6 +122,7 @@ export class Operations {
 
   /** Checks the write lock and the preconditions, applies the write, and starts its operation. */
   write(req: ArmRequest, spec: WriteSpec): EmulatorResponse {
+    this.managementLocks.check(req.method, req.path);
     this.checkLocks(spec.locks);
     if (spec.preconditions !== false) checkPreconditions(req, spec.etag);
     const applied = spec.apply();
@@ -126,6 +155,7 @@ export class Operations {
 
   /** A write that completes at once (PATCH of tags, DELETE of nothing) still waits for the lock and honours If-Match. */
   writeNow(req: ArmRequest, locks: string[], etag: string | undefined, apply: () => EmulatorResponse): EmulatorResponse {
+    this.managementLocks.check(req.method, req.path);
     this.checkLocks(locks);
     checkPreconditions(req, etag);
     return apply();
@@ -146,7 +176,7 @@ export class Operations {
     if (op.status === "InProgress") return json(200, { status: "InProgress" }, retry);
     if (op.status === "Succeeded") return json(200, { status: "Succeeded" });
     const { code, message, details = [] } = op.error ?? { code: "InternalServerError", message: "" };
-    return json(200, { status: "Failed", error: { code, message, details } });
+    return json(200, { status: op.status, error: { code, message, details } });
   }
 
   private locationStatus(req: ArmRequest): EmulatorResponse {
@@ -170,8 +200,9 @@ export class Operations {
   }
 
   private complete(op: Operation): void {
-    op.status = op.error ? "Failed" : "Succeeded";
-    op.settle(op.status === "Succeeded");
+    op.status = op.error ? (op.error.outcome ?? "Failed") : "Succeeded";
+    // A superseded write's change is carried on by the operation that superseded it.
+    op.settle(op.status !== "Failed");
   }
 
   private expire(): void {

@@ -4,6 +4,7 @@ import { writeVm } from "./compute";
 import type { Ctx } from "./context";
 import { writeFirewall } from "./firewall";
 import { childId, resourceGroupId } from "./ids";
+import type { LockLevel } from "./management-locks";
 import { writeNic } from "./nic";
 import { writeNsg, writeRule } from "./nsg";
 import { writePublicIp } from "./public-ip";
@@ -237,6 +238,16 @@ export class AzureSeed {
       },
     };
     return seeded(`Azure Firewall ${name}`, () => writeFirewall(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
+  }
+
+  /**
+   * A management lock on a scope (subscription, resource group or resource id), as an administrator
+   * puts one: ARM then refuses deletes (`CanNotDelete`) or all writes (`ReadOnly`) under it with 409
+   * `ScopeLocked`. Returns a function that removes it.
+   */
+  lock(scope: string, level: LockLevel = "CanNotDelete"): () => void {
+    this.ctx.lro.managementLocks.add(scope, level);
+    return () => this.ctx.lro.managementLocks.remove(scope);
   }
 
   /** Grants a principal permissions (one role assignment's worth); the bearer token names the principal. */

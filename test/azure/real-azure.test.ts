@@ -1,0 +1,58 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { requestAccess, revokeAccess } from "../../provider/src/access";
+import { superseded } from "../../provider/src/emulator/azure/lro";
+import { isJitError } from "../../provider/src/model";
+import { allowRules, azureWorld, deployPolicy, reaches } from "./support";
+
+/**
+ * Behaviours of real Azure that the local ARM endpoint now shows (each as the cloud's documentation
+ * or recorded traffic has it), and what pulumi-jit does about them.
+ */
+const OFFICE = "203.0.113.0/24";
+const SSH = [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: OFFICE }];
+const ask = (policy: string, vmId: string, source = "203.0.113.7") =>
+  ({ policy, virtualMachines: [{ id: vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] });
+
+test("a CanNotDelete lock on one NSG: revoke says ScopeLocked at once (no retries as a race), and still closes the port in the other NSG", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "locked", name: "vm1" });
+    await deployPolicy(world, { name: "locked", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const grant = await requestAccess(ask("locked", vm.vmId), world.options);
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);
+    // An administrator locks the subnet's NSG (landing zones lock network resource groups).
+    emu.seed.lock(vm.subnetNsgId!, "CanNotDelete");
+    const mark = emu.calls.mark();
+    await assert.rejects(revokeAccess(grant.id, world.options), (err: unknown) => {
+      assert.ok(isJitError(err, "CloudError"), String(err));
+      assert.match((err as Error).message, /ScopeLocked/);
+      assert.match((err as Error).message, /lock/i);
+      return true;
+    });
+    const lockedPath = new RegExp(`^${vm.subnetNsgId!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/securityRules/`, "i");
+    emu.calls.expect({ since: mark, operation: "SecurityRules_Delete", path: lockedPath }, 1, "the locked NSG is asked once, not retried");
+    assert.deepEqual(allowRules(emu, [vm.nicNsgId!]), [], "the NIC NSG's allow rule is gone");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), false, "so the port is closed");
+    const left = await world.ledger.getGrant(grant.id);
+    assert.equal(left?.changes.filter((c) => c.status !== "removed").length, 1, "the locked NSG's rule stays on record, for a later sweep");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a write that NRP cancels because another operation superseded it is a lost race: read again, plan again, and the grant lands", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "superseded", name: "vm1" });
+    await deployPolicy(world, { name: "superseded", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    emu.lro.failNext({ operation: "SecurityRules_CreateOrUpdate" }, superseded());
+    const grant = await requestAccess(ask("superseded", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);
+  } finally {
+    await world.close();
+  }
+});
