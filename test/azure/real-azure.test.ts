@@ -56,3 +56,37 @@ test("a write that NRP cancels because another operation superseded it is a lost
     await world.close();
   }
 });
+
+async function hardened(rules: (rule: (name: string, priority: number, access: "Allow" | "Deny", extra: Record<string, unknown>) => void, asg: (name: string) => string) => void) {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const asg = (name: string) => `/subscriptions/${emu.subscriptionId}/resourceGroups/hardened/providers/Microsoft.Network/applicationSecurityGroups/${name}`;
+    const vm = emu.seed.typicalVm({ resourceGroup: "hardened", name: "web1", applicationSecurityGroups: [asg("asg-web")] });
+    rules(
+      (name, priority, access, extra) =>
+        emu.seed.rule("hardened", "web1-nsg", { name, priority, direction: "Inbound", access, protocol: "*", sourcePortRange: "*", destinationPortRange: "*", ...extra }),
+      asg,
+    );
+    await deployPolicy(world, { name: "hardened", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const grant = await requestAccess(ask("hardened", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true, "the grant gets through");
+    assert.equal(reaches(emu, vm, "198.51.100.1", 22), false, "nobody else does");
+  } finally {
+    await world.close();
+  }
+}
+
+test("a user's catch-all Deny at 4096 leaves room for the deny baseline (a deny after a deny is pointless) and for grants", () =>
+  hardened((rule) => {
+    rule("allow-https", 200, "Allow", { protocol: "Tcp", sourceAddressPrefix: "*", destinationAddressPrefix: "*", destinationPortRange: "443" });
+    rule("DenyAllInbound-custom", 4096, "Deny", { sourceAddressPrefix: "*", destinationAddressPrefix: "*" });
+  }));
+
+test("application security groups are evaluated from the NIC's membership: a deny to a group the VM is not in, and an allow from a group, do not block a grant", () =>
+  hardened((rule, asg) => {
+    rule("deny-to-db-asg", 100, "Deny", { sourceAddressPrefix: "*", destinationApplicationSecurityGroups: [{ id: asg("asg-db") }] });
+    rule("deny-vnet-to-web-asg", 110, "Deny", { sourceAddressPrefix: "VirtualNetwork", destinationApplicationSecurityGroups: [{ id: asg("asg-web") }], destinationPortRange: "22" });
+    rule("ssh-from-bastion-asg", 150, "Allow", { protocol: "Tcp", sourceApplicationSecurityGroups: [{ id: asg("asg-bastion") }], destinationAddressPrefix: "*", destinationPortRange: "22" });
+  }));

@@ -3,7 +3,7 @@ import { AzureConnection, createAzureDriver } from "../../provider/src/azure";
 import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
-import { NsgPlacement, firewallOf, firewallPrivateAddress, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
+import { NsgPlacement, firewallOf, firewallPrivateAddress, groupsOfNic, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
 import { evaluateFirewallInbound, evaluateInbound, parseJitRule } from "../../provider/src/plan";
 
 export { firewallOf, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
@@ -53,9 +53,10 @@ export async function deployPolicy(world: AzureWorld, input: PolicyInput): Promi
   return policy;
 }
 
-/** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide? */
-export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; privateIpAddress: string }, source: string, port: number): boolean {
-  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }).allowed;
+/** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide (knowing the NIC's application security groups)? */
+export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; nicId?: string; privateIpAddress: string }, source: string, port: number): boolean {
+  const groups = vm.nicId === undefined ? undefined : groupsOfNic(emu, vm.nicId);
+  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }, groups ? { groups } : {}).allowed;
 }
 
 /** Our allow rules anywhere in these NSGs. */

@@ -50,7 +50,7 @@ const NSG_CONCURRENCY = 4;
 /** One NSG and the policy's VMs behind it (none: the NSG only holds deny rules from an earlier apply). */
 interface Target {
   id: string;
-  vms: Array<{ name: string; addresses: string[]; ports: PortSpec[] }>;
+  vms: Array<{ name: string; addresses: string[]; ports: PortSpec[]; applicationSecurityGroups: Record<string, string[]> }>;
 }
 
 /** Each NSG on the policy's VMs' paths, with what each VM looks like from it; and the NSGs the record names. */
@@ -70,8 +70,9 @@ function targetsOf(policy: Policy, resolved: readonly ResolvedVm[], recorded: re
         const target = targets.get(idKey(nsgId)) ?? { id: nsgId, vms: [] };
         targets.set(idKey(nsgId), target);
         let behind = target.vms.find((v) => v.name === vm.name);
-        if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports }));
+        if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports, applicationSecurityGroups: {} }));
         for (const address of path.addresses) if (!behind.addresses.includes(address)) behind.addresses.push(address);
+        for (const [group, addresses] of Object.entries(path.applicationSecurityGroups)) (behind.applicationSecurityGroups[group] ??= []).push(...addresses);
       }
     }
   });

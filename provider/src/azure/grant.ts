@@ -84,7 +84,7 @@ function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: st
   return resolved.flatMap((vm, i) => {
     const nics = vm.paths
       .filter((p) => here(p.subnetNsgId) || here(p.nicNsgId))
-      .map((p) => ({ addresses: p.addresses, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
+      .map((p) => ({ addresses: p.addresses, applicationSecurityGroups: p.applicationSecurityGroups, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
     if (nics.length === 0) return [];
     const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: sourceFor(i, p.sourceAddressPrefix), expiresAt: new Date(p.endTimeUtc) }));
     return [{ name: vm.name, nics, ports }];

@@ -17,6 +17,8 @@ export interface NicPath {
   nicNsgId?: string;
   addresses: string[];
   publicIpIds: string[];
+  /** The application security groups (lower-cased id) the interface's IP configurations here are in, with their addresses. */
+  applicationSecurityGroups: Record<string, string[]>;
 }
 
 export interface ResolvedVm {
@@ -86,10 +88,16 @@ export class Resolver {
           ...(nic.networkSecurityGroup?.id ? { nicNsgId: nic.networkSecurityGroup.id } : {}),
           addresses: [],
           publicIpIds: [],
+          applicationSecurityGroups: {},
         };
         bySubnet.set(idKey(subnetId), path);
       }
-      if (config.privateIPAddress) path.addresses.push(config.privateIPAddress);
+      if (config.privateIPAddress) {
+        path.addresses.push(config.privateIPAddress);
+        for (const group of config.applicationSecurityGroups ?? []) {
+          if (group.id) (path.applicationSecurityGroups[group.id.toLowerCase()] ??= []).push(config.privateIPAddress);
+        }
+      }
       if (config.publicIPAddress?.id) path.publicIpIds.push(config.publicIPAddress.id);
     }
     return [...bySubnet.values()];

@@ -1,5 +1,5 @@
 import { formatPrefix, parsePrefix } from "../model/address";
-import { addressContext, defaultVirtualNetwork } from "./nsg-addresses";
+import { addressContext, defaultVirtualNetwork, groupsOf } from "./nsg-addresses";
 import { compileInbound, decide, flowSet, ruleTouches, type CompiledRule } from "./nsg-match";
 import { allowRuleDescription, allowRuleName, parseJitRule } from "./nsg-names";
 import { MAX_PRIORITY, PrioritySlots } from "./nsg-priorities";
@@ -72,7 +72,7 @@ export function planAllowGrant(input: AllowGrantInput): AllowGrantPlan {
     const put: NsgRule[] = [];
 
     for (const { vm, addresses } of vms) {
-      const ctx = addressContext(vm.virtualNetwork ?? defaultVirtualNetwork(vm.nics.flatMap((n) => n.addresses)));
+      const ctx = addressContext(vm.virtualNetwork ?? defaultVirtualNetwork(vm.nics.flatMap((n) => n.addresses)), groupsOf(vm.nics));
       for (const port of [...vm.ports].sort((a, b) => a.number - b.number || a.protocol.localeCompare(b.protocol))) {
         const name = allowRuleName(input.grantId, vm.name, port.number, port.protocol);
         // A rule under this name that no longer parses as ours is about to be overwritten: not judged either.

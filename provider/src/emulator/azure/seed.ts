@@ -34,6 +34,8 @@ export interface SeedRule {
   destinationAddressPrefixes?: string[];
   destinationPortRange?: string;
   destinationPortRanges?: string[];
+  sourceApplicationSecurityGroups?: { id: string }[];
+  destinationApplicationSecurityGroups?: { id: string }[];
 }
 
 export interface SeedCollection {
@@ -68,6 +70,8 @@ export interface TypicalVmOptions {
   nicNsg?: boolean;
   publicIp?: boolean;
   privateIp?: string;
+  /** Application security group ids the NIC's IP configuration is in. */
+  applicationSecurityGroups?: string[];
 }
 
 export interface TypicalVm {
@@ -86,13 +90,13 @@ export interface TypicalVm {
 
 function ruleBody(rule: SeedRule): Json {
   const { name, ...props } = rule;
-  const anyUnless = (singular: keyof SeedRule, plural: keyof SeedRule) => (rule[singular] === undefined && rule[plural] === undefined ? { [singular]: "*" } : {});
+  const anyUnless = (singular: keyof SeedRule, ...others: (keyof SeedRule)[]) => (rule[singular] === undefined && others.every((o) => rule[o] === undefined) ? { [singular]: "*" } : {});
   return {
     name,
     properties: {
-      ...anyUnless("sourceAddressPrefix", "sourceAddressPrefixes"),
+      ...anyUnless("sourceAddressPrefix", "sourceAddressPrefixes", "sourceApplicationSecurityGroups"),
       ...anyUnless("sourcePortRange", "sourcePortRanges"),
-      ...anyUnless("destinationAddressPrefix", "destinationAddressPrefixes"),
+      ...anyUnless("destinationAddressPrefix", "destinationAddressPrefixes", "destinationApplicationSecurityGroups"),
       ...anyUnless("destinationPortRange", "destinationPortRanges"),
       ...props,
     },
@@ -164,10 +168,11 @@ export class AzureSeed {
     return seeded(`public IP ${name}`, () => writePublicIp(this.ctx, resourceGroup, name, body, "Succeeded", options.ipAddress).resource.id);
   }
 
-  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string }): string {
+  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string; applicationSecurityGroups?: string[] }): string {
     const ipConfiguration = {
       name: "ipconfig1",
       properties: {
+        ...(options.applicationSecurityGroups ? { applicationSecurityGroups: options.applicationSecurityGroups.map((id) => ({ id })) } : {}),
         subnet: { id: options.subnet },
         privateIPAllocationMethod: options.privateIp ? "Static" : "Dynamic",
         ...(options.privateIp ? { privateIPAddress: options.privateIp } : {}),
@@ -284,7 +289,7 @@ export class AzureSeed {
     }
     const nicNsgId = options.nicNsg === false ? undefined : this.nsg(rg, `${vmName}-nsg`, { location });
     const publicIpId = options.publicIp === false ? undefined : this.publicIp(rg, `${vmName}-ip`, { location });
-    const nicId = this.nic(rg, `${vmName}-nic`, { subnet: subnetId, nsg: nicNsgId, publicIp: publicIpId, privateIp: options.privateIp, location });
+    const nicId = this.nic(rg, `${vmName}-nic`, { subnet: subnetId, nsg: nicNsgId, publicIp: publicIpId, privateIp: options.privateIp, location, applicationSecurityGroups: options.applicationSecurityGroups });
     const vmId = this.vm(rg, { name: vmName, os: options.os ?? "Linux", nics: [nicId], location });
     const nic = store.get<NicProps>(nicId)!;
     const publicIp = publicIpId === undefined ? undefined : store.get(publicIpId);
