@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { requestAccess, revokeAccess } from "../../provider/src/access";
 import { superseded } from "../../provider/src/emulator/azure/lro";
 import { isJitError } from "../../provider/src/model";
-import { allowRules, azureWorld, deployPolicy, reaches } from "./support";
+import { evaluateInbound } from "../../provider/src/plan";
+import { allowRules, azureWorld, deployPolicy, pathOf, reaches, rulesOf } from "./support";
 
 /**
  * Behaviours of real Azure that the local ARM endpoint now shows (each as the cloud's documentation
@@ -90,3 +91,34 @@ test("application security groups are evaluated from the NIC's membership: a den
     rule("deny-vnet-to-web-asg", 110, "Deny", { sourceAddressPrefix: "VirtualNetwork", destinationApplicationSecurityGroups: [{ id: asg("asg-web") }], destinationPortRange: "22" });
     rule("ssh-from-bastion-asg", 150, "Allow", { protocol: "Tcp", sourceApplicationSecurityGroups: [{ id: asg("asg-bastion") }], destinationAddressPrefix: "*", destinationPortRange: "22" });
   }));
+
+test("a dual-stack VM gets one deny rule per protocol and address family (Azure refuses a rule mixing families), and a grant from anywhere one allow rule per family", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    emu.seed.resourceGroup("dual");
+    emu.seed.vnet("dual", "vnet", { addressPrefixes: ["10.0.0.0/16", "fd00:db8:deca::/48"] });
+    const subnet = emu.seed.subnet("dual", "vnet", "default", { addressPrefixes: ["10.0.0.0/24", "fd00:db8:deca::/64"] });
+    const nsg = emu.seed.nsg("dual", "vm1-nsg");
+    const nic = emu.seed.nic("dual", "vm1-nic", { subnet, nsg, ipv6: true });
+    const vmId = emu.seed.vm("dual", { name: "vm1", os: "Linux", nics: [nic] });
+    const [v4, v6] = (emu.state.resource(nic) as { properties: { ipConfigurations: { properties: { privateIPAddress: string } }[] } }).properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
+    assert.deepEqual([v4, v6], ["10.0.0.4", "fd00:db8:deca::4"], "the emulator hands out an address of each family");
+
+    await deployPolicy(world, { name: "dual", virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "*" }] }] });
+    const denies = rulesOf(emu, nsg).map((r) => [r.destinationAddressPrefix ?? r.destinationAddressPrefixes, r.access]);
+    assert.deepEqual(denies.sort(), [["10.0.0.4", "Deny"], ["fd00:db8:deca::4", "Deny"]]);
+    const at = (source: string, destination: string) => evaluateInbound(pathOf(emu, { nicNsgId: nsg }), { source, destination, port: 22, protocol: "Tcp" }).allowed;
+    assert.equal(at("198.51.100.1", v4), false);
+    assert.equal(at("2001:db8::1", v6), false);
+
+    const grant = await requestAccess(ask("dual", vmId, "*"), world.options);
+    assert.equal(grant.changes.length, 2, "one allow rule per family");
+    assert.equal(at("198.51.100.1", v4), true);
+    assert.equal(at("2001:db8::1", v6), true);
+    await revokeAccess(grant.id, world.options);
+    assert.equal(at("2001:db8::1", v6), false);
+  } finally {
+    await world.close();
+  }
+});

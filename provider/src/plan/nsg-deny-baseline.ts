@@ -2,7 +2,7 @@ import type { Protocol } from "../model/protocol";
 import { addressContext, addressTerm, defaultVirtualNetwork, groupsOf, type AddressContext, type GroupMembership } from "./nsg-addresses";
 import { reachesIn } from "./nsg-evaluator";
 import { compileInbound, compileRule, ruleTouches, type FlowSet } from "./nsg-match";
-import { denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
+import { byFamily, denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
 import { PrioritySlots } from "./nsg-priorities";
 import { jitRule, ruleDifferences } from "./nsg-rule-shape";
 import type { Nsg, NsgChange, NsgRule, RuleRef } from "./nsg-types";
@@ -48,7 +48,7 @@ function portsByProtocol(ports: readonly PortSpec[]): Array<[Protocol, number[]]
 }
 
 /**
- * The deny baseline in one NSG: for each VM and protocol, a rule denying the policy's ports from
+ * The deny baseline in one NSG: for each VM, protocol and address family, a rule denying the policy's ports from
  * anywhere to the VM's private addresses, behind every allow rule already there for those ports (they
  * keep precedence, as in Defender; user deny rules need none) and at 1000 or later (see nsg-priorities). A deny rule already in
  * place with the right content stays where it is, even if rules were added behind it since; one
@@ -68,8 +68,8 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
   const put: NsgRule[] = [];
 
   for (const vm of vms) {
-    for (const [protocol, ports] of portsByProtocol(vm.ports)) {
-      const name = denyRuleName(policy, vm.name, protocol);
+    for (const [protocol, ports] of portsByProtocol(vm.ports)) for (const [family, addresses] of byFamily(vm.addresses)) {
+      const name = denyRuleName(policy, vm.name, protocol, family);
       wanted.add(name);
       const rule = (priority: number) =>
         jitRule({
@@ -79,7 +79,7 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
           protocol: nsgProtocol(protocol),
           description: denyRuleDescription(policy, vm.name),
           source: "*",
-          destinations: vm.addresses,
+          destinations: addresses,
           ports,
         });
       const existing = current.get(name);
@@ -87,7 +87,7 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
 
       const scope: FlowSet = {
         sources: [addressTerm("*")],
-        destinations: vm.addresses.map(addressTerm),
+        destinations: addresses.map(addressTerm),
         ports: ports.map((p) => ({ from: p, to: p })),
         sourcePorts: [ALL_PORTS],
         protocol: nsgProtocol(protocol),

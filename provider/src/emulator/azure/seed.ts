@@ -134,11 +134,12 @@ export class AzureSeed {
     return seeded(`virtual network ${name}`, () => writeVnet(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 
-  subnet(resourceGroup: string, vnet: string, name: string, options: { addressPrefix?: string; nsg?: string } = {}): string {
+  /** `addressPrefixes` (one IPv4 and one IPv6 prefix, say) makes a dual-stack subnet. */
+  subnet(resourceGroup: string, vnet: string, name: string, options: { addressPrefix?: string; addressPrefixes?: string[]; nsg?: string } = {}): string {
     return seeded(`subnet ${name}`, () => {
       const parent = this.ctx.store.require<VnetProps>(TYPES.vnet, resourceGroup, vnet);
       const properties = {
-        addressPrefix: options.addressPrefix ?? "10.0.0.0/24",
+        ...(options.addressPrefixes ? { addressPrefixes: options.addressPrefixes } : { addressPrefix: options.addressPrefix ?? "10.0.0.0/24" }),
         ...(options.nsg ? { networkSecurityGroup: { id: this.ref(TYPES.nsg, resourceGroup, options.nsg) } } : {}),
       };
       writeSubnet(this.ctx, parent, name, properties, "Succeeded");
@@ -168,7 +169,8 @@ export class AzureSeed {
     return seeded(`public IP ${name}`, () => writePublicIp(this.ctx, resourceGroup, name, body, "Succeeded", options.ipAddress).resource.id);
   }
 
-  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string; applicationSecurityGroups?: string[] }): string {
+  /** `ipv6`: a second, IPv6 IP configuration (dual-stack), its address from the subnet's IPv6 prefix. */
+  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string; applicationSecurityGroups?: string[]; ipv6?: boolean }): string {
     const ipConfiguration = {
       name: "ipconfig1",
       properties: {
@@ -182,7 +184,10 @@ export class AzureSeed {
     const body = {
       location: this.location(options.location),
       properties: {
-        ipConfigurations: [ipConfiguration],
+        ipConfigurations: [
+          ipConfiguration,
+          ...(options.ipv6 ? [{ name: "ipconfig-v6", properties: { subnet: { id: options.subnet }, privateIPAllocationMethod: "Dynamic", privateIPAddressVersion: "IPv6" } }] : []),
+        ],
         ...(options.nsg ? { networkSecurityGroup: { id: this.ref(TYPES.nsg, resourceGroup, options.nsg) } } : {}),
       },
     };
