@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { NetworkManagementClient } from "@azure/arm-network";
 import { requestAccess, revokeAccess } from "../../provider/src/access";
 import { superseded } from "../../provider/src/emulator/azure/lro";
 import { isJitError } from "../../provider/src/model";
@@ -118,6 +119,47 @@ test("a dual-stack VM gets one deny rule per protocol and address family (Azure 
     assert.equal(at("2001:db8::1", v6), true);
     await revokeAccess(grant.id, world.options);
     assert.equal(at("2001:db8::1", v6), false);
+  } finally {
+    await world.close();
+  }
+});
+
+test("under ARM's latency (Retry-After: 10 on a write's first poll), a grant through two NSGs writes them side by side: one write's time, not two", async () => {
+  const world = await azureWorld({ latency: {} });
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "latency", name: "vm1" });
+    await deployPolicy(world, { name: "latency", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const from = emu.latency.now();
+    const grant = await requestAccess(ask("latency", vm.vmId), world.options);
+    const modelled = emu.latency.now() - from;
+    assert.equal(grant.changes.length, 2);
+    assert.ok(modelled >= 10_000, `each write waited for its operation (${modelled} ms)`);
+    assert.ok(modelled < 20_000, `the two NSGs were written side by side (${modelled} ms modelled)`);
+  } finally {
+    await world.close();
+  }
+});
+
+test("a grant through an Azure Firewall that another process is updating (minutes, as real firewall updates take) waits for it instead of giving up after a minute", async () => {
+  const world = await azureWorld({ latency: { seconds: { default: 10, AzureFirewall: 600 } } });
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "busyfw", name: "vm1" });
+    const subnet = emu.seed.subnet("busyfw", "busyfw-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+    emu.seed.publicIp("busyfw", "fw1-ip");
+    emu.seed.firewall("busyfw", "fw1", { subnet, publicIp: "fw1-ip" });
+    await deployPolicy(world, { name: "busyfw", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    // Somebody else's firewall update, in flight for ten (virtual) minutes.
+    const network = new NetworkManagementClient(emu.credential, emu.subscriptionId, emu.clientOptions);
+    const current = await network.azureFirewalls.get("busyfw", "fw1");
+    const other = network.azureFirewalls.createOrUpdate("busyfw", "fw1", { ...current, tags: { owner: "network-team" } });
+    await other.submitted();
+    const from = emu.latency.now();
+    const grant = await requestAccess(ask("busyfw", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.ok(emu.latency.now() - from >= 600_000, "it waited for the other update to finish");
+    assert.equal((await network.azureFirewalls.get("busyfw", "fw1")).tags?.owner, "network-team", "and kept the other writer's change");
   } finally {
     await world.close();
   }

@@ -1,6 +1,7 @@
 import type { AccessOptions } from "../../provider/src/access";
 import { AzureConnection, createAzureDriver } from "../../provider/src/azure";
 import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../provider/src/emulator/azure";
+import type { LatencyOptions } from "../../provider/src/emulator/azure/latency";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
 import { NsgPlacement, firewallOf, firewallPrivateAddress, groupsOfNic, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
@@ -24,10 +25,18 @@ export interface AzureWorld {
 /** Test pacing: no waits between polls, and short waits before retries. */
 export const FAST: AzureConnection = { pollIntervalMs: 0, backoffMs: 5, retryOptions: { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 } };
 
-export async function azureWorld(options: { emulator?: Partial<AzureEmulatorOptions>; connection?: AzureConnection; start?: string } = {}): Promise<AzureWorld> {
+/**
+ * `latency`: the emulator takes as long as ARM does (see emulator/azure/latency.ts) on its virtual
+ * clock, and the drivers wait on that clock: `emu.latency.now()` is then the modelled time.
+ */
+export async function azureWorld(options: { emulator?: Partial<AzureEmulatorOptions>; connection?: AzureConnection; start?: string; latency?: Partial<LatencyOptions> } = {}): Promise<AzureWorld> {
   const emu = await startAzureEmulator(options.emulator);
+  if (options.latency) emu.latency.enable(options.latency);
+  const virtual: AzureConnection = options.latency
+    ? { clock: { now: () => emu.latency.now(), sleep: (ms) => emu.latency.sleep(ms) }, policies: [emu.latency.clientPolicy() as never] }
+    : {};
   const driverAs = (principal: string, connection: AzureConnection = {}) =>
-    createAzureDriver({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor(principal), ...FAST, ...options.connection, ...connection });
+    createAzureDriver({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor(principal), ...FAST, ...virtual, ...options.connection, ...connection });
   const driver = driverAs(emu.options.principal);
   const ledger = await openLedger(":memory:");
   const clock = { t: Date.parse(options.start ?? "2030-01-01T00:00:00Z") };

@@ -20,7 +20,7 @@ import { ResolvedVm, Resolver } from "./resolve";
  * firewall pulumi-jit cannot use is refused with nothing changed. Each change is journalled as
  * intended before it is written and as applied once it is, so that a crash at any point leaves a
  * record from which restore and sweep can finish. Run again on a grant that is partly applied, it
- * writes what is missing and records what is already there. `policy` is the policy the grant was
+ * writes what is missing and records what is already there. NSGs are written in parallel. `policy` is the policy the grant was
  * checked against: it may name the firewall in front of a VM (`publicIpAddress`).
  */
 export async function applyGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress, policy?: Policy): Promise<void> {
@@ -38,20 +38,24 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
     }
   });
   const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
-  for (const nsgId of nsgsOnPaths(resolved)) {
-    let planned: AllowGrantPlan | undefined;
-    const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
-    const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
-      // Every rule the plan will put in this NSG, recorded at once before the first is written.
-      beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
-      afterPut: async (rule) => {
-        await recorder.applied(ruleChange(nsgId, rule, "applied"));
-        progress(`NSG ${shortName(nsgId)}: allow rule ${describe(rule)}`);
-      },
-    });
-    // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
-    for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
-  }
+  // Each NSG has its own write lock in ARM, and a write there waits ~10 s for its operation: the
+  // NSGs are written side by side, so a grant takes one write's time however many NSGs it crosses.
+  await Promise.all(
+    nsgsOnPaths(resolved).map(async (nsgId) => {
+      let planned: AllowGrantPlan | undefined;
+      const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
+      const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
+        // Every rule the plan will put in this NSG, recorded at once before the first is written.
+        beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
+        afterPut: async (rule) => {
+          await recorder.applied(ruleChange(nsgId, rule, "applied"));
+          progress(`NSG ${shortName(nsgId)}: allow rule ${describe(rule)}`);
+        },
+      });
+      // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
+      for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
+    }),
+  );
   // The firewall last: its DNAT rules open the way in, once the NSGs behind it are ready.
   await applyFirewallGrant(clients, grant, resolved, firewalls, recorder, progress);
 }

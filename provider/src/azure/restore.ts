@@ -42,7 +42,8 @@ export async function restoreGrant(clients: AzureClients, grant: Grant, journal:
     byNsg.set(idKey(change.nsgId), entries);
   }
 
-  for (const entries of byNsg.values()) {
+  // Side by side, as a grant writes them: each NSG's deletes wait for their own operations.
+  await Promise.all([...byNsg.values()].map(async (entries) => {
     const nsgId = entries[0].change.nsgId;
     const where = `NSG ${shortName(nsgId)}`;
     const recorded = entries.map((e) => e.added);
@@ -76,7 +77,7 @@ export async function restoreGrant(clients: AzureClients, grant: Grant, journal:
       if (!isJitError(err, "NotFound")) {
         failures.push({ where, err });
         progress(`${where}: ${(err as Error).message}; carrying on with the rest of the grant`);
-        continue;
+        return;
       }
       left = { changes: [], removed: [], altered: [], gone: recorded, kept: [] };
     }
@@ -92,7 +93,7 @@ export async function restoreGrant(clients: AzureClients, grant: Grant, journal:
     for (const { current } of left.kept) {
       report.mismatches.push(`rule ${current.name} in NSG ${nsgId} no longer says it belongs to grant ${grant.id} (its description is now "${current.description ?? ""}"); left in place`);
     }
-  }
+  }));
   if (failures.length > 0) throw restoreFailed(grant, failures, closed);
   return report;
 }

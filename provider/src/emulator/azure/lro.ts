@@ -3,6 +3,7 @@ import type { EmulatorResponse } from "../common";
 import { FaultMatch, faultMatches } from "../common";
 import { ArmErrorDetail, empty, fail, json } from "./arm";
 import { key } from "./ids";
+import { Latency } from "./latency";
 import { ManagementLocks } from "./management-locks";
 import type { AzureEmulatorOptions } from "./options";
 import { ArmRequest, ArmRoute, header } from "./router";
@@ -68,6 +69,8 @@ interface Operation extends OperationSummary {
   origin: string;
   pollsLeft: number;
   startedAt: number;
+  /** On the virtual clock, when latency is modelled: when the operation completes. */
+  endsAt: number;
   error?: OperationError;
   settle(succeeded: boolean): void;
 }
@@ -99,6 +102,8 @@ export class Operations {
   private failures: { match: FaultMatch; error: OperationError; remaining: number }[] = [];
   /** Management locks, which ARM checks before any write reaches the resource provider. */
   readonly managementLocks = new ManagementLocks();
+  /** Modelled latency on a virtual clock (off unless enabled). */
+  readonly latency = new Latency();
 
   constructor(private readonly options: AzureEmulatorOptions) {}
 
@@ -138,13 +143,14 @@ export class Operations {
       origin: req.origin,
       pollsLeft: this.options.lroPolls,
       startedAt: Date.now(),
+      endsAt: this.latency.now() + this.latency.durationMs(spec.what),
       error: planned,
       settle: applied.settle,
     };
     this.ops.set(op.id, op);
     const headers: Record<string, string> = {
       "Azure-AsyncOperation": this.url(op, "operations"),
-      "Retry-After": String(this.options.lroRetryAfterSeconds),
+      "Retry-After": String(this.retryAfter()),
     };
     if (spec.kind === "Delete") {
       headers.Location = this.url(op, "operationResults");
@@ -172,7 +178,7 @@ export class Operations {
 
   private asyncStatus(req: ArmRequest): EmulatorResponse {
     const op = this.poll(req.params.operationId);
-    const retry = { "Retry-After": String(this.options.lroRetryAfterSeconds) };
+    const retry = { "Retry-After": String(this.retryAfter()) };
     if (op.status === "InProgress") return json(200, { status: "InProgress" }, retry);
     if (op.status === "Succeeded") return json(200, { status: "Succeeded" });
     const { code, message, details = [] } = op.error ?? { code: "InternalServerError", message: "" };
@@ -182,17 +188,21 @@ export class Operations {
   private locationStatus(req: ArmRequest): EmulatorResponse {
     const op = this.poll(req.params.operationId);
     if (op.status === "InProgress") {
-      return empty(202, { Location: this.url(op, "operationResults"), "Retry-After": String(this.options.lroRetryAfterSeconds) });
+      return empty(202, { Location: this.url(op, "operationResults"), "Retry-After": String(this.retryAfter()) });
     }
     if (op.status === "Succeeded") return empty(204);
     const { code, message, details = [], status = 400 } = op.error ?? { code: "InternalServerError", message: "" };
     return fail(status, code, message, details);
   }
 
+  private retryAfter(): number {
+    return this.latency.retryAfterSeconds() ?? this.options.lroRetryAfterSeconds;
+  }
+
   private poll(id: string): Operation {
     this.expire();
     const op = this.ops.get(id) ?? fail(404, "NotFound", `Operation ${id} not found.`);
-    if (op.status === "InProgress") {
+    if (op.status === "InProgress" && !this.latency.enabled) {
       if (op.pollsLeft > 0) op.pollsLeft -= 1;
       else this.complete(op);
     }
@@ -207,8 +217,10 @@ export class Operations {
 
   private expire(): void {
     const now = Date.now();
+    const virtual = this.latency.enabled ? this.latency.now() : undefined;
     for (const op of this.ops.values()) {
-      if (op.status === "InProgress" && now - op.startedAt >= this.options.lroMaxMs) this.complete(op);
+      if (op.status !== "InProgress") continue;
+      if (now - op.startedAt >= this.options.lroMaxMs || (virtual !== undefined && virtual >= op.endsAt)) this.complete(op);
     }
   }
 
@@ -230,7 +242,7 @@ export class Operations {
         `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${this.url(op, "operations")}.`,
       );
     }
-    const ms = this.options.retryAfterMs;
+    const ms = this.latency.enabled ? this.latency.durationMs("default") : this.options.retryAfterMs;
     const seconds = Math.max(1, Math.ceil(ms / 1000));
     return fail(
       429,
