@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NetworkManagementClient } from "@azure/arm-network";
-import { requestAccess, revokeAccess } from "../../provider/src/access";
+import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
+import { staticToken } from "../../provider/src/azure/connection";
 import { superseded } from "../../provider/src/emulator/azure/lro";
 import { isJitError } from "../../provider/src/model";
 import { evaluateInbound } from "../../provider/src/plan";
@@ -160,6 +161,47 @@ test("a grant through an Azure Firewall that another process is updating (minute
     assert.equal(grant.state, "active");
     assert.ok(emu.latency.now() - from >= 600_000, "it waited for the other update to finish");
     assert.equal((await network.azureFirewalls.get("busyfw", "fw1")).tags?.owner, "network-team", "and kept the other writer's change");
+  } finally {
+    await world.close();
+  }
+});
+
+test("an Azure Firewall forwards at most 250 external destinations: a grant past that is refused up front with CapacityExceeded, and nothing is written", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "dnat", name: "vm1" });
+    const subnet = emu.seed.subnet("dnat", "dnat-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+    const pip = emu.seed.publicIp("dnat", "fw1-ip");
+    const address = (emu.state.resource(pip) as { properties: { ipAddress: string } }).properties.ipAddress;
+    const forward = (n: number) => ({
+      name: "user-dnat",
+      priority: 100,
+      action: "Dnat",
+      rules: Array.from({ length: n }, (_, i) => ({ name: `r${i}`, protocols: ["TCP"], sourceAddresses: ["*"], destinationAddresses: [address], destinationPorts: [String(40000 + i)], translatedAddress: vm.privateIpAddress, translatedPort: "22" })),
+    });
+    assert.throws(() => emu.seed.firewall("dnat", "too-many", { subnet, publicIp: "fw1-ip", natRuleCollections: [forward(250)] }), /more than 250 DNAT external destinations/);
+    emu.seed.firewall("dnat", "fw1", { subnet, publicIp: "fw1-ip", natRuleCollections: [forward(249)] });
+    await deployPolicy(world, { name: "dnat", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const mark = emu.calls.mark();
+    await assert.rejects(requestAccess(ask("dnat", vm.vmId), world.options), (err: unknown) => isJitError(err, "CapacityExceeded") && /250/.test((err as Error).message));
+    emu.calls.expect({ since: mark, write: true }, 0, "nothing written");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a fixed JIT_AZURE_TOKEN that has expired makes a sweep (and so `jit daemon`) fail loudly with Unauthorized, instead of quietly closing nothing", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "expired", name: "vm1" });
+    await deployPolicy(world, { name: "expired", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const [head, body, tail] = emu.env().JIT_AZURE_TOKEN.split(".");
+    const claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Record<string, unknown>;
+    const expired = [head, Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).toString("base64url"), tail].join(".");
+    const driver = world.driverAs(emu.options.principal, { credential: staticToken(expired) });
+    await assert.rejects(sweep({ ...world.options, drivers: { azure: driver } }), (err: unknown) => isJitError(err, "Unauthorized") && /JIT_AZURE_TOKEN expired/.test((err as Error).message));
   } finally {
     await world.close();
   }

@@ -100,9 +100,25 @@ function readCa(path: string): string {
   }
 }
 
-/** A credential that hands out one token, valid until its `exp` claim (or an hour, when it has none). */
-function staticToken(token: string): TokenCredential {
+/**
+ * A credential that hands out one token, valid until its `exp` claim (or an hour, when it has none).
+ * It cannot be renewed: once expired (60 to 90 minutes after `az account get-access-token`), every
+ * call fails with `Unauthorized` naming JIT_AZURE_TOKEN, which `jit daemon` and `jit sweep` treat as
+ * fatal rather than as one more grant that could not be restored.
+ */
+export function staticToken(token: string, now: () => number = Date.now): TokenCredential {
   const exp = tokenClaims(token)?.exp;
-  const expiresOnTimestamp = typeof exp === "number" ? exp * 1000 : Date.now() + 3600_000;
-  return { getToken: async () => ({ token, expiresOnTimestamp }) };
+  const expiresOnTimestamp = typeof exp === "number" ? exp * 1000 : now() + 3600_000;
+  return {
+    getToken: async () => {
+      if (expiresOnTimestamp <= now()) {
+        throw new JitError(
+          "Unauthorized",
+          `the Azure access token in JIT_AZURE_TOKEN expired at ${new Date(expiresOnTimestamp).toISOString()}, and a fixed token cannot be renewed; unset JIT_AZURE_TOKEN to sign in with a renewable credential (managed identity, workload identity, service principal, az login)`,
+          { field: "JIT_AZURE_TOKEN" },
+        );
+      }
+      return { token, expiresOnTimestamp };
+    },
+  };
 }

@@ -66,6 +66,18 @@ export function isLostRace(err: unknown): boolean {
   );
 }
 
+/**
+ * The caller cannot sign in any more (an expired fixed token, ARM's 401): nothing else will work
+ * either, so loops over many resources stop instead of recording one failure per resource.
+ */
+export function isSignInFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof JitError && e.code === "Unauthorized") return true;
+    if (armError(e).status === 401) return true;
+  }
+  return false;
+}
+
 /** ARM's answer when an NSG is full: no room, which is ours to report as such. */
 const CAPACITY = new Set(["SecurityRuleCountLimitReached"]);
 

@@ -2,7 +2,7 @@ import type { ChangeJournal, Progress } from "../driver";
 import { Grant, JitError, Policy, findPolicyVm } from "../model";
 import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant } from "../plan";
 import type { AzureClients } from "./clients";
-import { FirewallPath, applyFirewallGrant } from "./firewall-grant";
+import { FirewallPath, applyFirewallGrant, checkFirewallGrant } from "./firewall-grant";
 import { FirewallFinder } from "./firewall-resolve";
 import { GrantRecorder } from "./grant-journal";
 import { idKey, shortName } from "./ids";
@@ -29,6 +29,7 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
   const gone = resolved.filter((vm) => !vm.exists).map((vm) => vm.id);
   if (gone.length) throw new JitError("NotFound", `no such VM: ${gone.join(", ")}`);
   const firewalls = await firewallPaths(new FirewallFinder(clients, resolver), resolved, (i) => (policy ? findPolicyVm(policy, grant.virtualMachines[i].id)?.publicIpAddress : undefined));
+  checkFirewallGrant(grant, resolved, firewalls);
   const writer = new NsgWriter(clients, progress);
   const recorder = new GrantRecorder(grant, journal);
 
