@@ -4,7 +4,7 @@ import { NetworkManagementClient } from "@azure/arm-network";
 import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
 import { staticToken } from "../../provider/src/azure/connection";
 import { superseded } from "../../provider/src/emulator/azure/lro";
-import { isJitError } from "../../provider/src/model";
+import { isJitError, parsePolicy } from "../../provider/src/model";
 import { evaluateInbound } from "../../provider/src/plan";
 import { allowRules, azureWorld, deployPolicy, pathOf, reaches, rulesOf } from "./support";
 
@@ -202,6 +202,26 @@ test("a fixed JIT_AZURE_TOKEN that has expired makes a sweep (and so `jit daemon
     const expired = [head, Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).toString("base64url"), tail].join(".");
     const driver = world.driverAs(emu.options.principal, { credential: staticToken(expired) });
     await assert.rejects(sweep({ ...world.options, drivers: { azure: driver } }), (err: unknown) => isJitError(err, "Unauthorized") && /JIT_AZURE_TOKEN expired/.test((err as Error).message));
+  } finally {
+    await world.close();
+  }
+});
+
+test("a VM with no NSG behind a Standard public IP is described as it is: closed to the Internet by default, not open", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    emu.seed.resourceGroup("nonsg");
+    emu.seed.vnet("nonsg", "vnet");
+    const subnet = emu.seed.subnet("nonsg", "vnet", "default");
+    emu.seed.publicIp("nonsg", "vm1-ip", { sku: "Standard" });
+    const nic = emu.seed.nic("nonsg", "vm1-nic", { subnet, publicIp: "vm1-ip" });
+    const vmId = emu.seed.vm("nonsg", { name: "vm1", os: "Linux", nics: [nic] });
+    const result = await world.driver.applyBaseline(parsePolicy({ name: "nonsg", virtualMachines: [{ id: vmId, ports: SSH }] }), undefined, {});
+    const detail = result.vms[0].detail ?? "";
+    assert.equal(result.vms[0].status, "notApplicable");
+    assert.doesNotMatch(detail, /open to the Internet/);
+    assert.match(detail, /Standard public IP .* admits nothing from the Internet without an NSG rule/);
   } finally {
     await world.close();
   }

@@ -278,9 +278,7 @@ function nsgsAdmit(vm: ResolvedVm, nsgs: ReadonlyMap<string, Nsg>, exposure: Fir
 async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined): Promise<VmBaselineStatus> {
   if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
   if (firewall === undefined && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
-    const publicIps = (await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => resolver.publicAddress(id)))).filter((a) => a !== undefined);
-    const reach = publicIps.length ? `; every port is open to the Internet on ${publicIps.join(", ")}` : "";
-    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in${reach}` };
+    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in; ${await resolver.withoutNsg(vm)}` };
   }
   const exposures = new Set<string>(firewall);
   for (const path of vm.paths) {

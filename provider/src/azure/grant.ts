@@ -33,11 +33,11 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
   const writer = new NsgWriter(clients, progress);
   const recorder = new GrantRecorder(grant, journal);
 
-  resolved.forEach((vm, i) => {
+  for (const [i, vm] of resolved.entries()) {
     if (!firewalls[i] && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
-      progress(`VM ${vm.name} has no NSG in front of it: its ports are open to everyone already, and nothing is written`);
+      progress(`VM ${vm.name} has no NSG in front of it, so nothing is written: ${await resolver.withoutNsg(vm)}`);
     }
-  });
+  }
   const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
   // Each NSG has its own write lock in ARM, and a write there waits ~10 s for its operation: the
   // NSGs are written side by side, so a grant takes one write's time however many NSGs it crosses.
