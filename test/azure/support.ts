@@ -1,9 +1,10 @@
 import type { AccessOptions } from "../../provider/src/access";
 import { AzureConnection, createAzureDriver } from "../../provider/src/azure";
 import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../provider/src/emulator/azure";
+import type { LatencyOptions } from "../../provider/src/emulator/azure/latency";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
-import { NsgPlacement, firewallOf, firewallPrivateAddress, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
+import { NsgPlacement, firewallOf, firewallPrivateAddress, groupsOfNic, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
 import { evaluateFirewallInbound, evaluateInbound, parseJitRule } from "../../provider/src/plan";
 
 export { firewallOf, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
@@ -24,10 +25,18 @@ export interface AzureWorld {
 /** Test pacing: no waits between polls, and short waits before retries. */
 export const FAST: AzureConnection = { pollIntervalMs: 0, backoffMs: 5, retryOptions: { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 } };
 
-export async function azureWorld(options: { emulator?: Partial<AzureEmulatorOptions>; connection?: AzureConnection; start?: string } = {}): Promise<AzureWorld> {
+/**
+ * `latency`: the emulator takes as long as ARM does (see emulator/azure/latency.ts) on its virtual
+ * clock, and the drivers wait on that clock: `emu.latency.now()` is then the modelled time.
+ */
+export async function azureWorld(options: { emulator?: Partial<AzureEmulatorOptions>; connection?: AzureConnection; start?: string; latency?: Partial<LatencyOptions> } = {}): Promise<AzureWorld> {
   const emu = await startAzureEmulator(options.emulator);
+  if (options.latency) emu.latency.enable(options.latency);
+  const virtual: AzureConnection = options.latency
+    ? { clock: { now: () => emu.latency.now(), sleep: (ms) => emu.latency.sleep(ms) }, policies: [emu.latency.clientPolicy() as never] }
+    : {};
   const driverAs = (principal: string, connection: AzureConnection = {}) =>
-    createAzureDriver({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor(principal), ...FAST, ...options.connection, ...connection });
+    createAzureDriver({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor(principal), ...FAST, ...virtual, ...options.connection, ...connection });
   const driver = driverAs(emu.options.principal);
   const ledger = await openLedger(":memory:");
   const clock = { t: Date.parse(options.start ?? "2030-01-01T00:00:00Z") };
@@ -53,9 +62,10 @@ export async function deployPolicy(world: AzureWorld, input: PolicyInput): Promi
   return policy;
 }
 
-/** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide? */
-export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; privateIpAddress: string }, source: string, port: number): boolean {
-  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }).allowed;
+/** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide (knowing the NIC's application security groups)? */
+export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; nicId?: string; privateIpAddress: string }, source: string, port: number): boolean {
+  const groups = vm.nicId === undefined ? undefined : groupsOfNic(emu, vm.nicId);
+  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }, groups ? { groups } : {}).allowed;
 }
 
 /** Our allow rules anywhere in these NSGs. */

@@ -50,7 +50,7 @@ const NSG_CONCURRENCY = 4;
 /** One NSG and the policy's VMs behind it (none: the NSG only holds deny rules from an earlier apply). */
 interface Target {
   id: string;
-  vms: Array<{ name: string; addresses: string[]; ports: PortSpec[] }>;
+  vms: Array<{ name: string; addresses: string[]; ports: PortSpec[]; applicationSecurityGroups: Record<string, string[]> }>;
 }
 
 /** Each NSG on the policy's VMs' paths, with what each VM looks like from it; and the NSGs the record names. */
@@ -70,8 +70,9 @@ function targetsOf(policy: Policy, resolved: readonly ResolvedVm[], recorded: re
         const target = targets.get(idKey(nsgId)) ?? { id: nsgId, vms: [] };
         targets.set(idKey(nsgId), target);
         let behind = target.vms.find((v) => v.name === vm.name);
-        if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports }));
+        if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports, applicationSecurityGroups: {} }));
         for (const address of path.addresses) if (!behind.addresses.includes(address)) behind.addresses.push(address);
+        for (const [group, addresses] of Object.entries(path.applicationSecurityGroups)) (behind.applicationSecurityGroups[group] ??= []).push(...addresses);
       }
     }
   });
@@ -277,9 +278,7 @@ function nsgsAdmit(vm: ResolvedVm, nsgs: ReadonlyMap<string, Nsg>, exposure: Fir
 async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined): Promise<VmBaselineStatus> {
   if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
   if (firewall === undefined && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
-    const publicIps = (await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => resolver.publicAddress(id)))).filter((a) => a !== undefined);
-    const reach = publicIps.length ? `; every port is open to the Internet on ${publicIps.join(", ")}` : "";
-    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in${reach}` };
+    return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in; ${await resolver.withoutNsg(vm)}` };
   }
   const exposures = new Set<string>(firewall);
   for (const path of vm.paths) {

@@ -18,20 +18,26 @@ export class AzureClients {
       const { NetworkManagementClient } = await import("@azure/arm-network");
       const client = new NetworkManagementClient(credential, subscriptionId, options);
       client.pipeline.addPolicy(conditionalWritesOnly);
-      return client;
+      return this.withPolicies(client);
     });
   }
 
   compute(subscriptionId: string): Promise<ComputeManagementClient> {
-    return this.client("compute", subscriptionId, async (credential, options) => new (await import("@azure/arm-compute")).ComputeManagementClient(credential, subscriptionId, options));
+    return this.client("compute", subscriptionId, async (credential, options) => this.withPolicies(new (await import("@azure/arm-compute")).ComputeManagementClient(credential, subscriptionId, options)));
   }
 
   /** A client of the older generation, which takes its token scope as `credentialScopes`. */
   authorization(subscriptionId: string): Promise<AuthorizationManagementClient> {
     return this.client("authorization", subscriptionId, async (credential, options) => {
       const { AuthorizationManagementClient } = await import("@azure/arm-authorization");
-      return new AuthorizationManagementClient(credential, subscriptionId, { ...options, credentialScopes: options.credentials.scopes });
+      return this.withPolicies(new AuthorizationManagementClient(credential, subscriptionId, { ...options, credentialScopes: options.credentials.scopes }));
     });
+  }
+
+  /** The connection's own policies, next to the wire: after the SDK's retries, so they see every answer. */
+  private withPolicies<C extends { pipeline: { addPolicy(policy: never, options: { afterPhase: "Retry" }): void } }>(client: C): C {
+    for (const policy of this.connection.policies) client.pipeline.addPolicy(policy as never, { afterPhase: "Retry" });
+    return client;
   }
 
   /** Options every client gets: the endpoint and its token scope, the extra CA, the SDK's retry settings. */

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { JitError } from "../model";
 import { tokenClaims } from "./token";
@@ -27,16 +28,33 @@ export interface AzureConnection {
   retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
   /** How often a write that lost a race (409, 412, 429, SecurityRuleConflict) is planned again and retried; default 8. */
   conflictRetries?: number;
-  /** The first wait before such a retry, doubling each time, with jitter; default 250 ms. */
+  /** The first wait before such a retry, doubling each time (up to 30 s), with jitter; default 250 ms. */
   backoffMs?: number;
+  /**
+   * How long a write keeps waiting for a resource that another operation holds (409
+   * AnotherOperationInProgress, 429), once `conflictRetries` are spent; default 15 minutes, since an
+   * Azure Firewall update by somebody else takes minutes.
+   */
+  busyWaitMs?: number;
+  /** Where the driver's own waits (between retries) take their time from; default the system clock. */
+  clock?: Clock;
+  /** Extra pipeline policies for every SDK client, run next to the wire (after the SDK's retries). */
+  policies?: PipelinePolicy[];
   /** How many VMs are read at once while resolving a policy's or grant's VMs; default 8. */
   readConcurrency?: number;
 }
 
 export const DEFAULT_ENDPOINT = "https://management.azure.com";
 
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+
 /** A connection with every default filled in. */
-export interface ResolvedConnection extends Required<Pick<AzureConnection, "conflictRetries" | "backoffMs" | "readConcurrency">> {
+export interface ResolvedConnection extends Required<Pick<AzureConnection, "conflictRetries" | "backoffMs" | "busyWaitMs" | "readConcurrency" | "clock" | "policies">> {
   endpoint: string;
   /** The token scope of the endpoint. */
   scope: string;
@@ -65,6 +83,9 @@ export function resolveConnection(given: AzureConnection = {}, env: NodeJS.Proce
       (credential ??= token !== undefined ? Promise.resolve(staticToken(token)) : import("@azure/identity").then((m) => new m.DefaultAzureCredential())),
     conflictRetries: given.conflictRetries ?? 8,
     backoffMs: given.backoffMs ?? 250,
+    busyWaitMs: given.busyWaitMs ?? 15 * 60_000,
+    clock: given.clock ?? SYSTEM_CLOCK,
+    policies: given.policies ?? [],
     readConcurrency: given.readConcurrency ?? 8,
     ...(given.pollIntervalMs === undefined ? {} : { pollIntervalMs: given.pollIntervalMs }),
     ...(given.retryOptions === undefined ? {} : { retryOptions: given.retryOptions }),
@@ -79,9 +100,25 @@ function readCa(path: string): string {
   }
 }
 
-/** A credential that hands out one token, valid until its `exp` claim (or an hour, when it has none). */
-function staticToken(token: string): TokenCredential {
+/**
+ * A credential that hands out one token, valid until its `exp` claim (or an hour, when it has none).
+ * It cannot be renewed: once expired (60 to 90 minutes after `az account get-access-token`), every
+ * call fails with `Unauthorized` naming JIT_AZURE_TOKEN, which `jit daemon` and `jit sweep` treat as
+ * fatal rather than as one more grant that could not be restored.
+ */
+export function staticToken(token: string, now: () => number = Date.now): TokenCredential {
   const exp = tokenClaims(token)?.exp;
-  const expiresOnTimestamp = typeof exp === "number" ? exp * 1000 : Date.now() + 3600_000;
-  return { getToken: async () => ({ token, expiresOnTimestamp }) };
+  const expiresOnTimestamp = typeof exp === "number" ? exp * 1000 : now() + 3600_000;
+  return {
+    getToken: async () => {
+      if (expiresOnTimestamp <= now()) {
+        throw new JitError(
+          "Unauthorized",
+          `the Azure access token in JIT_AZURE_TOKEN expired at ${new Date(expiresOnTimestamp).toISOString()}, and a fixed token cannot be renewed; unset JIT_AZURE_TOKEN to sign in with a renewable credential (managed identity, workload identity, service principal, az login)`,
+          { field: "JIT_AZURE_TOKEN" },
+        );
+      }
+      return { token, expiresOnTimestamp };
+    },
+  };
 }

@@ -10,6 +10,10 @@ test("races are told apart from refusals, from a refused request or from a faile
   assert.ok(isLostRace(new Error("The long-running operation has failed. AnotherOperationInProgress. Another operation is in progress.")));
   assert.ok(isLostRace(new Error("The long-running operation has failed. InternalServerError. Operation was canceledAndSupersededDueToAnotherOperation.")));
   assert.ok(!isLostRace(rest(400, "SecurityRuleInvalidPriority")));
+  // A management lock is a 409 too, and no race (azure-cli#16958).
+  assert.ok(!isLostRace(rest(409, "ScopeLocked", "The scope '/x' cannot perform delete operation because following scope(s) are locked: '/rg'.")));
+  // What @azure/core-lro throws when NRP ends a superseded operation with status Canceled.
+  assert.ok(isLostRace(new Error("Operation was canceled")));
   assert.ok(!isLostRace(new Error("The long-running operation has failed. InternalServerError. boom")));
   assert.ok(!isLostRace(new Error("socket hang up")));
   assert.ok(isNotFound(rest(404, "ResourceNotFound")));

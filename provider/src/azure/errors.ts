@@ -27,14 +27,34 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * A management lock (CanNotDelete or ReadOnly) refused the write: ARM answers 409 `ScopeLocked`.
+ * No amount of retrying helps until an administrator removes the lock.
+ */
+export function isScopeLocked(err: unknown): boolean {
+  return armError(err).code === "ScopeLocked";
+}
+
+/**
+ * What `@azure/core-lro` throws when an accepted operation ends with status `Canceled`: a bare
+ * Error with neither code nor details. NRP cancels a write only when a later write to the same
+ * resource superseded it (`CanceledAndSupersededDueToAnotherOperation`), and nothing in
+ * pulumi-jit cancels its own, so it is a lost race. Whether the superseding operation carried our
+ * change is not documented; reading again and planning again is right either way.
+ */
+const LRO_CANCELED = /^Operation was cancell?ed\.?$/i;
+
+/**
  * A write that lost to another writer and may be planned again: another operation held the NSG
  * (409 AnotherOperationInProgress, 429 RetryableError, or an accepted operation cancelled and
  * superseded by another), the NSG changed since we read it (412 PreconditionFailed), or another
- * writer took the priority we chose (400 SecurityRuleConflict).
+ * writer took the priority we chose (400 SecurityRuleConflict). A 409 from a management lock
+ * (`ScopeLocked`) is not a race.
  */
 export function isLostRace(err: unknown): boolean {
   const { status, code, message } = armError(err);
+  if (isScopeLocked(err)) return false;
   return (
+    LRO_CANCELED.test(message) ||
     status === 409 ||
     status === 412 ||
     status === 429 ||
@@ -46,6 +66,18 @@ export function isLostRace(err: unknown): boolean {
   );
 }
 
+/**
+ * The caller cannot sign in any more (an expired fixed token, ARM's 401): nothing else will work
+ * either, so loops over many resources stop instead of recording one failure per resource.
+ */
+export function isSignInFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof JitError && e.code === "Unauthorized") return true;
+    if (armError(e).status === 401) return true;
+  }
+  return false;
+}
+
 /** ARM's answer when an NSG is full: no room, which is ours to report as such. */
 const CAPACITY = new Set(["SecurityRuleCountLimitReached"]);
 
@@ -54,5 +86,8 @@ export function cloudError(err: unknown, doing: string): JitError {
   if (err instanceof JitError) return err;
   const { status, code, message } = armError(err);
   const said = [status === undefined ? "" : `HTTP ${status}`, code ?? ""].filter(Boolean).join(" ");
-  return new JitError(code !== undefined && CAPACITY.has(code) ? "CapacityExceeded" : "CloudError", `${doing} failed: ${said ? `${said}: ` : ""}${message}`, { cause: err });
+  const hint = isScopeLocked(err)
+    ? " (a management lock on the resource, its resource group or its subscription forbids this write; pulumi-jit does not retry it: remove the lock, or have its owner make the change, then run `jit sweep`)"
+    : "";
+  return new JitError(code !== undefined && CAPACITY.has(code) ? "CapacityExceeded" : "CloudError", `${doing} failed: ${said ? `${said}: ` : ""}${message}${hint}`, { cause: err });
 }

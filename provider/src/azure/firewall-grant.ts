@@ -4,6 +4,7 @@ import { Firewall, FirewallGrantPlan, FirewallGrantVm, FirewallRemovalPlan, Reco
 import type { AzureClients } from "./clients";
 import type { FirewallFront } from "./firewall-resolve";
 import { FirewallWriter } from "./firewall-writer";
+import { fromSdkFirewall } from "./firewalls";
 import type { GrantRecorder } from "./grant-journal";
 import { idKey, shortName } from "./ids";
 import { FirewallNatChange, natChange, recordedFirewallRules } from "./record";
@@ -27,6 +28,34 @@ interface Through {
   ids: Map<string, string>;
 }
 
+/** The grant's VMs grouped by the firewall in front of them. */
+function throughFirewalls(grant: Grant, resolved: readonly ResolvedVm[], paths: ReadonlyArray<FirewallPath | undefined>): Map<string, Through> {
+  const byFirewall = new Map<string, Through>();
+  resolved.forEach((vm, i) => {
+    const path = paths[i];
+    if (!path) return;
+    const entry: Through = byFirewall.get(idKey(path.front.id)) ?? { path, vms: [], ids: new Map() };
+    byFirewall.set(idKey(path.front.id), entry);
+    entry.ids.set(vm.name, vm.id);
+    const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: p.sourceAddressPrefix, expiresAt: new Date(p.endTimeUtc) }));
+    entry.vms.push({ name: vm.name, address: path.address, ports });
+  });
+  return byFirewall;
+}
+
+function grantInput(grant: Grant, firewall: Firewall, path: FirewallPath, vms: FirewallGrantVm[]) {
+  const publicAddresses = (path.front.sdk.ipConfigurations ?? []).filter((c) => c.publicIPAddress?.id !== undefined).length;
+  return { grantId: grant.id, policy: grant.policy, firewall, publicAddress: path.publicAddress, publicAddresses: Math.max(publicAddresses, 1), vms };
+}
+
+/**
+ * Plans the firewall half of a grant on each firewall as listed, before anything is written, so
+ * that a grant the firewall has no room for (`CapacityExceeded`: the DNAT limit) changes nothing.
+ */
+export function checkFirewallGrant(grant: Grant, resolved: readonly ResolvedVm[], paths: ReadonlyArray<FirewallPath | undefined>): void {
+  for (const { path, vms } of throughFirewalls(grant, resolved, paths).values()) planFirewallGrant(grantInput(grant, fromSdkFirewall(path.front.sdk).firewall, path, vms));
+}
+
 /**
  * The firewall half of a grant: for each firewall in front of some of the grant's VMs, the DNAT
  * rules (and allow rules) `planFirewallGrant` says it needs, in one write of the firewall. Every
@@ -42,23 +71,13 @@ export async function applyFirewallGrant(
   progress: Progress,
 ): Promise<void> {
   const writer = new FirewallWriter(clients, progress);
-  const byFirewall = new Map<string, Through>();
-  resolved.forEach((vm, i) => {
-    const path = paths[i];
-    if (!path) return;
-    const entry: Through = byFirewall.get(idKey(path.front.id)) ?? { path, vms: [], ids: new Map() };
-    byFirewall.set(idKey(path.front.id), entry);
-    entry.ids.set(vm.name, vm.id);
-    const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: p.sourceAddressPrefix, expiresAt: new Date(p.endTimeUtc) }));
-    entry.vms.push({ name: vm.name, address: path.address, ports });
-  });
-
+  const byFirewall = throughFirewalls(grant, resolved, paths);
   for (const { path, vms, ids } of byFirewall.values()) {
     const firewallId = path.front.id;
     const change = (rule: FirewallGrantPlan["rules"][number], status: "intended" | "applied") => natChange(firewallId, ids.get(rule.vm) ?? rule.vm, rule, status);
     let planned: FirewallGrantPlan | undefined;
     const plan = (firewall: Firewall) =>
-      (planned = planFirewallGrant({ grantId: grant.id, policy: grant.policy, firewall, publicAddress: path.publicAddress, vms }));
+      (planned = planFirewallGrant(grantInput(grant, firewall, path, vms)));
     const { after } = await writer.apply(firewallId, (firewall) => plan(firewall).change, {
       beforeWrite: () => recorder.intend((planned?.rules ?? []).map((r) => change(r, "intended"))),
       afterWrite: async () => {

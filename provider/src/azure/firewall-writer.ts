@@ -3,11 +3,11 @@ import type { Progress } from "../driver";
 import { JitError } from "../model";
 import { isEmptyFirewallChange, type Firewall, type FirewallChange } from "../plan";
 import type { AzureClients } from "./clients";
-import { cloudError, isLostRace, isNotFound } from "./errors";
+import { cloudError, isNotFound } from "./errors";
 import { FirewallSnapshot, fromSdkFirewall, withChange } from "./firewalls";
 import { FIREWALL, ResourceRef, idKey, parseResourceId, shortName } from "./ids";
 import { withWriteLock } from "./locks";
-import { afterLostRace, finish, writeOptions } from "./writes";
+import { finish, optimistic, writeOptions } from "./writes";
 
 /** What the caller records around the write (a grant's journal, a report). */
 export interface FirewallWriteHooks {
@@ -46,9 +46,9 @@ export function refuseManaged(f: AzureFirewall, firewallId: string, forWhat: str
  * undo whatever others changed since it was read. Every PUT therefore carries `If-Match: <the ETag
  * the plan was made from>`, and the change is applied to the firewall exactly as read, collections
  * of others included. When the write loses a race (412 because the firewall changed, 409/429
- * because another operation holds it; see `isLostRace`), the firewall is read again and planned
- * again after a growing, jittered wait, up to `conflictRetries` times; then it fails with
- * `Conflict`. Writers in this process take turns per firewall (the lock NSG writers use).
+ * because another operation holds it, which may last minutes), the firewall is read again and
+ * planned again (see `optimistic`, shared with the NSG writer). Writers in this process take turns
+ * per firewall (the lock NSG writers use).
  */
 export class FirewallWriter {
   constructor(
@@ -67,28 +67,30 @@ export class FirewallWriter {
     const ref = parseResourceId(firewallId, FIREWALL);
     return withWriteLock(idKey(firewallId), async () => {
       const network = await this.clients.network(ref.subscriptionId);
-      let current = first ? this.named(first, firewallId) : await this.get(network, ref, firewallId);
-      const before = current.firewall;
-      for (let lost = 0; ; ) {
-        const change = plan(current.firewall);
-        if (isEmptyFirewallChange(change)) return { before, after: current.firewall };
-        refuseManaged(current.sdk, firewallId, "where the change was to go");
-        if (current.etag === undefined) {
-          throw new JitError("CloudError", `Azure Firewall ${firewallId} came back without an ETag; it is written whole, and without one a write could undo somebody else's`);
-        }
-        try {
+      const start = first ? this.named(first, firewallId) : await this.get(network, ref, firewallId);
+      return optimistic<FirewallSnapshot, FirewallWrite>({
+        kind: "Azure Firewall",
+        id: firewallId,
+        first: start,
+        read: () => this.get(network, ref, firewallId),
+        doing: () => `writing Azure Firewall ${firewallId}`,
+        connection: this.clients.connection,
+        progress: this.progress,
+        step: async (current) => {
+          const change = plan(current.firewall);
+          if (isEmptyFirewallChange(change)) return { done: { before: start.firewall, after: current.firewall } };
+          refuseManaged(current.sdk, firewallId, "where the change was to go");
+          if (current.etag === undefined) {
+            throw new JitError("CloudError", `Azure Firewall ${firewallId} came back without an ETag; it is written whole, and without one a write could undo somebody else's`);
+          }
           await hooks.beforeWrite?.(change);
           const written = await this.put(network, ref, withChange(current.sdk, change), current.etag);
           const after = this.named(fromSdkFirewall(written), firewallId).firewall;
           await hooks.afterWrite?.(change, after);
           // One PUT carries the whole change: done, without planning against Azure's echo of it.
-          return { before, after };
-        } catch (err) {
-          if (!isLostRace(err)) throw cloudError(err, `writing Azure Firewall ${firewallId}`);
-          await afterLostRace(err, ++lost, "Azure Firewall", firewallId, this.clients.connection, this.progress);
-          current = await this.get(network, ref, firewallId);
-        }
-      }
+          return { done: { before: start.firewall, after } };
+        },
+      });
     });
   }
 

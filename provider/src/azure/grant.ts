@@ -2,7 +2,7 @@ import type { ChangeJournal, Progress } from "../driver";
 import { Grant, JitError, Policy, findPolicyVm } from "../model";
 import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant } from "../plan";
 import type { AzureClients } from "./clients";
-import { FirewallPath, applyFirewallGrant } from "./firewall-grant";
+import { FirewallPath, applyFirewallGrant, checkFirewallGrant } from "./firewall-grant";
 import { FirewallFinder } from "./firewall-resolve";
 import { GrantRecorder } from "./grant-journal";
 import { idKey, shortName } from "./ids";
@@ -20,7 +20,7 @@ import { ResolvedVm, Resolver } from "./resolve";
  * firewall pulumi-jit cannot use is refused with nothing changed. Each change is journalled as
  * intended before it is written and as applied once it is, so that a crash at any point leaves a
  * record from which restore and sweep can finish. Run again on a grant that is partly applied, it
- * writes what is missing and records what is already there. `policy` is the policy the grant was
+ * writes what is missing and records what is already there. NSGs are written in parallel. `policy` is the policy the grant was
  * checked against: it may name the firewall in front of a VM (`publicIpAddress`).
  */
 export async function applyGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress, policy?: Policy): Promise<void> {
@@ -29,29 +29,34 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
   const gone = resolved.filter((vm) => !vm.exists).map((vm) => vm.id);
   if (gone.length) throw new JitError("NotFound", `no such VM: ${gone.join(", ")}`);
   const firewalls = await firewallPaths(new FirewallFinder(clients, resolver), resolved, (i) => (policy ? findPolicyVm(policy, grant.virtualMachines[i].id)?.publicIpAddress : undefined));
+  checkFirewallGrant(grant, resolved, firewalls);
   const writer = new NsgWriter(clients, progress);
   const recorder = new GrantRecorder(grant, journal);
 
-  resolved.forEach((vm, i) => {
+  for (const [i, vm] of resolved.entries()) {
     if (!firewalls[i] && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
-      progress(`VM ${vm.name} has no NSG in front of it: its ports are open to everyone already, and nothing is written`);
+      progress(`VM ${vm.name} has no NSG in front of it, so nothing is written: ${await resolver.withoutNsg(vm)}`);
     }
-  });
-  const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
-  for (const nsgId of nsgsOnPaths(resolved)) {
-    let planned: AllowGrantPlan | undefined;
-    const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
-    const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
-      // Every rule the plan will put in this NSG, recorded at once before the first is written.
-      beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
-      afterPut: async (rule) => {
-        await recorder.applied(ruleChange(nsgId, rule, "applied"));
-        progress(`NSG ${shortName(nsgId)}: allow rule ${describe(rule)}`);
-      },
-    });
-    // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
-    for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
   }
+  const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
+  // Each NSG has its own write lock in ARM, and a write there waits ~10 s for its operation: the
+  // NSGs are written side by side, so a grant takes one write's time however many NSGs it crosses.
+  await Promise.all(
+    nsgsOnPaths(resolved).map(async (nsgId) => {
+      let planned: AllowGrantPlan | undefined;
+      const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
+      const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
+        // Every rule the plan will put in this NSG, recorded at once before the first is written.
+        beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
+        afterPut: async (rule) => {
+          await recorder.applied(ruleChange(nsgId, rule, "applied"));
+          progress(`NSG ${shortName(nsgId)}: allow rule ${describe(rule)}`);
+        },
+      });
+      // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
+      for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
+    }),
+  );
   // The firewall last: its DNAT rules open the way in, once the NSGs behind it are ready.
   await applyFirewallGrant(clients, grant, resolved, firewalls, recorder, progress);
 }
@@ -84,7 +89,7 @@ function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: st
   return resolved.flatMap((vm, i) => {
     const nics = vm.paths
       .filter((p) => here(p.subnetNsgId) || here(p.nicNsgId))
-      .map((p) => ({ addresses: p.addresses, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
+      .map((p) => ({ addresses: p.addresses, applicationSecurityGroups: p.applicationSecurityGroups, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
     if (nics.length === 0) return [];
     const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: sourceFor(i, p.sourceAddressPrefix), expiresAt: new Date(p.endTimeUtc) }));
     return [{ name: vm.name, nics, ports }];

@@ -40,7 +40,7 @@ describe("the NSG writer, against the local ARM endpoint", () => {
     emu = await startAzureEmulator();
     emu.seed.resourceGroup("rg");
     nsgId = emu.seed.nsg("rg", "nsg");
-    clients = new AzureClients(resolveConnection({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credential, pollIntervalMs: 0, backoffMs: 1, conflictRetries: 3, retryOptions: { maxRetries: 0 } }));
+    clients = new AzureClients(resolveConnection({ endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credential, pollIntervalMs: 0, backoffMs: 1, conflictRetries: 3, busyWaitMs: 0, retryOptions: { maxRetries: 0 } }));
     const recorder: PipelinePolicy = {
       name: "recordPreconditions",
       sendRequest: (request, next) => {

@@ -3,8 +3,8 @@ import type { Progress } from "../driver";
 import { JitError } from "../model";
 import type { Nsg, NsgChange, NsgRule } from "../plan";
 import type { AzureClients } from "./clients";
-import { armError, cloudError, isLostRace, isNotFound } from "./errors";
-import { afterLostRace, finish, writeOptions } from "./writes";
+import { armError, cloudError, isNotFound } from "./errors";
+import { finish, optimistic, writeOptions } from "./writes";
 import { NSG, ResourceRef, idKey, parseResourceId } from "./ids";
 import { withWriteLock } from "./locks";
 import { NsgSnapshot, fromSdkNsg, toSdkRule, withRule, withoutRule } from "./nsgs";
@@ -33,9 +33,9 @@ export interface NsgWrite {
  * NSG as it now is), and its first put, or else its first delete, is made. A new rule is created
  * with `If-None-Match: *`, so that it never replaces one somebody else just made under that name;
  * a rule is replaced or deleted with `If-Match: <the ETag it was verified under>`, so that nothing
- * changed since is overwritten or removed. When a write loses a race (see `isLostRace`), the NSG is
- * read again and planned again after a growing, jittered wait, up to `conflictRetries` times; then
- * the write fails with `Conflict`. Writers in this process take turns per NSG.
+ * changed since is overwritten or removed. When a write loses a race, the NSG is read again and
+ * planned again (see `optimistic`, shared with the firewall writer); writers in this process take
+ * turns per NSG.
  */
 export class NsgWriter {
   constructor(
@@ -53,36 +53,37 @@ export class NsgWriter {
     const ref = parseResourceId(nsgId, NSG);
     return withWriteLock(idKey(nsgId), async () => {
       const network = await this.clients.network(ref.subscriptionId);
-      let current = first ?? (await this.get(network, ref, nsgId));
-      const before = current.nsg;
-      for (let lost = 0; ; ) {
-        const change = plan(current.nsg);
-        const rule = change.put[0] as NsgRule | undefined;
-        const name = rule ? undefined : change.delete[0];
-        if (rule === undefined && name === undefined) return { before, after: current.nsg };
-        try {
-          if (current.etag === undefined) {
-            // After a delete the NSG's new ETag is unknown; the next write needs it.
-            current = await this.get(network, ref, nsgId);
-            continue;
-          }
+      const start = first ?? (await this.get(network, ref, nsgId));
+      let doing = `writing NSG ${nsgId}`;
+      return optimistic<NsgSnapshot, NsgWrite>({
+        kind: "NSG",
+        id: nsgId,
+        first: start,
+        read: () => this.get(network, ref, nsgId),
+        doing: () => doing,
+        connection: this.clients.connection,
+        progress: this.progress,
+        step: async (current) => {
+          const change = plan(current.nsg);
+          const rule = change.put[0] as NsgRule | undefined;
+          const name = rule ? undefined : change.delete[0];
+          if (rule === undefined && name === undefined) return { done: { before: start.nsg, after: current.nsg } };
+          // After a delete the NSG's new ETag is unknown; the next write needs it.
+          if (current.etag === undefined) return { next: await this.get(network, ref, nsgId) };
           if (rule !== undefined) {
+            doing = `putting rule ${rule.name} in NSG ${nsgId}`;
             const exists = current.nsg.securityRules.some((r) => idKey(r.name) === idKey(rule.name));
             await hooks.beforePut?.(rule);
             const etag = await this.put(network, ref, rule, exists ? current.etag : undefined);
-            current = { nsg: withRule(current.nsg, rule), ...(etag === undefined ? {} : { etag }) };
             await hooks.afterPut?.(rule);
-          } else if (name !== undefined) {
-            const vanished = await this.delete(network, ref, name, current.etag);
-            current = { nsg: withoutRule(current.nsg, name) };
-            await hooks.afterDelete?.(name, vanished);
+            return { next: { nsg: withRule(current.nsg, rule), ...(etag === undefined ? {} : { etag }) } };
           }
-        } catch (err) {
-          if (!isLostRace(err)) throw cloudError(err, `${rule ? `putting rule ${rule.name} in` : `deleting rule ${name} from`} NSG ${nsgId}`);
-          await afterLostRace(err, ++lost, "NSG", nsgId, this.clients.connection, this.progress);
-          current = await this.get(network, ref, nsgId);
-        }
-      }
+          doing = `deleting rule ${name} from NSG ${nsgId}`;
+          const vanished = await this.delete(network, ref, name!, current.etag);
+          await hooks.afterDelete?.(name!, vanished);
+          return { next: { nsg: withoutRule(current.nsg, name!) } };
+        },
+      });
     });
   }
 

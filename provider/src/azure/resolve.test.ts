@@ -30,8 +30,8 @@ test("a VM resolves to each NIC's path: subnet and its NSG, NIC NSG, private add
       name: "vm1",
       exists: true,
       paths: [
-        { nicId: nic1, subnetId: front, subnetNsgId: subnetNsg, nicNsgId: nicNsg, addresses: ["10.0.1.4"], publicIpIds: [pip] },
-        { nicId: nic2, subnetId: back, addresses: ["10.0.2.4"], publicIpIds: [] },
+        { nicId: nic1, subnetId: front, subnetNsgId: subnetNsg, nicNsgId: nicNsg, addresses: ["10.0.1.4"], publicIpIds: [pip], applicationSecurityGroups: {} },
+        { nicId: nic2, subnetId: back, addresses: ["10.0.2.4"], publicIpIds: [], applicationSecurityGroups: {} },
       ],
     });
     assert.equal(await resolver.publicAddress(pip), "20.1.2.3");

@@ -17,6 +17,8 @@ export interface NicPath {
   nicNsgId?: string;
   addresses: string[];
   publicIpIds: string[];
+  /** The application security groups (lower-cased id) the interface's IP configurations here are in, with their addresses. */
+  applicationSecurityGroups: Record<string, string[]>;
 }
 
 export interface ResolvedVm {
@@ -61,12 +63,34 @@ export class Resolver {
   }
 
   /** The public IP address behind a public IP resource, if one is allocated. */
-  publicAddress(publicIpId: string): Promise<string | undefined> {
+  async publicAddress(publicIpId: string): Promise<string | undefined> {
+    return (await this.publicIp(publicIpId)).address;
+  }
+
+  /**
+   * A public IP: its address, and whether it is closed to inbound traffic by itself. A Standard SKU
+   * public IP is ("secure by default and closed to inbound traffic ... NSGs are required to allow
+   * inbound traffic", Azure's public IP overview); a Basic one (retired in September 2025) is open.
+   */
+  publicIp(publicIpId: string): Promise<{ address?: string; closedByDefault: boolean }> {
     return this.once(`pip:${idKey(publicIpId)}`, async () => {
       const ref = parseResourceId(publicIpId, PUBLIC_IP);
       const network = await this.clients.network(ref.subscriptionId);
-      return (await read(`public IP ${publicIpId}`, () => network.publicIPAddresses.get(ref.resourceGroup, ref.name))).ipAddress;
+      const pip = await read(`public IP ${publicIpId}`, () => network.publicIPAddresses.get(ref.resourceGroup, ref.name));
+      return { ...(pip.ipAddress ? { address: pip.ipAddress } : {}), closedByDefault: pip.sku?.name?.toLowerCase() === "standard" };
     });
+  }
+
+  /** What a VM with no NSG anywhere on its paths is open to: said truthfully for each kind of public IP. */
+  async withoutNsg(vm: ResolvedVm): Promise<string> {
+    const pips = await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => this.publicIp(id)));
+    const open = pips.filter((p) => !p.closedByDefault && p.address).map((p) => p.address);
+    const closed = pips.filter((p) => p.closedByDefault && p.address).map((p) => p.address);
+    return [
+      open.length ? `every port is open to the Internet on ${open.join(", ")}` : "",
+      closed.length ? `its Standard public IP ${closed.join(", ")} admits nothing from the Internet without an NSG rule, so no grant can open it until an NSG is attached` : "",
+      "every port is open to the virtual network",
+    ].filter(Boolean).join("; ");
   }
 
   private async nicPaths(nicId: string): Promise<NicPath[]> {
@@ -86,10 +110,16 @@ export class Resolver {
           ...(nic.networkSecurityGroup?.id ? { nicNsgId: nic.networkSecurityGroup.id } : {}),
           addresses: [],
           publicIpIds: [],
+          applicationSecurityGroups: {},
         };
         bySubnet.set(idKey(subnetId), path);
       }
-      if (config.privateIPAddress) path.addresses.push(config.privateIPAddress);
+      if (config.privateIPAddress) {
+        path.addresses.push(config.privateIPAddress);
+        for (const group of config.applicationSecurityGroups ?? []) {
+          if (group.id) (path.applicationSecurityGroups[group.id.toLowerCase()] ??= []).push(config.privateIPAddress);
+        }
+      }
       if (config.publicIPAddress?.id) path.publicIpIds.push(config.publicIPAddress.id);
     }
     return [...bySubnet.values()];

@@ -1,7 +1,7 @@
 import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../driver";
 import { Nsg, SweepPlan, planFirewallSweep, planSweep, type Firewall, type FirewallSweepPlan } from "../plan";
 import type { AzureClients } from "./clients";
-import { cloudError } from "./errors";
+import { cloudError, isSignInFailure } from "./errors";
 import { fromSdkFirewall } from "./firewalls";
 import { FirewallWriter } from "./firewall-writer";
 import { NsgWriter } from "./nsg-writer";
@@ -71,10 +71,12 @@ async function sweepNsgs(clients: AzureClients, subscriptionId: string, now: Dat
       try {
         await writer.apply(first.nsg.id, plan, { afterDelete: async (name) => report(name, "removed") }, first);
       } catch (err) {
+        if (isSignInFailure(err)) throw err;
         failRest(err);
       }
     }
   } catch (err) {
+    if (isSignInFailure(err)) throw err;
     out.push({ cloud: "azure", container: `/subscriptions/${subscriptionId}`, name: "*", action: "failed", error: cloudError(err, `listing the NSGs of subscription ${subscriptionId}`).message });
   }
   return out;
@@ -106,10 +108,12 @@ async function sweepFirewalls(clients: AzureClients, subscriptionId: string, now
           },
         }, first);
       } catch (err) {
+        if (isSignInFailure(err)) throw err;
         failRest(err);
       }
     }
   } catch (err) {
+    if (isSignInFailure(err)) throw err;
     out.push({ cloud: "azure", container: `/subscriptions/${subscriptionId}`, name: "*", action: "failed", error: cloudError(err, `listing the Azure Firewalls of subscription ${subscriptionId}`).message });
   }
   return out;

@@ -1,7 +1,7 @@
 import type { Progress } from "../driver";
 import { JitError } from "../model";
 import type { ResolvedConnection } from "./connection";
-import { armError } from "./errors";
+import { armError, cloudError, isLostRace } from "./errors";
 import { shortName } from "./ids";
 
 /**
@@ -30,19 +30,80 @@ export async function finish<T>(poller: LongRunning<T>, what: string, progress: 
   return poller;
 }
 
-/**
- * After the `lost`th write to the `kind` `id` lost a race: `Conflict` once `conflictRetries` are
- * spent; otherwise says so and waits half the doubling delay plus up to as much again at random, so
- * that racing writers spread out. The caller then reads the resource again and plans again.
- */
-export async function afterLostRace(err: unknown, lost: number, kind: "NSG" | "Azure Firewall", id: string, connection: ResolvedConnection, progress: Progress): Promise<void> {
+/** Where a write stands after losing races: how many, and since when (on the connection's clock). */
+export interface RaceState {
+  lost: number;
+  since: number;
+}
+
+export type RaceDecision = { retry: true; state: RaceState; waitMs: number; why: string } | { retry: false; why: string };
+
+/** Another operation holds the resource: waiting helps, however long it takes (a firewall update takes minutes). */
+function isBusy(err: unknown): boolean {
   const { status, code } = armError(err);
-  const why = [status, code].filter((x) => x !== undefined).join(" ");
-  if (lost > connection.conflictRetries) {
-    throw new JitError("Conflict", `${kind} ${id} kept changing under us (${why}); gave up after ${lost} attempts`, { cause: err });
+  return status === 429 || code === "AnotherOperationInProgress" || code === "RetryableError";
+}
+
+/**
+ * What to do after a write lost a race (state in, state out; `random` in [0, 1) for the jitter):
+ * retry after half the doubling delay plus up to as much again at random, so that racing writers
+ * spread out; give up once `conflictRetries` are spent, except that a resource another operation
+ * holds is waited for until `busyWaitMs` have passed since the first loss.
+ */
+export function afterRace(
+  state: RaceState | undefined,
+  err: unknown,
+  now: number,
+  policy: Pick<ResolvedConnection, "conflictRetries" | "backoffMs" | "busyWaitMs">,
+  random: number,
+): RaceDecision {
+  const { status, code } = armError(err);
+  const why = [status, code ?? (isLostRace(err) && status === undefined ? "superseded" : undefined)].filter((x) => x !== undefined).join(" ");
+  const next: RaceState = { lost: (state?.lost ?? 0) + 1, since: state?.since ?? now };
+  const waited = now - next.since;
+  if (next.lost > policy.conflictRetries && !(isBusy(err) && waited < policy.busyWaitMs)) return { retry: false, why };
+  const full = Math.min(policy.backoffMs * 2 ** (Math.min(next.lost, 20) - 1), 30_000);
+  return { retry: true, state: next, waitMs: Math.round(full / 2 + (random * full) / 2), why };
+}
+
+/** One step of an optimistic write: finished with a result, or carry on from the resource as it now is. */
+export type Step<S, R> = { done: R } | { next: S };
+
+/**
+ * The read-plan-write loop both writers share. `step` plans from the resource as last read and
+ * makes (at most) one write; when that write loses a race (see `isLostRace` and `afterRace`), the
+ * resource is read again after the wait and planned again; any other error is the caller's, as a
+ * `cloudError` saying what was being `doing`.
+ */
+export async function optimistic<S, R>(spec: {
+  kind: "NSG" | "Azure Firewall";
+  id: string;
+  first: S;
+  read: () => Promise<S>;
+  step: (current: S) => Promise<Step<S, R>>;
+  doing: (current: S) => string;
+  connection: ResolvedConnection;
+  progress: Progress;
+}): Promise<R> {
+  const { connection, progress } = spec;
+  let current = spec.first;
+  let race: RaceState | undefined;
+  for (;;) {
+    try {
+      const result = await spec.step(current);
+      if ("done" in result) return result.done;
+      current = result.next;
+      continue;
+    } catch (err) {
+      if (!isLostRace(err)) throw cloudError(err, spec.doing(current));
+      const decision = afterRace(race, err, connection.clock.now(), connection, Math.random());
+      if (!decision.retry) {
+        throw new JitError("Conflict", `${spec.kind} ${spec.id} kept changing under us (${decision.why}); gave up after ${(race?.lost ?? 0) + 1} attempts`, { cause: err });
+      }
+      race = decision.state;
+      progress(`${spec.kind} ${shortName(spec.id)} changed or was busy (${decision.why}); reading it again and retrying in ${decision.waitMs} ms`);
+      await connection.clock.sleep(decision.waitMs);
+    }
+    current = await spec.read();
   }
-  const full = Math.min(connection.backoffMs * 2 ** (lost - 1), 30_000);
-  const wait = Math.round(full / 2 + (Math.random() * full) / 2);
-  progress(`${kind} ${shortName(id)} changed or was busy (${why}); reading it again and retrying in ${wait} ms`);
-  await new Promise((resolve) => setTimeout(resolve, wait));
 }

@@ -1,3 +1,4 @@
+import { JitError } from "../model/errors";
 import { formatPrefix, parsePrefix } from "../model/address";
 import type { Protocol } from "../model/protocol";
 import { addressContext, defaultVirtualNetwork } from "./nsg-addresses";
@@ -8,7 +9,7 @@ import { compileNetwork, dnatPortsInUse, flowProtocols, fwProtocols } from "./fw
 import { allowCollectionName, dnatCollectionName, parseJitCollection } from "./fw-names";
 import { CollectionSlots, chooseMappedPort } from "./fw-priorities";
 import { sameFwRule } from "./fw-rule-shape";
-import { noFirewallChange, type Firewall, type FirewallChange, type FwCollection, type FwNatRule, type FwNetworkRule, type FwRuleRef } from "./fw-types";
+import { noFirewallChange, type Firewall, type FirewallChange, type FwCollection, type FwNatRule, type FwNetworkRule, type FwRuleRef, type NatCollection } from "./fw-types";
 import type { PortRange } from "./port-ranges";
 import type { GrantPort } from "./types";
 
@@ -25,6 +26,8 @@ export interface FirewallGrantInput {
   firewall: Firewall;
   /** The firewall's public address the DNAT rules listen on. */
   publicAddress: string;
+  /** How many public addresses the firewall has: each counts against its DNAT limit (default 1). */
+  publicAddresses?: number;
   vms: readonly FirewallGrantVm[];
   /** The prefixes `VirtualNetwork` stands for; RFC 1918 plus the VM's address when absent. */
   virtualNetwork?: readonly string[];
@@ -172,5 +175,29 @@ export function planFirewallGrant(input: FirewallGrantInput): FirewallGrantPlan 
     const allowCollection = collection(existingAllow?.name ?? allowName, priority, "Allow" as const, [...foreign(existingAllow?.rules, allow), ...allow]);
     if (!sameRules(existingAllow, allowCollection)) change.network.put.push(allowCollection);
   }
+  checkDnatCapacity(input, change.nat.put);
   return { rules, change, overrides: [...overrides.values()] };
+}
+
+/**
+ * Azure Firewall forwards at most 250 external destinations: its public addresses plus the unique
+ * (destination address, port, protocol) of its DNAT rules, TCP and UDP counted apart (firewall
+ * limits). A grant that would pass that is refused up front, since what ARM answers then is not
+ * documented.
+ */
+export const MAX_DNAT_DESTINATIONS = 250;
+
+function checkDnatCapacity(input: FirewallGrantInput, put: readonly NatCollection[]): void {
+  const replaced = new Set(put.map((c) => c.name.toLowerCase()));
+  const collections = [...input.firewall.natRuleCollections.filter((c) => !replaced.has(c.name.toLowerCase())), ...put];
+  const destinations = new Set(
+    collections.flatMap((c) => c.rules.flatMap((r) => r.protocols.flatMap((p) => (r.destinationAddresses ?? []).flatMap((a) => (r.destinationPorts ?? []).map((port) => `${a}|${port}|${p.toUpperCase()}`))))),
+  );
+  const total = (input.publicAddresses ?? 1) + destinations.size;
+  if (total > MAX_DNAT_DESTINATIONS) {
+    throw new JitError(
+      "CapacityExceeded",
+      `Azure Firewall ${input.firewall.id} would forward ${total} external destinations (public addresses plus unique address, port and protocol of its DNAT rules), and Azure allows ${MAX_DNAT_DESTINATIONS}; nothing was changed. Wait for other grants through it to end, or ask for fewer ports (a port for TCP and UDP counts twice).`,
+    );
+  }
 }

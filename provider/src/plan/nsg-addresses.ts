@@ -6,8 +6,11 @@ import { memoized } from "./memo";
  * The address side of NSG rules: `*`, IPs and CIDRs, and service tags. `VirtualNetwork` stands for
  * the prefixes the caller says make up the VNet (by default RFC 1918 plus the VM's own addresses),
  * `AzureLoadBalancer` for the platform's health-probe address, `Internet` for public addresses.
- * Anything planning cannot resolve (regional service tags, application security groups) is
- * `opaque`: it may match anything and is known to cover nothing.
+ * An application security group (`asg`) holds network interfaces of one virtual network: when the
+ * caller says which of the VM's addresses are in which groups, a group is exact for those
+ * addresses, and any other address it may hold lies inside `VirtualNetwork`. Anything planning
+ * cannot resolve (regional service tags, groups whose membership is not given) is `opaque`: it may
+ * match anything and is known to cover nothing.
  *
  * Sets are compared two ways. `covers` errs towards "no" and `touches` towards "yes", so a planner
  * that asks "does this allow cover my flow?" and "could this deny hit my flow?" never assumes access
@@ -19,6 +22,7 @@ export type AddressTerm =
   | { kind: "internet" }
   | { kind: "virtualNetwork" }
   | { kind: "loadBalancer" }
+  | { kind: "asg"; id: string }
   | { kind: "opaque"; text: string };
 
 /** A prefix, and whether it is a single public address (worked out once: it is asked constantly). */
@@ -50,17 +54,66 @@ export function defaultVirtualNetwork(vmAddresses: readonly string[]): string[] 
 /** The prefixes `VirtualNetwork` stands for, parsed once per evaluation. */
 export interface AddressContext {
   virtualNetwork: readonly CidrTerm[];
+  /** When known: the VM's addresses, and which of them each application security group (by lower-cased id) holds. */
+  groups?: { addresses: ReadonlySet<string>; members: ReadonlyMap<string, ReadonlySet<string>> };
 }
 
-export function addressContext(virtualNetwork: readonly string[]): AddressContext {
+/** Application security group ids and the VM addresses (IP configurations) in each, as a NIC says. */
+export type GroupMembership = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * `groups`: the VMs' addresses and their groups, when the caller read them from the VMs' network
+ * interfaces (`vmAddresses` lists every address of those VMs, in a group or not).
+ */
+export function addressContext(virtualNetwork: readonly string[], groups?: { vmAddresses: readonly string[]; membership: GroupMembership }): AddressContext {
   return {
     virtualNetwork: virtualNetwork.map((p) => {
       const term = addressTerm(p);
       if (term.kind !== "cidr") throw new JitError("InvalidInput", `"${p}" is not an IP address or a CIDR block`, { field: "virtualNetwork" });
       return term;
     }),
+    ...(groups === undefined
+      ? {}
+      : {
+          groups: {
+            addresses: new Set(groups.vmAddresses.map(hostKey)),
+            members: new Map(Object.entries(groups.membership).map(([id, addresses]) => [id.toLowerCase(), new Set(addresses.map(hostKey))])),
+          },
+        }),
   };
 }
+
+/**
+ * The group membership of some VMs' addresses, for `addressContext`: undefined unless every one of
+ * them says which groups it is in (an empty record when in none), since an address whose groups are
+ * unknown could be in any.
+ */
+export function groupsOf(items: readonly { addresses: readonly string[]; applicationSecurityGroups?: GroupMembership }[]): { vmAddresses: string[]; membership: GroupMembership } | undefined {
+  if (items.length === 0 || items.some((i) => i.applicationSecurityGroups === undefined)) return undefined;
+  const membership: Record<string, string[]> = {};
+  for (const item of items) {
+    for (const [id, addresses] of Object.entries(item.applicationSecurityGroups ?? {})) (membership[id.toLowerCase()] ??= []).push(...addresses);
+  }
+  return { vmAddresses: items.flatMap((i) => i.addresses), membership };
+}
+
+const hostKey = (address: string): string => formatPrefix(parsePrefix(address));
+
+/** An application security group named by a rule. */
+export function groupTerm(id: string | undefined): AddressTerm {
+  return id === undefined || id === "" ? { kind: "opaque", text: "application security group" } : { kind: "asg", id: id.toLowerCase() };
+}
+
+/** Is `t` one of the VM's own addresses, whose groups the context knows? */
+function knownHost(t: AddressTerm, ctx: AddressContext): t is CidrTerm {
+  return t.kind === "cidr" && isHost(t.prefix) && ctx.groups !== undefined && ctx.groups.addresses.has(formatPrefix(t.prefix));
+}
+
+function inGroup(group: { id: string }, host: CidrTerm, ctx: AddressContext): boolean {
+  return ctx.groups?.members.get(group.id)?.has(formatPrefix(host.prefix)) ?? false;
+}
+
+const VIRTUAL_NETWORK: AddressTerm = { kind: "virtualNetwork" };
 
 const TAGS: Record<string, AddressTerm> = {
   "*": { kind: "any" },
@@ -82,7 +135,7 @@ export const addressTerm = memoized(parseTerm);
 
 /** Tags that stand for a list of prefixes. */
 type ListTag = Extract<AddressTerm, { kind: "virtualNetwork" } | { kind: "loadBalancer" }>;
-type Resolved = Exclude<AddressTerm, ListTag>;
+type Resolved = Exclude<AddressTerm, ListTag | { kind: "asg" }>;
 const LOAD_BALANCER_SET: readonly Resolved[] = [LOAD_BALANCER];
 
 function isListTag(t: AddressTerm): t is ListTag {
@@ -111,13 +164,24 @@ function touches(a: Resolved, b: Resolved): boolean {
 // Written without intermediate arrays: these run for every rule of every flow evaluated.
 function coveredBy(outer: readonly AddressTerm[], b: AddressTerm, ctx: AddressContext): boolean {
   if (isListTag(b)) return expand(b, ctx).every((p) => coveredBy(outer, p, ctx));
-  return outer.some((o) => (isListTag(o) ? expand(o, ctx).some((a) => covers(a, b)) : covers(o, b)));
+  // A group is covered by itself, and (its members being in the virtual network) by whatever covers that.
+  if (b.kind === "asg") return outer.some((o) => o.kind === "asg" && o.id === b.id) || (ctx.groups !== undefined && coveredBy(outer, VIRTUAL_NETWORK, ctx));
+  return outer.some((o) => {
+    if (o.kind === "asg") return knownHost(b, ctx) && inGroup(o, b, ctx);
+    return isListTag(o) ? expand(o, ctx).some((a) => covers(a, b)) : covers(o, b as Resolved);
+  });
 }
 
 function touchesTerm(x: AddressTerm, y: AddressTerm, ctx: AddressContext): boolean {
+  if (y.kind === "asg" && x.kind !== "asg") return touchesTerm(y, x, ctx);
+  if (x.kind === "asg") {
+    // Without membership a group may be anywhere; two groups may share members.
+    if (ctx.groups === undefined || y.kind === "asg") return true;
+    return knownHost(y, ctx) ? inGroup(x, y, ctx) : touchesTerm(VIRTUAL_NETWORK, y, ctx);
+  }
   if (isListTag(x)) return expand(x, ctx).some((r) => touchesTerm(r, y, ctx));
-  if (isListTag(y)) return expand(y, ctx).some((r) => touches(x, r));
-  return touches(x, y);
+  if (isListTag(y)) return expand(y, ctx).some((r) => touches(x, r as Resolved));
+  return touches(x, y as Resolved);
 }
 
 /** Is every address of `inner` inside `outer`? (Answers "no" when unsure.) */

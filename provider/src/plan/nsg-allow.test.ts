@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { isJitError } from "../model/errors";
 import { planAllowGrant } from "./nsg-allow";
 import { evaluateInbound } from "./nsg-evaluator";
-import { allowRuleName } from "./nsg-names";
+import { allowRuleName, parseJitRule } from "./nsg-names";
 import type { GrantPort } from "./types";
 import { baselined, granted, nicOf } from "./testing/azure-scenario";
 import { nsg, userRule } from "./testing/nsg-fixtures";
@@ -108,7 +108,10 @@ test("an allow rule names only the VM's addresses of the source's family", () =>
   const nsgs = [nsg("nic")];
   assert.deepEqual(granted(nsgs, "grant1", dualStack, [ssh("203.0.113.7")]).plan.rules.map((r) => r.rule.destinationAddressPrefix), ["10.1.2.4"]);
   assert.deepEqual(granted(nsgs, "grant1", dualStack, [ssh("2001:db8::7")]).plan.rules.map((r) => r.rule.destinationAddressPrefix), ["fd00::4"]);
-  assert.deepEqual(granted(nsgs, "grant1", dualStack, [ssh("*")]).plan.rules.map((r) => r.rule.destinationAddressPrefixes), [["10.1.2.4", "fd00::4"]]);
+  // From anywhere: one rule per family, since Azure refuses a rule that mixes them.
+  const both = granted(nsgs, "grant1", dualStack, [ssh("*")]).plan.rules;
+  assert.deepEqual(both.map((r) => r.rule.destinationAddressPrefix), ["10.1.2.4", "fd00::4"]);
+  assert.deepEqual(both.map((r) => parseJitRule(r.rule)?.family), [undefined, 6]);
 });
 
 test("no free priority ahead of what blocks the flow fails with CapacityExceeded", () => {

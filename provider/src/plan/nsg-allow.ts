@@ -1,7 +1,7 @@
 import { formatPrefix, parsePrefix } from "../model/address";
-import { addressContext, defaultVirtualNetwork } from "./nsg-addresses";
+import { addressContext, defaultVirtualNetwork, groupsOf } from "./nsg-addresses";
 import { compileInbound, decide, flowSet, ruleTouches, type CompiledRule } from "./nsg-match";
-import { allowRuleDescription, allowRuleName, parseJitRule } from "./nsg-names";
+import { allowRuleDescription, allowRuleName, byFamily, parseJitRule } from "./nsg-names";
 import { MAX_PRIORITY, PrioritySlots } from "./nsg-priorities";
 import { jitRule, ruleDifferences } from "./nsg-rule-shape";
 import type { AddedRule, Nsg, NsgChange, NsgRule, RuleRef, VmNic } from "./nsg-types";
@@ -72,48 +72,48 @@ export function planAllowGrant(input: AllowGrantInput): AllowGrantPlan {
     const put: NsgRule[] = [];
 
     for (const { vm, addresses } of vms) {
-      const ctx = addressContext(vm.virtualNetwork ?? defaultVirtualNetwork(vm.nics.flatMap((n) => n.addresses)));
+      const ctx = addressContext(vm.virtualNetwork ?? defaultVirtualNetwork(vm.nics.flatMap((n) => n.addresses)), groupsOf(vm.nics));
       for (const port of [...vm.ports].sort((a, b) => a.number - b.number || a.protocol.localeCompare(b.protocol))) {
-        const name = allowRuleName(input.grantId, vm.name, port.number, port.protocol);
-        // A rule under this name that no longer parses as ours is about to be overwritten: not judged either.
-        const judged = withoutGrants.filter((c) => c.rule.name !== name);
-        // Azure takes no rule from an IPv4 source to an IPv6 destination; no such flow exists anyway.
+        // Azure takes no rule from an IPv4 source to an IPv6 destination, nor one mixing families:
+        // a source of one family reaches that family's addresses; `*` reaches each, by its own rule.
         const source = parsePrefix(port.source, "source");
-        const destinations = addresses.filter((a) => {
-          const destination = parsePrefix(a);
-          return source.kind === "any" || (destination.kind === "cidr" && destination.family === source.family);
-        });
-        const flows = destinations.map((a) => flowSet(port.source, a, port.number, nsgProtocol(port.protocol)));
-        const blockers = flows.map((f) => decide(judged, f, ctx)).filter((d) => !d.allowed);
-        const existing = current.get(name);
-        if (blockers.length === 0) {
-          if (existing) rules.push({ nsgId: nsg.id, rule: existing });
-          continue;
-        }
-        const first = firstBlocker(nsg, blockers.map((d) => d.by));
-        for (const c of judged) {
-          if (c.rule.access === "Deny" && userRules.has(c.rule.name) && flows.some((f) => ruleTouches(c, f, ctx))) overrides.set(`${nsg.id}/${c.rule.name}`, c.ref);
-        }
+        for (const [family, destinations] of byFamily(addresses)) {
+          if (source.kind === "cidr" && source.family !== family) continue;
+          const name = allowRuleName(input.grantId, vm.name, port.number, port.protocol, family);
+          // A rule under this name that no longer parses as ours is about to be overwritten: not judged either.
+          const judged = withoutGrants.filter((c) => c.rule.name !== name);
+          const flows = destinations.map((a) => flowSet(port.source, a, port.number, nsgProtocol(port.protocol)));
+          const blockers = flows.map((f) => decide(judged, f, ctx)).filter((d) => !d.allowed);
+          const existing = current.get(name);
+          if (blockers.length === 0) {
+            if (existing) rules.push({ nsgId: nsg.id, rule: existing });
+            continue;
+          }
+          const first = firstBlocker(nsg, blockers.map((d) => d.by));
+          for (const c of judged) {
+            if (c.rule.access === "Deny" && userRules.has(c.rule.name) && flows.some((f) => ruleTouches(c, f, ctx))) overrides.set(`${nsg.id}/${c.rule.name}`, c.ref);
+          }
 
-        const rule = (priority: number) =>
-          jitRule({
-            name,
-            priority,
-            access: "Allow",
-            protocol: nsgProtocol(port.protocol),
-            description: allowRuleDescription(input.grantId, input.policy, vm.name, port.expiresAt),
-            source: formatPrefix(source),
-            destinations,
-            ports: [port.number],
-          });
-        const fits = (priority: number) => priority < first.priority;
-        if (existing?.direction === "Inbound" && fits(existing.priority) && ruleDifferences(existing, rule(existing.priority)).length === 0) {
-          rules.push({ nsgId: nsg.id, rule: existing });
-          continue;
+          const rule = (priority: number) =>
+            jitRule({
+              name,
+              priority,
+              access: "Allow",
+              protocol: nsgProtocol(port.protocol),
+              description: allowRuleDescription(input.grantId, input.policy, vm.name, port.expiresAt),
+              source: formatPrefix(source),
+              destinations,
+              ports: [port.number],
+            });
+          const fits = (priority: number) => priority < first.priority;
+          if (existing?.direction === "Inbound" && fits(existing.priority) && ruleDifferences(existing, rule(existing.priority)).length === 0) {
+            rules.push({ nsgId: nsg.id, rule: existing });
+            continue;
+          }
+          const added = rule(slots.forRule(existing, fits, () => slots.forAllow(first)));
+          put.push(added);
+          rules.push({ nsgId: nsg.id, rule: added });
         }
-        const added = rule(slots.forRule(existing, fits, () => slots.forAllow(first)));
-        put.push(added);
-        rules.push({ nsgId: nsg.id, rule: added });
       }
     }
     if (put.length > 0) changes.push({ nsgId: nsg.id, put, delete: [] });

@@ -68,8 +68,8 @@ test("rules already there for the ports keep precedence, and the ones that open 
   const { plan, after } = baseline(n);
   assert.deepEqual(
     plan.change.put.map((r) => [r.name.split("-")[3], r.priority]),
-    [["vm1", 2001], ["vm2", 2301]],
-    "vm1 goes after rdp-anywhere (its port 3389), vm2 after ssh-vm2-only; telnet and http do not touch their ports",
+    [["vm1", 2001], ["vm2", 1000]],
+    "vm1 goes after rdp-anywhere (its port 3389); vm2 needs to follow no allow rule (a user's deny, ssh-vm2-only, denies the same either way); telnet and http do not touch their ports",
   );
   assert.deepEqual(
     plan.ports.map((p) => [p.vm, p.port, p.status === "exposed" ? p.exposedBy.map((r) => r.name) : p.status]),

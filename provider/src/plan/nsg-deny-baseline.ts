@@ -1,8 +1,8 @@
 import type { Protocol } from "../model/protocol";
-import { addressContext, addressTerm, defaultVirtualNetwork, type AddressContext } from "./nsg-addresses";
+import { addressContext, addressTerm, defaultVirtualNetwork, groupsOf, type AddressContext, type GroupMembership } from "./nsg-addresses";
 import { reachesIn } from "./nsg-evaluator";
 import { compileInbound, compileRule, ruleTouches, type FlowSet } from "./nsg-match";
-import { denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
+import { byFamily, denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
 import { PrioritySlots } from "./nsg-priorities";
 import { jitRule, ruleDifferences } from "./nsg-rule-shape";
 import type { Nsg, NsgChange, NsgRule, RuleRef } from "./nsg-types";
@@ -14,6 +14,8 @@ import type { PortSpec } from "./types";
 export interface BaselineVm {
   name: string;
   addresses: readonly string[];
+  /** The application security groups its addresses are in (id → addresses), when read from its NICs. */
+  applicationSecurityGroups?: GroupMembership;
   ports: readonly PortSpec[];
 }
 
@@ -46,9 +48,9 @@ function portsByProtocol(ports: readonly PortSpec[]): Array<[Protocol, number[]]
 }
 
 /**
- * The deny baseline in one NSG: for each VM and protocol, a rule denying the policy's ports from
- * anywhere to the VM's private addresses, behind every rule already there for those ports (they keep
- * precedence, as in Defender) and at 1000 or later (see nsg-priorities). A deny rule already in
+ * The deny baseline in one NSG: for each VM, protocol and address family, a rule denying the policy's ports from
+ * anywhere to the VM's private addresses, behind every allow rule already there for those ports (they
+ * keep precedence, as in Defender; user deny rules need none) and at 1000 or later (see nsg-priorities). A deny rule already in
  * place with the right content stays where it is, even if rules were added behind it since; one
  * whose content drifted is rewritten, at the same priority when that still comes after the rules
  * for its ports; deny rules of this policy that are no longer wanted are deleted. Nothing else in
@@ -57,7 +59,7 @@ function portsByProtocol(ports: readonly PortSpec[]): Array<[Protocol, number[]]
 export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
   const { policy, nsg } = input;
   const vms = input.vms.filter((vm) => vm.addresses.length > 0).sort((a, b) => a.name.localeCompare(b.name));
-  const ctx = addressContext(input.virtualNetwork ?? defaultVirtualNetwork(vms.flatMap((vm) => vm.addresses)));
+  const ctx = contextFor(input, vms);
   const current = new Map(nsg.securityRules.map((r) => [r.name, r]));
   const ours = new Set(nsg.securityRules.filter((r) => isPolicyDeny(r, policy)).map((r) => r.name));
   const others = nsg.securityRules.filter((r) => r.direction === "Inbound" && !ours.has(r.name)).map((r) => compileRule(nsg.id, r));
@@ -66,8 +68,8 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
   const put: NsgRule[] = [];
 
   for (const vm of vms) {
-    for (const [protocol, ports] of portsByProtocol(vm.ports)) {
-      const name = denyRuleName(policy, vm.name, protocol);
+    for (const [protocol, ports] of portsByProtocol(vm.ports)) for (const [family, addresses] of byFamily(vm.addresses)) {
+      const name = denyRuleName(policy, vm.name, protocol, family);
       wanted.add(name);
       const rule = (priority: number) =>
         jitRule({
@@ -77,7 +79,7 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
           protocol: nsgProtocol(protocol),
           description: denyRuleDescription(policy, vm.name),
           source: "*",
-          destinations: vm.addresses,
+          destinations: addresses,
           ports,
         });
       const existing = current.get(name);
@@ -85,12 +87,14 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
 
       const scope: FlowSet = {
         sources: [addressTerm("*")],
-        destinations: vm.addresses.map(addressTerm),
+        destinations: addresses.map(addressTerm),
         ports: ports.map((p) => ({ from: p, to: p })),
         sourcePorts: [ALL_PORTS],
         protocol: nsgProtocol(protocol),
       };
-      const last = others.filter((c) => ruleTouches(c, scope, ctx)).reduce<RuleRef | undefined>((m, c) => (m && m.priority > c.ref.priority ? m : c.ref), undefined);
+      // Only allow rules need to stay ahead: a user's deny (a catch-all at 4096, say) denies the same
+      // flows whether it comes before or after ours.
+      const last = others.filter((c) => c.rule.access === "Allow" && ruleTouches(c, scope, ctx)).reduce<RuleRef | undefined>((m, c) => (m && m.priority > c.ref.priority ? m : c.ref), undefined);
       put.push(rule(slots.forRule(existing, (p) => p > (last?.priority ?? 0), () => slots.forDeny(last))));
     }
   }
@@ -106,7 +110,11 @@ export function planDenyBaseline(input: DenyBaselineInput): DenyBaselinePlan {
  */
 export function baselinePortStatuses(input: DenyBaselineInput): PortStatus[] {
   const vms = [...input.vms].sort((a, b) => a.name.localeCompare(b.name));
-  return portStatuses(input.nsg, vms, addressContext(input.virtualNetwork ?? defaultVirtualNetwork(vms.flatMap((vm) => vm.addresses))));
+  return portStatuses(input.nsg, vms, contextFor(input, vms));
+}
+
+function contextFor(input: DenyBaselineInput, vms: readonly BaselineVm[]): AddressContext {
+  return addressContext(input.virtualNetwork ?? defaultVirtualNetwork(vms.flatMap((vm) => vm.addresses)), groupsOf(vms));
 }
 
 function isPolicyDeny(rule: NsgRule, policy: string): boolean {

@@ -1,4 +1,4 @@
-import { addressContext, defaultVirtualNetwork, termsCover, termsTouch, type AddressContext } from "./nsg-addresses";
+import { addressContext, defaultVirtualNetwork, termsCover, termsTouch, type AddressContext, type GroupMembership } from "./nsg-addresses";
 import { compileInbound, decide, fieldValues, flowSet, protocolCovers, ruleTouches, type CompiledRule } from "./nsg-match";
 import type { Nsg, NsgPath, NsgProtocol, NsgRule, RuleRef } from "./nsg-types";
 import { rangesCover } from "./port-ranges";
@@ -25,6 +25,8 @@ export interface Flow {
 export interface EvaluationOptions {
   /** The prefixes `VirtualNetwork` stands for; RFC 1918 plus the flow's destination when absent. */
   virtualNetwork?: readonly string[];
+  /** The destination VMs' addresses and their application security groups, when known (see `groupsOf`). */
+  groups?: { vmAddresses: readonly string[]; membership: GroupMembership };
 }
 
 /** One level's verdict: the deciding rule, or none when the level has no NSG. */
@@ -41,12 +43,12 @@ export interface PathDecision {
 
 /** What `VirtualNetwork` means for flows to each destination, worked out once per destination. */
 function contexts(options: EvaluationOptions): (destination: string) => AddressContext {
-  const fixed = options.virtualNetwork && addressContext(options.virtualNetwork);
+  const fixed = options.virtualNetwork && addressContext(options.virtualNetwork, options.groups);
   const byDestination = new Map<string, AddressContext>();
   return (destination) => {
     if (fixed) return fixed;
     let ctx = byDestination.get(destination);
-    if (!ctx) byDestination.set(destination, (ctx = addressContext(defaultVirtualNetwork([destination]))));
+    if (!ctx) byDestination.set(destination, (ctx = addressContext(defaultVirtualNetwork([destination]), options.groups)));
     return ctx;
   };
 }
@@ -103,7 +105,7 @@ function sourceTexts(rule: NsgRule): string[] {
  * still listed (with those denies), so the list may say too much, never too little.
  */
 export function whoCanReach(nsg: Nsg, target: ReachTarget, options: EvaluationOptions = {}): Reach[] {
-  return reachesIn(compileInbound(nsg), target, addressContext(options.virtualNetwork ?? defaultVirtualNetwork([target.destination])));
+  return reachesIn(compileInbound(nsg), target, addressContext(options.virtualNetwork ?? defaultVirtualNetwork([target.destination]), options.groups));
 }
 
 /** `whoCanReach` for rules already compiled, with `VirtualNetwork` already resolved. */

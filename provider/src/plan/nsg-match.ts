@@ -1,4 +1,4 @@
-import { addressTerm, termsCover, termsTouch, type AddressContext, type AddressTerm } from "./nsg-addresses";
+import { addressTerm, groupTerm, termsCover, termsTouch, type AddressContext, type AddressTerm } from "./nsg-addresses";
 import { DEFAULT_SECURITY_RULES } from "./nsg-default-rules";
 import type { Nsg, NsgProtocol, NsgRule, RuleRef } from "./nsg-types";
 import { ALL_PORTS, parsePortRange, rangesCover, rangesOverlap, type PortRange } from "./port-ranges";
@@ -40,8 +40,8 @@ export function fieldValues(single: string | undefined, plural: readonly string[
   return plural && plural.length > 0 ? plural : single !== undefined ? [single] : [];
 }
 
-function addressTerms(single: string | undefined, plural: readonly string[] | undefined, asgs: readonly unknown[] | undefined): AddressTerm[] {
-  const asgTerms: AddressTerm[] = (asgs ?? []).map(() => ({ kind: "opaque", text: "application security group" }));
+function addressTerms(single: string | undefined, plural: readonly string[] | undefined, asgs: readonly { id?: string }[] | undefined): AddressTerm[] {
+  const asgTerms: AddressTerm[] = (asgs ?? []).map((g) => groupTerm(g.id));
   return [...fieldValues(single, plural).map(addressTerm), ...asgTerms];
 }
 

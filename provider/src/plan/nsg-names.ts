@@ -1,3 +1,4 @@
+import { parsePrefix } from "../model/address";
 import { JitError } from "../model/errors";
 import type { Protocol } from "../model/protocol";
 import type { NsgRule } from "./nsg-types";
@@ -8,9 +9,9 @@ import { protocolFromToken, protocolToken } from "./protocols";
  * Names and descriptions of the NSG rules pulumi-jit writes, and the parser that recognises them
  * again without a ledger (the sweeper, scans, restore after the ledger is lost).
  *
- *   deny   name  jit-deny-<policy>-<vm>-<tcp|udp|all>-<hash>
+ *   deny   name  jit-deny-<policy>-<vm>-<tcp|udp|all>[6]-<hash>
  *          desc  jit-deny p=<policy> v=<vm>
- *   allow  name  jit-allow-<grant>-<port>-<tcp|udp|all>-<hash>
+ *   allow  name  jit-allow-<grant>-<port>-<tcp|udp|all>[6]-<hash>
  *          desc  jit-allow g=<grant> p=<policy> v=<vm> exp=<UTC expiry, whole seconds>
  *
  * The hash (FNV-1a, 8 hex digits) is taken over the whole identity, so two identities never share a
@@ -18,15 +19,20 @@ import { protocolFromToken, protocolToken } from "./protocols";
  * is ours only when its description parses and, together with the protocol (and port) in its name,
  * yields exactly its name again: a user rule that merely starts with `jit-` is never mistaken for
  * one. Descriptions stay within Azure's 140 characters for any policy plus VM name of at most 56
- * characters and a grant id of up to 41.
+ * characters and a grant id of up to 41. Azure takes one address family per rule, so a dual-stack
+ * VM has a rule for its IPv6 addresses beside the one for its IPv4 addresses: its protocol token
+ * ends in `6` (IPv4 names stay as they always were).
  */
+
+/** IPv4 or IPv6: the address family of a rule's addresses. */
+export type Family = 4 | 6;
 
 export const MAX_RULE_NAME = 80;
 export const MAX_DESCRIPTION = 140;
 
 export type JitRuleInfo =
-  | { kind: "deny"; policy: string; vm: string; protocol: Protocol }
-  | { kind: "allow"; policy: string; vm: string; grantId: string; port: number; protocol: Protocol; expiresAt: Date };
+  | { kind: "deny"; policy: string; vm: string; protocol: Protocol; family?: 6 }
+  | { kind: "allow"; policy: string; vm: string; grantId: string; port: number; protocol: Protocol; expiresAt: Date; family?: 6 };
 
 /** FNV-1a over the text, as 8 hex digits: the hash that keeps our names unique when shortened. */
 export function fnv1a(text: string): string {
@@ -45,12 +51,25 @@ function ruleName(prefix: string, readable: string, suffix: string, identity: un
   return prefix + readable.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, room) + tail;
 }
 
-export function denyRuleName(policy: string, vm: string, protocol: Protocol): string {
-  return ruleName("jit-deny-", `${policy}-${vm}`, protocolToken(protocol), ["deny", policy, vm, protocol]);
+/** Addresses by family, IPv4 first; families without addresses left out. */
+export function byFamily(addresses: readonly string[]): Array<[Family, string[]]> {
+  const of = (family: Family) => addresses.filter((a) => {
+    const p = parsePrefix(a);
+    return p.kind === "cidr" && p.family === family;
+  });
+  return ([4, 6] as const).map((f): [Family, string[]] => [f, of(f)]).filter(([, list]) => list.length > 0);
 }
 
-export function allowRuleName(grantId: string, vm: string, port: number, protocol: Protocol): string {
-  return ruleName("jit-allow-", grantId, `${port}-${protocolToken(protocol)}`, ["allow", grantId, vm, port, protocol]);
+/** The protocol token, and the identity hashed, with the family only for IPv6. */
+const familyToken = (protocol: Protocol, family: Family) => `${protocolToken(protocol)}${family === 6 ? "6" : ""}`;
+const familyIdentity = (family: Family) => (family === 6 ? [6] : []);
+
+export function denyRuleName(policy: string, vm: string, protocol: Protocol, family: Family = 4): string {
+  return ruleName("jit-deny-", `${policy}-${vm}`, familyToken(protocol, family), ["deny", policy, vm, protocol, ...familyIdentity(family)]);
+}
+
+export function allowRuleName(grantId: string, vm: string, port: number, protocol: Protocol, family: Family = 4): string {
+  return ruleName("jit-allow-", grantId, `${port}-${familyToken(protocol, family)}`, ["allow", grantId, vm, port, protocol, ...familyIdentity(family)]);
 }
 
 function stamp(kind: string, fields: Array<[string, string]>): string {
@@ -112,17 +131,20 @@ const parseNamed = memoized((key: string): Parsed | null => {
   const vm = fields.get("v");
   if (policy === undefined || vm === undefined) return null;
   if (kind === "deny") {
-    const protocol = protocolFromToken(/-([a-z]+)-[0-9a-f]{8}$/.exec(name)?.[1] ?? "");
-    if (fields.size !== 2 || protocol === undefined || denyRuleName(policy, vm, protocol) !== name) return null;
-    return { kind, policy, vm, protocol };
+    const token = /-([a-z]+)(6?)-[0-9a-f]{8}$/.exec(name);
+    const protocol = protocolFromToken(token?.[1] ?? "");
+    const family: Family = token?.[2] === "6" ? 6 : 4;
+    if (fields.size !== 2 || protocol === undefined || denyRuleName(policy, vm, protocol, family) !== name) return null;
+    return { kind, policy, vm, protocol, ...(family === 6 ? { family } : {}) };
   }
   const grantId = fields.get("g");
   const expiry = fields.get("exp");
-  const tail = /-(\d{1,5})-([a-z]+)-[0-9a-f]{8}$/.exec(name);
+  const tail = /-(\d{1,5})-([a-z]+)(6?)-[0-9a-f]{8}$/.exec(name);
   const protocol = protocolFromToken(tail?.[2] ?? "");
+  const family: Family = tail?.[3] === "6" ? 6 : 4;
   if (fields.size !== 4 || grantId === undefined || expiry === undefined || !tail || protocol === undefined) return null;
   const port = Number(tail[1]);
   const expiresAt = Date.parse(expiry);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(expiry) || Number.isNaN(expiresAt) || allowRuleName(grantId, vm, port, protocol) !== name) return null;
-  return { kind: "allow", policy, vm, grantId, port, protocol, expiresAt };
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(expiry) || Number.isNaN(expiresAt) || allowRuleName(grantId, vm, port, protocol, family) !== name) return null;
+  return { kind: "allow", policy, vm, grantId, port, protocol, expiresAt, ...(family === 6 ? { family } : {}) };
 });

@@ -8,7 +8,7 @@ export type NsgProtocol = "Tcp" | "Udp" | "Icmp" | "Esp" | "Ah" | "*";
 export type NsgAccess = "Allow" | "Deny";
 export type NsgDirection = "Inbound" | "Outbound";
 
-/** An application security group reference; its members are not known to planning. */
+/** An application security group reference; planning knows its members only as far as the VM's NICs say. */
 export interface ApplicationSecurityGroupRef {
   id?: string;
 }
@@ -53,6 +53,8 @@ export interface NsgPath {
 /** A network interface of a VM: its private addresses and the NSGs on its inbound path. */
 export interface VmNic extends NsgPath {
   addresses: readonly string[];
+  /** The application security groups the NIC's IP configurations are in (id → their addresses), when read. */
+  applicationSecurityGroups?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Which rule of which NSG decided something. */

@@ -7,7 +7,8 @@ import { FirewallProps, PublicIpProps, Store, TYPES } from "./store";
  * Address assignment: private addresses from a subnet's range as Azure hands them out (the first
  * free host from `.4`, since Azure keeps the network address, the next three and the broadcast
  * address), optionally whole aligned blocks (`privateIPAddressPrefixLength`), and public
- * addresses from a pool. IPv4 only; other configurations keep what they were given.
+ * addresses from a pool. An IPv6 configuration (dual-stack) takes its address from the subnet's
+ * IPv6 prefix, the first free host from `::4` the same way.
  */
 const toInt = (address: string): number => ipaddr.IPv4.parse(address).toByteArray().reduce((n, b) => n * 256 + b, 0);
 const toText = (n: number): string => [3, 2, 1, 0].map((i) => Math.floor(n / 256 ** i) % 256).join(".");
@@ -43,10 +44,18 @@ export interface PrivateIpRequest {
   /** The address the configuration has now, kept by a Dynamic configuration that stays in the subnet. */
   current?: string;
   prefixLength?: number;
+  /** `privateIPAddressVersion`; IPv4 when absent. */
+  version?: "IPv4" | "IPv6";
+}
+
+function subnetPrefixes(subnet: SubnetRef): string[] {
+  const p = subnet.subnet.properties;
+  return [...(p.addressPrefix ? [p.addressPrefix] : []), ...((p.addressPrefixes as string[] | undefined) ?? [])];
 }
 
 export function assignPrivateIp(store: Store, subnet: SubnetRef, req: PrivateIpRequest): string | undefined {
-  const range = ipv4Block(subnet.subnet.properties.addressPrefix ?? (subnet.subnet.properties.addressPrefixes as string[] | undefined)?.[0]);
+  if (req.version === "IPv6") return assignIpv6(store, subnet, req);
+  const range = ipv4Block(subnetPrefixes(subnet).find((p) => ipaddr.IPv4.isValidCIDR(p)));
   if (!range) return req.requested;
   const taken = [
     ...ipConfigsInSubnet(store, subnet.id)
@@ -76,6 +85,39 @@ export function assignPrivateIp(store: Store, subnet: SubnetRef, req: PrivateIpR
     if (free({ first, size })) return size === 1 ? toText(first) : `${toText(first)}/${req.prefixLength}`;
   }
   return fail(400, "SubnetIsFull", `Subnet ${subnet.id} does not have enough capacity for ${size} IP addresses.`);
+}
+
+const toBig = (a: ipaddr.IPv6): bigint => a.toByteArray().reduce((n, b) => n * 256n + BigInt(b), 0n);
+const fromBig = (n: bigint): string => {
+  const bytes = Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(8 * (15 - i))) & 255n));
+  return ipaddr.fromByteArray(bytes).toString();
+};
+
+/** An IPv6 configuration's address: from the subnet's IPv6 prefix (a dual-stack subnet has one of each family). */
+function assignIpv6(store: Store, subnet: SubnetRef, req: PrivateIpRequest): string {
+  const prefix = subnetPrefixes(subnet).find((p) => ipaddr.IPv6.isValidCIDR(p));
+  if (prefix === undefined) return invalidRequest(`IP configuration ${req.configId} is IPv6, but subnet ${subnet.id} has no IPv6 address prefix.`);
+  const [network, bits] = ipaddr.IPv6.parseCIDR(prefix);
+  const taken = new Set([
+    ...ipConfigsInSubnet(store, subnet.id)
+      .filter((c) => c.owner.id.toLowerCase() !== req.ownerId.toLowerCase() && c.props.privateIPAddress !== undefined)
+      .map((c) => c.props.privateIPAddress!),
+    ...req.pending,
+  ].flatMap((a) => (ipaddr.IPv6.isValid(a) ? [ipaddr.IPv6.parse(a).toString()] : [])));
+  if (req.method === "Static") {
+    const wanted = req.requested !== undefined && ipaddr.IPv6.isValid(req.requested) ? ipaddr.IPv6.parse(req.requested) : undefined;
+    if (!wanted) return invalidRequest(`IP configuration ${req.configId} has a Static allocation method but no valid privateIPAddress.`);
+    if (!wanted.match(network, bits)) fail(400, "PrivateIPAddressNotInSubnet", `Private static IP address ${req.requested} does not belong to the range of subnet prefix ${prefix}.`);
+    if (taken.has(wanted.toString())) fail(400, "PrivateIPAddressInUse", `IP configuration ${req.configId} is using the private IP address ${req.requested} which is already allocated.`);
+    return wanted.toString();
+  }
+  if (req.current !== undefined && ipaddr.IPv6.isValid(req.current) && ipaddr.IPv6.parse(req.current).match(network, bits) && !taken.has(ipaddr.IPv6.parse(req.current).toString())) return req.current;
+  const first = toBig(network);
+  for (let n = 4n; n < 65536n; n++) {
+    const candidate = fromBig(first + n);
+    if (!taken.has(candidate)) return candidate;
+  }
+  return fail(400, "SubnetIsFull", `Subnet ${subnet.id} does not have enough capacity for 1 IP address.`);
 }
 
 const PUBLIC_POOL = toInt("20.61.0.0");

@@ -140,6 +140,31 @@ function hubAddresses(ctx: Ctx, existing: Resource<FirewallProps> | undefined, g
   };
 }
 
+/**
+ * Azure Firewall's DNAT limit (firewall-limits, 2023): "Maximum DNAT rules (Maximum external
+ * destinations): 250 maximum [number of firewall public IP addresses + unique destinations
+ * (destination address, port, and protocol)] ... If a rule's protocol is configured for both TCP and
+ * UDP, it counts as two rules." What ARM answers past it is not documented; this answers 400 with
+ * the limit's own wording.
+ */
+export const MAX_DNAT_DESTINATIONS = 250;
+
+function checkDnatLimit(collections: readonly ChildDoc[], ipConfigurations: readonly ChildDoc<IpConfigProps>[] | undefined): void {
+  const destinations = new Set<string>();
+  for (const c of collections) {
+    for (const rule of (c.properties.rules as Json[] | undefined) ?? []) {
+      const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+      for (const protocol of list(rule.protocols)) for (const address of list(rule.destinationAddresses)) for (const port of list(rule.destinationPorts)) destinations.add(`${address}|${port}|${protocol.toUpperCase()}`);
+    }
+  }
+  const publicIps = (ipConfigurations ?? []).filter((c) => c.properties.publicIPAddress !== undefined).length;
+  if (publicIps + destinations.size > MAX_DNAT_DESTINATIONS) {
+    invalidRequest(
+      `Azure Firewall cannot have more than ${MAX_DNAT_DESTINATIONS} DNAT external destinations (public IP addresses plus unique destination address, port and protocol); this configuration has ${publicIps + destinations.size}.`,
+    );
+  }
+}
+
 export function writeFirewall(ctx: Ctx, resourceGroup: string, name: string, body: Json, state: ProvisioningState): { resource: Resource<FirewallProps>; created: boolean } {
   const { store } = ctx;
   store.requireResourceGroup(resourceGroup);
@@ -165,6 +190,7 @@ export function writeFirewall(ctx: Ctx, resourceGroup: string, name: string, bod
     ...(hub ? { hubIPAddresses: hub } : {}),
     ...Object.fromEntries(COLLECTIONS.map((kind) => [kind, checkCollections(kind, props[kind])])),
   };
+  checkDnatLimit(properties.natRuleCollections as ChildDoc[], ipConfigurations ?? existing?.properties.ipConfigurations);
   return store.write<FirewallProps>({ id, type: TYPES.firewall, name, resourceGroup, ...tracked, properties }, state);
 }
 

@@ -7,6 +7,7 @@ import { computeRoutes } from "./compute";
 import type { Ctx } from "./context";
 import { firewallRoutes } from "./firewall";
 import { key } from "./ids";
+import type { Latency } from "./latency";
 import { OperationError, OperationSummary, Operations } from "./lro";
 import { nicRoutes } from "./nic";
 import { nsgRoutes } from "./nsg";
@@ -91,6 +92,8 @@ export interface AzureEmulator {
     failNext(match: FaultMatch, error: OperationError, times?: number): void;
     list(): OperationSummary[];
   };
+  /** Modelled latency on a virtual clock (see latency.ts): `enable()`, `now()`, `clientPolicy()`. */
+  latency: Latency;
   /** Live switches: changes apply to the next request (except `subscriptionId` and `principal`, fixed at start). */
   options: AzureEmulatorOptions;
   close(): Promise<void>;
@@ -227,6 +230,7 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
       failNext: (match, error, times) => ctx.lro.failNext(match, error, times),
       list: () => ctx.lro.list(),
     },
+    latency: ctx.lro.latency,
     options,
     close: async () => {
       await server.close();

@@ -3,6 +3,8 @@ import type { EmulatorResponse } from "../common";
 import { FaultMatch, faultMatches } from "../common";
 import { ArmErrorDetail, empty, fail, json } from "./arm";
 import { key } from "./ids";
+import { Latency } from "./latency";
+import { ManagementLocks } from "./management-locks";
 import type { AzureEmulatorOptions } from "./options";
 import { ArmRequest, ArmRoute, header } from "./router";
 
@@ -22,9 +24,34 @@ export interface OperationError {
   details?: ArmErrorDetail[];
   /** HTTP status the Location URL answers with once the operation has failed (default 400). */
   status?: number;
+  /**
+   * `Canceled` when another operation superseded this one: NRP then ends it with status `Canceled`
+   * (not `Failed`), and the operation that superseded it carries on from the stored resource.
+   */
+  outcome?: "Failed" | "Canceled";
 }
 
-export type OperationStatus = "InProgress" | "Succeeded" | "Failed";
+/**
+ * How NRP ends an accepted write that a later write to the same resource superseded, verbatim from
+ * real traffic (a Terraform log of `azurerm_network_security_rule`, and cloud-provider-azure's
+ * retry code): status `Canceled`, code `Canceled`, the detail `CanceledAndSupersededDueToAnotherOperation`.
+ */
+export function superseded(operation = "PutSecurityRuleOperation"): OperationError {
+  const id = randomUUID();
+  return {
+    outcome: "Canceled",
+    code: "Canceled",
+    message: "Operation was canceled.",
+    details: [
+      {
+        code: "CanceledAndSupersededDueToAnotherOperation",
+        message: `Operation ${operation} (${id}) was canceled and superseded by operation ${operation} (${randomUUID()}).`,
+      },
+    ],
+  };
+}
+
+export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
 export interface OperationSummary {
   id: string;
@@ -42,6 +69,8 @@ interface Operation extends OperationSummary {
   origin: string;
   pollsLeft: number;
   startedAt: number;
+  /** On the virtual clock, when latency is modelled: when the operation completes. */
+  endsAt: number;
   error?: OperationError;
   settle(succeeded: boolean): void;
 }
@@ -71,6 +100,10 @@ export interface Applied {
 export class Operations {
   private readonly ops = new Map<string, Operation>();
   private failures: { match: FaultMatch; error: OperationError; remaining: number }[] = [];
+  /** Management locks, which ARM checks before any write reaches the resource provider. */
+  readonly managementLocks = new ManagementLocks();
+  /** Modelled latency on a virtual clock (off unless enabled). */
+  readonly latency = new Latency();
 
   constructor(private readonly options: AzureEmulatorOptions) {}
 
@@ -94,6 +127,7 @@ export class Operations {
 
   /** Checks the write lock and the preconditions, applies the write, and starts its operation. */
   write(req: ArmRequest, spec: WriteSpec): EmulatorResponse {
+    this.managementLocks.check(req.method, req.path);
     this.checkLocks(spec.locks);
     if (spec.preconditions !== false) checkPreconditions(req, spec.etag);
     const applied = spec.apply();
@@ -109,13 +143,14 @@ export class Operations {
       origin: req.origin,
       pollsLeft: this.options.lroPolls,
       startedAt: Date.now(),
+      endsAt: this.latency.now() + this.latency.durationMs(spec.what),
       error: planned,
       settle: applied.settle,
     };
     this.ops.set(op.id, op);
     const headers: Record<string, string> = {
       "Azure-AsyncOperation": this.url(op, "operations"),
-      "Retry-After": String(this.options.lroRetryAfterSeconds),
+      "Retry-After": String(this.retryAfter()),
     };
     if (spec.kind === "Delete") {
       headers.Location = this.url(op, "operationResults");
@@ -126,6 +161,7 @@ export class Operations {
 
   /** A write that completes at once (PATCH of tags, DELETE of nothing) still waits for the lock and honours If-Match. */
   writeNow(req: ArmRequest, locks: string[], etag: string | undefined, apply: () => EmulatorResponse): EmulatorResponse {
+    this.managementLocks.check(req.method, req.path);
     this.checkLocks(locks);
     checkPreconditions(req, etag);
     return apply();
@@ -142,27 +178,31 @@ export class Operations {
 
   private asyncStatus(req: ArmRequest): EmulatorResponse {
     const op = this.poll(req.params.operationId);
-    const retry = { "Retry-After": String(this.options.lroRetryAfterSeconds) };
+    const retry = { "Retry-After": String(this.retryAfter()) };
     if (op.status === "InProgress") return json(200, { status: "InProgress" }, retry);
     if (op.status === "Succeeded") return json(200, { status: "Succeeded" });
     const { code, message, details = [] } = op.error ?? { code: "InternalServerError", message: "" };
-    return json(200, { status: "Failed", error: { code, message, details } });
+    return json(200, { status: op.status, error: { code, message, details } });
   }
 
   private locationStatus(req: ArmRequest): EmulatorResponse {
     const op = this.poll(req.params.operationId);
     if (op.status === "InProgress") {
-      return empty(202, { Location: this.url(op, "operationResults"), "Retry-After": String(this.options.lroRetryAfterSeconds) });
+      return empty(202, { Location: this.url(op, "operationResults"), "Retry-After": String(this.retryAfter()) });
     }
     if (op.status === "Succeeded") return empty(204);
     const { code, message, details = [], status = 400 } = op.error ?? { code: "InternalServerError", message: "" };
     return fail(status, code, message, details);
   }
 
+  private retryAfter(): number {
+    return this.latency.retryAfterSeconds() ?? this.options.lroRetryAfterSeconds;
+  }
+
   private poll(id: string): Operation {
     this.expire();
     const op = this.ops.get(id) ?? fail(404, "NotFound", `Operation ${id} not found.`);
-    if (op.status === "InProgress") {
+    if (op.status === "InProgress" && !this.latency.enabled) {
       if (op.pollsLeft > 0) op.pollsLeft -= 1;
       else this.complete(op);
     }
@@ -170,14 +210,17 @@ export class Operations {
   }
 
   private complete(op: Operation): void {
-    op.status = op.error ? "Failed" : "Succeeded";
-    op.settle(op.status === "Succeeded");
+    op.status = op.error ? (op.error.outcome ?? "Failed") : "Succeeded";
+    // A superseded write's change is carried on by the operation that superseded it.
+    op.settle(op.status !== "Failed");
   }
 
   private expire(): void {
     const now = Date.now();
+    const virtual = this.latency.enabled ? this.latency.now() : undefined;
     for (const op of this.ops.values()) {
-      if (op.status === "InProgress" && now - op.startedAt >= this.options.lroMaxMs) this.complete(op);
+      if (op.status !== "InProgress") continue;
+      if (now - op.startedAt >= this.options.lroMaxMs || (virtual !== undefined && virtual >= op.endsAt)) this.complete(op);
     }
   }
 
@@ -199,7 +242,7 @@ export class Operations {
         `Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ${this.url(op, "operations")}.`,
       );
     }
-    const ms = this.options.retryAfterMs;
+    const ms = this.latency.enabled ? this.latency.durationMs("default") : this.options.retryAfterMs;
     const seconds = Math.max(1, Math.ceil(ms / 1000));
     return fail(
       429,

@@ -105,6 +105,7 @@ export function writeNic(ctx: Ctx, resourceGroup: string, name: string, body: Js
       current: sameId(before?.subnet?.id, subnet.id) ? before?.privateIPAddress : undefined,
       prefixLength,
       pending,
+      version,
     });
     if (address !== undefined) pending.push(address);
     return {

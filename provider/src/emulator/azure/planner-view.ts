@@ -28,6 +28,20 @@ export function pathOf(emu: AzureEmulator, vm: NsgPlacement): NsgPath {
   return { ...(vm.subnetNsgId ? { subnet: nsgOf(emu, vm.subnetNsgId) } : {}), ...(vm.nicNsgId ? { nic: nsgOf(emu, vm.nicNsgId) } : {}) };
 }
 
+/** A NIC's addresses and the application security groups they are in, for the evaluator's `groups` option. */
+export function groupsOfNic(emu: AzureEmulator, nicId: string): { vmAddresses: string[]; membership: Record<string, string[]> } {
+  const nic = emu.state.resource(nicId) as { properties: { ipConfigurations: { properties: { privateIPAddress?: string; applicationSecurityGroups?: { id: string }[] } }[] } } | undefined;
+  if (!nic) throw new Error(`no network interface ${nicId}`);
+  const vmAddresses: string[] = [];
+  const membership: Record<string, string[]> = {};
+  for (const { properties: c } of nic.properties.ipConfigurations) {
+    if (c.privateIPAddress === undefined) continue;
+    vmAddresses.push(c.privateIPAddress);
+    for (const g of c.applicationSecurityGroups ?? []) (membership[g.id.toLowerCase()] ??= []).push(c.privateIPAddress);
+  }
+  return { vmAddresses, membership };
+}
+
 /** The NSG ids of a VM, subnet first. */
 export function nsgIdsOf(vm: NsgPlacement): string[] {
   return [vm.subnetNsgId, vm.nicNsgId].filter((id): id is string => id !== undefined);

@@ -152,6 +152,23 @@ function addressPrefixes(c: RuleCheck, side: "source" | "destination"): Partial<
 }
 
 /**
+ * One address family per rule, sources and destinations together: NRP answers 400
+ * `ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies` (as recorded in
+ * terraform-provider-azurerm#12534, Azure/AKS#3136). `*` and service tags belong to no family.
+ */
+function checkOneFamily(ruleId: string, props: Partial<RuleProps>): void {
+  const values = [props.sourceAddressPrefix, ...(props.sourceAddressPrefixes ?? []), props.destinationAddressPrefix, ...(props.destinationAddressPrefixes ?? [])];
+  const families = new Set(values.flatMap((v) => (v !== undefined && isPrefix(v) ? [(parsePrefix(v) as { family: 4 | 6 }).family] : [])));
+  if (families.size > 1) {
+    fail(
+      400,
+      "ResourceCannotContainAddressPrefixesFromDifferentAddressFamilies",
+      `Security rule ${ruleId} contains IP addresses or prefixes that belong to different address families. All IP addresses or prefixes in the resource should belong to the same address family.`,
+    );
+  }
+}
+
+/**
  * Checks one rule of a PUT (its own, or inside an NSG's `securityRules`) and returns it in the
  * form it is stored and answered: enum values in their canonical casing, only the fields given.
  */
@@ -180,6 +197,8 @@ export function validateRule(
   if (description !== undefined && (typeof description !== "string" || description.length > MAX_DESCRIPTION)) {
     invalidRequest(`Security rule ${ruleId} has a description longer than ${MAX_DESCRIPTION} characters.`);
   }
+  const addresses = { ...addressPrefixes(c, "source"), ...addressPrefixes(c, "destination") };
+  checkOneFamily(ruleId, addresses);
   return {
     name,
     properties: {
@@ -187,8 +206,7 @@ export function validateRule(
       protocol,
       ...portRanges(c, "source"),
       ...portRanges(c, "destination"),
-      ...addressPrefixes(c, "source"),
-      ...addressPrefixes(c, "destination"),
+      ...addresses,
       access,
       priority,
       direction,

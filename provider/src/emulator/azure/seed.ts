@@ -4,6 +4,7 @@ import { writeVm } from "./compute";
 import type { Ctx } from "./context";
 import { writeFirewall } from "./firewall";
 import { childId, resourceGroupId } from "./ids";
+import type { LockLevel } from "./management-locks";
 import { writeNic } from "./nic";
 import { writeNsg, writeRule } from "./nsg";
 import { writePublicIp } from "./public-ip";
@@ -33,6 +34,8 @@ export interface SeedRule {
   destinationAddressPrefixes?: string[];
   destinationPortRange?: string;
   destinationPortRanges?: string[];
+  sourceApplicationSecurityGroups?: { id: string }[];
+  destinationApplicationSecurityGroups?: { id: string }[];
 }
 
 export interface SeedCollection {
@@ -67,6 +70,8 @@ export interface TypicalVmOptions {
   nicNsg?: boolean;
   publicIp?: boolean;
   privateIp?: string;
+  /** Application security group ids the NIC's IP configuration is in. */
+  applicationSecurityGroups?: string[];
 }
 
 export interface TypicalVm {
@@ -85,13 +90,13 @@ export interface TypicalVm {
 
 function ruleBody(rule: SeedRule): Json {
   const { name, ...props } = rule;
-  const anyUnless = (singular: keyof SeedRule, plural: keyof SeedRule) => (rule[singular] === undefined && rule[plural] === undefined ? { [singular]: "*" } : {});
+  const anyUnless = (singular: keyof SeedRule, ...others: (keyof SeedRule)[]) => (rule[singular] === undefined && others.every((o) => rule[o] === undefined) ? { [singular]: "*" } : {});
   return {
     name,
     properties: {
-      ...anyUnless("sourceAddressPrefix", "sourceAddressPrefixes"),
+      ...anyUnless("sourceAddressPrefix", "sourceAddressPrefixes", "sourceApplicationSecurityGroups"),
       ...anyUnless("sourcePortRange", "sourcePortRanges"),
-      ...anyUnless("destinationAddressPrefix", "destinationAddressPrefixes"),
+      ...anyUnless("destinationAddressPrefix", "destinationAddressPrefixes", "destinationApplicationSecurityGroups"),
       ...anyUnless("destinationPortRange", "destinationPortRanges"),
       ...props,
     },
@@ -129,11 +134,12 @@ export class AzureSeed {
     return seeded(`virtual network ${name}`, () => writeVnet(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 
-  subnet(resourceGroup: string, vnet: string, name: string, options: { addressPrefix?: string; nsg?: string } = {}): string {
+  /** `addressPrefixes` (one IPv4 and one IPv6 prefix, say) makes a dual-stack subnet. */
+  subnet(resourceGroup: string, vnet: string, name: string, options: { addressPrefix?: string; addressPrefixes?: string[]; nsg?: string } = {}): string {
     return seeded(`subnet ${name}`, () => {
       const parent = this.ctx.store.require<VnetProps>(TYPES.vnet, resourceGroup, vnet);
       const properties = {
-        addressPrefix: options.addressPrefix ?? "10.0.0.0/24",
+        ...(options.addressPrefixes ? { addressPrefixes: options.addressPrefixes } : { addressPrefix: options.addressPrefix ?? "10.0.0.0/24" }),
         ...(options.nsg ? { networkSecurityGroup: { id: this.ref(TYPES.nsg, resourceGroup, options.nsg) } } : {}),
       };
       writeSubnet(this.ctx, parent, name, properties, "Succeeded");
@@ -163,10 +169,12 @@ export class AzureSeed {
     return seeded(`public IP ${name}`, () => writePublicIp(this.ctx, resourceGroup, name, body, "Succeeded", options.ipAddress).resource.id);
   }
 
-  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string }): string {
+  /** `ipv6`: a second, IPv6 IP configuration (dual-stack), its address from the subnet's IPv6 prefix. */
+  nic(resourceGroup: string, name: string, options: { subnet: string; nsg?: string; publicIp?: string; privateIp?: string; location?: string; applicationSecurityGroups?: string[]; ipv6?: boolean }): string {
     const ipConfiguration = {
       name: "ipconfig1",
       properties: {
+        ...(options.applicationSecurityGroups ? { applicationSecurityGroups: options.applicationSecurityGroups.map((id) => ({ id })) } : {}),
         subnet: { id: options.subnet },
         privateIPAllocationMethod: options.privateIp ? "Static" : "Dynamic",
         ...(options.privateIp ? { privateIPAddress: options.privateIp } : {}),
@@ -176,7 +184,10 @@ export class AzureSeed {
     const body = {
       location: this.location(options.location),
       properties: {
-        ipConfigurations: [ipConfiguration],
+        ipConfigurations: [
+          ipConfiguration,
+          ...(options.ipv6 ? [{ name: "ipconfig-v6", properties: { subnet: { id: options.subnet }, privateIPAllocationMethod: "Dynamic", privateIPAddressVersion: "IPv6" } }] : []),
+        ],
         ...(options.nsg ? { networkSecurityGroup: { id: this.ref(TYPES.nsg, resourceGroup, options.nsg) } } : {}),
       },
     };
@@ -239,6 +250,16 @@ export class AzureSeed {
     return seeded(`Azure Firewall ${name}`, () => writeFirewall(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 
+  /**
+   * A management lock on a scope (subscription, resource group or resource id), as an administrator
+   * puts one: ARM then refuses deletes (`CanNotDelete`) or all writes (`ReadOnly`) under it with 409
+   * `ScopeLocked`. Returns a function that removes it.
+   */
+  lock(scope: string, level: LockLevel = "CanNotDelete"): () => void {
+    this.ctx.lro.managementLocks.add(scope, level);
+    return () => this.ctx.lro.managementLocks.remove(scope);
+  }
+
   /** Grants a principal permissions (one role assignment's worth); the bearer token names the principal. */
   principal(name: string, permissions: SeedPermissions): void {
     const scope = "/" + (permissions.scope ?? `/subscriptions/${this.ctx.options.subscriptionId}`).split("/").filter((s) => s !== "").join("/");
@@ -273,7 +294,7 @@ export class AzureSeed {
     }
     const nicNsgId = options.nicNsg === false ? undefined : this.nsg(rg, `${vmName}-nsg`, { location });
     const publicIpId = options.publicIp === false ? undefined : this.publicIp(rg, `${vmName}-ip`, { location });
-    const nicId = this.nic(rg, `${vmName}-nic`, { subnet: subnetId, nsg: nicNsgId, publicIp: publicIpId, privateIp: options.privateIp, location });
+    const nicId = this.nic(rg, `${vmName}-nic`, { subnet: subnetId, nsg: nicNsgId, publicIp: publicIpId, privateIp: options.privateIp, location, applicationSecurityGroups: options.applicationSecurityGroups });
     const vmId = this.vm(rg, { name: vmName, os: options.os ?? "Linux", nics: [nicId], location });
     const nic = store.get<NicProps>(nicId)!;
     const publicIp = publicIpId === undefined ? undefined : store.get(publicIpId);

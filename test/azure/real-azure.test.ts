@@ -1,0 +1,228 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { NetworkManagementClient } from "@azure/arm-network";
+import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
+import { staticToken } from "../../provider/src/azure/connection";
+import { superseded } from "../../provider/src/emulator/azure/lro";
+import { isJitError, parsePolicy } from "../../provider/src/model";
+import { evaluateInbound } from "../../provider/src/plan";
+import { allowRules, azureWorld, deployPolicy, pathOf, reaches, rulesOf } from "./support";
+
+/**
+ * Behaviours of real Azure that the local ARM endpoint now shows (each as the cloud's documentation
+ * or recorded traffic has it), and what pulumi-jit does about them.
+ */
+const OFFICE = "203.0.113.0/24";
+const SSH = [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: OFFICE }];
+const ask = (policy: string, vmId: string, source = "203.0.113.7") =>
+  ({ policy, virtualMachines: [{ id: vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] });
+
+test("a CanNotDelete lock on one NSG: revoke says ScopeLocked at once (no retries as a race), and still closes the port in the other NSG", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "locked", name: "vm1" });
+    await deployPolicy(world, { name: "locked", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const grant = await requestAccess(ask("locked", vm.vmId), world.options);
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);
+    // An administrator locks the subnet's NSG (landing zones lock network resource groups).
+    emu.seed.lock(vm.subnetNsgId!, "CanNotDelete");
+    const mark = emu.calls.mark();
+    await assert.rejects(revokeAccess(grant.id, world.options), (err: unknown) => {
+      assert.ok(isJitError(err, "CloudError"), String(err));
+      assert.match((err as Error).message, /ScopeLocked/);
+      assert.match((err as Error).message, /lock/i);
+      return true;
+    });
+    const lockedPath = new RegExp(`^${vm.subnetNsgId!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/securityRules/`, "i");
+    emu.calls.expect({ since: mark, operation: "SecurityRules_Delete", path: lockedPath }, 1, "the locked NSG is asked once, not retried");
+    assert.deepEqual(allowRules(emu, [vm.nicNsgId!]), [], "the NIC NSG's allow rule is gone");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), false, "so the port is closed");
+    const left = await world.ledger.getGrant(grant.id);
+    assert.equal(left?.changes.filter((c) => c.status !== "removed").length, 1, "the locked NSG's rule stays on record, for a later sweep");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a write that NRP cancels because another operation superseded it is a lost race: read again, plan again, and the grant lands", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "superseded", name: "vm1" });
+    await deployPolicy(world, { name: "superseded", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    emu.lro.failNext({ operation: "SecurityRules_CreateOrUpdate" }, superseded());
+    const grant = await requestAccess(ask("superseded", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);
+  } finally {
+    await world.close();
+  }
+});
+
+async function hardened(rules: (rule: (name: string, priority: number, access: "Allow" | "Deny", extra: Record<string, unknown>) => void, asg: (name: string) => string) => void) {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const asg = (name: string) => `/subscriptions/${emu.subscriptionId}/resourceGroups/hardened/providers/Microsoft.Network/applicationSecurityGroups/${name}`;
+    const vm = emu.seed.typicalVm({ resourceGroup: "hardened", name: "web1", applicationSecurityGroups: [asg("asg-web")] });
+    rules(
+      (name, priority, access, extra) =>
+        emu.seed.rule("hardened", "web1-nsg", { name, priority, direction: "Inbound", access, protocol: "*", sourcePortRange: "*", destinationPortRange: "*", ...extra }),
+      asg,
+    );
+    await deployPolicy(world, { name: "hardened", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const grant = await requestAccess(ask("hardened", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.equal(reaches(emu, vm, "203.0.113.7", 22), true, "the grant gets through");
+    assert.equal(reaches(emu, vm, "198.51.100.1", 22), false, "nobody else does");
+  } finally {
+    await world.close();
+  }
+}
+
+test("a user's catch-all Deny at 4096 leaves room for the deny baseline (a deny after a deny is pointless) and for grants", () =>
+  hardened((rule) => {
+    rule("allow-https", 200, "Allow", { protocol: "Tcp", sourceAddressPrefix: "*", destinationAddressPrefix: "*", destinationPortRange: "443" });
+    rule("DenyAllInbound-custom", 4096, "Deny", { sourceAddressPrefix: "*", destinationAddressPrefix: "*" });
+  }));
+
+test("application security groups are evaluated from the NIC's membership: a deny to a group the VM is not in, and an allow from a group, do not block a grant", () =>
+  hardened((rule, asg) => {
+    rule("deny-to-db-asg", 100, "Deny", { sourceAddressPrefix: "*", destinationApplicationSecurityGroups: [{ id: asg("asg-db") }] });
+    rule("deny-vnet-to-web-asg", 110, "Deny", { sourceAddressPrefix: "VirtualNetwork", destinationApplicationSecurityGroups: [{ id: asg("asg-web") }], destinationPortRange: "22" });
+    rule("ssh-from-bastion-asg", 150, "Allow", { protocol: "Tcp", sourceApplicationSecurityGroups: [{ id: asg("asg-bastion") }], destinationAddressPrefix: "*", destinationPortRange: "22" });
+  }));
+
+test("a dual-stack VM gets one deny rule per protocol and address family (Azure refuses a rule mixing families), and a grant from anywhere one allow rule per family", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    emu.seed.resourceGroup("dual");
+    emu.seed.vnet("dual", "vnet", { addressPrefixes: ["10.0.0.0/16", "fd00:db8:deca::/48"] });
+    const subnet = emu.seed.subnet("dual", "vnet", "default", { addressPrefixes: ["10.0.0.0/24", "fd00:db8:deca::/64"] });
+    const nsg = emu.seed.nsg("dual", "vm1-nsg");
+    const nic = emu.seed.nic("dual", "vm1-nic", { subnet, nsg, ipv6: true });
+    const vmId = emu.seed.vm("dual", { name: "vm1", os: "Linux", nics: [nic] });
+    const [v4, v6] = (emu.state.resource(nic) as { properties: { ipConfigurations: { properties: { privateIPAddress: string } }[] } }).properties.ipConfigurations.map((c) => c.properties.privateIPAddress);
+    assert.deepEqual([v4, v6], ["10.0.0.4", "fd00:db8:deca::4"], "the emulator hands out an address of each family");
+
+    await deployPolicy(world, { name: "dual", virtualMachines: [{ id: vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "*" }] }] });
+    const denies = rulesOf(emu, nsg).map((r) => [r.destinationAddressPrefix ?? r.destinationAddressPrefixes, r.access]);
+    assert.deepEqual(denies.sort(), [["10.0.0.4", "Deny"], ["fd00:db8:deca::4", "Deny"]]);
+    const at = (source: string, destination: string) => evaluateInbound(pathOf(emu, { nicNsgId: nsg }), { source, destination, port: 22, protocol: "Tcp" }).allowed;
+    assert.equal(at("198.51.100.1", v4), false);
+    assert.equal(at("2001:db8::1", v6), false);
+
+    const grant = await requestAccess(ask("dual", vmId, "*"), world.options);
+    assert.equal(grant.changes.length, 2, "one allow rule per family");
+    assert.equal(at("198.51.100.1", v4), true);
+    assert.equal(at("2001:db8::1", v6), true);
+    await revokeAccess(grant.id, world.options);
+    assert.equal(at("2001:db8::1", v6), false);
+  } finally {
+    await world.close();
+  }
+});
+
+test("under ARM's latency (Retry-After: 10 on a write's first poll), a grant through two NSGs writes them side by side: one write's time, not two", async () => {
+  const world = await azureWorld({ latency: {} });
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "latency", name: "vm1" });
+    await deployPolicy(world, { name: "latency", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const from = emu.latency.now();
+    const grant = await requestAccess(ask("latency", vm.vmId), world.options);
+    const modelled = emu.latency.now() - from;
+    assert.equal(grant.changes.length, 2);
+    assert.ok(modelled >= 10_000, `each write waited for its operation (${modelled} ms)`);
+    assert.ok(modelled < 20_000, `the two NSGs were written side by side (${modelled} ms modelled)`);
+  } finally {
+    await world.close();
+  }
+});
+
+test("a grant through an Azure Firewall that another process is updating (minutes, as real firewall updates take) waits for it instead of giving up after a minute", async () => {
+  const world = await azureWorld({ latency: { seconds: { default: 10, AzureFirewall: 600 } } });
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "busyfw", name: "vm1" });
+    const subnet = emu.seed.subnet("busyfw", "busyfw-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+    emu.seed.publicIp("busyfw", "fw1-ip");
+    emu.seed.firewall("busyfw", "fw1", { subnet, publicIp: "fw1-ip" });
+    await deployPolicy(world, { name: "busyfw", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    // Somebody else's firewall update, in flight for ten (virtual) minutes.
+    const network = new NetworkManagementClient(emu.credential, emu.subscriptionId, emu.clientOptions);
+    const current = await network.azureFirewalls.get("busyfw", "fw1");
+    const other = network.azureFirewalls.createOrUpdate("busyfw", "fw1", { ...current, tags: { owner: "network-team" } });
+    await other.submitted();
+    const from = emu.latency.now();
+    const grant = await requestAccess(ask("busyfw", vm.vmId), world.options);
+    assert.equal(grant.state, "active");
+    assert.ok(emu.latency.now() - from >= 600_000, "it waited for the other update to finish");
+    assert.equal((await network.azureFirewalls.get("busyfw", "fw1")).tags?.owner, "network-team", "and kept the other writer's change");
+  } finally {
+    await world.close();
+  }
+});
+
+test("an Azure Firewall forwards at most 250 external destinations: a grant past that is refused up front with CapacityExceeded, and nothing is written", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "dnat", name: "vm1" });
+    const subnet = emu.seed.subnet("dnat", "dnat-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+    const pip = emu.seed.publicIp("dnat", "fw1-ip");
+    const address = (emu.state.resource(pip) as { properties: { ipAddress: string } }).properties.ipAddress;
+    const forward = (n: number) => ({
+      name: "user-dnat",
+      priority: 100,
+      action: "Dnat",
+      rules: Array.from({ length: n }, (_, i) => ({ name: `r${i}`, protocols: ["TCP"], sourceAddresses: ["*"], destinationAddresses: [address], destinationPorts: [String(40000 + i)], translatedAddress: vm.privateIpAddress, translatedPort: "22" })),
+    });
+    assert.throws(() => emu.seed.firewall("dnat", "too-many", { subnet, publicIp: "fw1-ip", natRuleCollections: [forward(250)] }), /more than 250 DNAT external destinations/);
+    emu.seed.firewall("dnat", "fw1", { subnet, publicIp: "fw1-ip", natRuleCollections: [forward(249)] });
+    await deployPolicy(world, { name: "dnat", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const mark = emu.calls.mark();
+    await assert.rejects(requestAccess(ask("dnat", vm.vmId), world.options), (err: unknown) => isJitError(err, "CapacityExceeded") && /250/.test((err as Error).message));
+    emu.calls.expect({ since: mark, write: true }, 0, "nothing written");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a fixed JIT_AZURE_TOKEN that has expired makes a sweep (and so `jit daemon`) fail loudly with Unauthorized, instead of quietly closing nothing", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "expired", name: "vm1" });
+    await deployPolicy(world, { name: "expired", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const [head, body, tail] = emu.env().JIT_AZURE_TOKEN.split(".");
+    const claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Record<string, unknown>;
+    const expired = [head, Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 })).toString("base64url"), tail].join(".");
+    const driver = world.driverAs(emu.options.principal, { credential: staticToken(expired) });
+    await assert.rejects(sweep({ ...world.options, drivers: { azure: driver } }), (err: unknown) => isJitError(err, "Unauthorized") && /JIT_AZURE_TOKEN expired/.test((err as Error).message));
+  } finally {
+    await world.close();
+  }
+});
+
+test("a VM with no NSG behind a Standard public IP is described as it is: closed to the Internet by default, not open", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    emu.seed.resourceGroup("nonsg");
+    emu.seed.vnet("nonsg", "vnet");
+    const subnet = emu.seed.subnet("nonsg", "vnet", "default");
+    emu.seed.publicIp("nonsg", "vm1-ip", { sku: "Standard" });
+    const nic = emu.seed.nic("nonsg", "vm1-nic", { subnet, publicIp: "vm1-ip" });
+    const vmId = emu.seed.vm("nonsg", { name: "vm1", os: "Linux", nics: [nic] });
+    const result = await world.driver.applyBaseline(parsePolicy({ name: "nonsg", virtualMachines: [{ id: vmId, ports: SSH }] }), undefined, {});
+    const detail = result.vms[0].detail ?? "";
+    assert.equal(result.vms[0].status, "notApplicable");
+    assert.doesNotMatch(detail, /open to the Internet/);
+    assert.match(detail, /Standard public IP .* admits nothing from the Internet without an NSG rule/);
+  } finally {
+    await world.close();
+  }
+});
