@@ -21,4 +21,4 @@ if (fs.existsSync(source)) {
 } else {
   cli = require(path.join(__dirname, "..", "dist", "cli", "main.js"));
 }
-cli.run(process.argv.slice(2)).then((code) => process.exit(code));
+cli.main();
