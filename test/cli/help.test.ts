@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { buildProgram } from "../../provider/src/cli/main";
 import { fromDefenderPolicy } from "../../provider/src/model";
-import { jit, shown } from "./support";
+import { jit, jitProcess, shown } from "./support";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -19,7 +19,8 @@ const DEFENDER_EXAMPLE = path.join(
 
 /** Every command, with the words that run it (`policy show`). */
 function commands(cmd: Command, words: string[] = []): { words: string; cmd: Command }[] {
-  return cmd.commands.flatMap((c) => [{ words: [...words, c.name()].join(" "), cmd: c }, ...commands(c, [...words, c.name()])]);
+  // `__complete` is the completion scripts' own, hidden from --help.
+  return cmd.commands.filter((c) => !c.name().startsWith("__")).flatMap((c) => [{ words: [...words, c.name()].join(" "), cmd: c }, ...commands(c, [...words, c.name()])]);
 }
 
 /** The help a command prints, the text added after it included. */
@@ -31,12 +32,12 @@ function helpOf(cmd: Command): string {
 }
 
 test("jit --version, jit --help and a command's --help, as printed by the command itself", async () => {
-  const [version, help, requestHelp] = await Promise.all([jit({}, "--version"), jit({}, "--help"), jit({}, "request", "--help")]);
+  const [version, help, requestHelp] = await Promise.all([jitProcess({}, "--version"), jitProcess({}, "--help"), jitProcess({}, "request", "--help")]);
   assert.equal(version.code, 0, shown(version));
   assert.equal(version.stdout, `${PACKAGE.version}\n`);
 
   assert.equal(help.code, 0, shown(help));
-  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
+  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan", "completion"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
   assert.match(help.stdout, /^Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*$/m);
   assert.match(help.stdout, /^Environment:\n {2}JIT_LEDGER /m);
   assert.ok(!help.stdout.endsWith("\n\n"), "no blank line at the end");
@@ -50,7 +51,7 @@ test("every command's --help names its options and shows examples that use it", 
   const all = commands(buildProgram());
   assert.deepEqual(
     all.map((c) => c.words),
-    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan"],
+    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "completion"],
   );
   for (const { words, cmd } of all) {
     const help = helpOf(cmd);
