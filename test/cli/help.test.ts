@@ -1,9 +1,11 @@
 // What `jit` says about itself, and `jit policy validate`: commands that need no cloud.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { Command } from "commander";
 import { buildProgram } from "../../provider/src/cli/main";
 import { fromDefenderPolicy } from "../../provider/src/model";
@@ -90,5 +92,30 @@ test("jit policy validate reads a Defender policy as Defender's API returns it, 
     assert.match(broken.stderr, /^error: cannot read .*missing\.json: ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("jit --help, --version and completion load no cloud SDK, no schema library and no ledger", async () => {
+  // A fresh process per question: the modules it has loaded once the CLI has answered.
+  const loaded = (args: string[]) =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `const { run } = require("./provider/src/cli/main.ts");
+run(${JSON.stringify(args)}, { out: { write() {} } }).then((code) => console.log(JSON.stringify({ code, modules: Object.keys(require.cache) })));`,
+      ],
+      { cwd: ROOT },
+    ).then(({ stdout }) => JSON.parse(stdout) as { code: number; modules: string[] });
+  const runs = await Promise.all([["--help"], ["--version"], ["completion", "bash"]].map(loaded));
+  for (const { code, modules } of runs) {
+    assert.equal(code, 0);
+    assert.deepEqual(
+      modules.filter((m) => /[\\/]node_modules[\\/](zod|@aws-sdk|@azure|@pulumi)[\\/]|[\\/]provider[\\/]src[\\/](ledger|access|azure|aws|scan|model[\\/](?!errors))/.test(m)),
+      [],
+    );
+    assert.ok(modules.some((m) => m.endsWith(path.join("cli", "main.ts"))), "the check sees the CLI's own modules");
   }
 });
