@@ -11,6 +11,9 @@ if (major < 22) {
   process.exit(1);
 }
 
+// Compiled code cached on disk between runs (Node 22.1+): a command a person types starts faster.
+require("node:module").enableCompileCache?.();
+
 const source = path.join(__dirname, "..", "provider", "src", "cli", "main.ts");
 let cli;
 if (fs.existsSync(source)) {
