@@ -79,7 +79,7 @@ export function buildProgram(ctx = new CliContext(processStreams()), outcome = {
     .option("--ledger <path>", "the ledger file (default: $JIT_LEDGER or ~/.pulumi-jit/ledger.db)")
     .addHelpText(
       "after",
-      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger file\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n  JIT_AZURE_CA_FILE     a CA certificate (PEM) to trust for that endpoint\n  JIT_AZURE_TOKEN       an ARM bearer token to use instead of DefaultAzureCredential`,
+      `\n${EXIT_CODES_HELP}\n\nEnvironment:\n  JIT_LEDGER            the ledger file\n  AZURE_* / AWS_*       the clouds' usual credentials (DefaultAzureCredential, the AWS default chain)\n  AWS_REGION            the region of instances given by bare id (else AWS_DEFAULT_REGION, else the profile's;\n                        a JitPolicy in a Pulumi program falls back to the stack's aws:region)\n  JIT_AZURE_ENDPOINT    another ARM endpoint (sovereign clouds, the local emulator)\n  JIT_AZURE_CA_FILE     a CA certificate (PEM) to trust for that endpoint\n  JIT_AZURE_TOKEN       an ARM bearer token to use instead of DefaultAzureCredential`,
     )
     // Set before the commands are added: each inherits it, so help and usage errors go to the run's streams.
     .configureOutput({ writeOut: (s) => void out.write(s), writeErr: (s) => void err.write(s) })
