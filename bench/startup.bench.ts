@@ -23,16 +23,22 @@ function installedPackage(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The median wall time of `node <args>` over RUNS runs, in milliseconds. */
-function medianMs(args: string[], cwd: string): number {
-  const times: number[] = [];
+/** Wall time of one `node <args>`, in milliseconds. */
+function wallMs(args: string[], cwd: string): number {
+  const start = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { cwd, stdio: "ignore" });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Medians of RUNS runs of each, taken in turns so that a busy machine slows both alike. */
+function medians(a: string[], b: string[], cwd: string): [number, number] {
+  const times: [number[], number[]] = [[], []];
   for (let i = 0; i < RUNS; i++) {
-    const start = process.hrtime.bigint();
-    execFileSync(process.execPath, args, { cwd, stdio: "ignore" });
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    times[0].push(wallMs(a, cwd));
+    times[1].push(wallMs(b, cwd));
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return [median(times[0]), median(times[1])];
 }
 
 function startup(name: string, jitArgs: string[], pkg: () => string, last: boolean): Scenario {
@@ -42,8 +48,7 @@ function startup(name: string, jitArgs: string[], pkg: () => string, last: boole
     async run() {
       const dir = pkg();
       try {
-        const bare = medianMs(["-e", "0"], dir);
-        const jit = medianMs([path.join(dir, "bin", "jit.js"), ...jitArgs], dir);
+        const [bare, jit] = medians(["-e", "0"], [path.join(dir, "bin", "jit.js"), ...jitArgs], dir);
         return { calls: 0, writes: 0, note: `${(jit / bare).toFixed(2)}x node -e 0 (median of ${RUNS}: ${jit.toFixed(0)} ms vs ${bare.toFixed(0)} ms)` };
       } finally {
         if (last) installed?.remove();
