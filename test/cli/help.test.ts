@@ -49,6 +49,18 @@ test("jit --version, jit --help and a command's --help, as printed by the comman
   assert.match(requestHelp.stdout, /^Examples:\n {2}jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234$/m);
 });
 
+test("naming no command prints the usage on stderr and exits 2; an unknown command too", async () => {
+  for (const args of [[], ["policy"], ["role"]]) {
+    const run = await jit({}, ...args);
+    assert.equal(run.code, 2, shown(run));
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, new RegExp(`^Usage: jit ${args.map((a) => `${a} `).join("")}\\[options\\] \\[command\\]$`, "m"), shown(run));
+  }
+  const unknown = await jit({}, "nonsense");
+  assert.equal(unknown.code, 2, shown(unknown));
+  assert.match(unknown.stderr, /^error: unknown command 'nonsense'\n/);
+});
+
 test("every command's --help names its options and shows examples that use it", () => {
   const all = commands(buildProgram());
   assert.deepEqual(

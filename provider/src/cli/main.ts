@@ -104,7 +104,8 @@ export async function run(argv: string[], streams: Partial<CliStreams> = {}): Pr
     return outcome.code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.ok : EXIT.usage;
+      // Help or the version asked for is a success; help shown because no command was named (`jit`, `jit policy`) is a usage error, as with git.
+      return err.code === "commander.helpDisplayed" || err.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
     if (argv.includes("--json")) ctx.streams.out.write(`${JSON.stringify({ error: describeError(err) }, null, 2)}\n`);
     else ctx.streams.err.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
