@@ -117,6 +117,30 @@ if (installed.includes("fish")) test("fish completes the same from its script", 
   assert.deepEqual(await complete("jit role azure --kind "), ["configure", "read", "request"]);
 });
 
+// Only where zsh is installed. Its completion builtins exist only inside its completion system, so
+// they are stood in for by functions that print what they are given.
+if (installed.includes("zsh")) test("zsh completes the same from its script (commands, choices, files, and policy names with PATH intact)", async () => {
+  const file = path.join(dir, "complete.zsh");
+  writeFileSync(
+    file,
+    `${scripts.zsh}
+compadd() { shift; print -rl -- "$@"; }
+_describe() { local -a entries; entries=("\${(@P)4}"); print -rl -- "\${entries[@]%%:*}"; }
+_files() { print -r -- "<files>"; }
+words=("$@"); CURRENT=$#; PREFIX=\${words[-1]}; _jit
+`,
+  );
+  const complete = async (...words: string[]) => {
+    const { stdout } = await promisify(execFile)("zsh", ["-f", file, ...words], { env: { PATH: `${bin}:${process.env.PATH ?? ""}`, ...env } });
+    return stdout.split("\n").filter(Boolean).sort();
+  };
+  assert.deepEqual(await complete("jit", "policy", ""), ["show", "validate"].concat(await complete("jit", "policy", "-")).sort());
+  assert.deepEqual(await complete("jit", "request", "--policy", ""), ["db-admin", "web"]);
+  assert.deepEqual(await complete("jit", "list", "--limit", "5", ""), ["audit", "grants", "history", "policies"].concat(await complete("jit", "list", "-")).sort());
+  assert.deepEqual(await complete("jit", "request", "--policy-file", ""), ["<files>"]);
+  assert.deepEqual(await complete("jit", "role", "aws", "-k", ""), ["configure", "read", "request"]);
+});
+
 test("jit __complete prints the ledger's policy names and live grant ids, one a line, and never creates a ledger", async () => {
   const [policies, grants] = [await jit(env, "__complete", "policies"), await jit(env, "__complete", "grants")];
   assert.deepEqual([policies.code, policies.stdout.split("\n").sort()], [0, ["", "db-admin", "web"]]);

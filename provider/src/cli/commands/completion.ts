@@ -106,15 +106,18 @@ function shValues(v: Values, add: (words: string) => string, files: string): str
   return ":";
 }
 
-/** The loop both sh-like scripts start with: which command the words typed so far name. */
+/**
+ * The loop both sh-like scripts start with: which command the words typed so far name, in
+ * `jit_path` (not `path`, which zsh ties to PATH).
+ */
 function shPathLoop(specs: CommandSpec[], words: string, from: number, to: string): string {
   const paths = specs.filter((s) => s.path !== "").map((s) => shQuote(s.path));
   return [
-    `  local path="" w i`,
+    `  local jit_path="" w i`,
     `  for ((i = ${from}; i < ${to}; i++)); do`,
     `    w="\${${words}[i]}"`,
-    `    case "\${path:+$path }$w" in`,
-    `      ${paths.join("|")}) path="\${path:+$path }$w" ;;`,
+    `    case "\${jit_path:+$jit_path }$w" in`,
+    `      ${paths.join("|")}) jit_path="\${jit_path:+$jit_path }$w" ;;`,
     `    esac`,
     `  done`,
   ].join("\n");
@@ -141,10 +144,10 @@ function bashScript(specs: CommandSpec[]): string {
 _jit() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
 ${shPathLoop(specs, "COMP_WORDS", 1, "COMP_CWORD")}
-  case "$path:$prev" in
+  case "$jit_path:$prev" in
 ${valueCases.join("\n")}
   esac
-  case "$path" in
+  case "$jit_path" in
 ${wordCases.join("\n")}
   esac
 }
@@ -179,10 +182,10 @@ function zshScript(specs: CommandSpec[]): string {
 # or save it as _jit in a directory of your $fpath
 _jit() {
 ${shPathLoop(specs, "words", 2, "CURRENT")}
-  case "$path:\${words[CURRENT-1]}" in
+  case "$jit_path:\${words[CURRENT-1]}" in
 ${valueCases.join("\n")}
   esac
-  case "$path" in
+  case "$jit_path" in
 ${wordCases.join("\n")}
   esac
 }
