@@ -11,6 +11,9 @@ if (major < 22) {
   process.exit(1);
 }
 
+// Compiled code cached on disk between runs (Node 22.1+): a command a person types starts faster.
+require("node:module").enableCompileCache?.();
+
 const source = path.join(__dirname, "..", "provider", "src", "cli", "main.ts");
 let cli;
 if (fs.existsSync(source)) {
@@ -21,4 +24,4 @@ if (fs.existsSync(source)) {
 } else {
   cli = require(path.join(__dirname, "..", "dist", "cli", "main.js"));
 }
-cli.run(process.argv.slice(2)).then((code) => process.exit(code));
+cli.main();

@@ -1,5 +1,5 @@
-// The `jit` command end to end on the local EC2 endpoint: each command runs as its own process,
-// pointed at the endpoint and the ledger by the environment alone, after a JitPolicy has been
+// The `jit` command end to end on the local EC2 endpoint: each command runs through `run(argv, streams)`
+// (the daemon as its own process), pointed at the endpoint and the ledger by the environment alone, after a JitPolicy has been
 // deployed the way `pulumi up` deploys it. The tests run in order and build on each other: two
 // grants are made, one is revoked, the rest is listed, refused and swept.
 import { after, before, test } from "node:test";

@@ -1,5 +1,5 @@
-// `jit request` and `jit revoke` on the local Azure endpoint, each as its own process pointed at the
-// endpoint (its address, CA certificate and a token) and the ledger by the environment alone.
+// `jit request` and `jit revoke` on the local Azure endpoint, each run through `run(argv, streams)`
+// pointed at the endpoint (its address, CA certificate and a token) and the ledger by the environment alone.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Grant } from "../../provider/src/model";

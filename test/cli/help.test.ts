@@ -1,13 +1,15 @@
 // What `jit` says about itself, and `jit policy validate`: commands that need no cloud.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { Command } from "commander";
 import { buildProgram } from "../../provider/src/cli/main";
 import { fromDefenderPolicy } from "../../provider/src/model";
-import { jit, shown } from "./support";
+import { jit, jitProcess, shown } from "./support";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -19,7 +21,8 @@ const DEFENDER_EXAMPLE = path.join(
 
 /** Every command, with the words that run it (`policy show`). */
 function commands(cmd: Command, words: string[] = []): { words: string; cmd: Command }[] {
-  return cmd.commands.flatMap((c) => [{ words: [...words, c.name()].join(" "), cmd: c }, ...commands(c, [...words, c.name()])]);
+  // `__complete` is the completion scripts' own, hidden from --help.
+  return cmd.commands.filter((c) => !c.name().startsWith("__")).flatMap((c) => [{ words: [...words, c.name()].join(" "), cmd: c }, ...commands(c, [...words, c.name()])]);
 }
 
 /** The help a command prints, the text added after it included. */
@@ -31,12 +34,12 @@ function helpOf(cmd: Command): string {
 }
 
 test("jit --version, jit --help and a command's --help, as printed by the command itself", async () => {
-  const [version, help, requestHelp] = await Promise.all([jit({}, "--version"), jit({}, "--help"), jit({}, "request", "--help")]);
+  const [version, help, requestHelp] = await Promise.all([jitProcess({}, "--version"), jitProcess({}, "--help"), jitProcess({}, "request", "--help")]);
   assert.equal(version.code, 0, shown(version));
   assert.equal(version.stdout, `${PACKAGE.version}\n`);
 
   assert.equal(help.code, 0, shown(help));
-  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
+  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export", "completion"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
   assert.match(help.stdout, /^Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*$/m);
   assert.match(help.stdout, /^Environment:\n {2}JIT_LEDGER /m);
   assert.ok(!help.stdout.endsWith("\n\n"), "no blank line at the end");
@@ -46,11 +49,23 @@ test("jit --version, jit --help and a command's --help, as printed by the comman
   assert.match(requestHelp.stdout, /^Examples:\n {2}jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234$/m);
 });
 
+test("naming no command prints the usage on stderr and exits 2; an unknown command too", async () => {
+  for (const args of [[], ["policy"], ["role"]]) {
+    const run = await jit({}, ...args);
+    assert.equal(run.code, 2, shown(run));
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, new RegExp(`^Usage: jit ${args.map((a) => `${a} `).join("")}\\[options\\] \\[command\\]$`, "m"), shown(run));
+  }
+  const unknown = await jit({}, "nonsense");
+  assert.equal(unknown.code, 2, shown(unknown));
+  assert.match(unknown.stderr, /^error: unknown command 'nonsense'\n/);
+});
+
 test("every command's --help names its options and shows examples that use it", () => {
   const all = commands(buildProgram());
   assert.deepEqual(
     all.map((c) => c.words),
-    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export"],
+    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "completion"],
   );
   for (const { words, cmd } of all) {
     const help = helpOf(cmd);
@@ -89,5 +104,30 @@ test("jit policy validate reads a Defender policy as Defender's API returns it, 
     assert.match(broken.stderr, /^error: cannot read .*missing\.json: ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("jit --help, --version and completion load no cloud SDK, no schema library and no ledger", async () => {
+  // A fresh process per question: the modules it has loaded once the CLI has answered.
+  const loaded = (args: string[]) =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `const { run } = require("./provider/src/cli/main.ts");
+run(${JSON.stringify(args)}, { out: { write() {} } }).then((code) => console.log(JSON.stringify({ code, modules: Object.keys(require.cache) })));`,
+      ],
+      { cwd: ROOT },
+    ).then(({ stdout }) => JSON.parse(stdout) as { code: number; modules: string[] });
+  const runs = await Promise.all([["--help"], ["--version"], ["completion", "bash"]].map(loaded));
+  for (const { code, modules } of runs) {
+    assert.equal(code, 0);
+    assert.deepEqual(
+      modules.filter((m) => /[\\/]node_modules[\\/](zod|@aws-sdk|@azure|@pulumi)[\\/]|[\\/]provider[\\/]src[\\/](ledger|access|azure|aws|scan|model[\\/](?!errors))/.test(m)),
+      [],
+    );
+    assert.ok(modules.some((m) => m.endsWith(path.join("cli", "main.ts"))), "the check sees the CLI's own modules");
   }
 });

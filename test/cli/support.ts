@@ -1,6 +1,7 @@
 import { ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { run } from "../../provider/src/cli/main";
 import type { PolicyResourceInputs } from "../../provider/src/pulumi/inputs";
 import * as runtime from "../../provider/src/pulumi/runtime";
 import { CloudUnderTest, withEnv } from "../pulumi/clouds";
@@ -14,12 +15,34 @@ export interface JitRun {
   stderr: string;
 }
 
+/** Runs in-process `jit` one at a time: each sets the process's environment while it runs. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `jit` in this process through `run(argv, streams)`, the function `bin/jit.js` calls, with its
+ * own stdout and stderr and `env` as its environment (set on the process too while it runs, for the
+ * cloud SDKs, which read it there). Much faster than a process per command; `jitProcess` is for
+ * what only a real process shows (exit status, pipes, signals).
+ */
+export function jit(env: Record<string, string>, ...args: string[]): Promise<JitRun> {
+  const next = queue.then(() =>
+    withEnv(env, async () => {
+      let stdout = "";
+      let stderr = "";
+      const code = await run(args, { out: { write: (s: string) => (stdout += s) }, err: { write: (s: string) => (stderr += s) }, env: { ...env } });
+      return { code, stdout, stderr };
+    }),
+  );
+  queue = next.catch(() => undefined);
+  return next;
+}
+
 /**
  * Runs `jit` as a user would: `node bin/jit.js ...` in a process of its own, with `env` (plus PATH)
  * as its whole environment, so that it finds its cloud and ledger exactly as it would in a shell.
  * Spawns cost a second or so each: run independent ones together (`Promise.all`).
  */
-export async function jit(env: Record<string, string>, ...args: string[]): Promise<JitRun> {
+export async function jitProcess(env: Record<string, string>, ...args: string[]): Promise<JitRun> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], processOptions(env));
     return { code: 0, stdout, stderr };

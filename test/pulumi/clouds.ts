@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAwsEmulator } from "../../provider/src/emulator/aws";
 import type { Cloud } from "../../provider/src/model";
+import type { FaultInjector } from "../../provider/src/emulator/common/faults";
 import { fingerprint, reachable } from "../aws/support";
 import { startAzureEmulator } from "../../provider/src/emulator/azure";
 import { nsgIdsOf, reaches, snapshot } from "../azure/support";
@@ -29,6 +30,8 @@ export interface CloudUnderTest {
   snapshot(): unknown;
   /** How many calls that change something the endpoint has answered so far. */
   writes(): number;
+  /** The endpoint's fault injection: make its next calls fail. */
+  faults: FaultInjector;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function awsUnderTest(): Promise<CloudUnderTest> {
     reachable: (address, p) => reachable(emu, vm.id, address, p),
     snapshot: () => fingerprint(emu, web.id),
     writes: () => emu.calls.count({ write: true }),
+    faults: emu.faults,
     close: async () => {
       await emu.close();
       rmSync(dir, { recursive: true, force: true });
@@ -72,6 +76,7 @@ export async function azureUnderTest(): Promise<CloudUnderTest> {
     reachable: (address, p) => reaches(emu, vm, address, p),
     snapshot: () => snapshot(emu, nsgIdsOf(vm)),
     writes: () => emu.calls.count({ write: true }),
+    faults: emu.faults,
     close: async () => {
       await emu.close();
       rmSync(dir, { recursive: true, force: true });

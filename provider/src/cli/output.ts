@@ -18,8 +18,15 @@ export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
   return [line(columns.map((c) => c.header.toUpperCase())), ...cells.map(line)].join("\n");
 }
 
+/** Where text goes: a process stream, or a test's buffer. */
+export interface Sink {
+  write(text: string): unknown;
+}
+
 export interface Output {
   json: boolean;
+  /** Text that is the command's product whatever the flags (a document, a script), on stdout as is. */
+  print(text: string): void;
   /** The command's result: a JSON document with --json, otherwise the text given. */
   result(value: unknown, text: () => string): void;
   /** A progress line for people, on stderr; silent with --json or --quiet. */
@@ -27,10 +34,13 @@ export interface Output {
   warn(message: string): void;
 }
 
-export function createOutput(options: { json?: boolean; quiet?: boolean }, streams = { out: process.stdout, err: process.stderr }): Output {
+export function createOutput(options: { json?: boolean; quiet?: boolean }, streams: { out: Sink; err: Sink } = { out: process.stdout, err: process.stderr }): Output {
   const json = options.json === true;
   return {
     json,
+    print(text) {
+      streams.out.write(text);
+    },
     result(value, text) {
       streams.out.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
     },

@@ -15,6 +15,12 @@ export interface AwsJitPolicyArgs extends JitPolicyArgsBase {
    * port too). Off by default: such groups are reported and left alone.
    */
   allowSharedSecurityGroups?: pulumi.Input<boolean>;
+  /**
+   * The region of instances given by bare id (an ARN carries its own). Default: the stack's
+   * `aws:region`. `AWS_REGION` or `AWS_DEFAULT_REGION` in the environment win over it, as for every
+   * AWS tool.
+   */
+  region?: pulumi.Input<string>;
 }
 
 /**
@@ -27,6 +33,7 @@ export class JitPolicy extends JitPolicyResource {
   declare public readonly allowSharedSecurityGroups: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: AwsJitPolicyArgs, opts?: pulumi.CustomResourceOptions) {
-    super("aws", name, { ...args }, opts);
+    // The stack's configuration, read here in the program: the provider gets the region alone, as a plain input.
+    super("aws", name, { ...args, region: args?.region ?? new pulumi.Config("aws").get("region") }, opts);
   }
 }

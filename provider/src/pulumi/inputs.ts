@@ -1,4 +1,4 @@
-import { Cloud, Policy, PolicyInput, fieldPath } from "../model";
+import { Cloud, JitError, Policy, PolicyInput, fieldPath } from "../model";
 
 /**
  * What a JitPolicy resource takes, as the engine hands it to the provider: the policy in
@@ -14,6 +14,8 @@ export interface PolicyResourceInputs {
   resourceGroupName?: string;
   /** AWS: also change security groups that instances outside the policy use. */
   allowSharedSecurityGroups?: boolean;
+  /** AWS: the region of instances given by bare id, when the environment names none (default: the stack's `aws:region`). */
+  region?: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export const POLICY_RESOURCE_INPUTS = {
   approvers: ["azure", "aws"],
   resourceGroupName: ["azure"],
   allowSharedSecurityGroups: ["aws"],
+  region: ["aws"],
 } as const satisfies Record<keyof PolicyResourceInputs, readonly Cloud[]>;
 
 /** The engine's placeholder for a value not known until apply (preview). */
@@ -48,9 +51,26 @@ export function policyOf(inputs: PolicyResourceInputs): unknown {
   };
 }
 
+/**
+ * The AWS region the JitPolicy's provider works in: the environment's (`AWS_REGION`, then
+ * `AWS_DEFAULT_REGION`) when it names one, as for every AWS tool, else the resource's `region`
+ * input, which the program fills from the stack's `aws:region`. A region is a plain value: no
+ * credential is ever taken from the stack's configuration.
+ */
+export function providerRegion(cloud: Cloud, inputs: Pick<PolicyResourceInputs, "region">, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (cloud !== "aws") return undefined;
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || inputs.region || undefined;
+}
+
 export interface CheckFailure {
   property: string;
   reason: string;
+}
+
+/** The first of `failures` as the product's error, naming its property, with the others counted. */
+export function inputsError(failures: CheckFailure[]): JitError {
+  const [first] = failures;
+  return new JitError("InvalidInput", `${first.reason}${failures.length > 1 ? ` (and ${failures.length - 1} more problem(s))` : ""}`, { field: first.property });
 }
 
 /** Validates inputs for `cloud`; problems are reported per property, as `pulumi preview` shows them. */

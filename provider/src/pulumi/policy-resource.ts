@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BaselineResult } from "../driver";
 import type { Cloud } from "../model";
-import type { PolicyResourceInputs } from "./inputs";
+import { PolicyResourceInputs, checkPolicyInputs, inputsError } from "./inputs";
+import { plainValue, requireArgs } from "./args";
 import { policyProviderShim } from "./shim";
 
 /** The part of a policy port that a Pulumi program writes (Defender's JitNetworkAccessPortRule). */
@@ -41,6 +42,12 @@ export abstract class JitPolicyResource extends pulumi.dynamic.Resource {
   declare public readonly warnings: pulumi.Output<string[]>;
 
   protected constructor(cloud: Cloud, name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+    requireArgs(`${cloud}.JitPolicy`, args, ["virtualMachines"]);
+    // Plain arguments are checked now, as the provider's check would, so that a wrong one stops the
+    // program before the resource registers; the others are checked when the engine knows them.
+    const plain = plainValue({ ...args, policyName: args.policyName ?? name });
+    const failures = plain ? checkPolicyInputs(cloud, plain as unknown as PolicyResourceInputs).failures : [];
+    if (failures.length) throw inputsError(failures);
     const props: Record<keyof Omit<PolicyResourceInputs, "policyName">, unknown> & Record<string, unknown> = {
       ...args,
       policyName: args.policyName ?? name,

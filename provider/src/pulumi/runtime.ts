@@ -3,7 +3,7 @@ import type { BaselineRecord, BaselineResult } from "../driver";
 import { LedgerJournal } from "../access/journal";
 import { restoreWith } from "../access/restore";
 import { Cloud, JitError, Policy, newAuditEvent, parsePolicy, transition } from "../model";
-import { CheckFailure, POLICY_RESOURCE_INPUTS, PolicyResourceInputs, checkPolicyInputs, containsUnknown, policyOf } from "./inputs";
+import { CheckFailure, POLICY_RESOURCE_INPUTS, PolicyResourceInputs, checkPolicyInputs, containsUnknown, inputsError, policyOf, providerRegion } from "./inputs";
 
 /**
  * The JitPolicy providers' behaviour. The provider objects Pulumi serialises into state are tiny
@@ -43,7 +43,7 @@ export async function diff(olds: PolicyResourceOutputs, news: PolicyResourceInpu
 
 export async function create(cloud: Cloud, inputs: PolicyResourceInputs) {
   const policy = validPolicy(cloud, inputs);
-  return withCtx(async (ctx) => {
+  return withCtx(cloud, inputs, async (ctx) => {
     if (await ctx.ledger.getPolicy(policy.name)) {
       throw new JitError("Conflict", `a policy named "${policy.name}" is already registered in the ledger; policy names are unique per ledger`, { field: "policyName" });
     }
@@ -57,7 +57,7 @@ export async function create(cloud: Cloud, inputs: PolicyResourceInputs) {
 
 export async function read(cloud: Cloud, id: string, props: PolicyResourceOutputs) {
   const policy = validPolicy(cloud, props);
-  return withCtx(async (ctx) => {
+  return withCtx(cloud, props, async (ctx) => {
     const driver = await ctx.driver(cloud);
     await endDueGrants(ctx, policy.name);
     const inspected = await driver.inspectBaseline(policy, props.baseline);
@@ -67,7 +67,7 @@ export async function read(cloud: Cloud, id: string, props: PolicyResourceOutput
 
 export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: PolicyResourceInputs) {
   const policy = validPolicy(cloud, news);
-  return withCtx(async (ctx) => {
+  return withCtx(cloud, news, async (ctx) => {
     const driver = await ctx.driver(cloud);
     const result = await driver.applyBaseline(policy, olds.baseline, { allowSharedSecurityGroups: news.allowSharedSecurityGroups === true }, ctx.progress);
     await ctx.ledger.putPolicy({ policy, baseline: result.record as never });
@@ -83,7 +83,7 @@ export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: Po
  */
 export async function remove(cloud: Cloud, props: PolicyResourceOutputs): Promise<void> {
   const policy = validPolicy(cloud, props);
-  await withCtx(async (ctx) => {
+  await withCtx(cloud, props, async (ctx) => {
     const driver = await ctx.driver(cloud);
     for (const grant of await ctx.ledger.listGrants({ policy: policy.name, state: ["pending", "applying", "active", "restoring"] })) {
       const journal = new LedgerJournal(ctx.ledger, grant);
@@ -104,10 +104,7 @@ async function endDueGrants(ctx: AccessContext, policyName: string): Promise<voi
 
 function validPolicy(cloud: Cloud, inputs: PolicyResourceInputs): Policy {
   const checked = checkPolicyInputs(cloud, inputs);
-  if (checked.failures.length) {
-    const [first] = checked.failures;
-    throw new JitError("InvalidInput", `${first.reason}${checked.failures.length > 1 ? ` (and ${checked.failures.length - 1} more problem(s))` : ""}`, { field: first.property });
-  }
+  if (checked.failures.length) throw inputsError(checked.failures);
   return checked.policy ?? parsePolicy(policyOf(inputs));
 }
 
@@ -132,8 +129,10 @@ async function audit(ctx: AccessContext, action: "policy.create" | "policy.updat
   );
 }
 
-async function withCtx<T>(work: (ctx: AccessContext) => Promise<T>): Promise<T> {
-  const ctx = await openContext({ progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`) });
+async function withCtx<T>(cloud: Cloud, inputs: PolicyResourceInputs, work: (ctx: AccessContext) => Promise<T>): Promise<T> {
+  const region = providerRegion(cloud, inputs);
+  const drivers = region ? { aws: (require("../aws") as typeof import("../aws")).createAwsDriver({ region }) } : undefined;
+  const ctx = await openContext({ progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`), ...(drivers ? { drivers } : {}) });
   try {
     return await work(ctx);
   } finally {

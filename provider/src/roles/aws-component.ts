@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { IamPolicyDocument, awsPolicyDocument } from "./aws-policy";
 import { RoleKind, parseRoleKind } from "./kinds";
 import { peerModule } from "./peer";
+import { plainValue, requireArgs } from "../pulumi/args";
 
 export interface JitRolePolicyArgs {
   /** Which job the policy is for: `configure`, `request` or `read`. */
@@ -42,22 +43,15 @@ export class JitRolePolicy extends pulumi.ComponentResource {
   public readonly document: pulumi.Output<IamPolicyDocument>;
 
   constructor(name: string, args: JitRolePolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    const kind = parseRoleKind(args.kind);
+    const kind = parseRoleKind(requireArgs("aws.JitRolePolicy", args, ["kind"]).kind);
+    const scoping = { instanceArns: args.instanceArns, tag: args.tag, region: args.region, accountId: args.accountId, principalArns: args.principalArns };
+    // Plain arguments are checked now, so a wrong one stops the program before anything registers.
+    const plain = plainValue(scoping);
+    if (plain) policyDocument(kind, plain);
     super(JIT_ROLE_POLICY_TYPE, name, { ...args }, opts);
     const iam = peerModule("@pulumi/aws", () => require("@pulumi/aws/iam") as typeof import("@pulumi/aws/iam"));
 
-    const document = pulumi
-      .output({ instanceArns: args.instanceArns, tag: args.tag, region: args.region, accountId: args.accountId, principalArns: args.principalArns })
-      .apply((o) =>
-        awsPolicyDocument({
-          kind,
-          ...(o.instanceArns ? { instanceArns: o.instanceArns } : {}),
-          ...(o.tag ? { tag: o.tag } : {}),
-          ...(o.region ? { region: o.region } : {}),
-          ...(o.accountId ? { accountId: o.accountId } : {}),
-          ...(o.principalArns ? { principalArns: o.principalArns } : {}),
-        }),
-      );
+    const document = pulumi.output(scoping).apply((o) => policyDocument(kind, o));
     const policy = new iam.Policy(
       name,
       {
@@ -74,4 +68,18 @@ export class JitRolePolicy extends pulumi.ComponentResource {
     this.document = document;
     this.registerOutputs({ policyArn: this.policyArn, document: this.document });
   }
+}
+
+function policyDocument(
+  kind: RoleKind,
+  o: { instanceArns?: string[] | undefined; tag?: { key: string; value: string } | undefined; region?: string | undefined; accountId?: string | undefined; principalArns?: string[] | undefined },
+): IamPolicyDocument {
+  return awsPolicyDocument({
+    kind,
+    ...(o.instanceArns ? { instanceArns: o.instanceArns } : {}),
+    ...(o.tag ? { tag: o.tag } : {}),
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.accountId ? { accountId: o.accountId } : {}),
+    ...(o.principalArns ? { principalArns: o.principalArns } : {}),
+  });
 }

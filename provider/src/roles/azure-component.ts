@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { azureRoleDefinition } from "./azure-role";
 import { RoleKind, parseRoleKind } from "./kinds";
 import { peerModule } from "./peer";
+import { plainValue, requireArgs } from "../pulumi/args";
 
 export interface JitRoleArgs {
   /** Which job the role is for: `configure`, `request` or `read`. */
@@ -34,13 +35,14 @@ export class JitRole extends pulumi.ComponentResource {
   public readonly roleAssignmentId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: JitRoleArgs, opts?: pulumi.ComponentResourceOptions) {
-    const kind = parseRoleKind(args.kind);
+    const kind = parseRoleKind(requireArgs("azure.JitRole", args, ["kind", "scope"]).kind);
+    // Plain arguments are checked now, so a wrong scope stops the program before anything registers.
+    const plain = plainValue({ scope: args.scope, roleName: args.roleName, description: args.description });
+    if (plain) roleDefinition(kind, plain);
     super(JIT_ROLE_TYPE, name, { ...args }, opts);
     const authorization = peerModule("@pulumi/azure-native", () => require("@pulumi/azure-native/authorization") as typeof import("@pulumi/azure-native/authorization"));
 
-    const doc = pulumi
-      .all([args.scope, args.roleName, args.description])
-      .apply(([scope, roleName, description]) => azureRoleDefinition({ kind, scope, ...(roleName ? { name: roleName } : {}), ...(description ? { description } : {}) }));
+    const doc = pulumi.all([args.scope, args.roleName, args.description]).apply(([scope, roleName, description]) => roleDefinition(kind, { scope, roleName, description }));
     const definition = new authorization.RoleDefinition(
       name,
       {
@@ -72,4 +74,8 @@ export class JitRole extends pulumi.ComponentResource {
     this.roleAssignmentId = assignment ? assignment.id : pulumi.output(undefined);
     this.registerOutputs({ roleDefinitionId: this.roleDefinitionId, actions: this.actions, roleAssignmentId: this.roleAssignmentId });
   }
+}
+
+function roleDefinition(kind: RoleKind, o: { scope: string; roleName?: string | undefined; description?: string | undefined }) {
+  return azureRoleDefinition({ kind, scope: o.scope, ...(o.roleName ? { name: o.roleName } : {}), ...(o.description ? { description: o.description } : {}) });
 }

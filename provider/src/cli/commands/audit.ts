@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 import { JitError } from "../../model/errors";
 
 function instant(value: string): number {
@@ -58,6 +58,7 @@ Examples:
 Each line is {"seq", "prev", "hash", "event"}: a SIEM can re-check the chain. Opens the ledger read-only.`,
     )
     .action(async (opts: { since?: number; until?: number }, cmd: Command) => {
+      const out = ctx.output(cmd);
       const { AuditRecord } = await import("../../model/audit");
       await ctx.withAccess(
         cmd,
@@ -67,7 +68,7 @@ Each line is {"seq", "prev", "hash", "event"}: a SIEM can re-check the chain. Op
             if (!parsed.success) throw new JitError("Unavailable", `${ledger.description}: audit entry ${stored.position} is unreadable; run \`jit audit verify\``, { field: "ledger" });
             const time = Date.parse(parsed.data.event.time);
             if ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until)) continue;
-            process.stdout.write(`${JSON.stringify(parsed.data)}\n`);
+            out.print(`${JSON.stringify(parsed.data)}\n`);
           }
         },
         { readOnly: true },

@@ -1,3 +1,4 @@
+import { modules } from "../context";
 import type { Column } from "../output";
 import type { Grant } from "../../model";
 
@@ -8,8 +9,7 @@ import type { Grant } from "../../model";
  * reach VMs directly is as it always was.
  */
 export function connectColumn<T>(rows: readonly T[], of: (row: T) => { grant: Grant; vmId: string; port: number }): Column<T>[] {
-  // Loaded here, as the table is drawn, so that starting the CLI does not load the model.
-  const { firewallMapping } = require("../../model/grant") as typeof import("../../model/grant");
+  const { firewallMapping } = modules.model;
   const endpoint = (row: T) => {
     const { grant, vmId, port } = of(row);
     const mapping = firewallMapping(grant, vmId, port);

@@ -1,6 +1,5 @@
 import { Command } from "commander";
-import type { CliContext } from "../main";
-import { parseDuration } from "../../model/duration";
+import type { CliContext } from "../context";
 import { SweepFlags, addSweepFlags, describeSweep, sweepOptionsFrom } from "./sweep";
 
 export function registerDaemon(program: Command, ctx: CliContext): void {
@@ -21,20 +20,20 @@ once.`,
       ),
   ).action(async (opts: SweepFlags & { maxInterval?: string }, cmd: Command) => {
     const out = ctx.output(cmd);
+    const { parseDuration } = ctx.modules.model;
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
       await ctx.withAccess(cmd, async (options) => {
-        const { runDaemon } = await import("../../access");
-        await runDaemon({
+        await ctx.modules.access.runDaemon({
           ...options,
-          ...sweepOptionsFrom(opts),
+          ...sweepOptionsFrom(ctx, opts),
           ...(opts.maxInterval ? { maxIntervalMs: parseDuration(opts.maxInterval) } : {}),
           signal: stop.signal,
           onSweep: (report, nextAt) => {
-            if (out.json) process.stdout.write(`${JSON.stringify({ ...report, nextAt: nextAt.toISOString() })}\n`);
+            if (out.json) out.print(`${JSON.stringify({ ...report, nextAt: nextAt.toISOString() })}\n`);
             else out.progress(`${new Date().toISOString()} ${describeSweep(report).replace(/\n/g, "; ")}; next sweep ${nextAt.toISOString()}`);
           },
         });

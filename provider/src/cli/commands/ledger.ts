@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 
 export function registerLedger(program: Command, ctx: CliContext): void {
   const ledger = program.command("ledger").description("prepare a ledger's store, or move a ledger to another store");
@@ -20,7 +20,7 @@ create tables; everyday commands then only read and write items. A SQLite file n
     .action(async (_opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       const { openLedger } = await import("../../ledger/open");
-      const opened = await openLedger(ctx.globals(cmd).ledger, { init: true });
+      const opened = await openLedger(ctx.ledgerPath(cmd), { init: true });
       const description = opened.description;
       await opened.close();
       out.result({ ledger: description, ready: true }, () => `ledger ${description} is ready`);

@@ -1,7 +1,6 @@
 import { Argument, Command, InvalidArgumentError } from "commander";
-import type { CliContext } from "../main";
+import { CliContext, modules } from "../context";
 import { formatTable, relativeTime } from "../output";
-import { vmNameOf } from "../../model/vm";
 import { connectColumn } from "./connect";
 import type { Grant, GrantState } from "../../model";
 
@@ -40,7 +39,7 @@ first.`,
                   records.flatMap((r) => r.policy.virtualMachines.map((vm) => ({ r, vm }))),
                   [
                     { header: "policy", value: ({ r }) => r.policy.name },
-                    { header: "vm", value: ({ vm }) => vmNameOf(vm.id) },
+                    { header: "vm", value: ({ vm }) => modules.model.vmNameOf(vm.id) },
                     { header: "ports", value: ({ vm }) => vm.ports.map((p) => `${p.number}/${p.protocol} max ${p.maxRequestAccessDuration}`).join(", ") },
                     { header: "sources", value: ({ vm }) => [...new Set(vm.ports.flatMap((p) => p.allowedSourceAddressPrefixes ?? [p.allowedSourceAddressPrefix ?? "*"]))].join(", ") },
                   ],
@@ -90,7 +89,7 @@ export function grantTable(grants: Grant[], now: Date): string {
       { header: "grant", value: ({ g }) => g.id },
       { header: "policy", value: ({ g }) => g.policy },
       { header: "state", value: ({ g }) => (g.reason && g.state !== "active" ? `${g.state} (${g.reason})` : g.state) },
-      { header: "vm", value: ({ vm }) => vmNameOf(vm.id) },
+      { header: "vm", value: ({ vm }) => modules.model.vmNameOf(vm.id) },
       { header: "port", value: ({ p }) => `${p.number}/${p.protocol}` },
       { header: "source", value: ({ p }) => p.sourceAddressPrefix },
       ...connectColumn(rows, ({ g, vm, p }) => ({ grant: g, vmId: vm.id, port: p.number })),

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 import { JitError } from "../../model/errors";
 import { readPolicyFile } from "./request";
 
@@ -21,10 +21,9 @@ Examples:
       await ctx.withAccess(cmd, async ({ ledger }) => {
         const record = await ledger.getPolicy(name);
         if (!record) throw new JitError("NotFound", `no policy named "${name}" in the ledger`);
-        const { toDefenderPolicy } = await import("../../model/defender");
         // With its name (a PUT body would carry it in the URL), so the file reads back as the same policy.
-        const doc = opts.defender ? toDefenderPolicy(record.policy, { name: record.policy.name, kind: "Basic" }) : record.policy;
-        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        const doc = opts.defender ? ctx.modules.defender.toDefenderPolicy(record.policy, { name: record.policy.name, kind: "Basic" }) : record.policy;
+        ctx.output(cmd).print(`${JSON.stringify(doc, null, 2)}\n`);
       }, { readOnly: true });
     });
   policy
@@ -42,8 +41,7 @@ A Defender resource needs its "name" (a GET response has it; add it to a PUT bod
     )
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
-      const { parsePolicy } = await import("../../model/policy");
-      const parsed = parsePolicy(readPolicyFile(file));
+      const parsed = ctx.modules.model.parsePolicy(readPolicyFile(file));
       out.result(parsed, () => `${file}: policy "${parsed.name}" is valid (${parsed.virtualMachines.length} VM(s)).`);
     });
 }

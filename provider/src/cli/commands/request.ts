@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import type { CliContext } from "../main";
+import { CliContext, modules } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
 import { JitError } from "../../model/errors";
-import { vmNameOf } from "../../model/vm";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
@@ -37,15 +36,15 @@ established are not cut: NSGs and security groups are stateful).`,
       const out = ctx.output(cmd);
       if (!opts.policy && !opts.policyFile) throw new JitError("InvalidInput", "name the policy with --policy, or give it with --policy-file", { field: "--policy" });
       await ctx.withAccess(cmd, async (options) => {
-      const access = await import("../../access");
-      const { resolvePolicy } = await import("../../access/policies");
+      const access = ctx.modules.access;
+      const { resolvePolicy } = ctx.modules.policies;
       const policy = await resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile, "--policy-file") as never) : (opts.policy as string));
       const ports = opts.port.map((p) => {
         const n = Number(p);
         if (!Number.isInteger(n) || n < 0 || n > 65535) throw new JitError("InvalidInput", `"${p}" is not a port number (0-65535)`, { field: "--port" });
         return n;
       });
-      const { findVm } = await import("./vms");
+      const { findVm } = ctx.modules.vms;
       const grant = await access.requestAccess(
         {
           policy: opts.policyFile ? policy : policy.name,
@@ -62,7 +61,7 @@ established are not cut: NSGs and security groups are stateful).`,
         options,
       );
       const now = new Date();
-      const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: vmNameOf(vm.id), vmId: vm.id, ...p })));
+      const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: ctx.modules.model.vmNameOf(vm.id), vmId: vm.id, ...p })));
       out.result(grant, () =>
         [
           `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
@@ -109,10 +108,9 @@ export function readPolicyFile(file: string, field?: string): unknown {
   }
   // A Defender resource keeps the policy in "properties"; a pulumi-jit policy has none.
   if (typeof json !== "object" || json === null || !("properties" in json)) return json;
-  const { fromDefenderPolicy } = require("../../model/defender") as typeof import("../../model/defender");
   // The library's own message asks for an option the command line does not have.
   if (!("name" in json)) {
     throw new JitError("InvalidInput", `${file} is a Defender policy without a "name" (a PUT body carries it in the URL): add "name": "<policy>" next to "properties"`, field ? { field } : {});
   }
-  return fromDefenderPolicy(json).policy;
+  return modules.defender.fromDefenderPolicy(json).policy;
 }

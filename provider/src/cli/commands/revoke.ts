@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 
 export function registerRevoke(program: Command, ctx: CliContext): void {
   program
@@ -19,7 +19,7 @@ security groups are stateful); new ones are refused.`,
     .action(async (ids: string[], _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       await ctx.withAccess(cmd, async (options) => {
-        const { revokeAccess } = await import("../../access");
+        const { revokeAccess } = ctx.modules.access;
         const revoked: import("../../model").Grant[] = [];
         for (const id of ids) {
           out.progress(`revoking ${id}...`);

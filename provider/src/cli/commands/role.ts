@@ -1,8 +1,8 @@
 import { Command, Option } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 import { formatTable } from "../output";
 import { JitError } from "../../model/errors";
-import { AZURE_ACTIONS, ROLE_KINDS, RoleKind, awsEntries, awsPolicyDocument, azureRoleDefinition } from "../../roles";
+import { ROLE_KINDS, RoleKind } from "../../roles/kinds";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
@@ -46,6 +46,7 @@ Examples:
   jit role azure --kind configure --scope /subscriptions/<id>/resourceGroups/app --name "JIT admins (app)"`,
     )
     .action((opts: { kind: RoleKind; scope: string[]; name?: string; description?: string; explain?: boolean }, cmd: Command) => {
+      const { azureRoleDefinition, AZURE_ACTIONS } = ctx.modules.roles;
       const doc = azureRoleDefinition({
         kind: opts.kind,
         scope: opts.scope,
@@ -83,6 +84,7 @@ kind also changes the instances' own groups, as the baseline does.`,
         opts: { kind: RoleKind; instanceArn?: string[]; tag?: { key: string; value: string }; region?: string; account?: string; principalArn?: string[]; explain?: boolean },
         cmd: Command,
       ) => {
+        const { awsPolicyDocument, awsEntries } = ctx.modules.roles;
         const doc = awsPolicyDocument({
           kind: opts.kind,
           ...(opts.instanceArn ? { instanceArns: opts.instanceArn } : {}),
@@ -103,7 +105,7 @@ kind also changes the instances' own groups, as the baseline does.`,
 /** The document is the command's product: JSON whatever the flags. `--explain` prints its reasons instead. */
 function show(ctx: CliContext, cmd: Command, explained: Array<Record<string, string>> | undefined, doc: unknown): void {
   if (!explained) {
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    ctx.output(cmd).print(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
   const columns = Object.keys(explained[0] ?? {}).map((header) => ({ header, value: (r: Record<string, string>) => r[header] }));

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 import { formatTable } from "../output";
 import { JitError } from "../../model/errors";
 import type { ScanReport, ScanResult, Verdict } from "../../scan";
@@ -60,7 +60,7 @@ classic Azure Firewall) on the VM's path, no security group on the instance. Rea
       if (opts.resourceGroup && !opts.subscription) throw new JitError("InvalidInput", "--resource-group needs --subscription", { field: "--resource-group" });
       const out = ctx.output(cmd);
       await ctx.withAccess(cmd, async (options) => {
-        const scanning = await import("../../scan");
+        const scanning = ctx.modules.scan;
         const report = await scanning.scan({
           ...options,
           ...(opts.subscription ? { azure: { subscriptionId: opts.subscription, ...(opts.resourceGroup ? { resourceGroup: opts.resourceGroup } : {}) } } : {}),
@@ -69,9 +69,9 @@ classic Azure Firewall) on the VM's path, no security group on the instance. Rea
           broadPrefix: { ...(opts.broadPrefix === undefined ? {} : { v4: opts.broadPrefix }), ...(opts.broadPrefixV6 === undefined ? {} : { v6: opts.broadPrefixV6 }) },
         });
         if (opts.emit === "policy") {
-          process.stdout.write(scanning.pulumiProgram(scanning.proposePolicies(report.results)));
+          out.print(scanning.pulumiProgram(scanning.proposePolicies(report.results)));
         } else if (opts.emit === "defender") {
-          process.stdout.write(`${JSON.stringify(scanning.defenderPolicies(scanning.proposePolicies(report.results)), null, 2)}\n`);
+          out.print(`${JSON.stringify(scanning.defenderPolicies(scanning.proposePolicies(report.results)), null, 2)}\n`);
         } else {
           out.result(report, () => describeScan(report));
         }

@@ -1,7 +1,7 @@
 import { Command } from "commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
+import { EXIT } from "../exit-codes";
 import type { SweepReport } from "../../access";
-import { parseDuration } from "../../model/duration";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -14,7 +14,8 @@ export interface SweepFlags {
   repair: boolean;
 }
 
-export function sweepOptionsFrom(opts: SweepFlags) {
+export function sweepOptionsFrom(ctx: CliContext, opts: SweepFlags) {
+  const { parseDuration } = ctx.modules.model;
   const scope =
     opts.subscription || opts.region ? { ...(opts.subscription ? { azureSubscriptions: opts.subscription } : {}), ...(opts.region ? { awsRegions: opts.region } : {}) } : undefined;
   return {
@@ -49,15 +50,18 @@ grant id and expiry stamped on them, even when the ledger has no record of them.
       ),
   ).action(async (opts: SweepFlags, cmd: Command) => {
     const out = ctx.output(cmd);
-    await ctx.withAccess(cmd, async (options) => {
-      const { sweep } = await import("../../access");
-      const report = await sweep({ ...options, ...sweepOptionsFrom(opts) });
+    return ctx.withAccess(cmd, async (options) => {
+      const report = await ctx.modules.access.sweep({ ...options, ...sweepOptionsFrom(ctx, opts) });
       out.result(report, () => describeSweep(report));
-      if (report.failed.length || report.orphans.some((o) => o.action === "failed") || report.baselines.some((b) => b.error)) {
-        process.exitCode = 5;
-      }
+      // The report says what failed; the code lets cron and CI see that something did.
+      return sweepFailed(report) ? EXIT.cloud : EXIT.ok;
     });
   });
+}
+
+/** Whether the sweep left something it should have closed, removed or repaired. */
+export function sweepFailed(r: SweepReport): boolean {
+  return r.failed.length > 0 || r.orphans.some((o) => o.action === "failed") || r.baselines.some((b) => b.error !== undefined);
 }
 
 export function describeSweep(r: SweepReport): string {
