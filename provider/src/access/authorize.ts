@@ -1,4 +1,4 @@
-import { JitError, Policy } from "../model";
+import { Cloud, JitError, Policy } from "../model";
 import type { CloudDriver, Principal } from "../driver";
 
 /**
@@ -12,6 +12,8 @@ export interface Caller {
   mode: "direct" | "brokered";
   /** Azure: the caller's ARM access token, for the permissions read. */
   token?: string;
+  /** The cloud whose identity the caller proved (brokered); a caller of one cloud asks nothing of another's policies. */
+  cloud?: Cloud;
   /** Local development only (`jit serve --dev-identity`): no proof, so no cloud permission check; `requesters` still apply. */
   unproven?: boolean;
 }
@@ -23,7 +25,22 @@ export interface Caller {
  * without one admits nobody there. The message lists what is missing where.
  */
 export async function authorizeRequest(driver: CloudDriver, policy: Policy, caller: Caller, vmIds: string[], actions?: readonly string[]): Promise<void> {
+  const lacks = [...(await missingFor(driver, policy, caller, vmIds, actions))].filter(([, list]) => list.length > 0);
+  if (lacks.length > 0) {
+    const detail = lacks.map(([vm, list]) => `${list.join(", ")} on ${vm}`).join("; ");
+    throw new JitError("Unauthorized", `${describe(caller.principal)} lacks ${detail}`);
+  }
+}
+
+/**
+ * What the caller lacks on each VM, after the checks that concern the whole policy (its cloud, its
+ * requesters), which throw `Unauthorized`.
+ */
+export async function missingFor(driver: CloudDriver, policy: Policy, caller: Caller, vmIds: string[], actions?: readonly string[]): Promise<Map<string, string[]>> {
   const { principal } = caller;
+  if (caller.cloud !== undefined && caller.cloud !== driver.cloud) {
+    throw new JitError("Unauthorized", `${describe(principal)} signed in with ${caller.cloud}, and policy "${policy.name}" is on ${driver.cloud}`);
+  }
   if (policy.requesters && !policy.requesters.some((r) => driver.isRequester(r, principal))) {
     throw new JitError("Unauthorized", `${describe(principal)} is not among the requesters of policy "${policy.name}" (${policy.requesters.join(", ")})`);
   }
@@ -34,13 +51,8 @@ export async function authorizeRequest(driver: CloudDriver, policy: Policy, call
       `policy "${policy.name}" names no requesters, and ${driver.cloud} has no request permission the broker can check for ${describe(principal)}; list who may request in the policy's requesters`,
     );
   }
-  if (required.length === 0 || caller.unproven) return;
-  const missing = await driver.missingPermissions(principal, vmIds, [...required], caller.token);
-  const lacks = [...missing].filter(([, list]) => list.length > 0);
-  if (lacks.length > 0) {
-    const detail = lacks.map(([vm, list]) => `${list.join(", ")} on ${vm}`).join("; ");
-    throw new JitError("Unauthorized", `${describe(principal)} lacks ${detail}`);
-  }
+  if (required.length === 0 || caller.unproven) return new Map(vmIds.map((id) => [id, []]));
+  return driver.missingPermissions(principal, vmIds, [...required], caller.token);
 }
 
 export function describe(p: Principal): string {

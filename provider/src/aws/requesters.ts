@@ -22,10 +22,3 @@ export function awsRequesterMatches(listed: string, principal: Principal): boole
   const name = entry[4].slice(entry[4].lastIndexOf("/") + 1);
   return globMatches(entry[1], caller[1]) && globMatches(entry[3], caller[3]) && globMatches(name, session[1]);
 }
-
-/** The principal of a caller ARN: the ARN itself, named by its last part (user, role session). */
-export function principalOfCallerArn(arn: string): Principal {
-  const session = ARN.exec(arn);
-  const match = session && session[2] === "sts" ? SESSION.exec(session[4]) : null;
-  return { id: arn, name: match ? match[2] : (arn.split(/[/:]/).pop() ?? arn) };
-}
