@@ -6,9 +6,10 @@ import { AccessRequest, AuditEvent, Grant, Policy } from "../model";
  * schemas (the ones every request and record is validated with), so the document cannot drift
  * from what the broker accepts and returns.
  */
-function schemaOf(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+function schemaOf(name: string, schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
-  return json;
+  // Shared parts are generated as "#/$defs/…" of the schema itself; inside the document they live under its component.
+  return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', `"#/components/schemas/${name}/$defs/`));
 }
 
 function withCloud(policy: Record<string, unknown>): Record<string, unknown> {
@@ -160,10 +161,10 @@ export const OPENAPI = {
         },
         required: ["methods"],
       },
-      InitiateRequest: withoutRequester(schemaOf(AccessRequest, "input")),
-      Policy: withCloud(schemaOf(Policy, "output")),
-      Grant: schemaOf(Grant, "output"),
-      AuditEvent: schemaOf(AuditEvent, "output"),
+      InitiateRequest: withoutRequester(schemaOf("InitiateRequest", AccessRequest, "input")),
+      Policy: withCloud(schemaOf("Policy", Policy, "output")),
+      Grant: schemaOf("Grant", Grant, "output"),
+      AuditEvent: schemaOf("AuditEvent", AuditEvent, "output"),
     },
   },
 } as const;
