@@ -6,6 +6,7 @@ import {
   epochMs,
   newAuditEvent,
   newGrant,
+  parseRequest,
   parseVmId,
   policyCloud,
   transition,
@@ -70,9 +71,11 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
 
   let checked;
   try {
-    const needsSource = request.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
+    // Validated before anything is read from it: the request may come from the network.
+    const parsed = parseRequest({ ...request, requester: principal.id });
+    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
     const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
-    checked = checkRequest(policy, { ...request, requester: principal.id }, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
+    checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
     await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
   } catch (err) {
     return refuse(err);

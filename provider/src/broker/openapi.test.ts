@@ -22,7 +22,7 @@ test("/v1/openapi.json is a valid OpenAPI 3.1 document, and every schema in it c
   // it is pointed at that anchor's definition directly. The dialect's checks are the compiles below.
   const spec = readFileSync(SPEC, "utf8").replaceAll('"$dynamicRef": "#meta"', '"$ref": "#/$defs/schema"');
   const validate = a.compile(JSON.parse(spec));
-  const doc = JSON.parse(JSON.stringify(OPENAPI));
+  const doc = JSON.parse(JSON.stringify(OPENAPI)) as typeof OPENAPI;
   assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
   a.addSchema({ $id: "broker", components: doc.components });
   for (const name of Object.keys(doc.components.schemas)) a.compile({ $ref: `broker#/components/schemas/${name}` });
