@@ -16,6 +16,7 @@ import {
 import { Caller, authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver } from "../driver";
+import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
 import { endGrant } from "./restore";
@@ -31,6 +32,11 @@ export interface RequestAccessOptions extends AccessOptions {
   actions?: readonly string[];
   /** Who asks, when it is not the driver's own identity (the broker passes the caller it verified). */
   caller?: Caller;
+  /**
+   * Ask an access broker (`jit serve`) instead of writing with your own credentials: its URL, or
+   * client options. The policy is then the name the broker knows it by.
+   */
+  broker?: string | BrokerClientOptions;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
 }
@@ -41,7 +47,13 @@ export interface RequestAccessOptions extends AccessOptions {
  * it is made), mark it active, and end older grants it supersedes. A refusal changes nothing; a
  * failure while opening undoes what was opened. Returns the active grant.
  */
-export function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
+export async function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
+  if (options.broker !== undefined) {
+    const { policy, ...request } = args;
+    if (typeof policy !== "string") throw new JitError("InvalidInput", "through a broker, name the policy the broker knows; it does not take a policy from the caller", { field: "policy" });
+    const { BrokerClient } = await import("../broker/client");
+    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, request);
+  }
   return withContext(options, (ctx) => requestWith(ctx, args, options));
 }
 
