@@ -69,7 +69,8 @@ describe("access to Azure VMs through the front door", () => {
     const vm = await vmUnderPolicy("refuse");
     const only = await vmUnderPolicy("only", { requesters: ["ana@example.com"] });
     emu.seed.principal("reader", { actions: ["Microsoft.Compute/virtualMachines/read"] });
-    emu.seed.principal("requester", { actions: [...DEFAULT_REQUEST_ACTIONS.azure] });
+    // Direct mode writes the rules with the requester's own credentials, so it needs network writes too.
+    emu.seed.principal("requester", { actions: [...DEFAULT_REQUEST_ACTIONS.azure, "Microsoft.Network/*"] });
     const as = (principal: string) => ({ ...world.options, drivers: { azure: world.driverAs(principal) } });
     const refusals: Array<[string, () => Promise<unknown>, string, RegExp]> = [
       ["a port not in the policy", () => ask("refuse", vm, { number: 3389 }), "RequestNotAllowed", /port 3389 of VM "vm1" is not in policy "refuse"/],

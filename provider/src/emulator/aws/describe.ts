@@ -1,7 +1,7 @@
 import { AwsError } from "./errors";
 import type { QueryNode } from "./query";
 import type { Tags } from "./state";
-import { wildcard } from "./wildcard";
+import { wildcard } from "../common/wildcard";
 
 /**
  * What every EC2 Describe* call shares: `Filter.N.Name`/`Filter.N.Value.M` (filters AND together,

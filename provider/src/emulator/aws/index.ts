@@ -1,11 +1,12 @@
 import { devNull } from "node:os";
-import { CallLog, EmulatorRequest, FaultInjector, startEmulatorServer } from "../common";
+import { CallLog, EmulatorRequest, EmulatorResponse, FaultInjector, startEmulatorServer } from "../common";
 import { AwsError } from "./errors";
 import { iamOperations } from "./iam";
 import { instanceOperations } from "./instances";
 import type { Operation } from "./operations";
 import { AwsCredentials, Principal, PrincipalSeed, Principals } from "./principals";
-import { renderError, renderResult, ServiceName, serviceOf, SigningScope, signingScope } from "./protocol";
+import { Authenticated, authenticate } from "./authenticate";
+import { renderError, renderResult, ServiceName, serviceOf } from "./protocol";
 import { QueryNode } from "./query";
 import { securityGroupOperations } from "./security-groups";
 import { Seeder } from "./seed";
@@ -67,6 +68,20 @@ export interface AwsEmulatorOptions {
   limits?: Partial<Limits>;
   /** Throttle EC2 calls with a token bucket per action. Off by default. */
   throttle?: ThrottleOptions;
+  /**
+   * Verify each request's SigV4 signature with the caller's secret, its session token, and that it
+   * was signed within 15 minutes of the emulator's clock. Default true.
+   */
+  verifySignatures?: boolean;
+  /** The emulator's clock (ms since the epoch), for signature freshness; `emu.clock` moves it. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The emulator's clock: its base (`options.now`) plus an offset a test moves. */
+export interface EmulatorClock {
+  now(): number;
+  advance(ms: number): void;
+  set(ms: number): void;
 }
 
 export interface AwsEmulator {
@@ -90,6 +105,7 @@ export interface AwsEmulator {
   state: Ec2State;
   faults: FaultInjector;
   calls: CallLog;
+  clock: EmulatorClock;
   options: AwsEmulatorOptions;
   close(): Promise<void>;
 }
@@ -131,8 +147,8 @@ interface ParsedRequest {
   service: ServiceName;
   action: string;
   op?: Operation;
-  scope?: SigningScope;
-  caller?: Principal;
+  /** Who signed it, or why the request is refused before anything else. */
+  auth: Authenticated | AwsError;
   params: QueryNode;
 }
 
@@ -152,17 +168,22 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   if (options.defaultVpc ?? true) seed.defaultVpc();
 
   const buckets = new TokenBuckets(options.throttle);
+  let offset = 0;
+  const base = options.now ?? Date.now;
+  const clock: EmulatorClock = {
+    now: () => base() + offset,
+    advance: (ms) => void (offset += ms),
+    set: (ms) => void (offset = ms - base()),
+  };
+  // The services date their answers by their own clock; the SDKs correct their skew from it.
+  const dated = (out: EmulatorResponse): EmulatorResponse => ({ ...out, headers: { ...out.headers, date: new Date(clock.now()).toUTCString() } });
   const faults = new FaultInjector();
   const calls = new CallLog();
 
-  const serve = ({ service, action, op, scope, caller, params }: ParsedRequest) => {
+  const serve = ({ service, action, op, auth, params }: ParsedRequest) => {
     try {
-      if (!scope) throw new AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403);
-      if (!caller) {
-        throw service === "ec2"
-          ? new AwsError("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
-          : new AwsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403);
-      }
+      if (auth instanceof AwsError) throw auth;
+      const { caller, scope } = auth;
       // EC2 and STS endpoints are regional: a client set up for another region is refused, not
       // silently served. (IAM is global.)
       if (service !== "iam" && scope.region !== region) {
@@ -188,13 +209,18 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       const action = params.str("Action") ?? "";
       const service = serviceOf(req, params.str("Version"));
       const op = Object.hasOwn(operations[service], action) ? operations[service][action] : undefined;
-      const scope = signingScope(req);
-      const caller = scope && principals.byAccessKey(scope.accessKeyId);
+      let auth: Authenticated | AwsError;
+      try {
+        auth = authenticate(req, service, principals, { verifySignatures: options.verifySignatures ?? true, now: clock.now() });
+      } catch (err) {
+        if (!(err instanceof AwsError)) throw err;
+        auth = err;
+      }
       return {
         operation: action || "Unknown",
         write: op?.write ?? false,
-        principal: caller?.name,
-        serve: () => serve({ service, action, op, scope, caller, params }),
+        principal: auth instanceof AwsError ? undefined : auth.caller.name,
+        serve: () => dated(serve({ service, action, op, auth, params })),
       };
     },
     renderFault: (fault, req) => {
@@ -230,6 +256,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     state,
     faults,
     calls,
+    clock,
     options,
     close: () => server.close(),
   };

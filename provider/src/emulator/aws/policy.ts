@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AwsError } from "./errors";
-import { wildcard } from "./wildcard";
+import { wildcard } from "../common/wildcard";
 
 /**
  * IAM identity-policy evaluation, as the policy simulator reports it: a statement applies when its

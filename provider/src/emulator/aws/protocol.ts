@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EmulatorRequest, EmulatorResponse } from "../common";
+import { parseAuthorization } from "./sigv4";
 import { xmlElements, XmlObject, escapeXml } from "./xml";
 
 /**
@@ -21,25 +22,12 @@ const dialects: Record<ServiceName, Dialect> = {
   iam: { version: "2010-05-08", xmlns: "https://iam.amazonaws.com/doc/2010-05-08/", listItem: "member" },
 };
 
-export interface SigningScope {
-  accessKeyId: string;
-  region: string;
-  service: string;
-}
-
-/** The SigV4 credential scope: `Credential=AKID/20260101/us-east-1/ec2/aws4_request`. */
-export function signingScope(req: EmulatorRequest): SigningScope | undefined {
-  const auth = req.headers.authorization;
-  const m = typeof auth === "string" ? /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth) : null;
-  return m ? { accessKeyId: m[1], region: m[2], service: m[3] } : undefined;
-}
-
 /**
  * Which service a request is for: the one it was signed for, as a shared endpoint tells them apart;
  * an unsigned request by its `Version`.
  */
 export function serviceOf(req: EmulatorRequest, version: string | undefined): ServiceName {
-  const signed = signingScope(req)?.service;
+  const signed = parseAuthorization(req.headers.authorization)?.service;
   const known = (Object.keys(dialects) as ServiceName[]).find((s) => (signed ? s === signed : dialects[s].version === version));
   return known ?? "ec2";
 }

@@ -115,11 +115,11 @@ describe("the Azure emulator's concurrency control and long-running operations",
     assert.deepEqual(emu.state.nsgRules("rg", "nsg"), []);
     const nsgId = `/subscriptions/${emu.subscriptionId}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg`;
     assert.equal(emu.state.provisioningState(nsgId), "Updating");
-    const location = await rawRequest(emu, "GET", new URL(del.responseHeaders.location).pathname + new URL(del.responseHeaders.location).search, { token: "owner" });
+    const location = await rawRequest(emu, "GET", new URL(del.responseHeaders.location).pathname + new URL(del.responseHeaders.location).search, { as: "owner" });
     assert.equal(location.status, 202, "the Location URL answers 202 while the operation runs");
     await poller;
     assert.equal(emu.state.provisioningState(nsgId), "Succeeded");
-    const finished = await rawRequest(emu, "GET", new URL(del.responseHeaders.location).pathname + new URL(del.responseHeaders.location).search, { token: "owner" });
+    const finished = await rawRequest(emu, "GET", new URL(del.responseHeaders.location).pathname + new URL(del.responseHeaders.location).search, { as: "owner" });
     assert.equal(finished.status, 204);
     emu.calls.expect({ operation: "Location_Get" }, 2);
   });

@@ -214,7 +214,8 @@ for (const c of examples) {
   test(`${name}: ${c.operation.operationId} (${c.title}) replays through the SDK`, async (t) => {
     const world = WORLDS[name] ?? {};
     const location = locationIn(c);
-    const emu = await startAzureEmulator({ subscriptionId: String(c.parameters.subscriptionId), ...(location ? { location } : {}), ...world.options });
+    // The examples replay wire shapes as any caller; who may call is rbac.test.ts's subject.
+    const emu = await startAzureEmulator({ subscriptionId: String(c.parameters.subscriptionId), rbac: false, ...(location ? { location } : {}), ...world.options });
     try {
       for (const rg of resourceGroupsIn(c)) emu.seed.resourceGroup(rg);
       world.seed?.(emu);

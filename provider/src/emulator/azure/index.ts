@@ -17,7 +17,9 @@ import { Router, request } from "./router";
 import { AzureSeed } from "./seed";
 import { AzureState } from "./state";
 import { Store } from "./store";
-import { PrincipalClaims, principalClaims, principalOf, tokenFor } from "./tokens";
+import { Issuer, TokenOverrides } from "./oidc";
+import { authorize } from "./rbac";
+import { ARM_AUDIENCE, PrincipalClaims, authenticate, principalClaims, signedToken } from "./tokens";
 import { vnetRoutes } from "./vnet";
 
 export type { AzureEmulatorOptions } from "./options";
@@ -25,6 +27,30 @@ export type { AzureSeed, SeedRule, SeedCollection, SeedPermissions, TypicalVm, T
 export type { AzureState, FlatRule } from "./state";
 export type { OperationError, OperationSummary } from "./lro";
 export type { PrincipalClaims } from "./tokens";
+export type { TokenOverrides } from "./oidc";
+
+/**
+ * The emulator as the tests' Entra ID: the issuer its tokens come from and that ARM trusts, served
+ * on the emulator's own endpoint (discovery at `{authorityHost}/{tenantId}/.well-known/openid-configuration`
+ * and `.../v2.0/.well-known/openid-configuration`, keys at `jwksUri`).
+ */
+export interface EmulatorIdentity {
+  tenantId: string;
+  /** The authority host, as `https://login.microsoftonline.com`: the emulator's endpoint. */
+  authorityHost: string;
+  /** What the tokens' `iss` says (the v1 form, `{authorityHost}/{tenantId}/`). */
+  issuer: string;
+  jwksUri: string;
+  /** The `aud` of the tokens by default: ARM's. */
+  audience: string;
+  /**
+   * An access token for `principal`. `overrides` sets any claim (\`aud\`, \`iss\`, \`tid\`, \`exp\`, \`nbf\`...)
+   * or forges it (\`alg: "none" | "HS256"\`, \`signWith: "foreign"\`, \`tamper: true\`), for verifiers to refuse.
+   */
+  token(principal: string, overrides?: TokenOverrides): string;
+  /** A new signing key (a new \`kid\`) becomes current; the old one stays published for a day. Returns the new \`kid\`. */
+  rotateKeys(): string;
+}
 
 /** What `getToken` returns; structurally a `TokenCredential` of `@azure/core-auth`. */
 export interface EmulatorCredential {
@@ -37,8 +63,9 @@ export interface AzureEmulator {
   subscriptionId: string;
   /** Signs in as `options.principal`, which has Owner-like permissions (`*`) on the subscription. */
   credential: EmulatorCredential;
-  /** Signs in as `principal`: its bearer token is an unsigned JWT whose claims name it (see `claimsFor`). */
+  /** Signs in as `principal`: its tokens are signed by `identity`, and their claims name it (see `claimsFor`). */
   credentialFor(principal: string): EmulatorCredential;
+  identity: EmulatorIdentity;
   /** The claims of `principal`'s tokens: `oid` (a GUID derived from the name), `upn`, and `name`. */
   claimsFor(principal: string): PrincipalClaims;
   /**
@@ -69,14 +96,6 @@ export interface AzureEmulator {
   close(): Promise<void>;
 }
 
-function credentialFor(principal: string): EmulatorCredential {
-  return { getToken: async () => ({ token: tokenFor(principal), expiresOnTimestamp: Date.now() + 3600_000 }) };
-}
-
-function bearer(authorization: string | undefined): string | undefined {
-  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? "");
-  return m?.[1];
-}
 
 /**
  * A local Azure Resource Manager endpoint for Microsoft.Network (NSGs and their rules, NICs,
@@ -109,31 +128,68 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
   const tls = await selfSignedCertificate();
   const calls = new CallLog();
   const faults = new FaultInjector();
+  // The issuer needs the endpoint, which exists once the server listens; requests arrive after that.
+  let issuer: Issuer | undefined;
+  const issuerNow = (): Issuer => issuer ?? fail(503, "ServiceUnavailable", "The emulator is starting.");
+  const names = new Map<string, string>();
+  const known = (principal: string): string => {
+    names.set(principalClaims(principal).oid, principal);
+    return principal;
+  };
+  known(options.principal);
 
   const server = await startEmulatorServer({
     tls,
     calls,
     faults,
     route: (ereq) => {
+      const discovery = issuerNow().serve(ereq.method, ereq.path);
+      if (discovery) return { operation: "OpenIdConnect", write: false, serve: () => discovery };
       const matched = router.match(ereq.method, ereq.path);
-      const token = bearer(typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined);
-      const principal = token === undefined ? undefined : principalOf(token);
+      const authorization = typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined;
+      // Who the call is from, for the call log, even when it is then refused; the check itself is in serve().
+      let claims: Record<string, unknown> | undefined;
+      let failure: unknown;
+      try {
+        claims = authenticate(authorization, issuerNow(), server.endpoint, options.now());
+      } catch (err) {
+        failure = err;
+      }
+      const oid = typeof claims?.oid === "string" ? claims.oid : undefined;
+      const principal = oid === undefined ? undefined : (names.get(oid) ?? oid);
       const req = request(matched, { ...ereq, principal: principal ?? "" });
       return {
         operation: matched.operation,
         write: ereq.method !== "GET",
         principal,
         serve: () => {
-          if (principal === undefined) fail(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+          if (failure !== undefined || principal === undefined || oid === undefined) throw failure;
           if (req.apiVersion === "") fail(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
           const sub = matched.params.subscriptionId;
           if (sub !== undefined && key(sub) !== key(options.subscriptionId)) fail(404, "SubscriptionNotFound", `The subscription '${sub}' could not be found.`);
+          if (options.rbac) {
+            const display = typeof claims?.upn === "string" ? claims.upn : oid;
+            authorize(ctx.store.permissionsOf(principal), { principal, oid, display }, ereq.method, ereq.path, () => {
+              try {
+                return ereq.body.length > 0 ? req.body() : undefined;
+              } catch {
+                return undefined; // the handler answers a body it cannot parse
+              }
+            });
+          }
           return matched.route.handle(req);
         },
       };
     },
     renderFault: (fault) => errorResponse(fault.status, fault.code, fault.message ?? fault.code, [], fault.headers),
     renderInternalError: (err) => errorResponse(500, "InternalServerError", String(err)),
+  });
+
+  issuer = new Issuer({ tenantId: options.tenantId, authority: server.endpoint, now: () => options.now() });
+  const live = issuer;
+  const token = (principal: string, overrides?: TokenOverrides): string => signedToken(known(principal), live, options.now(), overrides);
+  const credentialFor = (principal: string): EmulatorCredential => ({
+    getToken: async () => ({ token: token(principal), expiresOnTimestamp: options.now() + 3600_000 }),
   });
 
   let caDir: string | undefined;
@@ -151,7 +207,16 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
     credential: credentialFor(options.principal),
     credentialFor,
     claimsFor: principalClaims,
-    env: (principal = options.principal) => ({ JIT_AZURE_ENDPOINT: server.endpoint, JIT_AZURE_CA_FILE: caFile(), JIT_AZURE_TOKEN: tokenFor(principal) }),
+    identity: {
+      tenantId: options.tenantId,
+      authorityHost: server.endpoint,
+      issuer: live.issuer,
+      jwksUri: live.jwksUri,
+      audience: ARM_AUDIENCE,
+      token,
+      rotateKeys: () => live.rotate(),
+    },
+    env: (principal = options.principal) => ({ JIT_AZURE_ENDPOINT: server.endpoint, JIT_AZURE_CA_FILE: caFile(), JIT_AZURE_TOKEN: token(principal) }),
     clientOptions: { endpoint: server.endpoint, tlsOptions: { ca: tls.cert } },
     seed: new AzureSeed(ctx),
     state: new AzureState(ctx),

@@ -41,9 +41,20 @@ export interface AzureEmulatorOptions {
    * resources is unverified, so a test can turn it off.
    */
   ifMatchOnSecurityRules: boolean;
+  /** The Entra tenant whose issuer signs the tokens; ARM refuses tokens of any other (`tid`, `iss`). */
+  tenantId: string;
+  /**
+   * Authorise every ARM call as ARM does: the request's action against the caller's role
+   * assignments at its scope, and the `join` actions of what a write references (see `rbac.ts`).
+   * Off, any valid token may do anything.
+   */
+  rbac: boolean;
+  /** The emulator's clock (ms since the epoch): token issue times, expiry checks and key retirement. */
+  now: () => number;
 }
 
 const DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
+const DEFAULT_TENANT_ID = "0f0e0d0c-0b0a-4909-8807-060504030201";
 
 export function defaultOptions(overrides: Partial<AzureEmulatorOptions> = {}): AzureEmulatorOptions {
   return {
@@ -58,6 +69,9 @@ export function defaultOptions(overrides: Partial<AzureEmulatorOptions> = {}): A
     pageSize: 100,
     singularAndPlural: "reject",
     ifMatchOnSecurityRules: true,
+    tenantId: DEFAULT_TENANT_ID,
+    rbac: true,
+    now: () => Date.now(),
     ...overrides,
   };
 }

@@ -160,7 +160,7 @@ describe("the Azure emulator's resources", () => {
     assert.deepEqual((await list(sdk.authorization.permissions.listForResourceGroup("app"))).map((p) => p.actions), [["*"]], "the emulator's own credential is Owner-like");
     assert.equal((await armError(list(as("alice").listForResourceGroup("nope")))).code, "ResourceGroupNotFound");
 
-    const subscription = await rawRequest(emu, "GET", `/subscriptions/${emu.subscriptionId}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`, { token: "alice" });
+    const subscription = await rawRequest(emu, "GET", `/subscriptions/${emu.subscriptionId}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`, { as: "alice" });
     assert.deepEqual(JSON.parse(subscription.body), { value: [] }, "nothing of alice's is at subscription scope");
     assert.deepEqual(
       emu.calls.list({ operation: /^Permissions_/ }).map((c) => `${c.operation} ${c.principal}`).slice(0, 3),

@@ -231,12 +231,12 @@ describe("the Azure emulator validates as Azure does", () => {
     const nsgPath = `/subscriptions/${emu.subscriptionId}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg`;
     const noToken = await rawRequest(emu, "GET", `${nsgPath}?api-version=2024-05-01`);
     assert.deepEqual([noToken.status, JSON.parse(noToken.body).error.code], [401, "AuthenticationFailed"]);
-    const noVersion = await rawRequest(emu, "GET", nsgPath, { token: "owner" });
+    const noVersion = await rawRequest(emu, "GET", nsgPath, { as: "owner" });
     assert.deepEqual([noVersion.status, JSON.parse(noVersion.body).error.code], [400, "MissingApiVersionParameter"]);
-    const malformed = await rawRequest(emu, "PUT", `${nsgPath}?api-version=2024-05-01`, { token: "owner", body: "{not json" });
+    const malformed = await rawRequest(emu, "PUT", `${nsgPath}?api-version=2024-05-01`, { as: "owner", body: "{not json" });
     const body = JSON.parse(malformed.body);
     assert.deepEqual([malformed.status, body.error.code, body.error.details[0].code], [400, "InvalidRequestFormat", "InvalidJson"]);
-    const unknown = await rawRequest(emu, "GET", `/subscriptions/${emu.subscriptionId}/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb?api-version=1`, { token: "owner" });
+    const unknown = await rawRequest(emu, "GET", `/subscriptions/${emu.subscriptionId}/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb?api-version=1`, { as: "owner" });
     assert.equal(unknown.status, 404);
   });
 });

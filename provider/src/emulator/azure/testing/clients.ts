@@ -49,20 +49,24 @@ export function sdkClients(emu: AzureEmulator, options: { principal?: string; ma
   return { network, compute, authorization, exchanges };
 }
 
-/** A request no SDK method can make (no auth, no api-version, a malformed body, an unlisted scope). */
+/**
+ * A request no SDK method can make (no auth, no api-version, a malformed body, an unlisted scope):
+ * `as` signs it in as a principal (a token from `emu.identity`), `token` sends that bearer token as it is.
+ */
 export function rawRequest(
   emu: AzureEmulator,
   method: string,
   path: string,
-  options: { token?: string; body?: string } = {},
+  options: { as?: string; token?: string; body?: string } = {},
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const token = options.token ?? (options.as === undefined ? undefined : emu.identity.token(options.as));
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${emu.endpoint}${path}`,
       {
         method,
         ca: emu.clientOptions.tlsOptions.ca,
-        headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body ? { "content-type": "application/json" } : {}) },
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(options.body ? { "content-type": "application/json" } : {}) },
       },
       (res) => {
         let body = "";
