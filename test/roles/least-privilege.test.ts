@@ -112,8 +112,8 @@ async function awsRun(policy: (instanceArn: string) => IamPolicyDocument): Promi
   }
 }
 
-test("Azure: the request role is enough for requestAccess, directly and through a classic firewall, and each of its actions is needed", async () => {
-  const role = azureRoleDefinition({ kind: "request", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" });
+test("Azure: the direct role is enough for requestAccess without a broker, directly and through a classic firewall, and each of its actions is needed", async () => {
+  const role = azureRoleDefinition({ kind: "direct", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" });
   for (const behindFirewall of [false, true]) {
     const full = await azureRun(role.Actions, behindFirewall);
     assert.ok(full.ok, `with the whole role${behindFirewall ? ", through a firewall" : ""}: ${full.why}`);
@@ -127,8 +127,8 @@ test("Azure: the request role is enough for requestAccess, directly and through 
   }
 });
 
-test("AWS: the request policy is enough for requestAccess, and each of its actions is needed", async () => {
-  const make = (instanceArn: string) => withoutConditions(awsPolicyDocument({ kind: "request", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT }));
+test("AWS: the direct policy is enough for requestAccess without a broker, and each of its actions is needed", async () => {
+  const make = (instanceArn: string) => withoutConditions(awsPolicyDocument({ kind: "direct", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT }));
   const full = await awsRun(make);
   assert.ok(full.ok, `with the whole policy: ${full.why}`);
   const actions = [...new Set(make(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-00000000`).Statement.flatMap((s) => s.Action))];

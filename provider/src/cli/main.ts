@@ -10,6 +10,7 @@ import { registerRequest } from "./commands/request";
 import { registerRevoke } from "./commands/revoke";
 import { registerRole } from "./commands/role";
 import { registerScan } from "./commands/scan";
+import { registerServe } from "./commands/serve";
 import { registerSweep } from "./commands/sweep";
 
 export type AccessOptionsWithLedger = import("../access").AccessOptions & { ledger: import("../ledger").Ledger };
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerPolicy(program, ctx);
   registerRole(program, ctx);
   registerScan(program, ctx);
+  registerServe(program, ctx);
   return program;
 }
 
