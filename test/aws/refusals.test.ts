@@ -8,12 +8,19 @@ import { driverFor, grantGroups, withAws } from "./support";
 const ALLOW_ALL = { name: "Admin", type: "aws-managed" as const, document: { Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: "*", Resource: "*" }] } };
 const PRINCIPALS = [
   { name: "admin", policies: [ALLOW_ALL] },
-  { name: "viewer", policies: [{ name: "ReadOnly", document: { Statement: [{ Effect: "Allow" as const, Action: ["ec2:Describe*"], Resource: "*" }] } }] },
+  {
+    name: "viewer",
+    policies: [{ name: "ReadOnly", document: { Statement: [{ Effect: "Allow" as const, Action: ["ec2:Describe*", "iam:SimulatePrincipalPolicy"], Resource: "*" }] } }],
+  },
   {
     name: "Ops",
     type: "role" as const,
     sessionName: "ana@example.com",
-    policies: [{ name: "Jit", document: { Statement: [{ Effect: "Allow" as const, Action: [...DEFAULT_REQUEST_ACTIONS.aws], Resource: "arn:aws:ec2:us-east-1:123456789012:instance/*" }] } }],
+    policies: [
+      { name: "Jit", document: { Statement: [{ Effect: "Allow" as const, Action: [...DEFAULT_REQUEST_ACTIONS.aws], Resource: "arn:aws:ec2:us-east-1:123456789012:instance/*" }] } },
+      // Direct mode writes with the requester's own credentials, and checks them by simulation.
+      { name: "DirectWrites", document: { Statement: [{ Effect: "Allow" as const, Action: ["ec2:*", "iam:SimulatePrincipalPolicy"], Resource: "*" }] } },
+    ],
   },
 ];
 

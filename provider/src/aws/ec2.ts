@@ -103,6 +103,15 @@ export class Ec2Api {
     });
   }
 
+  /** Each found instance's tags, by instance id (IAM conditions on `aws:ResourceTag/…` read them). */
+  async instanceTags(instanceIds: readonly string[]): Promise<Map<string, Tag[]>> {
+    const found = await this.describe("instance-id", instanceIds, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeInstances", (c, sdk) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken, MaxResults: this.pageSize })));
+      return { items: (out.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: out.NextToken };
+    });
+    return new Map(found.map((i) => [i.InstanceId ?? "", i.Tags ?? []]));
+  }
+
   /** Security groups with `name` in `values` (e.g. `group-id`, `tag:pulumi-jit:instance`), and more filters. */
   groups(name: string, values: readonly string[], also: Filter[] = []): Promise<SecurityGroup[]> {
     return this.describe(name, values, also, async (Filters, NextToken) => {

@@ -23,6 +23,7 @@ const principals: AwsEmulatorOptions["principals"] = [
         },
       },
       { name: "everything-but-iam", document: JSON.stringify({ Statement: { Effect: "Allow", NotAction: "iam:*", NotResource: "arn:aws:s3:::secret/*" } }) },
+      { name: "simulate", document: { Statement: [{ Effect: "Allow", Action: "iam:SimulatePrincipalPolicy", Resource: "*" }] } },
     ],
   },
   { name: "deployer", type: "role", sessionName: "ci-run-42" },
@@ -121,11 +122,15 @@ test("SimulatePrincipalPolicy errors: unknown principal, bad ARN, malformed poli
     assert.equal(role.EvaluationResults?.[0].EvalDecision, "implicitDeny", "a principal without policies may do nothing");
   }));
 
-test("policies are validated when seeded; conditions are refused rather than ignored", () =>
+test("policies are validated when seeded: unknown condition operators and statements without an action are refused", () =>
   withEmulator({ principals }, async ({ emu }) => {
     assert.throws(
-      () => emu.seed.principal({ name: "carol", policies: [{ name: "p", document: { Statement: [{ Effect: "Allow", Action: "ec2:*", Resource: "*", Condition: {} } as never] } }] }),
-      /Condition elements are not evaluated/,
+      () => emu.seed.principal({ name: "carol", policies: [{ name: "p", document: { Statement: [{ Effect: "Allow", Action: "ec2:*", Resource: "*", Condition: { StringSorta: { "aws:RequestTag/a": "b" } } }] } }] }),
+      /unknown condition operator/,
+    );
+    assert.throws(
+      () => emu.seed.principal({ name: "erin", policies: [{ name: "p", document: { Statement: [{ Effect: "Allow", Action: "ec2:*", Resource: "*", Condition: { NullIfExists: { "aws:RequestTag/a": "true" } } }] } }] }),
+      /unknown condition operator/,
     );
     assert.throws(() => emu.seed.principal({ name: "dave", policies: [{ name: "p", document: { Statement: [{ Effect: "Allow", Resource: "*" }] } }] }), /exactly one of Action and NotAction/);
   }));

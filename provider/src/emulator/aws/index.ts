@@ -6,6 +6,7 @@ import { instanceOperations } from "./instances";
 import type { Operation } from "./operations";
 import { AwsCredentials, Principal, PrincipalSeed, Principals } from "./principals";
 import { Authenticated, authenticate } from "./authenticate";
+import { enforceIam } from "./authorize";
 import { renderError, renderResult, ServiceName, serviceOf } from "./protocol";
 import { QueryNode } from "./query";
 import { securityGroupOperations } from "./security-groups";
@@ -73,6 +74,11 @@ export interface AwsEmulatorOptions {
    * was signed within 15 minutes of the emulator's clock. Default true.
    */
   verifySignatures?: boolean;
+  /**
+   * Evaluate the caller's identity policies on every call, as IAM does (see authorize.ts): EC2
+   * answers `UnauthorizedOperation`, IAM and STS `AccessDenied`. Default true.
+   */
+  enforceIam?: boolean;
   /** The emulator's clock (ms since the epoch), for signature freshness; `emu.clock` moves it. Default `Date.now`. */
   now?: () => number;
 }
@@ -192,6 +198,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       }
       if (!op) throw new AwsError("InvalidAction", `The action ${action} is not valid for this web service.`);
       if (service === "ec2" && !buckets.take(action)) throw new AwsError("RequestLimitExceeded", throttledMessage, 503);
+      if (options.enforceIam ?? true) enforceIam({ state, caller, region, accountId, now: clock.now() }, service, action, params, principals);
       // EC2 answers a dry run once it knows who asks and what; nothing is looked up or changed.
       if (service === "ec2" && params.bool("DryRun")) throw new AwsError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
       return renderResult(service, action, op.handle({ state, principals, caller }, params));

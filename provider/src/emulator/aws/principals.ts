@@ -5,7 +5,7 @@ import { parsePolicy, PolicyDocument, PolicySource, SourcePolicyType } from "./p
 /**
  * The IAM users and roles that can call the endpoint. Each has its own credentials, derived from
  * its name so they are stable across runs; a request's access key id (from its SigV4 credential
- * scope) says who is calling. Signatures are not verified.
+ * scope) says who is calling, and its signature (sigv4.ts) proves it.
  */
 export interface PrincipalSeed {
   /** The name tests use (`credentialsFor(name)`), and the user's or role's IAM name. */
@@ -14,6 +14,11 @@ export interface PrincipalSeed {
   type?: "user" | "role";
   /** The role session name in the assumed-role ARN; the principal's name by default. */
   sessionName?: string;
+  /**
+   * The IAM path, `/` by default; e.g. `/aws-reserved/sso.amazonaws.com/eu-west-1/` for an IAM
+   * Identity Center role. It is part of the user's or role's ARN, never of a session's.
+   */
+  path?: string;
   /** Identity policies. Inline by default (source type `user`/`role`); `type` names another source. */
   policies?: { name: string; document: PolicyDocument | string; type?: SourcePolicyType }[];
 }
@@ -27,6 +32,7 @@ export interface AwsCredentials {
 export interface Principal {
   name: string;
   type: "user" | "role";
+  path: string;
   /** The user's or role's ARN, which SimulatePrincipalPolicy takes. */
   arn: string;
   /** What GetCallerIdentity says: the user's ARN, or the role session's. */
@@ -54,10 +60,13 @@ export class Principals {
     const session = seed.sessionName ?? seed.name;
     const role = type === "role";
     const uniqueId = (role ? "AROA" : "AIDA") + derived("unique-id", seed.name, 17);
+    const path = seed.path ?? "/";
+    if (!/^\/(?:[\x21-\x7e]+\/)?$/.test(path) || path.length > 512) throw new Error(`path ${path} must start and end with "/"`);
     const principal: Principal = {
       name: seed.name,
       type,
-      arn: `arn:aws:iam::${this.accountId}:${type}/${seed.name}`,
+      path,
+      arn: `arn:aws:iam::${this.accountId}:${type}${path}${seed.name}`,
       callerArn: role ? `arn:aws:sts::${this.accountId}:assumed-role/${seed.name}/${session}` : `arn:aws:iam::${this.accountId}:user/${seed.name}`,
       userId: role ? `${uniqueId}:${session}` : uniqueId,
       credentials: {
@@ -81,12 +90,25 @@ export class Principals {
     return [...this.byName.values()].find((p) => p.credentials.accessKeyId === accessKeyId);
   }
 
-  /** The user or role an IAM ARN names, as SimulatePrincipalPolicy looks it up. */
+  /**
+   * The user or role an IAM ARN names, as SimulatePrincipalPolicy looks it up: by its whole ARN,
+   * path included (a role under a path is not found by a path-less ARN). A session ARN is not an
+   * IAM entity.
+   */
   byArn(arn: string): Principal {
     const m = /^arn:aws:iam::(\d{12}):(user|role)\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
-    if (!m) throw new AwsError("InvalidInput", `ARN ${arn} is not valid.`);
+    if (!m) {
+      throw new AwsError("InvalidInput", arn.includes(":assumed-role/") ? `Invalid Entity Arn: ${arn} does not clearly define entity type and name.` : `ARN ${arn} is not valid.`);
+    }
     const found = [...this.byName.values()].find((p) => p.arn === arn);
     if (!found) throw new AwsError("NoSuchEntity", `The ${m[2]} with name ${m[3]} cannot be found.`, 404);
+    return found;
+  }
+
+  /** A role by its name (GetRole). */
+  role(name: string): Principal {
+    const found = this.byName.get(name);
+    if (!found || found.type !== "role") throw new AwsError("NoSuchEntity", `The role with name ${name} cannot be found.`, 404);
     return found;
   }
 }
