@@ -19,7 +19,12 @@ const now = () => new Date(virtualStart + (Date.now() - realStart) * speed);
 /** The test's cloud: rules live there, shared by every process; removing a missing rule is "already gone". */
 class HttpCloud implements CloudDriver {
   readonly cloud = "azure" as const;
+  readonly requestActions = { direct: [], brokered: [] };
   constructor(private readonly url: string) {}
+
+  isRequester(listed: string, principal: Principal): boolean {
+    return listed === principal.id;
+  }
 
   private async call(path: string, body: unknown): Promise<{ removed?: boolean }> {
     const res = await fetch(`${this.url}${path}`, { method: "POST", body: JSON.stringify(body) });

@@ -27,7 +27,7 @@ test("azure.JitRole creates the role definition for its kind, and the assignment
   assert.deepEqual(definition.inputs, {
     scope: `${SUB}/resourceGroups/app`,
     roleName: "pulumi-jit Request Access",
-    description: "Requests just-in-time access to VMs with pulumi-jit: opens and closes its own NSG allow rules and Azure Firewall DNAT rules.",
+    description: "Requests just-in-time access to VMs through the pulumi-jit broker (Defender's request role): writes nothing itself.",
     roleType: "CustomRole",
     assignableScopes: [`${SUB}/resourceGroups/app`],
     permissions: [{ actions: azureActions("request"), notActions: [], dataActions: [], notDataActions: [] }],

@@ -34,14 +34,29 @@ test("Azure: each kind's actions, and nothing else", () => {
     "Microsoft.Network/networkSecurityGroups/securityRules/delete",
     "Microsoft.Network/networkSecurityGroups/securityRules/read",
     "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    "Microsoft.Network/publicIPAddresses/join/action",
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
   ];
+  const initiate = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";
   assert.deepEqual(sorted(azureActions("read")), sorted(reads));
   assert.deepEqual(sorted(azureActions("configure")), sorted([...reads, ...writes]));
-  assert.deepEqual(sorted(azureActions("request")), sorted([...reads, ...writes, "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"]));
-  for (const a of DEFAULT_REQUEST_ACTIONS.azure) assert.ok(azureActions("request").includes(a), `the request role holds what requestAccess checks: ${a}`);
+  assert.deepEqual(sorted(azureActions("broker")), sorted([...reads, ...writes]));
+  assert.deepEqual(sorted(azureActions("direct")), sorted([...reads, ...writes, initiate]));
+  assert.deepEqual(
+    sorted(azureActions("request")),
+    sorted([
+      initiate,
+      "Microsoft.Security/locations/jitNetworkAccessPolicies/*/read",
+      "Microsoft.Compute/virtualMachines/read",
+      "Microsoft.Network/networkInterfaces/*/read",
+      "Microsoft.Network/publicIPAddresses/read",
+    ]),
+    "exactly Defender's request role",
+  );
+  for (const a of DEFAULT_REQUEST_ACTIONS.azure) assert.ok(azureActions("direct").includes(a), `the direct role holds what requestAccess checks: ${a}`);
   for (const e of AZURE_ACTIONS) {
-    assert.doesNotMatch(e.action, /\*/, "no wildcards: each action is named");
-    assert.match(e.action, /^Microsoft\.\w+\/[\w/]+\/(read|write|delete|action)$/);
+    if (e.kinds.length > 1 || e.kinds[0] !== "request") assert.doesNotMatch(e.action, /\*/, "no wildcards, but in Defender's own request role: each action is named");
+    assert.match(e.action, /^Microsoft\.\w+\/[\w/*]+\/(read|write|delete|action)$/);
     assert.ok(e.why.length > 20 && e.kinds.length > 0, e.action);
   }
   assert.equal(new Set(AZURE_ACTIONS.map((e) => e.action)).size, AZURE_ACTIONS.length, "each action has one row");
@@ -68,8 +83,10 @@ const EC2_READS = ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec
 
 test("AWS: each kind's actions, and nothing else", () => {
   assert.deepEqual(sorted(awsActions("read")), sorted([...EC2_READS, "ec2:DescribeManagedPrefixLists"]));
+  assert.deepEqual(awsActions("request"), ["sts:GetCallerIdentity"], "no EC2 action");
+  assert.deepEqual(sorted(awsActions("broker")), sorted(awsActions("direct").filter((a) => a !== "iam:SimulatePrincipalPolicy")));
   assert.deepEqual(
-    sorted(awsActions("request")),
+    sorted(awsActions("direct")),
     sorted([
       ...EC2_READS,
       "ec2:AuthorizeSecurityGroupIngress",
@@ -94,7 +111,7 @@ test("AWS: each kind's actions, and nothing else", () => {
       "ec2:RevokeSecurityGroupIngress",
     ]),
   );
-  for (const a of DEFAULT_REQUEST_ACTIONS.aws) assert.ok(awsActions("request").includes(a), `the request policy holds what requestAccess checks: ${a}`);
+  for (const a of DEFAULT_REQUEST_ACTIONS.aws) assert.ok(awsActions("direct").includes(a), `the direct policy holds what requestAccess checks: ${a}`);
   for (const e of AWS_ACTIONS) assert.ok(e.why.length > 20 && e.kinds.length > 0 && e.scopes.length > 0, e.action);
 });
 
@@ -110,10 +127,10 @@ test("AWS: the read policy is Describe on any resource, nothing else", () => {
   assert.deepEqual(doc, { Version: "2012-10-17", Statement: [{ Sid: "Describe", Effect: "Allow", Action: awsActions("read"), Resource: ["*"] }] });
 });
 
-test("AWS: the request policy changes only the given instances and grant groups", () => {
-  const doc = awsPolicyDocument({ kind: "request", instanceArns: [INSTANCE, INSTANCE], region: "eu-west-1", accountId: "123456789012" });
+test("AWS: the direct policy changes only the given instances and grant groups", () => {
+  const doc = awsPolicyDocument({ kind: "direct", instanceArns: [INSTANCE, INSTANCE], region: "eu-west-1", accountId: "123456789012" });
   assert.equal(new Set(doc.Statement.map((s) => s.Sid)).size, doc.Statement.length, "Sids are unique");
-  assert.deepEqual(sorted(doc.Statement.flatMap((s) => s.Action)), sorted([...awsActions("request"), "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup"]), "actions needing several resources appear once per resource scope");
+  assert.deepEqual(sorted(doc.Statement.flatMap((s) => s.Action)), sorted([...awsActions("direct"), "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup"]), "actions needing several resources appear once per resource scope");
 
   assert.deepEqual(statement(doc, "Describe").Resource, ["*"]);
   assert.deepEqual(statement(doc, "OnInstances"), { Sid: "OnInstances", Effect: "Allow", Action: ["ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress"], Resource: [INSTANCE] });
@@ -134,7 +151,7 @@ test("AWS: the request policy changes only the given instances and grant groups"
   }
   // What requestAccess checks is allowed on the instance, and not on another one; grant groups are
   // created and changed only with their tag, as IAM evaluates the conditions.
-  const policy = parsePolicy("request", "user", doc);
+  const policy = parsePolicy("direct", "user", doc);
   for (const action of DEFAULT_REQUEST_ACTIONS.aws) {
     assert.equal(evaluate([policy], action, INSTANCE).decision, "allowed", action);
   }
@@ -152,7 +169,7 @@ test("AWS: the request policy changes only the given instances and grant groups"
 });
 
 test("AWS: scoping by tag, and what the configure kind may change", () => {
-  const byTag = awsPolicyDocument({ kind: "request", tag: { key: "jit", value: "" }, principalArns: ["arn:aws:iam::123456789012:role/Ops"] });
+  const byTag = awsPolicyDocument({ kind: "direct", tag: { key: "jit", value: "" }, principalArns: ["arn:aws:iam::123456789012:role/Ops"] });
   assert.deepEqual(statement(byTag, "OnInstances"), {
     Sid: "OnInstances",
     Effect: "Allow",
@@ -170,7 +187,7 @@ test("AWS: scoping by tag, and what the configure kind may change", () => {
   assert.deepEqual(statement(configure, "InVpcs").Action, ["ec2:CreateSecurityGroup"], "the JIT groups, in the instances' VPCs");
   assert.ok(!configure.Statement.some((s) => s.Action.includes("iam:SimulatePrincipalPolicy")));
 
-  const unscoped = awsPolicyDocument({ kind: "request" });
+  const unscoped = awsPolicyDocument({ kind: "direct" });
   assert.deepEqual(statement(unscoped, "OnInstances").Resource, ["arn:aws:ec2:*:*:instance/*"]);
   assert.equal(statement(unscoped, "OnInstances").Condition, undefined);
 });
@@ -178,11 +195,11 @@ test("AWS: scoping by tag, and what the configure kind may change", () => {
 test("AWS: refuses what it cannot scope by", () => {
   const refuses = (options: Parameters<typeof awsPolicyDocument>[0], message: RegExp) =>
     assert.throws(() => awsPolicyDocument(options), (e) => isJitError(e, "InvalidInput") && message.test(e.message));
-  refuses({ kind: "request", instanceArns: [INSTANCE], tag: { key: "a", value: "b" } }, /instance ARNs or by a tag, not both/);
-  refuses({ kind: "request", instanceArns: ["i-0123456789abcdef0"] }, /instanceArns\[0\].*not an EC2 instance ARN/);
-  refuses({ kind: "request", instanceArns: [] }, /at least one instance ARN/);
-  refuses({ kind: "request", tag: { key: " ", value: "b" } }, /tag key is 1 to 128/);
-  refuses({ kind: "request", principalArns: ["arn:aws:sts::123456789012:assumed-role/Ops/ana"] }, /not an IAM user or role ARN/);
+  refuses({ kind: "direct", instanceArns: [INSTANCE], tag: { key: "a", value: "b" } }, /instance ARNs or by a tag, not both/);
+  refuses({ kind: "direct", instanceArns: ["i-0123456789abcdef0"] }, /instanceArns\[0\].*not an EC2 instance ARN/);
+  refuses({ kind: "direct", instanceArns: [] }, /at least one instance ARN/);
+  refuses({ kind: "direct", tag: { key: " ", value: "b" } }, /tag key is 1 to 128/);
+  refuses({ kind: "direct", principalArns: ["arn:aws:sts::123456789012:assumed-role/Ops/ana"] }, /not an IAM user or role ARN/);
 });
 
 test("every kind has a document on both clouds", () => {

@@ -114,8 +114,8 @@ function awsActionsOf(operation: string): string[] {
   return operation === "CreateSecurityGroup" || operation === "AuthorizeSecurityGroupIngress" ? [`ec2:${operation}`, "ec2:CreateTags"] : [`ec2:${operation}`];
 }
 
-test("Azure: the request role is enough for requestAccess directly; through a classic firewall with the firewall's join actions; each action is needed", async () => {
-  const role = azureRoleDefinition({ kind: "request", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" }).Actions;
+test("Azure: the direct role is enough for requestAccess without a broker, directly and through a classic firewall with the firewall's join actions, and each action is needed", async () => {
+  const role = azureRoleDefinition({ kind: "direct", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" }).Actions;
   const direct = await azureRun(role);
   assert.ok(direct.ok, `with the whole role: ${direct.why}`);
   assert.deepEqual([...direct.used].filter((a) => !role.includes(a)), [], "every call made is one the role allows");
@@ -141,8 +141,8 @@ test("Azure: the request role is enough for requestAccess directly; through a cl
   }
 });
 
-test("AWS: the request policy is enough for requestAccess, and each of its actions is needed", async () => {
-  const make = (instanceArn: string) => awsPolicyDocument({ kind: "request", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT });
+test("AWS: the direct policy is enough for requestAccess without a broker, and each of its actions is needed", async () => {
+  const make = (instanceArn: string) => awsPolicyDocument({ kind: "direct", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT });
   const full = await awsRun(make);
   assert.ok(full.ok, `with the whole policy: ${full.why}`);
   const actions = [...new Set(make(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-00000000`).Statement.flatMap((s) => s.Action))];

@@ -4,6 +4,12 @@ export { requestAccess, RequestAccessArgs, RequestAccessOptions } from "./reques
 export { revokeAccess } from "./restore";
 export { sweep, SweepOptions, SweepReport, DEFAULT_ABANDONED_AFTER_MS } from "./sweep";
 export { runDaemon, DaemonOptions } from "./daemon";
-export { DEFAULT_REQUEST_ACTIONS } from "./authorize";
+export { DEFAULT_REQUEST_ACTIONS } from "../clouds";
+export type { Caller } from "./authorize";
+export { applyPolicy, inspectPolicy, removePolicy, ApplyPolicyArgs } from "./policy";
+export { endGrant, revokeWith } from "./restore";
+export { requestWith } from "./request";
+export { requestablePolicies, listsCaller } from "./requestable";
+export { resolvePolicy } from "./policies";
 export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-address";
 export type { PolicyRef } from "./policies";

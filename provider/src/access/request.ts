@@ -6,18 +6,20 @@ import {
   epochMs,
   newAuditEvent,
   newGrant,
+  parseRequest,
   parseVmId,
   policyCloud,
   transition,
   vmKey,
   vmNameOf,
 } from "../model";
-import { authorizeRequest } from "./authorize";
+import { Caller, authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver } from "../driver";
+import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
-import { restoreWith } from "./restore";
+import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
 
 export interface RequestAccessArgs extends Omit<AccessRequestInput, "requester"> {
@@ -26,8 +28,15 @@ export interface RequestAccessArgs extends Omit<AccessRequestInput, "requester">
 }
 
 export interface RequestAccessOptions extends AccessOptions {
-  /** The cloud actions checked on each VM (default: `DEFAULT_REQUEST_ACTIONS`). */
+  /** The cloud actions checked on each VM (default: the driver's `requestActions` for the mode). */
   actions?: readonly string[];
+  /** Who asks, when it is not the driver's own identity (the broker passes the caller it verified). */
+  caller?: Caller;
+  /**
+   * Ask an access broker (`jit serve`) instead of writing with your own credentials: its URL, or
+   * client options. The policy is then the name the broker knows it by.
+   */
+  broker?: string | BrokerClientOptions;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
 }
@@ -38,7 +47,13 @@ export interface RequestAccessOptions extends AccessOptions {
  * it is made), mark it active, and end older grants it supersedes. A refusal changes nothing; a
  * failure while opening undoes what was opened. Returns the active grant.
  */
-export function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
+export async function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
+  if (options.broker !== undefined) {
+    const { policy, ...request } = args;
+    if (typeof policy !== "string") throw new JitError("InvalidInput", "through a broker, name the policy the broker knows; it does not take a policy from the caller", { field: "policy" });
+    const { BrokerClient } = await import("../broker/client");
+    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, request);
+  }
   return withContext(options, (ctx) => requestWith(ctx, args, options));
 }
 
@@ -47,7 +62,8 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   const policy = await resolvePolicy(ctx.ledger, ref);
   const cloud = policyCloud(policy);
   const driver = await ctx.driver(cloud);
-  const principal = await driver.whoAmI();
+  const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
+  const { principal } = caller;
   const refuse = async (err: unknown): Promise<never> => {
     if (err instanceof JitError) {
       await ctx.ledger.appendAudit(
@@ -67,10 +83,12 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
 
   let checked;
   try {
-    const needsSource = request.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
+    // Validated before anything is read from it: the request may come from the network.
+    const parsed = parseRequest({ ...request, requester: principal.id });
+    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
     const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
-    checked = checkRequest(policy, { ...request, requester: principal.id }, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
-    await authorizeRequest(driver, policy, principal, checked.virtualMachines.map((vm) => vm.id), options.actions);
+    checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
+    await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
   } catch (err) {
     return refuse(err);
   }
@@ -119,8 +137,7 @@ function describeGrant(grant: Grant): string {
 async function undoFailedApply(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, cause: unknown): Promise<void> {
   const message = cause instanceof Error ? cause.message : String(cause);
   try {
-    await journal.edit((g) => transition(g, "restoring", "Failed", message.slice(0, 2000)));
-    await restoreWith(ctx, driver, journal, "failed");
+    await endGrant(ctx, driver, journal, "Failed", { detail: message.slice(0, 2000) });
   } catch (undoErr) {
     ctx.progress(`could not undo grant ${journal.grant.id} (${undoErr instanceof Error ? undoErr.message : String(undoErr)}); \`jit sweep\` will finish it`);
   }
@@ -157,13 +174,8 @@ async function supersedeOlder(ctx: AccessContext, driver: CloudDriver, newer: Gr
     if (older.id === newer.id) continue;
     const entries = [...coverage(older)];
     if (!entries.every(([key, end]) => (covers.get(key) ?? -1) >= end)) continue;
-    const journal = new LedgerJournal(ctx.ledger, older);
-    try {
-      await journal.edit((g) => transition(g, "restoring", "NewerRequestInitiated"));
-    } catch {
-      continue; // someone else is ending it already
-    }
     ctx.progress(`ending grant ${older.id}: superseded by ${newer.id}`);
-    await restoreWith(ctx, driver, journal, "revoked");
+    // Someone else may be ending it already; then it is theirs to finish.
+    await endGrant(ctx, driver, older, "NewerRequestInitiated", { ifFree: true });
   }
 }

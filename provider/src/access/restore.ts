@@ -1,4 +1,4 @@
-import { Grant, GrantState, JitError, isFinalState, newAuditEvent, openChanges, transition } from "../model";
+import { Grant, GrantReason, GrantState, JitError, isFinalState, newAuditEvent, openChanges, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver, RestoreReport } from "../driver";
 import { LedgerJournal } from "./journal";
@@ -51,23 +51,56 @@ export function finalStateFor(grant: Grant): Extract<GrantState, "expired" | "re
   }
 }
 
+export interface EndGrantOptions {
+  /** Who to name in the audit log. */
+  actor?: string;
+  /** Why, in words, kept on the grant (a failed apply's error). */
+  detail?: string;
+  /** When another process took the grant first, leave it to that process and return undefined instead of failing. */
+  ifFree?: boolean;
+}
+
+/**
+ * Ends a grant: takes it by moving it to `restoring` with `reason` (unless it is restoring
+ * already, after a crash), then restores it into the final state the reason implies. The move is a
+ * compare-and-swap, so of several processes ending one grant only one restores it.
+ */
+export async function endGrant(
+  ctx: AccessContext,
+  driver: CloudDriver,
+  grant: Grant | LedgerJournal,
+  reason: GrantReason,
+  options: EndGrantOptions = {},
+): Promise<Grant | undefined> {
+  const journal = grant instanceof LedgerJournal ? grant : new LedgerJournal(ctx.ledger, grant);
+  if (journal.grant.state !== "restoring") {
+    try {
+      await journal.edit((g) => transition(g, "restoring", reason, options.detail));
+    } catch (err) {
+      if (options.ifFree) return undefined;
+      throw err;
+    }
+  }
+  await restoreWith(ctx, driver, journal, finalStateFor(journal.grant), options.actor);
+  return journal.grant;
+}
+
 /** Ends a grant now (`UserRequested`): its ports close and the network is back as it was. */
 export function revokeAccess(grantId: string, options: AccessOptions & { actor?: string } = {}): Promise<Grant> {
-  return withContext(options, async (ctx) => {
-    const grant = await ctx.ledger.getGrant(grantId);
-    if (!grant) throw new JitError("NotFound", `no grant with id "${grantId}"`, { field: "grantId" });
-    if (isFinalState(grant.state)) {
-      const open = openChanges(grant).length;
-      throw new JitError(
-        "InvalidInput",
-        `grant ${grantId} has already ended (${grant.state}${grant.reason ? `, ${grant.reason}` : ""})${open ? `; ${open} change(s) may remain: run \`jit sweep\`` : ""}`,
-        { field: "grantId" },
-      );
-    }
-    const driver = await ctx.driver(grant.cloud);
-    const journal = new LedgerJournal(ctx.ledger, grant);
-    if (grant.state !== "restoring") await journal.edit((g) => transition(g, "restoring", "UserRequested"));
-    await restoreWith(ctx, driver, journal, finalStateFor(journal.grant), options.actor);
-    return journal.grant;
-  });
+  return withContext(options, (ctx) => revokeWith(ctx, grantId, options.actor));
+}
+
+export async function revokeWith(ctx: AccessContext, grantId: string, actor?: string): Promise<Grant> {
+  const grant = await ctx.ledger.getGrant(grantId);
+  if (!grant) throw new JitError("NotFound", `no grant with id "${grantId}"`, { field: "grantId" });
+  if (isFinalState(grant.state)) {
+    const open = openChanges(grant).length;
+    throw new JitError(
+      "InvalidInput",
+      `grant ${grantId} has already ended (${grant.state}${grant.reason ? `, ${grant.reason}` : ""})${open ? `; ${open} change(s) may remain: run \`jit sweep\`` : ""}`,
+      { field: "grantId" },
+    );
+  }
+  const driver = await ctx.driver(grant.cloud);
+  return (await endGrant(ctx, driver, grant, "UserRequested", actor === undefined ? {} : { actor })) as Grant;
 }

@@ -1,8 +1,9 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
+import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { KnownGrantState, OrphanReport, SweepScope } from "../driver";
+import type { BaselineRecord, KnownGrantState, OrphanReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
-import { finalStateFor, restoreWith } from "./restore";
+import { applyPolicyWith } from "./policy";
+import { endGrant } from "./restore";
 
 export interface SweepOptions extends AccessOptions {
   /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
@@ -87,17 +88,9 @@ async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boo
     await driver.restoreGrant({ ...grant, changes: ended }, journal, ctx.progress);
     return "partly ended";
   }
-  if (grant.state !== "restoring") {
-    try {
-      await journal.edit((g) => transition(g, "restoring", abandonedEarly ? "Failed" : "Expired"));
-    } catch {
-      return undefined;
-    }
-  }
-  const final = finalStateFor(journal.grant);
-  ctx.progress(`restoring grant ${grant.id} (${journal.grant.reason})`);
-  await restoreWith(ctx, driver, journal, final, "pulumi-jit sweep");
-  return final;
+  ctx.progress(`restoring grant ${grant.id}`);
+  const ended = await endGrant(ctx, driver, journal, abandonedEarly ? "Failed" : "Expired", { actor: "pulumi-jit sweep", ifFree: true });
+  return ended?.state;
 }
 
 async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {
@@ -126,15 +119,14 @@ async function repairBaselines(ctx: AccessContext): Promise<SweepReport["baselin
     const { policy } = record;
     try {
       const driver = await ctx.driver(policyCloud(policy));
-      const baseline = record.baseline as Record<string, unknown>;
+      const baseline = record.baseline as BaselineRecord;
       const inspected = await driver.inspectBaseline(policy, baseline);
       if (inspected.drift.length === 0) {
         out.push({ policy: policy.name, drift: [], repaired: false });
         continue;
       }
       ctx.progress(`policy ${policy.name}: ${inspected.drift.join("; ")}; repairing`);
-      const applied = await driver.applyBaseline(policy, baseline, {}, ctx.progress);
-      await ctx.ledger.putPolicy({ policy, baseline: applied.record as never }, { expectedVersion: record.version });
+      await applyPolicyWith(ctx, { policy, previous: baseline, mode: "repair", expectedVersion: record.version });
       out.push({ policy: policy.name, drift: inspected.drift, repaired: true });
     } catch (err) {
       out.push({ policy: policy.name, drift: [], repaired: false, error: err instanceof Error ? err.message : String(err) });

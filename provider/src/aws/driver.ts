@@ -13,6 +13,8 @@ import type {
 } from "../driver";
 import type { Grant, Policy } from "../model";
 import { missingPermissions, whoAmI } from "./authorize";
+import { AWS_REQUEST_ACTIONS } from "./request-actions";
+import { awsRequesterMatches } from "./requesters";
 import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";
 import { AwsClients } from "./clients";
 import type { AwsConnection } from "./connection";
@@ -24,6 +26,7 @@ import { sweepOrphans } from "./sweep";
 /** The front door's view of AWS: each method reads EC2, asks `plan/`, and writes what it says. */
 export class AwsDriver implements CloudDriver {
   readonly cloud = "aws" as const;
+  readonly requestActions = AWS_REQUEST_ACTIONS;
   private readonly ctx: AwsContext;
   private caller?: Promise<Principal>;
 
@@ -40,8 +43,13 @@ export class AwsDriver implements CloudDriver {
     return this.caller;
   }
 
+  /** A caller's token has no meaning on AWS: the broker authorises AWS callers by the policy's requesters. */
   missingPermissions(principal: Principal, vmIds: string[], actions: string[]): Promise<Map<string, string[]>> {
     return missingPermissions(this.ctx, principal, vmIds, actions);
+  }
+
+  isRequester(listed: string, principal: Principal): boolean {
+    return awsRequesterMatches(listed, principal);
   }
 
   applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void> {

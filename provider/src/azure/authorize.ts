@@ -1,8 +1,11 @@
 import type { Permission } from "@azure/arm-authorization";
 import { JitError, parseVmId } from "../model";
-import type { AzureClients } from "./clients";
+import type { Principal } from "../driver";
+import { AzureClients } from "./clients";
+import type { ResolvedConnection } from "./connection";
 import { cloudError } from "./errors";
 import { mapLimit } from "./parallel";
+import { principalOfToken, tokenClaims } from "./token";
 
 /**
  * Whether the caller may act on a VM, as ARM would decide: the permissions API lists, at the VM's
@@ -37,4 +40,30 @@ export async function callerMissingPermissions(clients: AzureClients, vmIds: rea
     return missingActions(permissions, actions);
   });
   return new Map(vmIds.map((id, i) => [id, missing[i]]));
+}
+
+/**
+ * The caller's missing actions, asked with the caller's own token (the broker's question: "may
+ * this person initiate access here?", answered by ARM for them). The token is handed to a set of
+ * clients made for this one read and dropped with them; the principal must be the token's.
+ */
+export async function missingPermissionsWithToken(
+  connection: ResolvedConnection,
+  principal: Principal,
+  token: string,
+  vmIds: readonly string[],
+  actions: readonly string[],
+): Promise<Map<string, string[]>> {
+  if (principalOfToken(token).id.toLowerCase() !== principal.id.toLowerCase()) {
+    throw new JitError("Unauthorized", `the token given is not ${principal.id}'s`);
+  }
+  const expiresOnTimestamp = (tokenClaims(token)?.exp ?? 0) * 1000;
+  const clients = new AzureClients({ ...connection, credential: async () => ({ getToken: async () => ({ token, expiresOnTimestamp }) }) });
+  return callerMissingPermissions(clients, vmIds, actions);
+}
+
+/** Requester entries name Azure principals by object id or user principal name, in any case. */
+export function azureRequesterMatches(listed: string, principal: Principal): boolean {
+  const l = listed.toLowerCase();
+  return l === principal.id.toLowerCase() || (principal.name !== undefined && l === principal.name.toLowerCase());
 }

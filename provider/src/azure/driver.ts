@@ -12,7 +12,8 @@ import type {
   SweepScope,
 } from "../driver";
 import { Grant, JitError, Policy } from "../model";
-import { callerMissingPermissions } from "./authorize";
+import { azureRequesterMatches, callerMissingPermissions, missingPermissionsWithToken } from "./authorize";
+import { AZURE_REQUEST_ACTIONS } from "./request-actions";
 import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";
 import { AzureClients } from "./clients";
 import { AzureConnection, resolveConnection } from "./connection";
@@ -31,6 +32,7 @@ const quiet: Progress = () => undefined;
  */
 export class AzureDriver implements CloudDriver {
   readonly cloud = "azure" as const;
+  readonly requestActions = AZURE_REQUEST_ACTIONS;
   private readonly clients: AzureClients;
 
   constructor(connection: AzureConnection = {}) {
@@ -54,12 +56,17 @@ export class AzureDriver implements CloudDriver {
    * ARM's permissions API answers for the caller only, so the principal must be the caller (as
    * `requestAccess` makes it); asking about anybody else is refused rather than answered wrongly.
    */
-  async missingPermissions(principal: Principal, vmIds: string[], actions: string[]): Promise<Map<string, string[]>> {
+  async missingPermissions(principal: Principal, vmIds: string[], actions: string[], callerToken?: string): Promise<Map<string, string[]>> {
+    if (callerToken !== undefined) return missingPermissionsWithToken(this.clients.connection, principal, callerToken, vmIds, actions);
     const caller = await this.whoAmI();
     if (caller.id.toLowerCase() !== principal.id.toLowerCase()) {
       throw new JitError("Unsupported", `Azure tells the caller's own permissions only; the caller is ${caller.id}, not ${principal.id}`);
     }
     return callerMissingPermissions(this.clients, vmIds, actions);
+  }
+
+  isRequester(listed: string, principal: Principal): boolean {
+    return azureRequesterMatches(listed, principal);
   }
 
   applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy): Promise<void> {

@@ -14,6 +14,7 @@ import { registerRequest } from "./commands/request";
 import { registerRevoke } from "./commands/revoke";
 import { registerRole } from "./commands/role";
 import { registerScan } from "./commands/scan";
+import { registerServe } from "./commands/serve";
 import { registerSweep } from "./commands/sweep";
 
 export type { AccessOptionsWithLedger, CliContext, CliStreams, GlobalOptions } from "./context";
@@ -28,6 +29,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerPolicy,
   registerRole,
   registerScan,
+  registerServe,
   registerLedger,
   registerAudit,
   registerCompletion,

@@ -13,11 +13,23 @@ export interface CloudDriver {
   whoAmI(): Promise<Principal>;
 
   /**
+   * The cloud's own actions a requester must hold on each VM: `direct` when the requester's own
+   * credentials write (`requestAccess` without a broker), `brokered` when the broker writes and the
+   * caller only asks. An empty list means the cloud has nothing to check, and the policy's
+   * `requesters` decide alone.
+   */
+  readonly requestActions: { readonly direct: readonly string[]; readonly brokered: readonly string[] };
+
+  /** Whether an entry of a policy's `requesters` names the principal, as the cloud spells identities (and patterns). */
+  isRequester(listed: string, principal: Principal): boolean;
+
+  /**
    * The actions `principal` lacks on each VM (empty lists when it has them all). Azure asks the
    * ARM permissions API at the VM's scope; AWS simulates the principal's IAM policies against the
-   * instance ARN.
+   * instance ARN. With `callerToken` (the broker's caller's own access token), the question is
+   * asked with that token, for that caller: the token is used for this one read and nothing else.
    */
-  missingPermissions(principal: Principal, vmIds: string[], actions: string[]): Promise<Map<string, string[]>>;
+  missingPermissions(principal: Principal, vmIds: string[], actions: string[], callerToken?: string): Promise<Map<string, string[]>>;
 
   /**
    * Opens the grant's ports. Every change is journalled as intended before the cloud is touched,

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyInput, allowedSourcePrefixes, findPolicyVm, parsePolicy, policyCloud } from "./policy";
+import { JitError } from "./errors";
 import { assertJitError } from "./testing/assert";
 import { AWS_INSTANCE, AZURE_VM, SUBSCRIPTION, awsPolicy, azurePolicy, azurePolicyInput, azureVmId } from "./testing/fixtures";
 
@@ -93,4 +94,20 @@ test("one error lists every problem, so a policy is fixed in one round", () => {
   input.name = "";
   const err = assertJitError(() => parsePolicy(input), "InvalidInput", "name", /invalid policy: /);
   assert.match(err.message, /also virtualMachines\[0\]\.ports\[0\]\.number: must be a whole number.*virtualMachines\[0\]\.ports\[1\]\.maxRequestAccessDuration: "PT1M" is outside/);
+});
+
+test("every text field is bounded before its pattern or parser runs: a megabyte-long value gets the length error alone", () => {
+  const huge = "1".repeat(1 << 20);
+  const port = { number: 22, protocol: "TCP", maxRequestAccessDuration: "PT1H" };
+  const vm = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";
+  const cases: [unknown, RegExp][] = [
+    [{ name: huge, virtualMachines: [{ id: vm, ports: [port] }] }, /^name: invalid policy: must be at most 56 characters$/],
+    [{ name: "web", virtualMachines: [{ id: huge, ports: [port] }] }, /^virtualMachines\[0\]\.id: invalid policy: must be at most 1024 characters$/],
+    [{ name: "web", virtualMachines: [{ id: vm, ports: [{ ...port, allowedSourceAddressPrefix: huge }] }] }, /must be at most 64 characters$/],
+    [{ name: "web", virtualMachines: [{ id: vm, ports: [{ ...port, maxRequestAccessDuration: huge }] }] }, /must be at most 64 characters$/],
+    [{ name: "web", virtualMachines: [{ id: vm, ports: [port] }], requesters: [huge] }, /^requesters\[0\]: invalid policy: must be at most 512 characters$/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(() => parsePolicy(input), (e: unknown) => e instanceof JitError && e.code === "InvalidInput" && message.test(e.message), String(message));
+  }
 });

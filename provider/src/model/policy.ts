@@ -3,7 +3,7 @@ import { isIpAddress, parsePrefix } from "./address";
 import { DAY_MS, MINUTE_MS, parseDuration } from "./duration";
 import { JitError } from "./errors";
 import { Protocol } from "./protocol";
-import { WHEN_VALID, flagRepeats, parseOrThrow, viaParser } from "./validate";
+import { MAX_LENGTH, WHEN_VALID, boundedString, flagRepeats, parseOrThrow, viaParser } from "./validate";
 import { Cloud, VmId, parseVmId, vmKey, vmName } from "./vm";
 
 /** Defender's limits on `maxRequestAccessDuration` (and so on any request): 5 minutes to 1 day. */
@@ -22,9 +22,9 @@ export const PortNumber = z
   .max(65535, { error: "must be a whole number from 0 to 65535" });
 
 /** An IP address, a CIDR block (no host bits) or `*`, IPv4 or IPv6; kept as written. */
-export const SourcePrefix = z.string().superRefine(viaParser(parsePrefix));
+export const SourcePrefix = boundedString(MAX_LENGTH.prefix).superRefine(viaParser(parsePrefix));
 
-const MaxRequestAccessDuration = z.string().superRefine(
+const MaxRequestAccessDuration = boundedString(MAX_LENGTH.time).superRefine(
   viaParser((text) => {
     const ms = parseDuration(text);
     if (ms < MIN_ACCESS_MS || ms > MAX_ACCESS_MS) throw new JitError("InvalidInput", `"${text}" is outside the allowed range PT5M to P1D`);
@@ -42,7 +42,7 @@ export const PortRule = z
     number: PortNumber,
     protocol: Protocol,
     allowedSourceAddressPrefix: SourcePrefix.optional(),
-    allowedSourceAddressPrefixes: z.array(SourcePrefix).min(1, { error: "must list at least one prefix" }).optional(),
+    allowedSourceAddressPrefixes: z.array(SourcePrefix).min(1, { error: "must list at least one prefix" }).max(100, { error: "at most 100 prefixes" }).optional(),
     maxRequestAccessDuration: MaxRequestAccessDuration.default(DEFAULT_MAX_REQUEST_ACCESS_DURATION),
   })
   .superRefine((port, ctx) => {
@@ -64,10 +64,10 @@ export type PortRule = z.output<typeof PortRule>;
 
 export const PolicyVm = z
   .strictObject({
-    id: VmId,
-    ports: z.array(PortRule).min(1, { error: "must list at least one port" }),
+    id: boundedString(MAX_LENGTH.vmId).pipe(VmId),
+    ports: z.array(PortRule).min(1, { error: "must list at least one port" }).max(100, { error: "at most 100 ports per VM" }),
     /** The public IP address of the Azure Firewall in front of the VM, when access goes through its DNAT. */
-    publicIpAddress: z.string().refine(isIpAddress, { error: "must be an IP address" }).optional(),
+    publicIpAddress: boundedString(MAX_LENGTH.prefix).refine(isIpAddress, { error: "must be an IP address" }).optional(),
   })
   .superRefine((vm, ctx) => {
     flagRepeats(ctx, "ports", vm.ports, (p) => p.number, "number", (p, first) => `port ${p.number} is already listed at ${first}`);
@@ -76,23 +76,23 @@ export type PolicyVm = z.output<typeof PolicyVm>;
 
 // Azure principals: object ids (users, groups, service principals) or user principal names.
 const AZURE_PRINCIPAL = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[^\s@]+@[^\s@]+\.[^\s@]+)$/i;
-// AWS principals: IAM users, roles and groups, account roots, STS assumed-role sessions.
-const AWS_PRINCIPAL = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
+// AWS principals: IAM users, roles and groups, account roots, STS assumed-role sessions; `*` and `?` match as in IAM.
+const AWS_PRINCIPAL = /^arn:aws[a-z-]*:(?:iam|sts)::(?:\d{12}|\*):[\w+=,.@/*?-]+$/;
 const PRINCIPAL_FORMS: Record<Cloud, { pattern: RegExp; says: string }> = {
   azure: { pattern: AZURE_PRINCIPAL, says: "an Azure object id (a GUID) or a user principal name such as ana@contoso.com" },
   aws: { pattern: AWS_PRINCIPAL, says: "an AWS IAM or STS ARN such as arn:aws:iam::123456789012:role/Ops" },
 };
 
 const Principals = z
-  .array(z.string().min(1))
-  .min(1, { error: "must name at least one principal; leave it out to rely on cloud permissions alone" });
+  .array(boundedString(MAX_LENGTH.principal).min(1))
+  .min(1, { error: "must name at least one principal; leave it out to rely on cloud permissions alone" })
+  .max(100, { error: "at most 100 principals" });
 
 export const Policy = z
   .strictObject({
-    name: z
-      .string()
+    name: boundedString(MAX_POLICY_AND_VM_NAME)
       .regex(POLICY_NAME_PATTERN, { error: "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'" }),
-    virtualMachines: z.array(PolicyVm).min(1, { error: "must list at least one VM" }),
+    virtualMachines: z.array(PolicyVm).min(1, { error: "must list at least one VM" }).max(1000, { error: "at most 1000 VMs per policy" }),
     /** Who may request access (checked with the cloud's own permissions, not instead of them). */
     requesters: Principals.optional(),
     /** Who may approve requests. */

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parsePrefix, prefixContains } from "./address";
+import { JitError } from "./errors";
 import { parsePolicy } from "./policy";
 import { AccessRequestInput, checkRequest } from "./request";
 import { assertJitError } from "./testing/assert";
@@ -167,3 +168,20 @@ test("property: checkRequest never grants a source outside the allowed prefixes 
     { numRuns: 3000 },
   );
 });
+
+test("checkRequest bounds every text field before its pattern or parser runs (called from code as from the network)", () => {
+  const huge = "P".repeat(1 << 20);
+  const policy = parsePolicy({ name: "web", virtualMachines: [{ id: VM_FOR_BOUNDS, ports: [{ number: 22, protocol: "TCP" }] }] });
+  const cases: [unknown, RegExp][] = [
+    [{ virtualMachines: [{ id: huge, ports: [{ number: 22, duration: "PT1H" }] }] }, /^virtualMachines\[0\]\.id: invalid request: must be at most 1024 characters$/],
+    [{ virtualMachines: [{ id: VM_FOR_BOUNDS, ports: [{ number: 22, duration: huge }] }] }, /^virtualMachines\[0\]\.ports\[0\]\.duration: invalid request: must be at most 64 characters$/],
+    [{ virtualMachines: [{ id: VM_FOR_BOUNDS, ports: [{ number: 22, endTimeUtc: huge }] }] }, /must be at most 64 characters$/],
+    [{ virtualMachines: [{ id: VM_FOR_BOUNDS, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: huge }] }] }, /must be at most 64 characters$/],
+    [{ virtualMachines: [{ id: VM_FOR_BOUNDS, ports: [{ number: 22, duration: "PT1H" }] }], justification: huge }, /^justification: invalid request: must be at most 1000 characters$/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(() => checkRequest(policy, input as never, { now: 0 }), (e: unknown) => e instanceof JitError && e.code === "InvalidInput" && message.test(e.message), String(message));
+  }
+});
+
+const VM_FOR_BOUNDS = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";

@@ -6,7 +6,7 @@ import { Policy, PolicyVm, PortNumber, PortRule, MIN_ACCESS_MS, SourcePrefix, al
 import { Protocol } from "./protocol";
 import { userText } from "./redact";
 import { DateTimeText, UtcInstant, epochMs, utc } from "./time";
-import { WHEN_VALID, bareMessage, flagRepeats, parseOrThrow } from "./validate";
+import { MAX_LENGTH, WHEN_VALID, bareMessage, boundedString, flagRepeats, parseOrThrow } from "./validate";
 import { Cloud, VmId, parseVmId, vmKey, vmName } from "./vm";
 
 export const MAX_JUSTIFICATION_LENGTH = 1000;
@@ -20,9 +20,9 @@ export const MAX_JUSTIFICATION_LENGTH = 1000;
 export const RequestPort = z
   .strictObject({
     number: PortNumber,
-    endTimeUtc: DateTimeText.optional(),
-    duration: IsoDuration.optional(),
-    allowedSourceAddressPrefix: z.string().min(1).optional(),
+    endTimeUtc: boundedString(MAX_LENGTH.time).pipe(DateTimeText).optional(),
+    duration: boundedString(MAX_LENGTH.time).pipe(IsoDuration).optional(),
+    allowedSourceAddressPrefix: boundedString(MAX_LENGTH.prefix).min(1).optional(),
     protocol: Protocol.optional(),
   })
   .superRefine((port, ctx) => {
@@ -33,17 +33,20 @@ export const RequestPort = z
 export type RequestPort = z.output<typeof RequestPort>;
 
 export const RequestVm = z
-  .strictObject({ id: VmId, ports: z.array(RequestPort).min(1, { error: "must list at least one port" }) })
+  .strictObject({
+    id: boundedString(MAX_LENGTH.vmId).pipe(VmId),
+    ports: z.array(RequestPort).min(1, { error: "must list at least one port" }).max(100, { error: "at most 100 ports per VM" }),
+  })
   .superRefine((vm, ctx) => {
     flagRepeats(ctx, "ports", vm.ports, (p) => p.number, "number", (p, first) => `port ${p.number} is already requested at ${first}`);
   }, WHEN_VALID);
 
 export const AccessRequest = z
   .strictObject({
-    virtualMachines: z.array(RequestVm).min(1, { error: "must list at least one VM" }),
-    justification: userText(MAX_JUSTIFICATION_LENGTH).optional(),
+    virtualMachines: z.array(RequestVm).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
+    justification: boundedString(MAX_JUSTIFICATION_LENGTH).pipe(userText(MAX_JUSTIFICATION_LENGTH)).optional(),
     /** The identity of the caller; set from their credentials, never from what they claim. */
-    requester: z.string().min(1).max(512).optional(),
+    requester: boundedString(MAX_LENGTH.principal).min(1).optional(),
   })
   .superRefine((request, ctx) => {
     flagRepeats(ctx, "virtualMachines", request.virtualMachines, (vm) => vmKey(parseVmId(vm.id)), "id", (_, first) => `this VM is already requested at ${first}`);

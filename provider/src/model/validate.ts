@@ -10,6 +10,27 @@ export function fieldPath(path: readonly PropertyKey[], prefix = ""): string {
   return out;
 }
 
+/**
+ * A string of at most `max` characters, checked before anything else about it (patterns, parsers,
+ * refinements) runs: a check that fails with `abort` ends the string's validation there, so an
+ * oversized value from the network costs one length comparison, whatever the patterns after it.
+ */
+export function boundedString(max: number) {
+  return z.string().max(max, { error: `must be at most ${max} characters`, abort: true });
+}
+
+/** Bounds for the model's text fields: each well above anything real, far below anything costly. */
+export const MAX_LENGTH = {
+  /** An Azure resource id (ARM's limit is in this order), an EC2 instance ARN or id. */
+  vmId: 1024,
+  /** An IPv6 CIDR block is at most 43 characters. */
+  prefix: 64,
+  /** An ISO-8601 duration or date-time. */
+  time: 64,
+  /** An object id, UPN or IAM ARN (pattern). */
+  principal: 512,
+} as const;
+
 /** How many problems one InvalidInput error lists before it says "and N more". */
 const LISTED_PROBLEMS = 5;
 

@@ -1,9 +1,8 @@
-import { openContext, AccessContext } from "../access/context";
-import type { BaselineRecord, BaselineResult } from "../driver";
-import { LedgerJournal } from "../access/journal";
-import { restoreWith } from "../access/restore";
-import { Cloud, JitError, Policy, newAuditEvent, parsePolicy, transition } from "../model";
-import { CheckFailure, POLICY_RESOURCE_INPUTS, PolicyResourceInputs, checkPolicyInputs, containsUnknown, inputsError, policyOf, providerRegion } from "./inputs";
+import type { AccessOptions } from "../access/context";
+import { applyPolicy, inspectPolicy, removePolicy } from "../access/policy";
+import type { BaselineOptions, BaselineRecord, BaselineResult } from "../driver";
+import { Cloud, JitError, Policy, parsePolicy } from "../model";
+import { CheckFailure, POLICY_RESOURCE_INPUTS, PolicyResourceInputs, checkPolicyInputs, containsUnknown, policyOf, providerRegion } from "./inputs";
 
 /**
  * The JitPolicy providers' behaviour. The provider objects Pulumi serialises into state are tiny
@@ -22,6 +21,16 @@ export interface PolicyResourceOutputs extends PolicyResourceInputs {
   warnings: string[];
   /** What the baseline changed, as the cloud adapter needs it to inspect and undo it. */
   baseline: BaselineRecord;
+}
+
+/** The ledger and drivers come from the environment; progress goes where the engine shows it. */
+const ACCESS: AccessOptions = { progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`) };
+
+/** With the region the program's stack names (`aws:region`) when the environment names none. */
+function accessFor(cloud: Cloud, inputs: Pick<PolicyResourceInputs, "region">): AccessOptions {
+  const region = providerRegion(cloud, inputs);
+  if (!region) return ACCESS;
+  return { ...ACCESS, drivers: { aws: (require("../aws") as typeof import("../aws")).createAwsDriver({ region }) } };
 }
 
 const INPUT_KEYS = Object.keys(POLICY_RESOURCE_INPUTS) as (keyof PolicyResourceInputs)[];
@@ -43,68 +52,40 @@ export async function diff(olds: PolicyResourceOutputs, news: PolicyResourceInpu
 
 export async function create(cloud: Cloud, inputs: PolicyResourceInputs) {
   const policy = validPolicy(cloud, inputs);
-  return withCtx(cloud, inputs, async (ctx) => {
-    if (await ctx.ledger.getPolicy(policy.name)) {
-      throw new JitError("Conflict", `a policy named "${policy.name}" is already registered in the ledger; policy names are unique per ledger`, { field: "policyName" });
-    }
-    const driver = await ctx.driver(cloud);
-    const result = await driver.applyBaseline(policy, undefined, { allowSharedSecurityGroups: inputs.allowSharedSecurityGroups === true }, ctx.progress);
-    await ctx.ledger.putPolicy({ policy, baseline: result.record as never }, { expectedVersion: 0 });
-    await audit(ctx, "policy.create", policy, result);
-    return { id: policy.name, outs: outputs(cloud, inputs, result) };
-  });
+  const result = await applyPolicy({ policy, mode: "create", options: baselineOptions(inputs) }, accessFor(cloud, inputs));
+  return { id: policy.name, outs: outputs(cloud, inputs, result) };
 }
 
 export async function read(cloud: Cloud, id: string, props: PolicyResourceOutputs) {
   const policy = validPolicy(cloud, props);
-  return withCtx(cloud, props, async (ctx) => {
-    const driver = await ctx.driver(cloud);
-    await endDueGrants(ctx, policy.name);
-    const inspected = await driver.inspectBaseline(policy, props.baseline);
-    return { id, props: outputs(cloud, props, { ...inspected, record: props.baseline }) };
-  });
+  const inspected = await inspectPolicy(policy, props.baseline, accessFor(cloud, props));
+  return { id, props: outputs(cloud, props, inspected) };
 }
 
 export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: PolicyResourceInputs) {
   const policy = validPolicy(cloud, news);
-  return withCtx(cloud, news, async (ctx) => {
-    const driver = await ctx.driver(cloud);
-    const result = await driver.applyBaseline(policy, olds.baseline, { allowSharedSecurityGroups: news.allowSharedSecurityGroups === true }, ctx.progress);
-    await ctx.ledger.putPolicy({ policy, baseline: result.record as never });
-    await audit(ctx, "policy.update", policy, result);
-    return { outs: outputs(cloud, news, result) };
-  });
+  const result = await applyPolicy({ policy, previous: olds.baseline, mode: "update", options: baselineOptions(news) }, accessFor(cloud, news));
+  return { outs: outputs(cloud, news, result) };
 }
 
 /**
- * Deleting a policy first revokes its live grants (reason PolicyChanged), then takes the baseline
- * away. We revoke rather than refuse so that `pulumi destroy` always leaves the network as it was
- * before the policy, with nothing of ours left behind.
+ * Deleting a policy ends its live grants first (see `removePolicy`), so that `pulumi destroy`
+ * always leaves the network as it was before the policy.
  */
 export async function remove(cloud: Cloud, props: PolicyResourceOutputs): Promise<void> {
-  const policy = validPolicy(cloud, props);
-  await withCtx(cloud, props, async (ctx) => {
-    const driver = await ctx.driver(cloud);
-    for (const grant of await ctx.ledger.listGrants({ policy: policy.name, state: ["pending", "applying", "active", "restoring"] })) {
-      const journal = new LedgerJournal(ctx.ledger, grant);
-      if (grant.state !== "restoring") await journal.edit((g) => transition(g, "restoring", "PolicyChanged"));
-      await restoreWith(ctx, driver, journal, "revoked", "pulumi-jit policy delete");
-    }
-    await driver.removeBaseline(policy, props.baseline, ctx.progress);
-    await ctx.ledger.deletePolicy(policy.name);
-    await ctx.ledger.appendAudit(newAuditEvent({ actor: "pulumi", action: "policy.delete", target: { policy: policy.name }, outcome: "success" }));
-  });
+  await removePolicy(validPolicy(cloud, props), props.baseline, accessFor(cloud, props));
 }
 
-async function endDueGrants(ctx: AccessContext, policyName: string): Promise<void> {
-  const { sweepWith } = await import("../access/sweep");
-  const due = (await ctx.ledger.dueForRestore(ctx.now())).filter((g) => g.policy === policyName);
-  if (due.length) await sweepWith(ctx, { scope: {}, repairBaselines: false });
+function baselineOptions(inputs: PolicyResourceInputs): BaselineOptions {
+  return { allowSharedSecurityGroups: inputs.allowSharedSecurityGroups === true };
 }
 
 function validPolicy(cloud: Cloud, inputs: PolicyResourceInputs): Policy {
   const checked = checkPolicyInputs(cloud, inputs);
-  if (checked.failures.length) throw inputsError(checked.failures);
+  if (checked.failures.length) {
+    const [first] = checked.failures;
+    throw new JitError("InvalidInput", `${first.reason}${checked.failures.length > 1 ? ` (and ${checked.failures.length - 1} more problem(s))` : ""}`, { field: first.property });
+  }
   return checked.policy ?? parsePolicy(policyOf(inputs));
 }
 
@@ -114,30 +95,6 @@ function outputs(cloud: Cloud, inputs: PolicyResourceInputs, result: BaselineRes
       .map((k) => [k, inputs[k]]),
   ) as unknown as PolicyResourceInputs;
   return { ...keep, cloud, rules: result.rules, vms: result.vms, drift: result.drift, warnings: result.warnings, baseline: result.record };
-}
-
-async function audit(ctx: AccessContext, action: "policy.create" | "policy.update", policy: Policy, result: BaselineResult): Promise<void> {
-  const exposed = result.vms.filter((v) => v.status === "exposed").length;
-  await ctx.ledger.appendAudit(
-    newAuditEvent({
-      actor: "pulumi",
-      action,
-      target: { policy: policy.name },
-      outcome: "success",
-      message: `${result.rules.length} rule(s); ${result.vms.length - exposed} VM(s) protected or not applicable, ${exposed} exposed`,
-    }),
-  );
-}
-
-async function withCtx<T>(cloud: Cloud, inputs: PolicyResourceInputs, work: (ctx: AccessContext) => Promise<T>): Promise<T> {
-  const region = providerRegion(cloud, inputs);
-  const drivers = region ? { aws: (require("../aws") as typeof import("../aws")).createAwsDriver({ region }) } : undefined;
-  const ctx = await openContext({ progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`), ...(drivers ? { drivers } : {}) });
-  try {
-    return await work(ctx);
-  } finally {
-    await ctx.close();
-  }
 }
 
 function stable(value: unknown): string {

@@ -34,51 +34,55 @@ export interface AwsActionEntry {
   why: string;
 }
 
-const ALL: readonly RoleKind[] = ["configure", "request", "read"];
+/** Every kind that reads EC2 to plan or report. */
+const READERS: readonly RoleKind[] = ["configure", "broker", "direct", "read"];
+/** The kinds that write grants: the broker's identity, or a requester without a broker. */
+const GRANT_WRITERS: readonly RoleKind[] = ["broker", "direct"];
 
 /**
  * Every AWS API action pulumi-jit performs or checks, with the kinds of role that need it, on
  * which resources, and why. The policy documents are read off this table and nothing else.
  *
  * Compared with Defender for Cloud: on AWS, Defender acts through its connector's own IAM role
- * and checks only Azure RBAC (`Microsoft.Security/*`) for requesters. `requestAccess` runs with
- * the requester's own credentials, so the request policy holds what a grant does to EC2 (a grant
- * group, its rules, the interfaces' group lists) and what ending a superseded or failed grant
- * does, confined to groups tagged as grant groups and to the policy's instances. STS
- * GetCallerIdentity needs no permission and has no row. What a requester could do with these
- * permissions outside pulumi-jit is open the scoped instances' ports through grant groups: the
- * policy's limits (port, duration, source) are enforced by pulumi-jit, not by IAM.
+ * and checks only Azure RBAC (`Microsoft.Security/*`) for requesters. Likewise here: `request`
+ * holds no EC2 action (the requester proves who it is with a signed STS GetCallerIdentity, which
+ * needs no permission, and the policy's `requesters` decide), and `broker` holds what a grant does
+ * to EC2 (a grant group, its rules, the interfaces' group lists) and what ending one does, confined
+ * to groups tagged as grant groups and to the policy's instances. `direct` is that plus the
+ * `requestAccess` pre-check (IAM simulation), for pipelines that request without a broker; what
+ * such a requester could do outside pulumi-jit is open the scoped instances' ports through grant
+ * groups, which is why the broker exists.
  */
 export const AWS_ACTIONS: readonly AwsActionEntry[] = [
   {
     action: "ec2:DescribeInstances",
-    kinds: ALL,
+    kinds: READERS,
     scopes: ["any"],
     why: "instance to interfaces to security groups; requestAccess also checks it on each instance",
   },
   {
     action: "ec2:DescribeNetworkInterfaces",
-    kinds: ALL,
+    kinds: READERS,
     scopes: ["any"],
     why: "the group list of each interface, read before and after replacing it; who else wears a group",
   },
   {
     action: "ec2:DescribeSecurityGroups",
-    kinds: ALL,
+    kinds: READERS,
     scopes: ["any"],
     why: "the groups' ingress rules; grant groups found by their tags",
   },
   {
     action: "ec2:DescribeSecurityGroupRules",
-    kinds: ALL,
+    kinds: READERS,
     scopes: ["any"],
     why: "rule ids and tags: rules are revoked by id, and ours are told from the user's by their tags",
   },
   {
     action: "ec2:ModifyNetworkInterfaceAttribute",
-    kinds: ["configure", "request"],
+    kinds: ["configure", ...GRANT_WRITERS],
     scopes: ["instances", "interfaces"],
-    why: "putting the JIT group on the instance's interfaces (baseline) or a grant group where it has no room, and taking them off; requestAccess checks it on each instance",
+    why: "putting the JIT group on the instance's interfaces (baseline) or a grant group where it has no room, and taking them off; requestAccess without a broker checks it on each instance",
   },
   {
     action: "ec2:DescribeManagedPrefixLists",
@@ -88,27 +92,33 @@ export const AWS_ACTIONS: readonly AwsActionEntry[] = [
   },
   {
     action: "ec2:CreateSecurityGroup",
-    kinds: ["configure", "request"],
+    kinds: ["configure", ...GRANT_WRITERS],
     scopes: ["newGrantGroups", "vpcs"],
     why: "each instance's JIT group when the baseline is applied; a grant group for a grant's rules when the instance has no JIT group with room",
   },
   {
     action: "ec2:CreateTags",
-    kinds: ["configure", "request"],
+    kinds: ["configure", ...GRANT_WRITERS],
     scopes: ["taggingOnCreate"],
     why: "the tags given when a grant group, a grant's rules or a baseline's split rules are created, which say what they are and when they expire",
   },
   {
     action: "ec2:AuthorizeSecurityGroupIngress",
-    kinds: ["request"],
+    kinds: ["broker"],
+    scopes: ["grantGroups", "groupRules"],
+    why: "the grant's rules, in a grant group",
+  },
+  {
+    action: "ec2:AuthorizeSecurityGroupIngress",
+    kinds: ["direct"],
     scopes: ["grantGroups", "groupRules", "instances"],
     why: "the grant's rules, in a grant group; requestAccess also checks it on each instance (EC2 never authorises it on an instance, so that grants nothing more)",
   },
   {
     action: "ec2:RevokeSecurityGroupIngress",
-    kinds: ["request"],
+    kinds: GRANT_WRITERS,
     scopes: ["grantGroups", "groupRules"],
-    why: "removing a grant's rules when a newer grant supersedes it or an apply fails",
+    why: "removing a grant's rules when it is revoked, a newer grant supersedes it or an apply fails",
   },
   {
     action: "ec2:AuthorizeSecurityGroupIngress",
@@ -124,15 +134,21 @@ export const AWS_ACTIONS: readonly AwsActionEntry[] = [
   },
   {
     action: "ec2:DeleteSecurityGroup",
-    kinds: ["configure", "request"],
+    kinds: ["configure", ...GRANT_WRITERS],
     scopes: ["grantGroups"],
     why: "retiring a grant group left without rules",
   },
   {
     action: "iam:SimulatePrincipalPolicy",
-    kinds: ["request"],
+    kinds: ["direct"],
     scopes: ["callers"],
-    why: "the authorisation check requestAccess makes on the caller's own policies",
+    why: "the authorisation check requestAccess without a broker makes on the caller's own policies",
+  },
+  {
+    action: "sts:GetCallerIdentity",
+    kinds: ["request"],
+    scopes: ["any"],
+    why: "the signed request that proves who the requester is to the broker (STS allows it to everyone; listed so the policy says what it is for)",
   },
 ];
 

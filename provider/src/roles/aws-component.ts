@@ -29,7 +29,9 @@ export const JIT_ROLE_POLICY_TYPE = "pulumi-jit:aws:JitRolePolicy";
 
 const DESCRIPTIONS: Record<RoleKind, string> = {
   configure: "pulumi-jit: deploy JIT policies (revoke and restore management-port rules) and close expired grants",
-  request: "pulumi-jit: request just-in-time access to EC2 instances (grant security groups)",
+  request: "pulumi-jit: request just-in-time access to EC2 instances through the broker (no EC2 action)",
+  broker: "pulumi-jit broker: open and close grants' security group rules for the requesters it authorises",
+  direct: "pulumi-jit: request just-in-time access to EC2 instances without a broker (grant security groups)",
   read: "pulumi-jit: read instances and security groups to report which need just-in-time access",
 };
 

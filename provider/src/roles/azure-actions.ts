@@ -3,19 +3,20 @@ import type { RoleKind } from "./kinds";
 /**
  * Every Azure RBAC action pulumi-jit performs or checks, once, with the kinds of role that need it
  * and why. The role documents are read off this table and nothing else, so that a new call in a
- * driver means one new row here (and the emulator test that runs `requestAccess` with the
- * `request` role fails until it is added).
+ * driver means one new row here (and the emulator tests that run the broker and `requestAccess`
+ * with these roles fail until it is added).
  *
  * Compared with Defender for Cloud (its docs' RBAC table and `Set-JitLeastPrivilegedRole.ps1`):
- * - Defender's request role is `jitNetworkAccessPolicies/initiate/action`,
- *   `jitNetworkAccessPolicies/read` (or `*\/read`), `Microsoft.Security/policies/read`,
- *   `virtualMachines/read`, `networkInterfaces/*\/read`, `publicIPAddresses/read` and, for the
- *   portal, `Microsoft.Network/*\/read`. The service then writes the NSG with its own identity.
- *   `requestAccess` runs with the requester's credentials, so our request role also holds the NSG
- *   rule (and classic firewall) writes a grant makes, and the deletes that end a grant it supersedes
- *   or undo a failed one, but none of the Microsoft.Security reads: we keep policies in the ledger.
- *   `initiate/action` stays, as the marker `requestAccess` checks on each VM, so a Defender
- *   "JIT Access Role" assignment keeps working as the authorisation half.
+ * - `request` is exactly Defender's request role: `jitNetworkAccessPolicies/initiate/action`,
+ *   `jitNetworkAccessPolicies/*\/read`, `virtualMachines/read`, `networkInterfaces/*\/read` and
+ *   `publicIPAddresses/read`. As with Defender, the requester writes nothing: the broker checks
+ *   `initiate/action` for the caller (ARM's permissions API, asked with the caller's own token),
+ *   then writes with its own identity.
+ * - `broker` is what that identity needs: the NSG rule and classic firewall writes a grant makes
+ *   and the deletes that end it, the linked `join` actions ARM checks on a firewall written whole,
+ *   and the reads to plan them. Listing a caller's own permissions needs no action.
+ * - `direct` is for pipelines that request without a broker and so write with their own identity:
+ *   `broker`'s writes plus `initiate/action`, the marker `requestAccess` checks on each VM.
  * - Defender's configure role is `jitNetworkAccessPolicies/write` plus `virtualMachines/write`.
  *   Ours writes no Defender policy and no VM; it writes the NSG rules and firewall rules of the
  *   baseline, and sweeps (lists NSGs, deletes expired rules).
@@ -27,39 +28,41 @@ export interface AzureActionEntry {
   why: string;
 }
 
-const ALL: readonly RoleKind[] = ["configure", "request", "read"];
-const WRITERS: readonly RoleKind[] = ["configure", "request"];
+/** Every kind that reads the network to plan or report. */
+const READERS: readonly RoleKind[] = ["configure", "broker", "direct", "read"];
+/** Every kind that writes rules: the baseline's (configure) or grants' (broker, direct). */
+const WRITERS: readonly RoleKind[] = ["configure", "broker", "direct"];
 
 export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
   {
     action: "Microsoft.Compute/virtualMachines/read",
-    kinds: ALL,
+    kinds: [...READERS, "request"],
     why: "the VM's network interfaces; listing VMs (scan); requestAccess also checks it on each VM, as Defender does",
   },
   {
     action: "Microsoft.Network/networkInterfaces/read",
-    kinds: ALL,
+    kinds: READERS,
     why: "each NIC's private addresses (the rules' destination), its NSG and its subnet",
   },
   {
     action: "Microsoft.Network/virtualNetworks/subnets/read",
-    kinds: ALL,
+    kinds: READERS,
     why: "the subnet's NSG, the first half of the inbound path",
   },
   {
     action: "Microsoft.Network/networkSecurityGroups/read",
-    kinds: ALL,
+    kinds: READERS,
     why: "the rules to plan against and the ETag every write carries; sweep lists NSGs for orphaned rules",
   },
   {
     action: "Microsoft.Network/networkSecurityGroups/securityRules/write",
     kinds: WRITERS,
-    why: "the baseline's deny rules (configure) and a grant's allow rules (request)",
+    why: "the baseline's deny rules (configure) and a grant's allow rules (broker, direct)",
   },
   {
     action: "Microsoft.Network/networkSecurityGroups/securityRules/delete",
     kinds: WRITERS,
-    why: "restore: removing a grant's allow rules when it ends (sweep), when a newer grant supersedes it or an apply fails (request), and deny rules no longer wanted",
+    why: "restore: removing a grant's allow rules when it ends (sweep), when it is revoked, a newer grant supersedes it or an apply fails (broker, direct), and deny rules no longer wanted",
   },
   {
     action: "Microsoft.Network/networkSecurityGroups/securityRules/read",
@@ -68,17 +71,17 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
   },
   {
     action: "Microsoft.Network/azureFirewalls/read",
-    kinds: ALL,
+    kinds: READERS,
     why: "finding the classic Azure Firewall in a VM's network (the subscription's firewalls are listed), and the collections to plan against with the ETag its write carries; sweep lists firewalls for expired DNAT rules",
   },
   {
     action: "Microsoft.Network/azureFirewalls/write",
     kinds: WRITERS,
-    why: "a firewall is written whole: the baseline's deny collection (configure), a grant's DNAT and allow collections and their removal when it ends, is superseded or fails (request), expired ones (sweep)",
+    why: "a firewall is written whole: the baseline's deny collection (configure), a grant's DNAT and allow collections and their removal when it ends, is superseded or fails (broker, direct), expired ones (sweep)",
   },
   {
     action: "Microsoft.Network/publicIPAddresses/read",
-    kinds: ALL,
+    kinds: [...READERS, "request"],
     why: "the public IP of the firewall in front of a VM, where a grant's DNAT rule listens and which a policy's publicIpAddress names; a VM's own public IP where no NSG or firewall protects it",
   },
   {
@@ -87,9 +90,29 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
     why: "polling the long-running operation each NSG rule write and delete, and each firewall write, starts",
   },
   {
+    action: "Microsoft.Network/virtualNetworks/subnets/join/action",
+    kinds: WRITERS,
+    why: "linked access: a firewall is written whole, and ARM checks join on the subnet its IP configuration names",
+  },
+  {
+    action: "Microsoft.Network/publicIPAddresses/join/action",
+    kinds: WRITERS,
+    why: "linked access: ARM checks join on each public IP a firewall written whole names",
+  },
+  {
     action: "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action",
+    kinds: ["request", "direct"],
+    why: "the authorisation the broker (and requestAccess without one) checks on each VM: Defender's own action, so its roles keep working",
+  },
+  {
+    action: "Microsoft.Security/locations/jitNetworkAccessPolicies/*/read",
     kinds: ["request"],
-    why: "the authorisation requestAccess checks on each VM (Defender's own action, so its roles keep working)",
+    why: "Defender's request role reads its JIT policies; kept so the role is Defender's exactly (pulumi-jit keeps policies in its ledger)",
+  },
+  {
+    action: "Microsoft.Network/networkInterfaces/*/read",
+    kinds: ["request"],
+    why: "Defender's request role reads the VMs' interfaces; kept so the role is Defender's exactly",
   },
 ];
 

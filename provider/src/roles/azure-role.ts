@@ -26,12 +26,16 @@ export interface AzureRoleOptions {
 const NAMES: Record<RoleKind, string> = {
   configure: "pulumi-jit Configure",
   request: "pulumi-jit Request Access",
+  broker: "pulumi-jit Broker",
+  direct: "pulumi-jit Request Access (direct)",
   read: "pulumi-jit Reader",
 };
 
 const DESCRIPTIONS: Record<RoleKind, string> = {
   configure: "Deploys pulumi-jit JIT policies (deny rules in NSGs and classic Azure Firewalls) and runs the reconciler that closes expired grants.",
-  request: "Requests just-in-time access to VMs with pulumi-jit: opens and closes its own NSG allow rules and Azure Firewall DNAT rules.",
+  request: "Requests just-in-time access to VMs through the pulumi-jit broker (Defender's request role): writes nothing itself.",
+  broker: "The pulumi-jit broker's identity: opens and closes grants' NSG allow rules and Azure Firewall DNAT rules for the requesters it authorises.",
+  direct: "Requests just-in-time access to VMs with pulumi-jit without a broker: opens and closes its own NSG allow rules and Azure Firewall DNAT rules.",
   read: "Reads VMs, network interfaces, NSGs and Azure Firewalls to report which VMs need just-in-time access.",
 };
 

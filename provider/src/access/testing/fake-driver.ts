@@ -9,6 +9,7 @@ import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, Orpha
  */
 export class FakeDriver implements CloudDriver {
   readonly cloud = "azure" as const;
+  readonly requestActions = { direct: ["Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"], brokered: ["Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"] };
   readonly rules = new Map<string, { grantId: string; expiresAt: string }>();
   writes = 0;
   failAt?: number;
@@ -20,8 +21,16 @@ export class FakeDriver implements CloudDriver {
     return this.principal;
   }
 
-  async missingPermissions(_p: Principal, vmIds: string[]): Promise<Map<string, string[]>> {
+  /** The tokens permissions were asked with (the broker's callers'). */
+  readonly tokensSeen: string[] = [];
+
+  async missingPermissions(_p: Principal, vmIds: string[], _actions: string[], callerToken?: string): Promise<Map<string, string[]>> {
+    if (callerToken !== undefined) this.tokensSeen.push(callerToken);
     return new Map(vmIds.map((id) => [id, this.missing]));
+  }
+
+  isRequester(listed: string, principal: Principal): boolean {
+    return listed.toLowerCase() === principal.id.toLowerCase() || listed.toLowerCase() === principal.name?.toLowerCase();
   }
 
   private write(): void {

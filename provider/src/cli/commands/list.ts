@@ -2,13 +2,14 @@ import { Argument, Command, InvalidArgumentError } from "commander";
 import { CliContext, modules } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
-import type { Grant, GrantState } from "../../model";
+import type { AuditEvent, Grant, GrantState, Policy } from "../../model";
+import { JitError } from "../../model/errors";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
 
 const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
 
 export function registerList(program: Command, ctx: CliContext): void {
-  program
-    .command("list")
+  addBrokerFlags(program.command("list"))
     .description("show policies, active grants, or the history of grants and audit events")
     .addArgument(new Argument("[what]", "what to list").choices(["grants", "policies", "history", "audit"]).default("grants"))
     .option("--policy <name>", "only this policy")
@@ -24,54 +25,71 @@ Examples:
   jit list audit --json
 
 \`grants\` shows live grants; \`history\` shows ended ones too; \`audit\` shows the audit log, newest
-first.`,
+first. With --broker, \`grants\` and \`history\` show your own grants (every grant for the broker's
+readers), \`policies\` the policies you may request, and \`audit\` is for readers.`,
     )
-    .action(async (what: string, opts: { policy?: string; vm?: string; limit: number }, cmd: Command) => {
+    .action(async (what: string, opts: { policy?: string; vm?: string; limit: number } & BrokerFlags, cmd: Command) => {
       const out = ctx.output(cmd);
-      await ctx.withAccess(cmd, async ({ ledger }) => {
-        const now = new Date();
-        if (what === "policies") {
-          const records = (await ledger.listPolicies()).filter((r) => !opts.policy || r.policy.name === opts.policy);
-          out.result(records, () =>
-            records.length === 0
-              ? "No policies registered. Deploy a JitPolicy resource (see README)."
-              : formatTable(
-                  records.flatMap((r) => r.policy.virtualMachines.map((vm) => ({ r, vm }))),
-                  [
-                    { header: "policy", value: ({ r }) => r.policy.name },
-                    { header: "vm", value: ({ vm }) => modules.model.vmNameOf(vm.id) },
-                    { header: "ports", value: ({ vm }) => vm.ports.map((p) => `${p.number}/${p.protocol} max ${p.maxRequestAccessDuration}`).join(", ") },
-                    { header: "sources", value: ({ vm }) => [...new Set(vm.ports.flatMap((p) => p.allowedSourceAddressPrefixes ?? [p.allowedSourceAddressPrefix ?? "*"]))].join(", ") },
-                  ],
-                ),
-          );
-          return;
-        }
-        if (what === "audit") {
-          const events = await ledger.listAudit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
-          out.result(events, () =>
-            events.length === 0
-              ? "No audit events."
-              : formatTable(events, [
-                  { header: "time", value: (e) => e.time },
-                  { header: "actor", value: (e) => e.actor },
-                  { header: "action", value: (e) => e.action },
-                  { header: "target", value: (e) => [e.target.policy, e.target.grant].filter(Boolean).join("/") },
-                  { header: "outcome", value: (e) => e.outcome },
-                  { header: "message", value: (e) => e.message ?? e.justification ?? "" },
-                ]),
-          );
-          return;
-        }
-        const grants = await ledger.listGrants({
-          ...(what === "grants" ? { state: LIVE } : {}),
-          ...(opts.policy ? { policy: opts.policy } : {}),
-          ...(opts.vm ? { vm: opts.vm } : {}),
-          limit: opts.limit,
-        });
-        out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
-      }, { readOnly: true });
+      const now = new Date();
+      const broker = brokerClient(opts, ctx.streams.env);
+      const found = broker ? await fromBroker(broker.client, what, opts) : await ctx.withAccess(cmd, ({ ledger }) => fromLedger(ledger, what, opts), { readOnly: true });
+      if (what === "policies") {
+        const records = found as { policy: Policy }[];
+        out.result(records, () =>
+          records.length === 0
+            ? "No policies registered. Deploy a JitPolicy resource (see README)."
+            : formatTable(
+                records.flatMap((r) => r.policy.virtualMachines.map((vm) => ({ r, vm }))),
+                [
+                  { header: "policy", value: ({ r }) => r.policy.name },
+                  { header: "vm", value: ({ vm }) => ctx.modules.model.vmNameOf(vm.id) },
+                  { header: "ports", value: ({ vm }) => vm.ports.map((p) => `${p.number}/${p.protocol} max ${p.maxRequestAccessDuration}`).join(", ") },
+                  { header: "sources", value: ({ vm }) => [...new Set(vm.ports.flatMap((p) => p.allowedSourceAddressPrefixes ?? [p.allowedSourceAddressPrefix ?? "*"]))].join(", ") },
+                ],
+              ),
+        );
+        return;
+      }
+      if (what === "audit") {
+        const events = found as AuditEvent[];
+        out.result(events, () =>
+          events.length === 0
+            ? "No audit events."
+            : formatTable(events, [
+                { header: "time", value: (e) => e.time },
+                { header: "actor", value: (e) => e.actor },
+                { header: "action", value: (e) => e.action },
+                { header: "target", value: (e) => [e.target.policy, e.target.grant].filter(Boolean).join("/") },
+                { header: "outcome", value: (e) => e.outcome },
+                { header: "message", value: (e) => e.message ?? e.justification ?? "" },
+              ]),
+        );
+        return;
+      }
+      const grants = found as Grant[];
+      out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
     });
+}
+
+type ListFlags = { policy?: string; vm?: string; limit: number };
+
+async function fromLedger(ledger: import("../../ledger").Ledger, what: string, opts: ListFlags): Promise<unknown[]> {
+  if (what === "policies") return (await ledger.listPolicies()).filter((r) => !opts.policy || r.policy.name === opts.policy);
+  if (what === "audit") return ledger.listAudit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
+  return ledger.listGrants({
+    ...(what === "grants" ? { state: LIVE } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.vm ? { vm: opts.vm } : {}),
+    limit: opts.limit,
+  });
+}
+
+/** The same lists from a broker: policies in the ledger's record shape, so one table prints both. */
+async function fromBroker(client: import("../../broker/client").BrokerClient, what: string, opts: ListFlags): Promise<unknown[]> {
+  if (opts.vm) throw new JitError("InvalidInput", "--vm is not available through a broker; use --policy", { field: "--vm" });
+  if (what === "policies") return (await client.policies()).filter((p) => !opts.policy || p.name === opts.policy).map(({ cloud: _cloud, ...policy }) => ({ policy }));
+  if (what === "audit") return client.audit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
+  return client.grants({ state: what === "grants" ? "live" : "all", ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
 }
 
 /** Commander's parser for `--limit`: a bad value is a usage error that names what was typed. */

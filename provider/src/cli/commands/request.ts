@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { CliContext, modules } from "../context";
+import type { CliContext } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
+import type { BrokerClient } from "../../broker/client";
+import type { Cloud, Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -10,8 +12,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function registerRequest(program: Command, ctx: CliContext): void {
-  program
-    .command("request")
+  addBrokerFlags(program.command("request"))
     .description("open ports of VMs for a while, from one address")
     .option("-p, --policy <name>", "the policy, by the name a JitPolicy resource registered it under")
     .option("--policy-file <file>", "read the policy from a JSON file (pulumi-jit or Defender format) instead of the ledger")
@@ -27,39 +28,49 @@ export function registerRequest(program: Command, ctx: CliContext): void {
 Examples:
   jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234
   jit request --policy web --vm web1,web2 --port 22 --source 203.0.113.7 --json
+  jit request --broker https://jit.example.com --policy web --vm web1 --port 22 --source 203.0.113.7
 
 Without --duration or --until, access lasts the policy's maximum for the port. The rule opens for
 the source only; when the time is up \`jit sweep\` or \`jit daemon\` closes it (connections already
-established are not cut: NSGs and security groups are stateful).`,
+established are not cut: NSGs and security groups are stateful).
+
+With --broker (or JIT_BROKER_URL) the broker checks your rights and opens the port with its own
+identity: you need only the request role. Without it, your own credentials write the rules (the
+direct role).`,
     )
     .action(async (opts: RequestFlags, cmd: Command) => {
       const out = ctx.output(cmd);
       if (!opts.policy && !opts.policyFile) throw new JitError("InvalidInput", "name the policy with --policy, or give it with --policy-file", { field: "--policy" });
-      await ctx.withAccess(cmd, async (options) => {
-      const access = ctx.modules.access;
-      const { resolvePolicy } = ctx.modules.policies;
-      const policy = await resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile, "--policy-file") as never) : (opts.policy as string));
       const ports = opts.port.map((p) => {
         const n = Number(p);
         if (!Number.isInteger(n) || n < 0 || n > 65535) throw new JitError("InvalidInput", `"${p}" is not a port number (0-65535)`, { field: "--port" });
         return n;
       });
       const { findVm } = ctx.modules.vms;
-      const grant = await access.requestAccess(
-        {
-          policy: opts.policyFile ? policy : policy.name,
-          virtualMachines: opts.vm.map((vm) => ({
-            id: findVm(policy, vm).id,
-            ports: ports.map((number) => ({
-              number,
-              ...(opts.until ? { endTimeUtc: opts.until } : { duration: opts.duration ?? maxDuration(policy, findVm(policy, vm).id, number) }),
-              ...(opts.source ? { allowedSourceAddressPrefix: opts.source } : {}),
-            })),
+      const requestFor = (policy: Policy) => ({
+        virtualMachines: opts.vm.map((vm) => ({
+          id: findVm(policy, vm).id,
+          ports: ports.map((number) => ({
+            number,
+            ...(opts.until ? { endTimeUtc: opts.until } : { duration: opts.duration ?? maxDuration(policy, findVm(policy, vm).id, number) }),
+            ...(opts.source ? { allowedSourceAddressPrefix: opts.source } : {}),
           })),
-          ...(opts.justification ? { justification: opts.justification } : {}),
-        },
-        options,
-      );
+        })),
+        ...(opts.justification ? { justification: opts.justification } : {}),
+      });
+      const broker = brokerClient(opts, ctx.streams.env);
+      let grant: Grant;
+      if (broker) {
+        if (opts.policyFile) throw new JitError("InvalidInput", "a broker grants only under the policies it holds: name one with --policy", { field: "--policy-file" });
+        const policy = await brokerPolicy(broker, opts.policy as string);
+        grant = await broker.client.initiate(policy.name, requestFor(policy));
+      } else {
+        grant = await ctx.withAccess(cmd, async (options) => {
+          const access = ctx.modules.access;
+          const policy = await access.resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile, "--policy-file") as never) : (opts.policy as string));
+          return access.requestAccess({ policy: opts.policyFile ? policy : policy.name, ...requestFor(policy) }, options);
+        });
+      }
       const now = new Date();
       const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: ctx.modules.model.vmNameOf(vm.id), vmId: vm.id, ...p })));
       out.result(grant, () =>
@@ -75,14 +86,53 @@ established are not cut: NSGs and security groups are stateful).`,
             { header: "ends", value: (r) => `${r.endTimeUtc} (${relativeTime(new Date(r.endTimeUtc), now)})` },
           ]),
           "",
-          `Revoke early with: jit revoke ${grant.id}`,
+          `Revoke early with: jit revoke ${grant.id}${broker ? " --broker <url>" : ""}`,
         ].join("\n"),
       );
-      });
     });
 }
 
-interface RequestFlags {
+/** The flags every command that can go through a broker takes. */
+export interface BrokerFlags {
+  broker?: string;
+  cloud?: string;
+}
+
+/** Adds `--broker` and `--cloud` to a command. */
+export function addBrokerFlags(command: Command): Command {
+  return command
+    .option("--broker <url>", "ask this access broker (`jit serve`) instead of using your own credentials (default: $JIT_BROKER_URL)")
+    .addOption(new Option("--cloud <cloud>", "which identity to prove to a broker that accepts both (default: $JIT_BROKER_CLOUD)").choices(["azure", "aws"]));
+}
+
+/** The broker client `--broker` (or `JIT_BROKER_URL`) names, if any. */
+export function brokerClient(opts: BrokerFlags, env: NodeJS.ProcessEnv): { url: string; client: BrokerClient } | undefined {
+  const url = opts.broker ?? (env.JIT_BROKER_URL || undefined);
+  if (url === undefined) return undefined;
+  try {
+    new URL(url);
+  } catch {
+    throw new JitError("InvalidInput", `"${url}" is not a URL`, { field: opts.broker ? "--broker" : "JIT_BROKER_URL" });
+  }
+  const cloud = (opts.cloud ?? (env.JIT_BROKER_CLOUD || undefined)) as Cloud | undefined;
+  const { BrokerClient } = require("../../broker/client") as typeof import("../../broker/client");
+  return { url, client: new BrokerClient({ url, ...(cloud ? { cloud } : {}) }) };
+}
+
+async function brokerPolicy(broker: { url: string; client: BrokerClient }, name: string): Promise<Policy> {
+  const policies = await broker.client.policies();
+  const policy = policies.find((p) => p.name === name);
+  if (!policy) {
+    throw new JitError(
+      "NotFound",
+      `${broker.url} has no policy "${name}" that you may request${policies.length ? ` (you may request ${policies.map((p) => p.name).join(", ")})` : " (you may request none)"}`,
+      { field: "--policy" },
+    );
+  }
+  return policy;
+}
+
+interface RequestFlags extends BrokerFlags {
   policy?: string;
   policyFile?: string;
   vm: string[];
@@ -93,7 +143,7 @@ interface RequestFlags {
   justification?: string;
 }
 
-function maxDuration(policy: import("../../model").Policy, vmId: string, port: number): string {
+function maxDuration(policy: Policy, vmId: string, port: number): string {
   const vm = policy.virtualMachines.find((v) => v.id === vmId);
   return vm?.ports.find((p) => p.number === port)?.maxRequestAccessDuration ?? "PT1H";
 }
@@ -108,9 +158,10 @@ export function readPolicyFile(file: string, field?: string): unknown {
   }
   // A Defender resource keeps the policy in "properties"; a pulumi-jit policy has none.
   if (typeof json !== "object" || json === null || !("properties" in json)) return json;
+  const { fromDefenderPolicy } = require("../../model/defender") as typeof import("../../model/defender");
   // The library's own message asks for an option the command line does not have.
   if (!("name" in json)) {
     throw new JitError("InvalidInput", `${file} is a Defender policy without a "name" (a PUT body carries it in the URL): add "name": "<policy>" next to "properties"`, field ? { field } : {});
   }
-  return modules.defender.fromDefenderPolicy(json).policy;
+  return fromDefenderPolicy(json).policy;
 }

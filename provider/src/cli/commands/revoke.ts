@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import type { CliContext } from "../context";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
 
 export function registerRevoke(program: Command, ctx: CliContext): void {
-  program
-    .command("revoke")
+  addBrokerFlags(program.command("revoke"))
     .description("end grants now: their rules are removed and the network is back as it was")
     .argument("<grant...>", "grant ids (from `jit request` or `jit list`)")
     .addHelpText(
@@ -12,20 +12,28 @@ export function registerRevoke(program: Command, ctx: CliContext): void {
 Examples:
   jit revoke k7geun6r2bk2
   jit list --policy web --json | jq -r '.[].id' | xargs jit revoke
+  jit revoke --broker https://jit.example.com k7geun6r2bk2
 
 The second ends every live grant of policy web. Established connections are not cut (NSGs and
 security groups are stateful); new ones are refused.`,
     )
-    .action(async (ids: string[], _opts: unknown, cmd: Command) => {
+    .action(async (ids: string[], opts: BrokerFlags, cmd: Command) => {
       const out = ctx.output(cmd);
-      await ctx.withAccess(cmd, async (options) => {
-        const { revokeAccess } = ctx.modules.access;
-        const revoked: import("../../model").Grant[] = [];
+      const broker = brokerClient(opts, ctx.streams.env);
+      const revoked: import("../../model").Grant[] = [];
+      const each = async (revoke: (id: string) => Promise<import("../../model").Grant>) => {
         for (const id of ids) {
           out.progress(`revoking ${id}...`);
-          revoked.push(await revokeAccess(id, options));
+          revoked.push(await revoke(id));
         }
-        out.result(revoked, () => revoked.map((g) => `Grant ${g.id} ${g.state} (${g.reason}).`).join("\n"));
-      });
+      };
+      if (broker) await each((id) => broker.client.revoke(id));
+      else {
+        await ctx.withAccess(cmd, async (options) => {
+          const { revokeAccess } = ctx.modules.access;
+          await each((id) => revokeAccess(id, options));
+        });
+      }
+      out.result(revoked, () => revoked.map((g) => `Grant ${g.id} ${g.state} (${g.reason}).`).join("\n"));
     });
 }

@@ -9,7 +9,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 const kindOption = () =>
-  new Option("-k, --kind <kind>", "configure: deploy policies and sweep; request: request access; read: scan and inspect").choices(ROLE_KINDS).makeOptionMandatory();
+  new Option("-k, --kind <kind>", "configure: deploy policies and sweep; request: ask the broker; broker: what `jit serve` runs as; direct: request without a broker; read: scan and inspect").choices(ROLE_KINDS).makeOptionMandatory();
 
 /** `key=value`, the value possibly empty (a tag may have an empty value). */
 function parseTag(text: string): { key: string; value: string } {
@@ -43,7 +43,11 @@ The same documents are what the Pulumi components azure.JitRole and aws.JitRoleP
 Examples:
   jit role azure --kind request --scope /subscriptions/00000000-0000-0000-0000-000000000000 > jit-request.json
   az role definition create --role-definition @jit-request.json
-  jit role azure --kind configure --scope /subscriptions/<id>/resourceGroups/app --name "JIT admins (app)"`,
+  jit role azure --kind broker --scope /subscriptions/<id> > jit-broker.json
+  jit role azure --kind configure --scope /subscriptions/<id>/resourceGroups/app --name "JIT admins (app)"
+
+The request kind is Defender's request role: requesters write nothing, the broker (\`jit serve\`,
+assigned the broker kind) does. The direct kind lets a pipeline request without a broker.`,
     )
     .action((opts: { kind: RoleKind; scope: string[]; name?: string; description?: string; explain?: boolean }, cmd: Command) => {
       const { azureRoleDefinition, AZURE_ACTIONS } = ctx.modules.roles;
@@ -65,17 +69,20 @@ Examples:
     .option("--tag <key=value>", "only instances carrying this tag", parseTag)
     .option("--region <region>", "narrow security group, interface and VPC ARNs to this region")
     .option("--account <id>", "narrow them to this account")
-    .option("--principal-arn <arn...>", "the users or roles whose own policies request may simulate (default any)", collect)
+    .option("--principal-arn <arn...>", "the users or roles whose own policies direct requesters may simulate (default any)", collect)
     .option("--explain", "list the actions with why each is needed, instead of the JSON")
     .addHelpText(
       "after",
       `
 Examples:
-  jit role aws --kind request --tag jit=enabled > jit-request.json
-  aws iam create-policy --policy-name jit-request --policy-document file://jit-request.json
-  jit role aws --kind request --instance-arn arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0
+  jit role aws --kind request > jit-request.json
+  jit role aws --kind broker --tag jit=enabled > jit-broker.json
+  aws iam create-policy --policy-name jit-broker --policy-document file://jit-broker.json
+  jit role aws --kind direct --instance-arn arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0
 
-Without --instance-arn or --tag the policy covers every instance of the account. Changes to security
+The request kind holds no EC2 action: requesters go through the broker (\`jit serve\`), which
+writes with the broker kind. Without --instance-arn or --tag the broker, direct and configure
+policies cover every instance of the account. Changes to security
 groups are confined to the grant groups pulumi-jit tags (pulumi-jit:role=grant-group); the configure
 kind also changes the instances' own groups, as the baseline does.`,
     )
@@ -93,7 +100,7 @@ kind also changes the instances' own groups, as the baseline does.`,
           ...(opts.account ? { accountId: opts.account } : {}),
           ...(opts.principalArn ? { principalArns: opts.principalArn } : {}),
         });
-        if (opts.kind !== "read" && !opts.instanceArn && !opts.tag) {
+        if (opts.kind !== "read" && opts.kind !== "request" && !opts.instanceArn && !opts.tag) {
           ctx.output(cmd).warn("no --instance-arn or --tag: the policy may change the interfaces of every instance in the account");
         }
         const rows = awsEntries(opts.kind).map(({ action, scopes, why }) => ({ action, on: scopes.join(", "), why }));

@@ -1,0 +1,269 @@
+import * as http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { AccessContext, AccessOptions, openContext } from "../access";
+import { Authenticators, BrokerCaller, authenticate } from "./auth";
+import { HttpError, toHttpError } from "./errors";
+import { OPENAPI } from "./openapi";
+import { RateLimiter } from "./rate-limit";
+import * as routes from "./routes";
+
+/**
+ * `jit serve`: the access broker. It runs with the broker identity, the only identity that writes
+ * network rules; callers prove who they are (Entra ID token, signed STS request) and are authorised
+ * per request (the cloud's request permission, the policy's requesters), then the broker makes the
+ * grant with its own credentials through the same use cases as the CLI and the Pulumi resources.
+ *
+ * Built on Node's own `http`: the API is eight routes with JSON in and out, and every concern a
+ * framework would bring (body caps, timeouts, rate limits, one log line per request) is a few lines
+ * here, auditable in one place, with no dependency to keep patched in the one process that holds
+ * write rights.
+ */
+export interface BrokerOptions {
+  /** Ledger, drivers (made with the broker identity's credentials by default) and clock. */
+  access?: AccessOptions;
+  auth: Authenticators;
+  /** Principals (ids, names, or ARN patterns) who may see every grant and the audit log. */
+  readers?: readonly string[];
+  /** Principals who may also revoke anybody's grant. */
+  admins?: readonly string[];
+  limits?: Partial<BrokerLimits>;
+  /** Where the one JSON line per request goes (default stdout). */
+  log?: (line: string) => void;
+  /** The clock of the rate limiter. */
+  now?: () => number;
+}
+
+export interface BrokerLimits {
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Requests per minute per caller (and per address before authentication), with `burst` at once. */
+  perMinute: number;
+  burst: number;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxBodyBytes: 64 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  perMinute: 120,
+  burst: 30,
+};
+
+type Handler = (input: routes.RouteInput) => Promise<routes.RouteResult>;
+interface Route {
+  method: "GET" | "POST";
+  /** The route as the OpenAPI document and the log name it. */
+  template: string;
+  pattern: RegExp;
+  handler?: Handler;
+  /** Served without authentication. */
+  open?: (broker: Broker) => Promise<routes.RouteResult>;
+}
+
+const SEGMENT = "([A-Za-z0-9._-]{1,128})";
+const ROUTES: Route[] = [
+  { method: "GET", template: "/healthz", pattern: /^\/healthz$/, open: async () => ({ status: 200, body: { status: "ok" } }) },
+  { method: "GET", template: "/readyz", pattern: /^\/readyz$/, open: (b) => b.ready() },
+  { method: "GET", template: "/v1/openapi.json", pattern: /^\/v1\/openapi\.json$/, open: async () => ({ status: 200, body: OPENAPI }) },
+  { method: "GET", template: "/v1/auth", pattern: /^\/v1\/auth$/, open: async (b) => ({ status: 200, body: b.authMethods() }) },
+  { method: "GET", template: "/v1/policies", pattern: /^\/v1\/policies$/, handler: routes.listPolicies },
+  { method: "POST", template: "/v1/policies/{policy}/initiate", pattern: new RegExp(`^/v1/policies/${SEGMENT}/initiate$`), handler: routes.initiate },
+  { method: "GET", template: "/v1/grants", pattern: /^\/v1\/grants$/, handler: routes.listGrants },
+  { method: "GET", template: "/v1/grants/{grant}", pattern: new RegExp(`^/v1/grants/${SEGMENT}$`), handler: routes.getGrant },
+  { method: "POST", template: "/v1/grants/{grant}/revoke", pattern: new RegExp(`^/v1/grants/${SEGMENT}/revoke$`), handler: routes.revoke },
+  { method: "GET", template: "/v1/audit", pattern: /^\/v1\/audit$/, handler: routes.listAudit },
+];
+const PARAM_NAMES: Record<string, string> = { "/v1/policies/{policy}/initiate": "policy", "/v1/grants/{grant}": "grant", "/v1/grants/{grant}/revoke": "grant" };
+
+export class Broker {
+  readonly limits: BrokerLimits;
+  private readonly limiter: RateLimiter;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly ctx: AccessContext,
+    private readonly options: BrokerOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limiter = new RateLimiter(this.limits.perMinute, this.limits.burst, options.now);
+    this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+  }
+
+  authMethods() {
+    const { azure, aws, devIdentity } = this.options.auth;
+    return {
+      methods: [
+        ...(azure ? [{ cloud: "azure", scheme: "Bearer", audience: azure.audience }] : []),
+        ...(aws ? [{ cloud: "aws", scheme: "JIT-AWS-STS", brokerId: aws.brokerId, stsEndpoint: aws.stsEndpoint, stsRegion: aws.stsRegion }] : []),
+      ],
+      ...(devIdentity !== undefined ? { devIdentity } : {}),
+    };
+  }
+
+  async ready(): Promise<routes.RouteResult> {
+    try {
+      await this.ctx.ledger.listPolicies();
+      return { status: 200, body: { status: "ready" } };
+    } catch {
+      return { status: 503, body: { error: { code: "Unavailable", message: "the ledger cannot be read" } } };
+    }
+  }
+
+  /** Answers one request; never throws. */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    const peer = req.socket.remoteAddress ?? "unknown";
+    let route: Route | undefined;
+    let caller: BrokerCaller | undefined;
+    let status = 500;
+    let outcome = "ok";
+    try {
+      const url = new URL(req.url ?? "/", "http://broker.invalid");
+      const matches = ROUTES.filter((r) => r.pattern.test(url.pathname));
+      if (matches.length === 0) routes.notFound();
+      route = matches.find((r) => r.method === req.method);
+      if (!route) throw new HttpError(405, "MethodNotAllowed", `${req.method} is not allowed here; use ${matches.map((r) => r.method).join(" or ")}`, { allow: matches.map((r) => r.method).join(", ") });
+      const found: Route = route;
+      let result: routes.RouteResult;
+      if (found.open) {
+        result = await found.open(this);
+      } else {
+        this.limit(`address:${peer}`);
+        caller = await authenticate(this.options.auth, req.headers.authorization);
+        this.limit(`caller:${caller.principal.id}`);
+        const body = found.method === "POST" ? await this.readBody(req) : undefined;
+        const param = PARAM_NAMES[found.template];
+        const params: Record<string, string> = param ? { [param]: decodeURIComponent(found.pattern.exec(url.pathname)?.[1] ?? "") } : {};
+        result = await (found.handler as Handler)({
+          ctx: this.ctx,
+          caller,
+          peer: peer.replace(/^::ffff:/, ""),
+          params,
+          query: url.searchParams,
+          body,
+          readers: this.options.readers ?? [],
+          admins: this.options.admins ?? [],
+        });
+      }
+      status = result.status;
+      send(res, status, result.body);
+    } catch (err) {
+      const answer = toHttpError(err);
+      status = answer.status;
+      outcome = answer.body.error.code;
+      send(res, status, answer.body, answer.headers);
+      if (status >= 500) this.write({ level: "error", requestId, error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.write({
+        level: "info",
+        requestId,
+        method: req.method,
+        route: route?.template ?? "(none)",
+        status,
+        outcome,
+        caller: caller?.principal.id ?? null,
+        peer,
+        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+    }
+  }
+
+  private limit(key: string): void {
+    const wait = this.limiter.take(key);
+    if (wait > 0) throw new HttpError(429, "RateLimited", `too many requests; try again in ${wait} s`, { "retry-after": String(wait) });
+  }
+
+  private readBody(req: http.IncomingMessage): Promise<unknown> {
+    const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+    const declared = Number(req.headers["content-length"] ?? 0);
+    const max = this.limits.maxBodyBytes;
+    return new Promise((resolve, reject) => {
+      if (declared > max) return reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) {
+          reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+          req.removeAllListeners("data");
+          req.resume();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on("error", reject);
+      req.on("end", () => {
+        if (size === 0) return resolve({});
+        if (type !== "application/json") return reject(new HttpError(415, "UnsupportedMediaType", "send the body as application/json"));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        } catch {
+          reject(new HttpError(400, "InvalidInput", "the body is not JSON"));
+        }
+      });
+    });
+  }
+
+  /** One JSON line; the request's credentials are never among its fields. */
+  private write(fields: Record<string, unknown>): void {
+    this.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.end(text);
+}
+
+export interface RunningBroker {
+  url: string;
+  broker: Broker;
+  close(): Promise<void>;
+}
+
+/** Starts the broker on `host:port` (port 0: any free one). */
+export async function startBroker(options: BrokerOptions, listen: { host: string; port: number }): Promise<RunningBroker> {
+  if (options.auth.devIdentity !== undefined && !isLoopback(listen.host)) {
+    throw new (await import("../model")).JitError(
+      "InvalidInput",
+      `--dev-identity trusts anyone who can connect, so it is only allowed on a loopback address (127.0.0.1, ::1), not ${listen.host}`,
+      { field: "--dev-identity" },
+    );
+  }
+  const ctx = await openContext(options.access ?? {});
+  const broker = new Broker(ctx, options);
+  const server = http.createServer({ maxHeaderSize: broker.limits.maxHeaderBytes, requestTimeout: broker.limits.requestTimeoutMs, headersTimeout: broker.limits.headersTimeoutMs });
+  server.keepAliveTimeout = broker.limits.keepAliveTimeoutMs;
+  server.maxHeadersCount = 64;
+  server.on("request", (req, res) => void broker.handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    broker,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ctx.close();
+    },
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

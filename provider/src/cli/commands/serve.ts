@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import type { CliContext } from "../main";
+import { JitError } from "../../model/errors";
+
+interface ServeFlags {
+  listen: string;
+  azureTenant?: string[];
+  azureAuthority: string;
+  azureAudience?: string[];
+  awsStsEndpoint?: string[];
+  brokerId?: string;
+  reader?: string[];
+  admin?: string[];
+  caFile?: string;
+  devIdentity?: string;
+  rate: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+}
+
+export function registerServe(program: Command, ctx: CliContext): void {
+  program
+    .command("serve")
+    .description("run the access broker: requesters ask over HTTP, the broker's own identity writes the rules")
+    .option("--listen <host:port>", "where to listen", "127.0.0.1:8080")
+    .option("--azure-tenant <guid...>", "accept Entra ID tokens from these tenants (repeatable, or comma-separated)", collect)
+    .option("--azure-authority <url>", "the Entra ID authority the tenants' keys come from", "https://login.microsoftonline.com")
+    .option("--azure-audience <aud...>", "accepted token audiences (default: Azure Resource Manager's)", collect)
+    .option("--aws-sts-endpoint <url...>", "accept signed STS requests for these endpoints, e.g. https://sts.eu-west-1.amazonaws.com/", collect)
+    .option("--broker-id <id>", "this broker's id, which AWS callers sign into x-jit-broker-id (required with --aws-sts-endpoint)")
+    .option("--reader <principal...>", "who may see every grant and the audit log (object ids, UPNs, ARN patterns)", collect)
+    .option("--admin <principal...>", "who may also revoke anybody's grant", collect)
+    .option("--ca-file <pem>", "an extra CA certificate for the authority and STS endpoints (private or local endpoints)")
+    .option("--dev-identity <name>", "LOCAL DEVELOPMENT ONLY: trust every caller as <name>, without proof (loopback addresses only)")
+    .option("--rate <per-minute>", "requests per minute per caller", "120")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  jit serve --listen 0.0.0.0:8080 --azure-tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --admin ops@contoso.com
+  jit serve --aws-sts-endpoint https://sts.eu-west-1.amazonaws.com/ --broker-id jit.example.com --reader 'arn:aws:iam::123456789012:role/Audit'
+  jit serve --dev-identity ana@example.com
+
+The broker runs with its own cloud credentials (DefaultAzureCredential, the AWS default chain), which
+need the broker role (\`jit role … --kind broker\`); requesters need only the request role. Put TLS in
+front of it (a reverse proxy or load balancer): tokens and signed requests travel in headers. It
+logs one JSON line per request on stdout (caller, route, outcome, latency; never a credential).
+Routes: GET /v1/openapi.json describes them.`,
+    )
+    .action(async (opts: ServeFlags, cmd: Command) => {
+      const out = ctx.output(cmd);
+      const { host, port } = parseListen(opts.listen);
+      const rate = Number(opts.rate);
+      if (!Number.isInteger(rate) || rate < 1) throw new JitError("InvalidInput", `"${opts.rate}" is not a positive whole number`, { field: "--rate" });
+      if (!opts.azureTenant?.length && !opts.awsStsEndpoint?.length && opts.devIdentity === undefined) {
+        throw new JitError("InvalidInput", "say whom to accept: --azure-tenant, --aws-sts-endpoint (with --broker-id), or --dev-identity for local development", { field: "--azure-tenant" });
+      }
+      if (opts.awsStsEndpoint?.length && !opts.brokerId) throw new JitError("InvalidInput", "AWS callers sign for a broker id: give --broker-id", { field: "--broker-id" });
+      const broker = await import("../../broker");
+      const ca = opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined;
+      const fetch = broker.outbound(ca ? { ca } : {});
+      if (opts.devIdentity !== undefined) {
+        process.stderr.write(
+          `\n  WARNING: --dev-identity: every request is trusted as ${JSON.stringify(opts.devIdentity)}, WITHOUT ANY PROOF.\n  For local development only; refused on any address but loopback.\n\n`,
+        );
+      }
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        await ctx.withAccess(cmd, async (access) => {
+          const running = await broker.startBroker(
+            {
+              access,
+              auth: {
+                ...(opts.azureTenant?.length
+                  ? { azure: new broker.AzureTokenVerifier({ tenants: opts.azureTenant, authorityHost: opts.azureAuthority, ...(opts.azureAudience ? { audiences: opts.azureAudience } : {}), fetch }) }
+                  : {}),
+                ...(opts.awsStsEndpoint?.length ? { aws: new broker.AwsStsVerifier({ brokerId: opts.brokerId as string, stsEndpoints: opts.awsStsEndpoint, fetch }) } : {}),
+                ...(opts.devIdentity !== undefined ? { devIdentity: opts.devIdentity } : {}),
+              },
+              readers: opts.reader ?? [],
+              admins: opts.admin ?? [],
+              limits: { perMinute: rate, burst: Math.max(1, Math.ceil(rate / 4)) },
+            },
+            { host, port },
+          );
+          out.progress(`broker listening on ${running.url} (stop with Ctrl-C or SIGTERM)`);
+          await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+          await running.close();
+        });
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new JitError("InvalidInput", `"${text}" is not host:port (127.0.0.1:8080, [::1]:8080)`, { field: "--listen" });
+  return { host: m[1] ?? m[2], port };
+}
