@@ -1,4 +1,3 @@
-import { LedgerCorruptError } from "../ledger/ledger";
 import { JitError, JitErrorCode } from "../model/errors";
 
 /**
@@ -35,7 +34,8 @@ const BY_CODE: Record<JitErrorCode, number> = {
 };
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof LedgerCorruptError) return EXIT.ledger;
+  // By name, not instanceof: importing the ledger here would load it for `jit --help`.
+  if (err instanceof Error && err.name === "LedgerCorruptError") return EXIT.ledger;
   return err instanceof JitError ? BY_CODE[err.code] : EXIT.failure;
 }
 

@@ -3,7 +3,7 @@ import { isJitError } from "../model/errors";
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from "./exit-codes";
 import { CliContext, CliStreams } from "./context";
 import { packageVersion } from "./version";
-import { LEDGER_URL_HELP } from "../ledger/help";
+import { LEDGER_URL_HELP } from "./ledger-help";
 import { registerAudit } from "./commands/audit";
 import { registerCompletion } from "./commands/completion";
 import { registerDaemon } from "./commands/daemon";

@@ -16,7 +16,6 @@ import type { ItemStore } from "./store";
  *
  * A SQLite file is created on first use; a shared store is prepared once with `jit ledger init`.
  */
-export { LEDGER_URL_HELP } from "./help";
 
 export interface OpenLedgerOptions {
   /** Open without ever writing: for commands that only read, and read-only files or mounts. */

@@ -1,4 +1,4 @@
-// Kept apart from open.ts so that `jit --help` can show it without loading any store.
+// The ledger locations `--ledger` takes, for `jit --help` (which loads no store).
 export const LEDGER_URL_HELP = `Ledger (--ledger or $JIT_LEDGER):
   /path/ledger.db | sqlite:///path/ledger.db         a SQLite file (default ~/.pulumi-jit/ledger.db; created on first use)
   azuretable://<table>                               Azure Table Storage; account from $AZURE_STORAGE_CONNECTION_STRING
