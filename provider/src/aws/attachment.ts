@@ -54,29 +54,42 @@ export async function attachGroups(ctx: AwsContext, ec2: Ec2Api, wants: Readonly
 }
 
 /**
- * Takes the group off every interface wearing it (`only`: of these interfaces). Returns the
- * interfaces it was taken off, and those it must stay on because it is their only group (EC2
- * requires one).
+ * Takes the group off every interface wearing it. Returns the interfaces it was taken off, and
+ * those it must stay on because it is their only group (EC2 requires one).
  */
-export async function detachGroup(ctx: AwsContext, ec2: Ec2Api, groupId: string, only?: readonly string[]): Promise<{ detached: string[]; stuck: string[] }> {
-  const detached = new Set<string>();
-  const wearers = async () => (await ec2.interfaces("group-id", [groupId])).filter((i) => !only || only.includes(i.networkInterfaceId));
-  const movable = (wearing: InterfaceView[]) => wearing.filter((i) => groupsWithout(i.groupIds, groupId).length > 0);
+export async function detachGroup(ctx: AwsContext, ec2: Ec2Api, groupId: string): Promise<{ detached: string[]; stuck: string[] }> {
+  return (await detachGroups(ctx, ec2, [groupId])).get(groupId) ?? { detached: [], stuck: [] };
+}
+
+/** Several groups off every interface wearing any of them, with one read before and one after the writes however many there are. */
+export async function detachGroups(ctx: AwsContext, ec2: Ec2Api, groupIds: readonly string[]): Promise<Map<string, { detached: string[]; stuck: string[] }>> {
+  const ours = new Set(groupIds);
+  const out = new Map(groupIds.map((g) => [g, { detached: new Set<string>(), stuck: [] as string[] }]));
+  const wearers = () => ec2.interfaces("group-id", groupIds);
+  // An interface must keep one group: if ours are all it has, the first of them stays.
+  const keep = (i: InterfaceView) => groupsWithout(i.groupIds, ...groupIds);
+  const movable = (wearing: InterfaceView[]) => wearing.filter((i) => keep(i).length > 0);
   try {
     return await withRetries(ctx.backoff, { attempts: ATTEMPTS, retryable: (e) => e instanceof NotYet }, async () => {
       let wearing = await wearers();
+      let wrote = false;
       for (const i of movable(wearing)) {
         // Written from the read just made, never from an older one: a group someone took off stays off.
-        await ec2.setInterfaceGroups(i.networkInterfaceId, groupsWithout(i.groupIds, groupId));
-        detached.add(i.networkInterfaceId);
+        await ec2.setInterfaceGroups(i.networkInterfaceId, keep(i));
+        wrote = true;
+        for (const g of i.groupIds.filter((g) => ours.has(g))) out.get(g)?.detached.add(i.networkInterfaceId);
       }
-      if (detached.size > 0) wearing = await wearers();
+      if (wrote) wearing = await wearers();
       if (movable(wearing).length > 0) throw new NotYet();
-      return { detached: [...detached], stuck: wearing.map((i) => i.networkInterfaceId) };
+      for (const g of groupIds) {
+        const entry = out.get(g);
+        if (entry) entry.stuck = wearing.filter((i) => i.groupIds.includes(g)).map((i) => i.networkInterfaceId);
+      }
+      return new Map([...out].map(([g, e]) => [g, { detached: [...e.detached], stuck: e.stuck }]));
     });
   } catch (err) {
     if (!(err instanceof NotYet)) throw err;
-    throw new JitError("Conflict", `security group ${groupId} keeps coming back on interfaces: another writer keeps replacing their group lists`);
+    throw new JitError("Conflict", `security groups ${groupIds.join(", ")} keep coming back on interfaces: another writer keeps replacing their group lists`);
   }
 }
 

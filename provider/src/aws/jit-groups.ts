@@ -1,7 +1,7 @@
 import type { Progress } from "../driver";
 import { GRANT_GROUP_ROLE, TAG_INSTANCE, TAG_POLICY, TAG_ROLE, jitGroupName } from "../plan";
-import { attachGroups, deleteGroup, detachGroup } from "./attachment";
-import type { AwsContext } from "./context";
+import { attachGroups, deleteGroup, detachGroups } from "./attachment";
+import { AwsContext, byRegion } from "./context";
 import type { Ec2Api, InterfaceView } from "./ec2";
 import { isAwsError } from "./errors";
 import type { JitGroupRecord } from "./record";
@@ -113,23 +113,33 @@ async function makeGroup(ctx: AwsContext, ec2: Ec2Api, slot: Wanted, policy: str
 
 /**
  * Takes JIT groups off their interfaces (from a fresh read, so a group someone else took off
- * stays off) and deletes them, with whatever grant rules are still in them: the policy they
- * belonged to is going. Returns a sentence for each that could not go.
+ * stays off; one read and one write per interface for all of a region's groups) and deletes them,
+ * with whatever grant rules are still in them: the policy they belonged to is going. Returns a
+ * sentence for each that could not go.
  */
 export async function retireJitGroups(ctx: AwsContext, groups: readonly JitGroupRecord[], progress?: Progress): Promise<string[]> {
   const left: string[] = [];
-  for (const g of groups) {
-    const ec2 = await ctx.clients.ec2(g.region);
+  for (const [region, inRegion] of byRegion(groups)) {
+    const ec2 = await ctx.clients.ec2(region);
+    let detached: Awaited<ReturnType<typeof detachGroups>>;
     try {
-      const { stuck } = await detachGroup(ctx, ec2, g.groupId);
+      detached = await detachGroups(ctx, ec2, inRegion.map((g) => g.groupId));
+    } catch (err) {
+      for (const g of inRegion) left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be taken off its interfaces: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    for (const g of inRegion) {
+      const stuck = detached.get(g.groupId)?.stuck ?? [];
       if (stuck.length > 0) {
         left.push(`JIT group ${g.groupId} of ${g.instanceId} stays on ${stuck.join(", ")}, whose only group it is (EC2 requires one); it holds no rule once grants end`);
         continue;
       }
-      const outcome = await deleteGroup(ctx, ec2, g.groupId);
-      progress?.(`JIT group ${g.groupId} of ${g.instanceId}: ${outcome}`);
-    } catch (err) {
-      left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be retired: ${err instanceof Error ? err.message : String(err)}`);
+      try {
+        const outcome = await deleteGroup(ctx, ec2, g.groupId);
+        progress?.(`JIT group ${g.groupId} of ${g.instanceId}: ${outcome}`);
+      } catch (err) {
+        left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be retired: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }
   return left;

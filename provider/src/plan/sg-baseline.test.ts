@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isJitError } from "../model/errors";
-import { planSgBaseline, planSgRestore, type SgBaselineInput } from "./sg-baseline";
+import { planSgBaseline, planSgRestore, prefixListWeight, type SgBaselineInput } from "./sg-baseline";
 import { sgAllows } from "./sg-evaluator";
 import type { IpPermission, SecurityGroup } from "./sg-types";
 import { applySgChange, groupFingerprint } from "./testing/sg-apply";
@@ -135,4 +135,18 @@ test("a group without room for the narrower rules fails with CapacityExceeded; o
   assert.throws(() => planSgBaseline({ policy: "web", groups: [full], ports: SSH }), (e: unknown) => isJitError(e, "CapacityExceeded") && /sg-1/.test(String(e)));
   const tight = group(...Array.from({ length: 58 }, (_, i) => tcp(1000 + i, 1000 + i, "10.0.0.0/8")), tcp(0, 65535, "0.0.0.0/0"));
   assert.equal(planSgBaseline({ policy: "web", groups: [tight], ports: SSH }).changes[0].order, "revoke-first");
+});
+
+test("a prefix-list rule counts as its weight: the plan goes revoke-first where both would not fit, and refuses where the pieces cannot", () => {
+  const wide = (id: string): SecurityGroup => ({ GroupId: "sg-1", IpPermissions: [{ IpProtocol: "tcp", FromPort: 0, ToPort: 65535, PrefixListIds: [{ PrefixListId: id }] }] });
+  const ports = [{ number: 22, protocol: "TCP" as const }];
+  const fits = planSgBaseline({ policy: "web", groups: [wide("pl-a")], ports, prefixListWeights: new Map([["pl-a", 25]]) });
+  assert.equal(fits.changes[0].order, "revoke-first", "25 now + 50 split > 60");
+  assert.equal(planSgBaseline({ policy: "web", groups: [wide("pl-a")], ports }).changes[0].order, "authorize-first", "an unweighed list counts as one");
+  assert.throws(() => planSgBaseline({ policy: "web", groups: [wide("pl-a")], ports, prefixListWeights: new Map([["pl-a", 55]]) }), (e: unknown) => isJitError(e, "CapacityExceeded") && /prefix list counts as its maximum entries/.test(String(e)));
+  assert.equal(prefixListWeight({ name: "com.amazonaws.global.cloudfront.origin-facing", maxEntries: 120, awsManaged: true }), 55);
+  assert.equal(prefixListWeight({ name: "com.amazonaws.eu-west-1.s3", maxEntries: 40, awsManaged: true }), 1);
+  assert.equal(prefixListWeight({ name: "com.amazonaws.unknown", maxEntries: 40, awsManaged: true }), 40, "an unknown AWS list counts as its size");
+  assert.equal(prefixListWeight({ name: "office", maxEntries: 12, awsManaged: false }), 12);
+  assert.equal(prefixListWeight({ awsManaged: false }), 60, "a list that could not be read counts as the whole quota");
 });

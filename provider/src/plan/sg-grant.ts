@@ -152,8 +152,9 @@ function assertRoomForGroup(current: readonly string[], networkInterfaceId: stri
   }
 }
 
-export function groupsWithout(current: readonly string[], groupId: string): string[] {
-  return current.filter((g) => g !== groupId);
+/** An interface's group list without these groups (written from a fresh read, so nothing else changes). */
+export function groupsWithout(current: readonly string[], ...groupIds: string[]): string[] {
+  return current.filter((g) => !groupIds.includes(g));
 }
 
 export interface GrantRuleInfo {
