@@ -116,7 +116,7 @@ export function contention(backend: Backend): void {
 
       const grants = await setup.listGrants();
       t.diagnostic(`${backend}: ${grants.length} grants recorded, ${kills} processes killed, ${Math.round((Date.now() - began) / 1000)} s`);
-      assert.ok(grants.length >= 20, `only ${grants.length} grants were recorded:\n${logs.join("")}`);
+      assert.ok(grants.length >= 10, `only ${grants.length} grants were recorded:\n${logs.join("")}`);
       assert.ok(grants.every((g) => isFinalState(g.state)));
       assert.equal(cloud.log.open.size, 0, `rules left open: ${[...cloud.log.open.keys()].join(", ")}`);
       for (const [rule, count] of cloud.log.opened) assert.equal(count, 1, `${rule} opened ${count} times`);
