@@ -18,7 +18,7 @@ export function requireArgs<T extends object>(what: string, args: T | undefined,
 }
 
 /**
- * The value itself when it holds no Output or Promise anywhere (a program's literal), else
+ * The value itself when it holds no Output, Promise or unknown anywhere (a program's literal), else
  * undefined. Plain arguments are validated at once by the constructor; the others when the engine
  * knows them.
  */
@@ -27,7 +27,7 @@ export function plainValue<T>(value: T): pulumi.Unwrap<T> | undefined {
 }
 
 function isPlain(value: unknown): boolean {
-  if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
+  if (pulumi.Output.isInstance(value) || value instanceof Promise || pulumi.isUnknown(value)) return false;
   if (Array.isArray(value)) return value.every(isPlain);
   if (value && typeof value === "object") return Object.values(value).every(isPlain);
   return true;
