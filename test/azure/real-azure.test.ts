@@ -226,3 +226,25 @@ test("a VM with no NSG behind a Standard public IP is described as it is: closed
     await world.close();
   }
 });
+
+test("a grant looks for a firewall in its virtual network's resource group (where Azure keeps it), never by listing the subscription", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "fwrg", name: "vm1" });
+    const subnet = emu.seed.subnet("fwrg", "fwrg-vnet", "AzureFirewallSubnet", { addressPrefix: "10.0.1.0/26" });
+    emu.seed.resourceGroup("elsewhere");
+    emu.seed.publicIp("elsewhere", "fw-ip");
+    assert.throws(() => emu.seed.firewall("elsewhere", "fw0", { subnet }), /AzureFirewallReferencesSubnetInDifferentResourceGroup/);
+    emu.seed.publicIp("fwrg", "fw1-ip");
+    emu.seed.firewall("fwrg", "fw1", { subnet, publicIp: "fw1-ip" });
+    await deployPolicy(world, { name: "fwrg", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const mark = emu.calls.mark();
+    const grant = await requestAccess(ask("fwrg", vm.vmId), world.options);
+    assert.ok(grant.changes.some((c) => c.kind === "azure-firewall-nat-rule"), "the grant went through the firewall");
+    emu.calls.expect({ since: mark, operation: "AzureFirewalls_ListAll" }, 0, "no subscription-wide listing");
+    emu.calls.expect({ since: mark, operation: "AzureFirewalls_List" }, 1, "one listing of the VNet's resource group");
+  } finally {
+    await world.close();
+  }
+});

@@ -1,7 +1,7 @@
 import type { AzureFirewall } from "@azure/arm-network";
 import { JitError, parsePrefix, prefixContains } from "../model";
 import type { AzureClients } from "./clients";
-import { cloudError } from "./errors";
+import { cloudError, isNotFound } from "./errors";
 import { refuseManaged } from "./firewall-writer";
 import { idKey, shortName, vnetKeyOf } from "./ids";
 import type { ResolvedVm, Resolver } from "./resolve";
@@ -20,7 +20,12 @@ export interface FirewallFront {
   addresses: string[];
 }
 
-/** Finds firewalls for one operation: each subscription's firewalls are listed once, as the Resolver reads each VM once. */
+/**
+ * Finds firewalls for one operation. A classic firewall lives in the resource group of its virtual
+ * network (Azure refuses anything else: `AzureFirewallReferencesSubnetInDifferentResourceGroup`, and
+ * the firewall FAQ), so only the resource groups of the VMs' virtual networks are listed, each once:
+ * never the whole subscription, which a requester with rights on a resource group may not read.
+ */
 export class FirewallFinder {
   private readonly listed = new Map<string, Promise<AzureFirewall[]>>();
 
@@ -88,9 +93,9 @@ export class FirewallFinder {
   /** The firewalls with an IP configuration in a subnet of the VM's virtual network(s). */
   private async inNetworkOf(vm: ResolvedVm): Promise<AzureFirewall[]> {
     const vnets = new Set(vm.paths.flatMap((p) => (p.subnetId ? [vnetKeyOf(p.subnetId)] : [])));
-    const subscriptions = new Set(vm.paths.flatMap((p) => (p.subnetId ? [p.subnetId.split("/")[2]] : [])));
+    const groups = new Map(vm.paths.flatMap((p) => (p.subnetId ? [[idKey(resourceGroupOf(p.subnetId)), resourceGroupOf(p.subnetId)] as const] : [])));
     const inVnet = (f: AzureFirewall) => (f.ipConfigurations ?? []).some((c) => c.subnet?.id !== undefined && vnets.has(vnetKeyOf(c.subnet.id)));
-    return (await Promise.all([...subscriptions].map((s) => this.firewalls(s)))).flat().filter(inVnet);
+    return (await Promise.all([...groups.values()].map((g) => this.firewalls(g)))).flat().filter(inVnet);
   }
 
   private async publicAddresses(f: AzureFirewall): Promise<string[]> {
@@ -98,17 +103,20 @@ export class FirewallFinder {
     return (await Promise.all(ids.map((id) => this.resolver.publicAddress(id)))).filter((a): a is string => a !== undefined);
   }
 
-  private firewalls(subscriptionId: string): Promise<AzureFirewall[]> {
-    const key = idKey(subscriptionId);
+  /** The firewalls of a resource group (`/subscriptions/<s>/resourceGroups/<g>`). */
+  private firewalls(resourceGroupId: string): Promise<AzureFirewall[]> {
+    const key = idKey(resourceGroupId);
     let list = this.listed.get(key);
     if (!list) {
       list = (async () => {
+        const [, , subscriptionId, , resourceGroup] = resourceGroupId.split("/");
         const network = await this.clients.network(subscriptionId);
         const out: AzureFirewall[] = [];
         try {
-          for await (const f of network.azureFirewalls.listAll()) out.push(f);
+          for await (const f of network.azureFirewalls.list(resourceGroup)) out.push(f);
         } catch (err) {
-          throw cloudError(err, `listing the Azure Firewalls of subscription ${subscriptionId}`);
+          if (isNotFound(err)) return out;
+          throw cloudError(err, `listing the Azure Firewalls of resource group ${resourceGroupId}`);
         }
         return out;
       })();
@@ -116,4 +124,9 @@ export class FirewallFinder {
     }
     return list;
   }
+}
+
+/** `/subscriptions/<s>/resourceGroups/<g>` of a resource id. */
+function resourceGroupOf(id: string): string {
+  return id.split("/").slice(0, 5).join("/");
 }

@@ -1,5 +1,5 @@
 import { assignPrivateIp, assignPublicIp } from "./addresses";
-import { Json, checkName, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
+import { Json, checkName, fail, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
 import type { Ctx } from "./context";
 import { childId, key, sameId } from "./ids";
 import { subnetById } from "./relations";
@@ -175,6 +175,13 @@ export function writeFirewall(ctx: Ctx, resourceGroup: string, name: string, bod
   const props = omit(isObject(body.properties) ? body.properties : {}, ["provisioningState", "ipGroups"]);
   const sku = isObject(props.sku) ? props.sku : {};
   const ipConfigurations = checkIpConfigurations(ctx, existing?.id ?? id, existing, props.ipConfigurations);
+  // The firewall and its virtual network share a resource group (firewall FAQ; azure-docs#13491).
+  for (const c of ipConfigurations ?? []) {
+    const subnetId = c.properties.subnet?.id;
+    if (subnetId !== undefined && key(subnetId.split("/")[4] ?? "") !== key(resourceGroup)) {
+      fail(400, "AzureFirewallReferencesSubnetInDifferentResourceGroup", `AzureFirewall ${id} references subnet (${subnetId}) in a different resource group.`);
+    }
+  }
   const hub = hubAddresses(ctx, existing, props.hubIPAddresses);
   const properties: FirewallProps = {
     ...props,
