@@ -50,7 +50,7 @@ test("every command's --help names its options and shows examples that use it", 
   const all = commands(buildProgram());
   assert.deepEqual(
     all.map((c) => c.words),
-    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan"],
+    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "serve"],
   );
   for (const { words, cmd } of all) {
     const help = helpOf(cmd);
