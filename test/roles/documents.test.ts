@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_REQUEST_ACTIONS } from "../../provider/src/access";
-import { evaluate, parsePolicy } from "../../provider/src/emulator/aws/policy";
+import { evaluate, parsePolicy, requestContext } from "../../provider/src/emulator/aws/policy";
 import { isJitError } from "../../provider/src/model";
 import {
   AWS_ACTIONS,
@@ -34,14 +34,13 @@ test("Azure: each kind's actions, and nothing else", () => {
     "Microsoft.Network/networkSecurityGroups/securityRules/delete",
     "Microsoft.Network/networkSecurityGroups/securityRules/read",
     "Microsoft.Network/networkSecurityGroups/securityRules/write",
-    "Microsoft.Network/publicIPAddresses/join/action",
-    "Microsoft.Network/virtualNetworks/subnets/join/action",
   ];
-  const initiate = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";
   assert.deepEqual(sorted(azureActions("read")), sorted(reads));
   assert.deepEqual(sorted(azureActions("configure")), sorted([...reads, ...writes]));
-  assert.deepEqual(sorted(azureActions("broker")), sorted([...reads, ...writes]));
-  assert.deepEqual(sorted(azureActions("direct")), sorted([...reads, ...writes, initiate]));
+  const initiate = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";
+  const joins = ["Microsoft.Network/publicIPAddresses/join/action", "Microsoft.Network/virtualNetworks/subnets/join/action"];
+  assert.deepEqual(sorted(azureActions("broker")), sorted([...reads, ...writes, ...joins]));
+  assert.deepEqual(sorted(azureActions("direct")), sorted([...reads, ...writes, ...joins, initiate]));
   assert.deepEqual(
     sorted(azureActions("request")),
     sorted([
@@ -140,13 +139,23 @@ test("AWS: the direct policy changes only the given instances and grant groups",
       assert.ok(s.Condition || !s.Resource.some((r) => r.endsWith(":security-group/*")), `${s.Sid}: group changes are confined to grant groups`);
     }
   }
-  // What requestAccess checks is allowed on the instance, and not on another one. The emulator's
-  // evaluator takes no conditions; leaving out the conditional statements only narrows the policy.
-  const policy = parsePolicy("direct", "user", { ...doc, Statement: doc.Statement.filter((s) => !s.Condition) });
+  // What requestAccess checks is allowed on the instance, and not on another one; grant groups are
+  // created and changed only with their tag, as IAM evaluates the conditions.
+  const policy = parsePolicy("direct", "user", doc);
   for (const action of DEFAULT_REQUEST_ACTIONS.aws) {
     assert.equal(evaluate([policy], action, INSTANCE).decision, "allowed", action);
   }
   assert.equal(evaluate([policy], "ec2:ModifyNetworkInterfaceAttribute", INSTANCE.replace("0123456789abcdef0", "0123456789abcdef1")).decision, "implicitDeny");
+  const group = "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789abcdef0";
+  const grantTag = requestContext({ "aws:ResourceTag/pulumi-jit:role": "grant-group" });
+  assert.equal(evaluate([policy], "ec2:DeleteSecurityGroup", group, grantTag).decision, "allowed");
+  assert.equal(evaluate([policy], "ec2:DeleteSecurityGroup", group, requestContext({ "aws:ResourceTag/pulumi-jit:role": "baseline" })).decision, "implicitDeny");
+  assert.equal(evaluate([policy], "ec2:DeleteSecurityGroup", group).decision, "implicitDeny", "an untagged group is not ours");
+  const created = "arn:aws:ec2:eu-west-1:123456789012:security-group/*";
+  assert.equal(evaluate([policy], "ec2:CreateSecurityGroup", created, requestContext({ "aws:RequestTag/pulumi-jit:role": "grant-group" })).decision, "allowed");
+  assert.equal(evaluate([policy], "ec2:CreateSecurityGroup", created).decision, "implicitDeny", "a group is created only with its grant tag");
+  assert.equal(evaluate([policy], "ec2:CreateTags", created, requestContext({ "ec2:CreateAction": "CreateSecurityGroup" })).decision, "allowed");
+  assert.equal(evaluate([policy], "ec2:CreateTags", created).decision, "implicitDeny", "tags only as part of a create");
 });
 
 test("AWS: scoping by tag, and what the configure kind may change", () => {

@@ -1,8 +1,7 @@
 // The request role is exactly what `requestAccess` needs with the caller's own credentials: given
-// to a principal on the local Azure and AWS endpoints, which are made to authorise each call as the
-// cloud would (see enforce.ts), a request and a newer one that supersedes it succeed (on Azure, to
-// a VM reached directly and to one behind a classic firewall); with any one action taken away, they
-// do not.
+// to a principal on the local Azure and AWS endpoints, which authorise each call as the clouds do
+// (Azure RBAC with linked join actions; IAM with resource ARNs and conditions), a request and a
+// newer one that supersedes it succeed; with any one action taken away, they do not.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { requestAccess } from "../../provider/src/access";
@@ -14,7 +13,8 @@ import { openLedger } from "../../provider/src/ledger";
 import type { CloudDriver } from "../../provider/src/access";
 import type { Ledger } from "../../provider/src/ledger";
 import { IamPolicyDocument, awsPolicyDocument, azureRoleDefinition } from "../../provider/src/roles";
-import { enforce } from "./enforce";
+import { armAction } from "../../provider/src/emulator/azure/rbac";
+import { FIREWALL_JOINS } from "./joins";
 
 interface Outcome {
   ok: boolean;
@@ -57,8 +57,6 @@ async function azureRun(actions: readonly string[], behindFirewall = false): Pro
       emu.seed.firewall("app", "fw", { subnet, publicIp: "fw-ip" });
     }
     emu.seed.principal("ana", { actions: [...actions] });
-    const granted = new Set(actions.map((a) => a.toLowerCase()));
-    const enforcement = enforce(emu.faults, "azure", (a) => granted.has(a.toLowerCase()));
     const driver = createAzureDriver({
       endpoint: emu.endpoint,
       ca: emu.clientOptions.tlsOptions.ca,
@@ -69,18 +67,15 @@ async function azureRun(actions: readonly string[], behindFirewall = false): Pro
     });
     const ledger = await openLedger(":memory:");
     try {
-      return { ...(await requestTwice(ledger, vm.vmId, driver, "azure")), used: enforcement.used };
+      const outcome = await requestTwice(ledger, vm.vmId, driver, "azure");
+      const used = new Set(emu.calls.list().flatMap((c) => (c.principal === "ana" ? (armAction(c.method, c.path) ?? []) : [])));
+      return { ...outcome, used };
     } finally {
       await ledger.close();
     }
   } finally {
     await emu.close();
   }
-}
-
-/** The emulator's policy evaluator takes no conditions; without them the policy is only wider (conditions are checked in documents.test.ts). */
-function withoutConditions(doc: IamPolicyDocument): IamPolicyDocument {
-  return { ...doc, Statement: doc.Statement.map(({ Condition: _dropped, ...s }) => s) };
 }
 
 function withoutAction(doc: IamPolicyDocument, action: string): IamPolicyDocument {
@@ -91,18 +86,18 @@ const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 
 async function awsRun(policy: (instanceArn: string) => IamPolicyDocument): Promise<Outcome> {
-  const emu = await startAwsEmulator({ region: REGION, accountId: ACCOUNT, randomSeed: 3, principals: [{ name: "admin" }] });
+  const emu = await startAwsEmulator({ region: REGION, accountId: ACCOUNT, randomSeed: 3 });
   try {
     const web = emu.seed.securityGroup({ name: "web" });
     const vm = emu.seed.instance({ groupIds: [web.id] });
     const doc = policy(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${vm.id}`);
     emu.seed.principal({ name: "ana", policies: [{ name: "jit-request", document: JSON.stringify(doc) }] });
-    const granted = new Set(doc.Statement.flatMap((s) => s.Action));
-    const enforcement = enforce(emu.faults, "aws", (a) => granted.has(a));
     const driver = createAwsDriver({ ...emu.clientConfig, credentials: emu.credentialsFor("ana"), maxAttempts: 1, backoffMs: 1 });
     const ledger = await openLedger(":memory:");
     try {
-      return { ...(await requestTwice(ledger, vm.id, driver, "aws")), used: enforcement.used };
+      const outcome = await requestTwice(ledger, vm.id, driver, "aws");
+      const used = new Set(emu.calls.list().flatMap((c) => (c.principal === "ana" ? awsActionsOf(c.operation) : [])));
+      return { ...outcome, used };
     } finally {
       await ledger.close();
       await driver.destroy();
@@ -112,23 +107,42 @@ async function awsRun(policy: (instanceArn: string) => IamPolicyDocument): Promi
   }
 }
 
-test("Azure: the direct role is enough for requestAccess without a broker, directly and through a classic firewall, and each of its actions is needed", async () => {
-  const role = azureRoleDefinition({ kind: "direct", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" });
-  for (const behindFirewall of [false, true]) {
-    const full = await azureRun(role.Actions, behindFirewall);
-    assert.ok(full.ok, `with the whole role${behindFirewall ? ", through a firewall" : ""}: ${full.why}`);
-    assert.deepEqual([...full.used].filter((a) => !role.Actions.includes(a)), [], "every call made is one the role allows");
+/** The IAM actions an AWS call is authorised as: GetCallerIdentity needs none; a create that tags also needs ec2:CreateTags. */
+function awsActionsOf(operation: string): string[] {
+  if (operation === "GetCallerIdentity") return [];
+  if (operation === "SimulatePrincipalPolicy" || operation === "GetRole") return [`iam:${operation}`];
+  return operation === "CreateSecurityGroup" || operation === "AuthorizeSecurityGroupIngress" ? [`ec2:${operation}`, "ec2:CreateTags"] : [`ec2:${operation}`];
+}
+
+test("Azure: the direct role is enough for requestAccess without a broker, directly; through a classic firewall with the firewall's join actions; each action is needed", async () => {
+  const role = azureRoleDefinition({ kind: "direct", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" }).Actions;
+  const direct = await azureRun(role);
+  assert.ok(direct.ok, `with the whole role: ${direct.why}`);
+  assert.deepEqual([...direct.used].filter((a) => !role.includes(a)), [], "every call made is one the role allows");
+
+  // A firewall write references its subnet and public IP: ARM checks their join actions as well.
+  const lacking = FIREWALL_JOINS.filter((a) => !role.includes(a));
+  if (lacking.length > 0) {
+    const refused = await azureRun(role, true);
+    assert.equal(refused.ok, false);
+    assert.match(refused.why, /LinkedAuthorizationFailed/);
+    for (const join of lacking) assert.ok(refused.why.includes(join), `the refusal names ${join}`);
   }
+  const actions = [...role, ...lacking];
+  const throughFirewall = await azureRun(actions, true);
+  assert.ok(throughFirewall.ok, `through a firewall: ${throughFirewall.why}`);
+  assert.deepEqual([...throughFirewall.used].filter((a) => !actions.includes(a)), []);
+
   // Each action is needed on one of the two ways in: the NSG writes directly, the firewall's where one stands in front.
-  for (const action of role.Actions) {
-    const without = role.Actions.filter((a) => a !== action);
+  for (const action of actions) {
+    const without = actions.filter((a) => a !== action);
     const works = (await azureRun(without)).ok && (await azureRun(without, true)).ok;
     assert.equal(works, false, `requestAccess still works without ${action}`);
   }
 });
 
 test("AWS: the direct policy is enough for requestAccess without a broker, and each of its actions is needed", async () => {
-  const make = (instanceArn: string) => withoutConditions(awsPolicyDocument({ kind: "direct", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT }));
+  const make = (instanceArn: string) => awsPolicyDocument({ kind: "direct", instanceArns: [instanceArn], region: REGION, accountId: ACCOUNT });
   const full = await awsRun(make);
   assert.ok(full.ok, `with the whole policy: ${full.why}`);
   const actions = [...new Set(make(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-00000000`).Statement.flatMap((s) => s.Action))];

@@ -5,4 +5,12 @@
 export { CallLog, FaultInjector } from "./common";
 export type { CallRecord, CallFilter, FaultAction, FaultMatch } from "./common";
 export * from "./aws";
-export { startAzureEmulator, type AzureEmulator, type AzureEmulatorOptions, type SeedRule as AzureSeedRule, type TypicalVm as AzureTypicalVm } from "./azure";
+export {
+  startAzureEmulator,
+  type AzureEmulator,
+  type AzureEmulatorOptions,
+  type EmulatorIdentity as AzureEmulatorIdentity,
+  type TokenOverrides as AzureTokenOverrides,
+  type SeedRule as AzureSeedRule,
+  type TypicalVm as AzureTypicalVm,
+} from "./azure";

@@ -84,7 +84,7 @@ export interface AwsEmulatorOptions {
 }
 
 /** The emulator's clock: its base (`options.now`) plus an offset a test moves. */
-export interface EmulatorClock {
+export interface AwsEmulatorClock {
   now(): number;
   advance(ms: number): void;
   set(ms: number): void;
@@ -111,7 +111,7 @@ export interface AwsEmulator {
   state: Ec2State;
   faults: FaultInjector;
   calls: CallLog;
-  clock: EmulatorClock;
+  clock: AwsEmulatorClock;
   options: AwsEmulatorOptions;
   close(): Promise<void>;
 }
@@ -176,7 +176,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const buckets = new TokenBuckets(options.throttle);
   let offset = 0;
   const base = options.now ?? Date.now;
-  const clock: EmulatorClock = {
+  const clock: AwsEmulatorClock = {
     now: () => base() + offset,
     advance: (ms) => void (offset += ms),
     set: (ms) => void (offset = ms - base()),
