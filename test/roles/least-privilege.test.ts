@@ -114,7 +114,7 @@ function awsActionsOf(operation: string): string[] {
   return operation === "CreateSecurityGroup" || operation === "AuthorizeSecurityGroupIngress" ? [`ec2:${operation}`, "ec2:CreateTags"] : [`ec2:${operation}`];
 }
 
-test("Azure: the direct role is enough for requestAccess without a broker, directly and through a classic firewall with the firewall's join actions, and each action is needed", async () => {
+test("Azure: the direct role is enough for requestAccess without a broker, directly; through a classic firewall with the firewall's join actions; each action is needed", async () => {
   const role = azureRoleDefinition({ kind: "direct", scope: "/subscriptions/00000000-0000-0000-0000-000000000000" }).Actions;
   const direct = await azureRun(role);
   assert.ok(direct.ok, `with the whole role: ${direct.why}`);

@@ -114,7 +114,7 @@ export class BrokerClient {
     const method = await this.authMethod();
     if (!method) return "";
     if (method.cloud === "azure") return `Bearer ${await this.azureToken(method)}`;
-    return `${method.scheme} ${Buffer.from(JSON.stringify(await this.signedStsRequest(method))).toString("base64url")}`;
+    return awsAuthorization(await this.signedStsRequest(method));
   }
 
   private async azureToken(method: AuthMethod): Promise<string> {
@@ -129,47 +129,64 @@ export class BrokerClient {
     return token.token;
   }
 
-  /**
-   * Signs, and does not send, STS GetCallerIdentity for the endpoint and region the broker names,
-   * with its id in `x-jit-broker-id` (signed, like every header set before signing).
-   */
-  private async signedStsRequest(method: AuthMethod): Promise<{ method: string; url: string; headers: Record<string, string>; body: string }> {
+  private async signedStsRequest(method: AuthMethod): Promise<SignedRequest> {
     if (!method.stsEndpoint || !method.brokerId) throw new JitError("CloudError", "the broker names no STS endpoint or broker id to sign for");
-    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    let captured: { method: string; url: string; headers: Record<string, string>; body: string } | undefined;
-    const client = new STSClient({
-      region: method.stsRegion ?? "us-east-1",
-      endpoint: method.stsEndpoint,
-      maxAttempts: 1,
-      ...(this.options.awsCredentials ? { credentials: this.options.awsCredentials } : {}),
-      requestHandler: {
-        handle: async (request: { method: string; protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string>; body?: unknown }) => {
-          const port = request.port ? `:${request.port}` : "";
-          captured = { method: request.method, url: `${request.protocol}//${request.hostname}${port}${request.path}`, headers: { ...request.headers }, body: String(request.body ?? "") };
-          throw new SignedOnly();
-        },
-      } as never,
-    });
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        (args.request as { headers: Record<string, string> }).headers[BROKER_ID_HEADER] = method.brokerId as string;
-        return next(args);
-      },
-      { step: "build", name: "jitBrokerIdHeader" },
-    );
-    try {
-      await client.send(new GetCallerIdentityCommand({}));
-    } catch (err) {
-      if (!(err instanceof SignedOnly)) throw new JitError("Unauthorized", `cannot sign with your AWS credentials: ${(err as Error).message}`, { cause: err });
-    } finally {
-      client.destroy();
-    }
-    if (!captured) throw new JitError("Unauthorized", "the AWS SDK signed nothing");
-    return captured;
+    return signGetCallerIdentity({ brokerId: method.brokerId, stsEndpoint: method.stsEndpoint, stsRegion: method.stsRegion ?? "us-east-1" }, this.options.awsCredentials);
   }
 }
 
+export interface SignedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Signs, and does not send, STS GetCallerIdentity for the endpoint and region a broker names, with
+ * its id in `x-jit-broker-id` (set before signing, so signed like every other header), using the
+ * given credentials or the SDK's default chain.
+ */
+export async function signGetCallerIdentity(target: { brokerId: string; stsEndpoint: string; stsRegion: string }, credentials?: STSClientConfig["credentials"]): Promise<SignedRequest> {
+  const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+  let captured: SignedRequest | undefined;
+  const client = new STSClient({
+    region: target.stsRegion,
+    endpoint: target.stsEndpoint,
+    maxAttempts: 1,
+    ...(credentials ? { credentials } : {}),
+    requestHandler: {
+      handle: async (request: { method: string; protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string>; body?: unknown }) => {
+        const port = request.port ? `:${request.port}` : "";
+        captured = { method: request.method, url: `${request.protocol}//${request.hostname}${port}${request.path}`, headers: { ...request.headers }, body: String(request.body ?? "") };
+        throw new SignedOnly();
+      },
+    } as never,
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers[BROKER_ID_HEADER] = target.brokerId;
+      return next(args);
+    },
+    { step: "build", name: "jitBrokerIdHeader" },
+  );
+  try {
+    await client.send(new GetCallerIdentityCommand({}));
+  } catch (err) {
+    if (!(err instanceof SignedOnly)) throw new JitError("Unauthorized", `cannot sign with your AWS credentials: ${(err as Error).message}`, { cause: err });
+  } finally {
+    client.destroy();
+  }
+  if (!captured) throw new JitError("Unauthorized", "the AWS SDK signed nothing");
+  return captured;
+}
+
 class SignedOnly extends Error {}
+
+/** The `Authorization` header that carries a signed request to the broker. */
+export function awsAuthorization(signed: SignedRequest): string {
+  return `JIT-AWS-STS ${Buffer.from(JSON.stringify(signed)).toString("base64url")}`;
+}
 
 function queryString(query: Record<string, string | number | undefined>): string {
   const params = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
