@@ -2,6 +2,7 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AccessContext, AccessOptions, openContext } from "../access";
+import { JitError } from "../model";
 import { Authenticators, BrokerCaller, authenticate } from "./auth";
 import { HttpError, toHttpError } from "./errors";
 import { OPENAPI } from "./openapi";
@@ -233,7 +234,7 @@ export interface RunningBroker {
 /** Starts the broker on `host:port` (port 0: any free one). */
 export async function startBroker(options: BrokerOptions, listen: { host: string; port: number }): Promise<RunningBroker> {
   if (options.auth.devIdentity !== undefined && !isLoopback(listen.host)) {
-    throw new (await import("../model")).JitError(
+    throw new JitError(
       "InvalidInput",
       `--dev-identity trusts anyone who can connect, so it is only allowed on a loopback address (127.0.0.1, ::1), not ${listen.host}`,
       { field: "--dev-identity" },
