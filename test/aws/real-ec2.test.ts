@@ -116,7 +116,8 @@ test("grants and restores never rewrite an interface's group list: a group anoth
     assert.ok(s.eni.groupIds.includes(theirs.id), "the group they added is kept");
     assert.ok(!s.eni.groupIds.includes(quarantine.id), "the group they removed is not put back");
     emu.calls.expect({ since: mark, operation: "ModifyNetworkInterfaceAttribute" }, 0);
-    emu.calls.expect({ since: mark, operation: /^(?!GetCallerIdentity$|SimulatePrincipalPolicy$)/ }, (n) => n <= 4, "grant and restore: a read and one write each");
+    // Direct mode's permission check reads the instance's tags (its simulation's context) besides these.
+    emu.calls.expect({ since: mark, operation: /^(?!GetCallerIdentity$|SimulatePrincipalPolicy$)/ }, (n) => n <= 5, "grant and restore: a read and one write each, and the permission check's read");
     await s.driver.destroy();
   }));
 

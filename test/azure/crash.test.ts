@@ -104,8 +104,11 @@ describe("crash safety of grants and restores on Azure", () => {
       assert.equal(await exited, "SIGKILL");
       const [grant] = await ledger.listGrants({ policy: "crash" });
       assert.equal(grant.state, "applying", "killed mid-way");
-      assert.deepEqual(grant.changes.map((c) => c.status), ["intended"], "the rule being written was recorded first");
-      assert.equal(allowRules(emu, ids).length, 1, "and it is in the cloud");
+      // Both NSGs are written side by side: the kill finds one or both writes under way.
+      const statuses = grant.changes.map((c) => c.status);
+      assert.ok(statuses.length >= 1 && statuses.every((st) => st === "intended"), `each rule being written was recorded first: ${statuses.join(", ")}`);
+      const inCloud = allowRules(emu, ids).length;
+      assert.ok(inCloud >= 1 && inCloud <= statuses.length, `the rule waited on is in the cloud, and nothing unrecorded is (${inCloud} of ${statuses.length})`);
 
       emu.lro.settle();
       const report = await sweep({ ledger, drivers: { azure: world.driver }, abandonedAfterMs: 0 });

@@ -94,11 +94,11 @@ async function bashCompletes(...words: string[]): Promise<string[]> {
 }
 
 test("bash completes commands, subcommands, choices, flags, and policy names from the ledger", async () => {
-  assert.deepEqual(await bashCompletes("jit", ""), ["completion", "daemon", "list", "policy", "request", "revoke", "role", "scan", "sweep"]);
+  assert.deepEqual(await bashCompletes("jit", ""), ["audit", "completion", "daemon", "ledger", "list", "policy", "request", "revoke", "role", "scan", "serve", "sweep"]);
   assert.deepEqual(await bashCompletes("jit", "--ledger", "x", "po"), ["policy"]);
   assert.deepEqual(await bashCompletes("jit", "policy", ""), ["show", "validate"]);
   assert.deepEqual(await bashCompletes("jit", "list", ""), ["audit", "grants", "history", "policies"]);
-  assert.deepEqual(await bashCompletes("jit", "role", "aws", "--kind", ""), ["configure", "read", "request"]);
+  assert.deepEqual(await bashCompletes("jit", "role", "aws", "--kind", ""), ["broker", "configure", "direct", "read", "request"]);
   assert.deepEqual(await bashCompletes("jit", "request", "--po"), ["--policy", "--policy-file", "--port"]);
   assert.deepEqual(await bashCompletes("jit", "request", "--policy", ""), ["db-admin", "web"]);
   assert.deepEqual(await bashCompletes("jit", "--json", "policy", "show", "w"), ["web"]);
@@ -114,7 +114,7 @@ if (installed.includes("fish")) test("fish completes the same from its script", 
   };
   assert.deepEqual(await complete("jit policy "), ["show", "validate"]);
   assert.deepEqual(await complete("jit request --policy "), ["db-admin", "web"]);
-  assert.deepEqual(await complete("jit role azure --kind "), ["configure", "read", "request"]);
+  assert.deepEqual(await complete("jit role azure --kind "), ["broker", "configure", "direct", "read", "request"]);
 });
 
 // Only where zsh is installed. Its completion builtins exist only inside its completion system, so
@@ -138,7 +138,7 @@ words=("$@"); CURRENT=$#; PREFIX=\${words[-1]}; _jit
   assert.deepEqual(await complete("jit", "request", "--policy", ""), ["db-admin", "web"]);
   assert.deepEqual(await complete("jit", "list", "--limit", "5", ""), ["audit", "grants", "history", "policies"].concat(await complete("jit", "list", "-")).sort());
   assert.deepEqual(await complete("jit", "request", "--policy-file", ""), ["<files>"]);
-  assert.deepEqual(await complete("jit", "role", "aws", "-k", ""), ["configure", "read", "request"]);
+  assert.deepEqual(await complete("jit", "role", "aws", "-k", ""), ["broker", "configure", "direct", "read", "request"]);
 });
 
 test("jit __complete prints the ledger's policy names and live grant ids, one a line, and never creates a ledger", async () => {

@@ -124,9 +124,9 @@ describe("the pulumi-jit plugin", () => {
 
   it("constructs the AWS role policy component with its attachment", async () => {
     const arn = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0";
-    const result = await plugin.construct(engine, "pulumi-jit:aws:JitRolePolicy", "ops-request", { kind: "request", instanceArns: [arn], role: "ops" });
-    const component = urnOf("pulumi-jit:aws:JitRolePolicy", "ops-request");
-    const mine = engine.registrations.filter((r) => r.name.startsWith("ops-request"));
+    const result = await plugin.construct(engine, "pulumi-jit:aws:JitRolePolicy", "ops-direct", { kind: "direct", instanceArns: [arn], role: "ops" });
+    const component = urnOf("pulumi-jit:aws:JitRolePolicy", "ops-direct");
+    const mine = engine.registrations.filter((r) => r.name.startsWith("ops-direct"));
     assert.deepEqual(
       mine.map((r) => [r.type, r.custom, r.parent]),
       [

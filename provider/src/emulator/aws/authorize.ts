@@ -92,7 +92,7 @@ function ec2Authorizations(env: Env, action: string, req: QueryNode): { action: 
       return undefined; // the handler answers the missing resource with EC2's own error
     }
   };
-  const group = (id: string | undefined, name?: string) => found(() => state.groupByIdOrName(id, name));
+  const group = (id: string | undefined, name?: string) => found(() => state.groupByIdOrName(id, name, true));
   const onGroup = (a: string, g: ReturnType<typeof group>) =>
     g ? [{ action: ec2(a), resource: arn("security-group", g.id), entries: [...resourceTags(g.tags), ["ec2:Vpc", [arn("vpc", g.vpcId)]], ...regional] as Entries }] : [];
   const tagOnCreate = (type: string, tags: Tags, createAction: string) =>

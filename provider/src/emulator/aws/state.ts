@@ -194,10 +194,11 @@ export class Ec2State {
     return subnet;
   }
 
-  group(id: string): SecurityGroup {
+  /** `authorizing`: IAM's look at the group before the call runs, which is not one of EC2's lookups and so does not bring a propagating group closer. */
+  group(id: string, authorizing = false): SecurityGroup {
     if (!isEc2Id("sg", id)) throw new AwsError("InvalidGroupId.Malformed", `Invalid id: "${id}" (expecting "sg-...")`);
     const group = this.groups.get(id);
-    if (!group || !this.visible(id)) throw notFound("InvalidGroup.NotFound", "security group", id);
+    if (!group || (!authorizing && !this.visible(id))) throw notFound("InvalidGroup.NotFound", "security group", id);
     return group;
   }
 
@@ -235,8 +236,8 @@ export class Ec2State {
   }
 
   /** The group a request names by id, or by name in the default VPC (the only place names work). */
-  groupByIdOrName(groupId: string | undefined, groupName: string | undefined): SecurityGroup {
-    if (groupId !== undefined) return this.group(groupId);
+  groupByIdOrName(groupId: string | undefined, groupName: string | undefined, authorizing = false): SecurityGroup {
+    if (groupId !== undefined) return this.group(groupId, authorizing);
     if (groupName === undefined) throw new AwsError("MissingParameter", "The request must contain the parameter groupName or groupId");
     const vpc = this.defaultVpc();
     const found = vpc && [...this.groups.values()].find((g) => g.vpcId === vpc.id && g.name === groupName);

@@ -69,7 +69,8 @@ describe("the Azure emulator validates as Azure does", () => {
       assert.match(err.message, new RegExp(`has invalid Address prefix\\. Value provided: ${sourceAddressPrefix.replace(/\./g, "\\.")}`));
     }
     for (const [i, sourceAddressPrefix] of ["Internet", "virtualnetwork", "Storage.EastUS", "2001:db8::/32", "*"].entries()) {
-      await putRule({ ...ssh, sourceAddressPrefix, priority: 400 + i }, `tag${i}`);
+      // An IPv6 source needs a destination of its own family (or none in particular).
+      await putRule({ ...ssh, sourceAddressPrefix, ...(sourceAddressPrefix.includes(":") ? { destinationAddressPrefix: "*" } : {}), priority: 400 + i }, `tag${i}`);
     }
   });
 
