@@ -19,8 +19,12 @@ import { POSTGRES_PASSWORD, StoreServer, freePort, startDynalite } from "../supp
 import { tamper } from "./tamper";
 
 const BIN = resolve(__dirname, "..", "..", "bin", "jit.js");
-/** Permissions do not bind root: as root, jit runs as `nobody`, so that a read-only file is read-only to it. */
-const AS_USER = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+/**
+ * Permissions do not bind root: as root, jit runs without the capabilities that override them
+ * (`setpriv`, util-linux), so that a read-only file is read-only to it. Staying root keeps the
+ * checkout readable wherever it sits (a private home directory included).
+ */
+const AS_OWNER = process.getuid?.() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search", "--"] : [];
 
 interface Run {
   code: number;
@@ -30,7 +34,7 @@ interface Run {
 
 async function jit(env: Record<string, string>, ...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...env }, ...AS_USER });
+    const { stdout, stderr } = await promisify(execFile)(AS_OWNER[0] ?? process.execPath, [...AS_OWNER.slice(1), ...(AS_OWNER.length ? [process.execPath] : []), BIN, ...args], { env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: unknown; stdout?: string; stderr?: string };
