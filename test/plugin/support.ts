@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/provider_pb";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
-import { announcedPort, call, stop, structToJs } from "../support/pulumi/provider-host";
+import { call, connectProvider, stop, structToJs } from "../support/pulumi/provider-host";
 import { PropertyMap, Struct, sdkRequire } from "../support/pulumi/wire";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -130,20 +130,11 @@ export async function startPlugin(options: PluginOptions = {}): Promise<Plugin> 
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  let port: number;
-  try {
-    port = await announcedPort(child, START_TIMEOUT_MS, () => stderr);
-  } catch (err) {
-    await stop(child);
-    throw err;
-  }
-  const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const { client, stderr } = await connectProvider(child, START_TIMEOUT_MS);
   const failuresOf = (list: proto.CheckFailure[]) => list.map((f) => ({ property: f.getProperty(), reason: f.getReason() }));
   return {
     client,
-    stderr: () => stderr,
+    stderr,
     async pluginInfo() {
       return (await call<{ getVersion(): string }>("GetPluginInfo", (cb) => client.getPluginInfo(new Empty(), cb as never))).getVersion();
     },

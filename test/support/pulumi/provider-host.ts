@@ -90,7 +90,7 @@ export class HostCallError extends Error {
 }
 
 // The host starts in about a second; this only bounds a host that hangs.
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 30_000;
 
 const DIFF_CHANGES: Record<proto.DiffResponse.DiffChanges, HostDiff["changes"]> = {
   [proto.DiffResponse.DiffChanges.DIFF_UNKNOWN]: "unknown",
@@ -118,17 +118,7 @@ export async function startDynamicProviderHost(options: HostOptions = {}): Promi
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-
-  let port: number;
-  try {
-    port = await announcedPort(child, START_TIMEOUT_MS, () => stderr);
-  } catch (err) {
-    await stop(child);
-    throw err;
-  }
-  const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const { client, port, stderr } = await connectProvider(child, START_TIMEOUT_MS);
   let acceptSecrets: boolean | undefined;
   // What the engine sends: plaintext when the host refused secrets.
   const send = (props: PropertyMap, label: string) =>
@@ -205,7 +195,7 @@ export async function startDynamicProviderHost(options: HostOptions = {}): Promi
       return { acceptSecrets };
     },
     bind,
-    stderr: () => stderr,
+    stderr,
     async close() {
       client.close();
       await stop(child);
@@ -214,6 +204,24 @@ export async function startDynamicProviderHost(options: HostOptions = {}): Promi
 }
 
 /** The host prints its port on the first line of stdout once it listens. */
+/**
+ * A gRPC client of the provider process `child` once it has announced its port, and what it has
+ * written to stderr so far; a process that does not announce in time is stopped.
+ */
+export async function connectProvider(child: ChildProcess, timeoutMs: number): Promise<{ client: ResourceProviderClient; port: number; stderr: () => string }> {
+  let text = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+  const stderr = () => text;
+  let port: number;
+  try {
+    port = await announcedPort(child, timeoutMs, stderr);
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
+  return { client: new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()), port, stderr };
+}
+
 export async function announcedPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let stdout = "";
