@@ -7,6 +7,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  QueryCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { FailureKind, storeCall } from "./retry";
 import { DUE_SHARDS, DueItem, ItemKind, ItemStore, STORE_SCHEMA_VERSION, StoredItem, checkStoreSchema, dueShard, mergeDue, notInitialised } from "./store";
@@ -152,52 +153,49 @@ export class DynamoDbStore implements ItemStore {
   }
 
   async list(kind: ItemKind, limit?: number): Promise<StoredItem[]> {
-    const out: StoredItem[] = [];
+    return this.queryAll(
+      { TableName: this.table, KeyConditionExpression: "pk = :k", ExpressionAttributeValues: { ":k": { S: kind } }, ConsistentRead: true },
+      itemOf,
+      limit,
+    );
+  }
+
+  async due(now: number, limit: number): Promise<DueItem[]> {
+    const shards = await Promise.all(
+      Array.from({ length: DUE_SHARDS }, (_, shard) =>
+        this.queryAll(
+          {
+            TableName: this.table,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: "dueShard = :s AND dueAt <= :now",
+            ExpressionAttributeValues: { ":s": { S: `due-${shard}` }, ":now": { N: String(now) } },
+          },
+          (i) => ({ key: String(i.sk?.S), dueAt: Number(i.dueAt?.N) }),
+          limit,
+        ),
+      ),
+    );
+    return mergeDue(shards, limit);
+  }
+
+  /** Every page of a query, up to `limit` items (DynamoDB answers at most 1 MB a page). */
+  private async queryAll<T>(input: QueryCommandInput, map: (item: Record<string, AttributeValue>) => T, limit?: number): Promise<T[]> {
+    const out: T[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.call(() =>
         this.client.send(
           new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: "pk = :k",
-            ExpressionAttributeValues: { ":k": { S: kind } },
-            ConsistentRead: true,
-            ...(limit === undefined ? {} : { Limit: limit - out.length }),
+            ...input,
+            ...(limit === undefined ? {} : { Limit: Math.min(limit - out.length, 1000) }),
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
       );
-      out.push(...(page.Items ?? []).map(itemOf));
+      out.push(...(page.Items ?? []).map(map));
       start = page.LastEvaluatedKey;
     } while (start && (limit === undefined || out.length < limit));
     return out;
-  }
-
-  async due(now: number, limit: number): Promise<DueItem[]> {
-    const shards = await Promise.all(
-      Array.from({ length: DUE_SHARDS }, async (_, shard) => {
-        const found: DueItem[] = [];
-        let start: Record<string, AttributeValue> | undefined;
-        do {
-          const page = await this.call(() =>
-            this.client.send(
-              new QueryCommand({
-                TableName: this.table,
-                IndexName: DUE_INDEX,
-                KeyConditionExpression: "dueShard = :s AND dueAt <= :now",
-                ExpressionAttributeValues: { ":s": { S: `due-${shard}` }, ":now": { N: String(now) } },
-                Limit: Math.min(limit - found.length, 1000),
-                ...(start ? { ExclusiveStartKey: start } : {}),
-              }),
-            ),
-          );
-          found.push(...(page.Items ?? []).map((i) => ({ key: String(i.sk?.S), dueAt: Number(i.dueAt?.N) })));
-          start = page.LastEvaluatedKey;
-        } while (start && found.length < limit);
-        return found;
-      }),
-    );
-    return mergeDue(shards, limit);
   }
 
   async close(): Promise<void> {
