@@ -10,6 +10,8 @@ export interface Measured {
   writes: number;
   /** How many units of work the counts cover (grants, VMs, ...): the table shows per-unit figures too. */
   units?: number;
+  /** Critical-path time of the work on the emulators' virtual clock (the cloud's own durations), in seconds. */
+  modelledSeconds?: number;
   note?: string;
 }
 
@@ -34,12 +36,28 @@ export async function runScenario(s: Scenario): Promise<Row> {
 }
 
 export function formatRows(rows: Row[]): string {
-  const header = ["api", "scenario", "calls", "writes", "units", "calls/unit", "ms", "note"];
+  const header = ["api", "scenario", "calls", "writes", "units", "calls/unit", "modelled s", "ms", "note"];
   const body = rows.map((r) => {
     const units = r.units ?? 1;
-    return [r.api, r.name, String(r.calls), String(r.writes), String(units), (r.calls / units).toFixed(1), r.ms.toFixed(0), r.note ?? ""];
+    const modelled = r.modelledSeconds === undefined ? "-" : r.modelledSeconds.toFixed(0);
+    return [r.api, r.name, String(r.calls), String(r.writes), String(units), (r.calls / units).toFixed(1), modelled, r.ms.toFixed(0), r.note ?? ""];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+/** The rows as JSON, one object per scenario, with the same fields whatever a scenario measured (so figures compare across commits). */
+export function jsonRows(rows: Row[]): string {
+  const out = rows.map((r) => ({
+    api: r.api,
+    scenario: r.name,
+    calls: r.calls,
+    writes: r.writes,
+    units: r.units ?? 1,
+    modelledSeconds: r.modelledSeconds ?? null,
+    ms: Math.round(r.ms * 10) / 10,
+    ...(r.note ? { note: r.note } : {}),
+  }));
+  return JSON.stringify(out, null, 2);
 }

@@ -1,9 +1,11 @@
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
-import { formatRows, Row, runScenario, Scenario } from "./harness";
+import { formatRows, jsonRows, Row, runScenario, Scenario } from "./harness";
 
 async function main(): Promise<void> {
-  const only = process.argv[2];
+  const args = process.argv.slice(2);
+  const json = args.includes("--json");
+  const only = args.find((a) => !a.startsWith("--"));
   const files = readdirSync(__dirname).filter((f) => f.endsWith(".bench.ts") && (!only || f.includes(only))).sort();
   if (files.length === 0) throw new Error(`no benchmark matches "${only ?? ""}"`);
   const rows: Row[] = [];
@@ -14,7 +16,7 @@ async function main(): Promise<void> {
       rows.push(await runScenario(s));
     }
   }
-  process.stdout.write(`${formatRows(rows)}\n`);
+  process.stdout.write(`${json ? jsonRows(rows) : formatRows(rows)}\n`);
 }
 
 main().catch((err) => {
