@@ -5,7 +5,7 @@ import { sameId } from "./ids";
 import { vmOfNic } from "./relations";
 import { ArmRoute, page } from "./router";
 import { ProvisioningState, Resource, TYPES, VmNicRef, VmProps } from "./store";
-import { locationOf, omit, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, omit, renderTracked, settleTo, trackedFields } from "./tracked";
 
 /** Virtual machines, as far as network access needs them: their NICs and their OS type. */
 const OS_TYPES = ["Linux", "Windows"];
@@ -116,5 +116,35 @@ export function computeRoutes(ctx: Ctx): ArmRoute[] {
         });
       },
     },
+    {
+      method: "PATCH",
+      path: vmPath,
+      operation: "VirtualMachines_Update",
+      handle: (req) => {
+        const vm = store.require<VmProps>(TYPES.vm, req.params.resourceGroupName, req.params.vmName);
+        const body = req.body();
+        // A PATCH changes what it names: the other fields are the VM's own, then checked as a PUT would be.
+        const merged: Json = {
+          ...vm.top,
+          ...omit(body, ["properties"]),
+          location: vm.location,
+          tags: body.tags === undefined ? vm.tags : body.tags,
+          properties: { ...vm.properties, ...(isObject(body.properties) ? body.properties : {}) },
+        };
+        return lro.write(req, {
+          kind: "Put",
+          what: "VirtualMachine",
+          provider: "Microsoft.Compute",
+          location: vm.location,
+          locks: [vm.id],
+          etag: vm.etag,
+          apply: () => {
+            const { resource } = writeVm(ctx, vm.resourceGroup, vm.name, merged, "Updating");
+            return { status: 200, body: renderVm(resource), settle: settleTo(ctx, resource.id) };
+          },
+        });
+      },
+    },
+    deleteRoute<VmProps>(ctx, { path: vmPath, type: TYPES.vm }, "VirtualMachines_Delete", { what: "VirtualMachine", provider: "Microsoft.Compute" }),
   ];
 }

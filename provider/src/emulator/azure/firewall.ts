@@ -5,7 +5,7 @@ import { childId, key, sameId } from "./ids";
 import { subnetById } from "./relations";
 import { ArmRoute, page } from "./router";
 import { ChildDoc, FirewallProps, IpConfigProps, ProvisioningState, Resource, TYPES } from "./store";
-import { locationOf, omit, renderChild, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, omit, renderChild, renderTracked, settleTo, trackedFields, updateTagsRoute } from "./tracked";
 
 /**
  * Azure Firewalls with classic rule collections. There are no per-collection endpoints: every
@@ -205,7 +205,11 @@ export function firewallRoutes(ctx: Ctx): ArmRoute[] {
   const { store, lro, options } = ctx;
   const rgPath = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/azureFirewalls";
   const fwPath = `${rgPath}/{azureFirewallName}`;
+  const tracked = { path: fwPath, type: TYPES.firewall };
+  const longRunning = { what: "AzureFirewall", provider: "Microsoft.Network" };
   return [
+    updateTagsRoute<FirewallProps>(ctx, { ...tracked, render: renderFirewall }, "AzureFirewalls_UpdateTags", longRunning),
+    deleteRoute<FirewallProps>(ctx, tracked, "AzureFirewalls_Delete", longRunning),
     {
       method: "GET",
       path: fwPath,

@@ -87,6 +87,11 @@ export interface WriteSpec {
   etag: string | undefined;
   /** False only where a switch turns ETag checks off. */
   preconditions?: boolean;
+  /**
+   * NRP finishes some writes before it answers (a NIC's PUT answers 201 with `Succeeded`): the
+   * operation URL is still given, answers `Succeeded` at once, and holds no lock.
+   */
+  immediate?: boolean;
   /** Validates, applies, and says how to answer and how to finish when the operation ends. */
   apply(): Applied;
 }
@@ -148,6 +153,7 @@ export class Operations {
       settle: applied.settle,
     };
     this.ops.set(op.id, op);
+    if (spec.immediate) this.complete(op);
     const headers: Record<string, string> = {
       "Azure-AsyncOperation": this.url(op, "operations"),
       "Retry-After": String(this.retryAfter()),

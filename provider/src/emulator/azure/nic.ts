@@ -1,11 +1,11 @@
 import { assignPrivateIp } from "./addresses";
-import { Json, checkName, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
+import { Json, checkName, fail, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
 import type { Ctx } from "./context";
 import { childId, key, sameId } from "./ids";
 import { subnetById, vmOfNic } from "./relations";
 import { ArmRoute, page } from "./router";
 import { ChildDoc, IpConfigProps, NicProps, ProvisioningState, Resource, TYPES } from "./store";
-import { locationOf, omit, renderChild, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, omit, renderChild, renderTracked, trackedFields, updateTagsRoute } from "./tracked";
 
 /** Network interfaces: where a VM meets its subnet, its public IP and (optionally) its own NSG. */
 const IP_CONFIG_TYPE = "Microsoft.Network/networkInterfaces/ipConfigurations";
@@ -138,7 +138,23 @@ export function nicRoutes(ctx: Ctx): ArmRoute[] {
   const { store, lro, options } = ctx;
   const rgPath = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/networkInterfaces";
   const nicPath = `${rgPath}/{networkInterfaceName}`;
+  const tracked = { path: nicPath, type: TYPES.nic };
   return [
+    updateTagsRoute<NicProps>(ctx, { ...tracked, render: (n) => renderNic(ctx, n) }, "NetworkInterfaces_UpdateTags"),
+    deleteRoute<NicProps>(ctx, tracked, "NetworkInterfaces_Delete", {
+      what: "Nic",
+      provider: "Microsoft.Network",
+      check: (nic) => {
+        const user = vmOfNic(store, nic.id);
+        if (user) {
+          fail(
+            400,
+            "NicInUse",
+            `Network Interface ${nic.id} is used by existing resource ${user.vm.id}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.`,
+          );
+        }
+      },
+    }),
     {
       method: "GET",
       path: nicPath,
@@ -178,9 +194,10 @@ export function nicRoutes(ctx: Ctx): ArmRoute[] {
           location: locationOf(ctx, body, existing),
           locks: locks.filter((l): l is string => l !== undefined),
           etag: existing?.etag,
+          immediate: true,
           apply: () => {
-            const { resource, created } = writeNic(ctx, rg, name, body, "Updating");
-            return { status: created ? 201 : 200, body: renderNic(ctx, resource), settle: settleTo(ctx, resource.id) };
+            const { resource, created } = writeNic(ctx, rg, name, body, "Succeeded");
+            return { status: created ? 201 : 200, body: renderNic(ctx, resource), settle: () => undefined };
           },
         });
       },

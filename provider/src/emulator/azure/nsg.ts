@@ -6,7 +6,7 @@ import { nicsWithNsg, subnetsWithNsg } from "./relations";
 import { ArmRoute, page } from "./router";
 import { checkRuleSet, validateRule } from "./security-rules";
 import { NsgProps, ProvisioningState, Resource, RuleDoc, TYPES } from "./store";
-import { deleting, locationOf, parseTags, renderChild, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, renderChild, renderTracked, settleTo, trackedFields, updateTagsRoute } from "./tracked";
 
 /** Network security groups, their security rules, and their default rules. */
 const RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules";
@@ -134,48 +134,21 @@ export function nsgRoutes(ctx: Ctx): ArmRoute[] {
         });
       },
     },
-    {
-      method: "PATCH",
-      path: nsgPath,
-      operation: "NetworkSecurityGroups_UpdateTags",
-      handle: (req) => {
-        const nsg = nsgOf(req.params);
-        const body = req.body();
-        return lro.writeNow(req, [nsg.id], nsg.etag, () => {
-          const { resource } = store.write<NsgProps>({ ...nsg, tags: parseTags(body.tags) }, nsg.provisioningState);
-          return json(200, renderNsg(ctx, resource));
-        });
+    updateTagsRoute<NsgProps>(ctx, { path: nsgPath, type: TYPES.nsg, render: (n) => renderNsg(ctx, n) }, "NetworkSecurityGroups_UpdateTags"),
+    deleteRoute<NsgProps>(ctx, { path: nsgPath, type: TYPES.nsg }, "NetworkSecurityGroups_Delete", {
+      what: "NetworkSecurityGroup",
+      provider: "Microsoft.Network",
+      check: (nsg) => {
+        const users = [...nicsWithNsg(store, nsg.id).map((n) => n.id), ...subnetsWithNsg(store, nsg.id).map((s) => s.id)];
+        if (users.length) {
+          fail(
+            400,
+            "InUseNetworkSecurityGroupCannotBeDeleted",
+            `Network security group ${nsg.id} cannot be deleted because it is in use by the following resources: ${users.join(", ")}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.`,
+          );
+        }
       },
-    },
-    {
-      method: "DELETE",
-      path: nsgPath,
-      operation: "NetworkSecurityGroups_Delete",
-      handle: (req) => {
-        store.requireResourceGroup(req.params.resourceGroupName);
-        const nsg = store.find<NsgProps>(TYPES.nsg, req.params.resourceGroupName, req.params.networkSecurityGroupName);
-        if (!nsg) return lro.writeNow(req, [], undefined, () => empty(204));
-        return lro.write(req, {
-          kind: "Delete",
-          what: "NetworkSecurityGroup",
-          provider: "Microsoft.Network",
-          location: nsg.location,
-          locks: [nsg.id],
-          etag: nsg.etag,
-          apply: () => {
-            const users = [...nicsWithNsg(store, nsg.id).map((n) => n.id), ...subnetsWithNsg(store, nsg.id).map((s) => s.id)];
-            if (users.length) {
-              fail(
-                400,
-                "InUseNetworkSecurityGroupCannotBeDeleted",
-                `Network security group ${nsg.id} cannot be deleted because it is in use by the following resources: ${users.join(", ")}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.`,
-              );
-            }
-            return deleting(ctx, nsg);
-          },
-        });
-      },
-    },
+    }),
     {
       method: "GET",
       path: rulePath,

@@ -4,7 +4,7 @@ import type { Ctx } from "./context";
 import { ipConfigOfPublicIp } from "./relations";
 import { ArmRoute, page } from "./router";
 import { ProvisioningState, PublicIpProps, Resource, TYPES } from "./store";
-import { locationOf, omit, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, omit, renderTracked, settleTo, trackedFields, updateTagsRoute } from "./tracked";
 import { ALLOCATION_METHODS } from "./nic";
 
 /** Public IP addresses: what a VM (or a firewall) is reached on from the Internet. */
@@ -60,7 +60,23 @@ export function publicIpRoutes(ctx: Ctx): ArmRoute[] {
   const { store, lro, options } = ctx;
   const rgPath = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/publicIPAddresses";
   const pipPath = `${rgPath}/{publicIpAddressName}`;
+  const tracked = { path: pipPath, type: TYPES.publicIp };
   return [
+    updateTagsRoute<PublicIpProps>(ctx, { ...tracked, render: (p) => renderPublicIp(ctx, p) }, "PublicIPAddresses_UpdateTags"),
+    deleteRoute<PublicIpProps>(ctx, tracked, "PublicIPAddresses_Delete", {
+      what: "PublicIpAddress",
+      provider: "Microsoft.Network",
+      check: (pip) => {
+        const user = ipConfigOfPublicIp(store, pip.id);
+        if (user) {
+          fail(
+            400,
+            "PublicIPAddressInUse",
+            `Public IP address ${pip.id} can not be deleted since it is still allocated to resource ${user.id}. In order to delete the public IP, disassociate/detach the Public IP address from the resource. To learn how to do this, see aka.ms/deletepublicip.`,
+          );
+        }
+      },
+    }),
     {
       method: "GET",
       path: pipPath,

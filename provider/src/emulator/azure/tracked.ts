@@ -1,7 +1,8 @@
-import { Json, fail, isObject } from "./arm";
+import { Json, empty, fail, isObject, json } from "./arm";
 import type { Ctx } from "./context";
 import type { Applied } from "./lro";
-import type { Resource } from "./store";
+import type { ArmRoute } from "./router";
+import type { Resource, ResourceType } from "./store";
 
 /**
  * What all tracked (top-level, located) resources share: how a PUT's location, tags and other
@@ -83,6 +84,78 @@ export function deleting(ctx: Ctx, r: Resource): Applied {
     settle: (succeeded) => {
       if (succeeded) ctx.store.remove(r.id);
       else r.provisioningState = "Failed";
+    },
+  };
+}
+
+/** How a route finds its tracked resource and answers it. */
+export interface TrackedRoute<P extends Json> {
+  /** The resource's URL pattern: its name is the last segment's parameter. */
+  path: string;
+  type: ResourceType;
+  render(r: Resource<P>): Json;
+}
+
+const nameParam = (path: string): string => path.slice(path.lastIndexOf("{") + 1, -1);
+
+/**
+ * `PATCH` of tags. NRP answers it at once for most network types (200 with the resource, no
+ * operation to poll); for others (Azure Firewall) it is long-running, given as `longRunning`.
+ * The tags given replace the old ones (an absent `tags` clears them).
+ */
+export function updateTagsRoute<P extends Json>(ctx: Ctx, route: TrackedRoute<P>, operation: string, longRunning?: { what: string; provider: string }): ArmRoute {
+  return {
+    method: "PATCH",
+    path: route.path,
+    operation,
+    handle: (req) => {
+      const r = ctx.store.require<P>(route.type, req.params.resourceGroupName, req.params[nameParam(route.path)]);
+      const body = req.body();
+      const retag = (state: Resource["provisioningState"]) => ctx.store.write<P>({ ...r, tags: parseTags(body.tags) }, state).resource;
+      if (!longRunning) return ctx.lro.writeNow(req, [r.id], r.etag, () => json(200, route.render(retag(r.provisioningState))));
+      return ctx.lro.write(req, {
+        kind: "Put",
+        ...longRunning,
+        location: r.location,
+        locks: [r.id],
+        etag: r.etag,
+        apply: () => ({ status: 200, body: route.render(retag("Updating")), settle: settleTo(ctx, r.id) }),
+      });
+    },
+  };
+}
+
+/**
+ * A long-running `DELETE`: 202 with both polling URLs, `Deleting` until it ends; 204 (and no
+ * operation) for a resource that is not there. `check` refuses a resource still in use before
+ * anything changes.
+ */
+export function deleteRoute<P extends Json>(
+  ctx: Ctx,
+  route: Omit<TrackedRoute<P>, "render">,
+  operation: string,
+  spec: { what: string; provider: string; check?(r: Resource<P>): void },
+): ArmRoute {
+  return {
+    method: "DELETE",
+    path: route.path,
+    operation,
+    handle: (req) => {
+      ctx.store.requireResourceGroup(req.params.resourceGroupName);
+      const r = ctx.store.find<P>(route.type, req.params.resourceGroupName, req.params[nameParam(route.path)]);
+      if (!r) return ctx.lro.writeNow(req, [], undefined, () => empty(204));
+      return ctx.lro.write(req, {
+        kind: "Delete",
+        what: spec.what,
+        provider: spec.provider,
+        location: r.location,
+        locks: [r.id],
+        etag: r.etag,
+        apply: () => {
+          spec.check?.(r);
+          return deleting(ctx, r);
+        },
+      });
     },
   };
 }

@@ -1,11 +1,11 @@
 import { parsePrefix, prefixContains } from "../../model/address";
-import { Json, checkName, childNotFound, fail, invalidReference, invalidRequest, isObject, json, refId } from "./arm";
+import { Json, checkName, childNotFound, empty, fail, invalidReference, invalidRequest, isObject, json, refId } from "./arm";
 import type { Ctx } from "./context";
 import { childId, key, sameId } from "./ids";
 import { ipConfigsInSubnet, subnetById } from "./relations";
 import { ArmRoute, page } from "./router";
 import { ChildDoc, ProvisioningState, Resource, SubnetProps, TYPES, VnetProps } from "./store";
-import { locationOf, omit, renderChild, renderTracked, settleTo, trackedFields } from "./tracked";
+import { deleteRoute, locationOf, omit, renderChild, renderTracked, settleTo, trackedFields, updateTagsRoute } from "./tracked";
 
 /** Virtual networks and their subnets, which is where NSGs attach to a subnet. */
 const SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets";
@@ -129,7 +129,14 @@ export function vnetRoutes(ctx: Ctx): ArmRoute[] {
   const subnetPath = `${vnetPath}/subnets/{subnetName}`;
   const vnetOf = (p: Record<string, string>) => store.require<VnetProps>(TYPES.vnet, p.resourceGroupName, p.virtualNetworkName);
 
+  const tracked = { path: vnetPath, type: TYPES.vnet };
   return [
+    updateTagsRoute<VnetProps>(ctx, { ...tracked, render: (v) => renderVnet(ctx, v) }, "VirtualNetworks_UpdateTags"),
+    deleteRoute<VnetProps>(ctx, tracked, "VirtualNetworks_Delete", {
+      what: "VirtualNetwork",
+      provider: "Microsoft.Network",
+      check: (vnet) => checkRemovable(ctx, vnet, []),
+    }),
     { method: "GET", path: vnetPath, operation: "VirtualNetworks_Get", handle: (req) => json(200, renderVnet(ctx, vnetOf(req.params))) },
     {
       method: "GET",
@@ -207,6 +214,32 @@ export function vnetRoutes(ctx: Ctx): ArmRoute[] {
           apply: () => {
             const written = writeSubnet(ctx, vnet, req.params.subnetName, body.properties, "Updating");
             return { status: written.created ? 201 : 200, body: renderSubnet(ctx, written.vnet, written.subnet), settle: settleTo(ctx, vnet.id) };
+          },
+        });
+      },
+    },
+    {
+      method: "DELETE",
+      path: subnetPath,
+      operation: "Subnets_Delete",
+      handle: (req) => {
+        const vnet = vnetOf(req.params);
+        const current = vnet.properties.subnets.find((s) => key(s.name) === key(req.params.subnetName));
+        if (!current) return lro.writeNow(req, [], undefined, () => empty(204));
+        const kept = vnet.properties.subnets.filter((s) => s !== current);
+        return lro.write(req, {
+          kind: "Delete",
+          what: "Subnet",
+          provider: "Microsoft.Network",
+          location: vnet.location,
+          locks: [vnet.id, ...nsgsOf([current])],
+          etag: vnet.etag,
+          apply: () => {
+            checkRemovable(ctx, vnet, kept);
+            // A subnet's removal is an update of its VNet: the subnet is gone at once, the VNet is Updating.
+            ctx.store.write<VnetProps>({ ...vnet, properties: { ...vnet.properties, subnets: kept } }, "Updating");
+            touchChanged(ctx, nsgsOf(vnet.properties.subnets), nsgsOf(kept));
+            return { status: 202, settle: settleTo(ctx, vnet.id) };
           },
         });
       },
