@@ -154,10 +154,9 @@ export class Operations {
     };
     this.ops.set(op.id, op);
     if (spec.immediate) this.complete(op);
-    const headers: Record<string, string> = {
-      "Azure-AsyncOperation": this.url(op, "operations"),
-      "Retry-After": String(this.retryAfter()),
-    };
+    const headers: Record<string, string> = { "Azure-AsyncOperation": this.url(op, "operations") };
+    // Nothing to wait for when the write is already over: NRP then sends no Retry-After.
+    if (!spec.immediate) headers["Retry-After"] = String(this.retryAfter());
     if (spec.kind === "Delete") {
       headers.Location = this.url(op, "operationResults");
       return empty(applied.status, headers);

@@ -1,5 +1,5 @@
 import { assignPrivateIp } from "./addresses";
-import { Json, checkName, fail, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
+import { Json, checkName, childNotFound, fail, invalidReference, invalidRequest, isObject, json, parseEnum, refId } from "./arm";
 import type { Ctx } from "./context";
 import { childId, key, sameId } from "./ids";
 import { subnetById, vmOfNic } from "./relations";
@@ -31,6 +31,9 @@ function dnsSuffix(ctx: Ctx, nic: Resource<NicProps>): string | undefined {
   return vnet && `${vnet.resourceGuid.replace(/-/g, "").slice(0, 26)}.ax.internal.cloudapp.net`;
 }
 
+const renderIpConfig = (nic: Resource<NicProps>, c: ChildDoc<IpConfigProps>): Json =>
+  renderChild(nic, childId(nic.id, "ipConfigurations", c.name), IP_CONFIG_TYPE, c.name, c.properties);
+
 export function renderNic(ctx: Ctx, nic: Resource<NicProps>): Json {
   const attached = vmOfNic(ctx.store, nic.id);
   const { dnsSettings, ipConfigurations, ...rest } = nic.properties;
@@ -38,7 +41,7 @@ export function renderNic(ctx: Ctx, nic: Resource<NicProps>): Json {
   return renderTracked(nic, {
     provisioningState: nic.provisioningState,
     resourceGuid: nic.resourceGuid,
-    ipConfigurations: ipConfigurations.map((c) => renderChild(nic, childId(nic.id, "ipConfigurations", c.name), IP_CONFIG_TYPE, c.name, c.properties)),
+    ipConfigurations: ipConfigurations.map((c) => renderIpConfig(nic, c)),
     dnsSettings: { dnsServers: [], appliedDnsServers: [], ...(isObject(dnsSettings) ? dnsSettings : {}), ...(suffix ? { internalDomainNameSuffix: suffix } : {}) },
     enableAcceleratedNetworking: false,
     disableTcpStateTracking: false,
@@ -139,11 +142,13 @@ export function nicRoutes(ctx: Ctx): ArmRoute[] {
   const rgPath = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/networkInterfaces";
   const nicPath = `${rgPath}/{networkInterfaceName}`;
   const tracked = { path: nicPath, type: TYPES.nic };
+  const nicOf = (p: Record<string, string>) => store.require<NicProps>(TYPES.nic, p.resourceGroupName, p.networkInterfaceName);
   return [
     updateTagsRoute<NicProps>(ctx, { ...tracked, render: (n) => renderNic(ctx, n) }, "NetworkInterfaces_UpdateTags"),
     deleteRoute<NicProps>(ctx, tracked, "NetworkInterfaces_Delete", {
       what: "Nic",
       provider: "Microsoft.Network",
+      status: 200,
       check: (nic) => {
         const user = vmOfNic(store, nic.id);
         if (user) {
@@ -155,6 +160,36 @@ export function nicRoutes(ctx: Ctx): ArmRoute[] {
         }
       },
     }),
+    {
+      method: "GET",
+      path: `${nicPath}/ipConfigurations`,
+      operation: "NetworkInterfaceIPConfigurations_List",
+      handle: (req) => {
+        const nic = nicOf(req.params);
+        return page(req, nic.properties.ipConfigurations.map((c) => renderIpConfig(nic, c)), options.pageSize);
+      },
+    },
+    {
+      method: "GET",
+      path: `${nicPath}/ipConfigurations/{ipConfigurationName}`,
+      operation: "NetworkInterfaceIPConfigurations_Get",
+      handle: (req) => {
+        const nic = nicOf(req.params);
+        const id = childId(nic.id, "ipConfigurations", req.params.ipConfigurationName);
+        const config = nic.properties.ipConfigurations.find((c) => key(c.name) === key(req.params.ipConfigurationName)) ?? childNotFound(id);
+        return json(200, renderIpConfig(nic, config));
+      },
+    },
+    {
+      // The emulator serves no load balancers, so no NIC is in a backend pool.
+      method: "GET",
+      path: `${nicPath}/loadBalancers`,
+      operation: "NetworkInterfaceLoadBalancers_List",
+      handle: (req) => {
+        nicOf(req.params);
+        return page(req, [], options.pageSize);
+      },
+    },
     {
       method: "GET",
       path: nicPath,

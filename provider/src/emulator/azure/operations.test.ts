@@ -18,6 +18,7 @@ const SERVED = [
   "Subnets_CreateOrUpdate", "Subnets_Get", "Subnets_List", "Subnets_Delete",
   "NetworkInterfaces_CreateOrUpdate", "NetworkInterfaces_Get", "NetworkInterfaces_List", "NetworkInterfaces_ListAll",
   "NetworkInterfaces_UpdateTags", "NetworkInterfaces_Delete",
+  "NetworkInterfaceIPConfigurations_List", "NetworkInterfaceIPConfigurations_Get", "NetworkInterfaceLoadBalancers_List",
   "PublicIPAddresses_CreateOrUpdate", "PublicIPAddresses_Get", "PublicIPAddresses_List", "PublicIPAddresses_ListAll",
   "PublicIPAddresses_UpdateTags", "PublicIPAddresses_Delete",
   "AzureFirewalls_CreateOrUpdate", "AzureFirewalls_Get", "AzureFirewalls_List", "AzureFirewalls_ListAll",
@@ -89,6 +90,7 @@ describe("every operation the Azure endpoint serves, through the SDK clients", (
     );
     const first = lastWrite();
     assert.deepEqual([first.status, first.async, first.body.properties.provisioningState], [201, true, "Succeeded"]);
+    assert.equal(sdk.exchanges.at(-1)?.responseHeaders["retry-after"], undefined, "nothing to wait for");
     const nic = await poller.pollUntilDone();
     assert.equal(nic.ipConfigurations?.[0].privateIPAddress, "10.1.0.4");
     assert.equal(emu.lro.list().find((o) => o.name === "PutNicOperation")?.status, "Succeeded", "the NIC's operation holds no lock");
@@ -100,6 +102,10 @@ describe("every operation the Azure endpoint serves, through the SDK clients", (
     assert.deepEqual((await all(sdk.network.networkInterfaces.listAll())).map((n) => n.name), ["nic"]);
     assert.deepEqual((await sdk.network.networkInterfaces.updateTags("ops", "nic", { tags: { b: "2" } })).tags, { b: "2" });
     assert.deepEqual([lastWrite().status, lastWrite().async], [200, false]);
+    assert.deepEqual((await all(sdk.network.networkInterfaceIPConfigurations.list("ops", "nic"))).map((c) => c.privateIPAddress), ["10.1.0.4"]);
+    assert.equal((await sdk.network.networkInterfaceIPConfigurations.get("ops", "nic", "ipconfig1")).publicIPAddress?.id, pip.id);
+    assert.equal((await armError(sdk.network.networkInterfaceIPConfigurations.get("ops", "nic", "nope"))).statusCode, 404);
+    assert.deepEqual(await all(sdk.network.networkInterfaceLoadBalancers.list("ops", "nic")), []);
 
     assert.equal((await sdk.network.publicIPAddresses.get("ops", "ip")).ipConfiguration?.id, nic.ipConfigurations?.[0].id);
     assert.deepEqual((await all(sdk.network.publicIPAddresses.list("ops"))).map((p) => p.name), ["ip"]);
@@ -171,7 +177,7 @@ describe("every operation the Azure endpoint serves, through the SDK clients", (
     assert.equal((await armError(sdk.compute.virtualMachines.get("ops", "vm"))).statusCode, 404);
 
     await sdk.network.networkInterfaces.beginDeleteAndWait("ops", "nic", fast);
-    assert.deepEqual(emu.calls.list({ operation: "NetworkInterfaces_Delete" }).map((c) => c.status), [400, 202]);
+    assert.deepEqual(emu.calls.list({ operation: "NetworkInterfaces_Delete" }).map((c) => c.status), [400, 200], "a NIC's DELETE answers 200 with its polling URLs, as recorded");
     await sdk.network.publicIPAddresses.beginDeleteAndWait("ops", "ip", fast);
     await sdk.network.virtualNetworks.beginDeleteAndWait("ops", "net", fast);
     assert.deepEqual(await all(sdk.network.virtualNetworks.listAll()), []);

@@ -77,10 +77,10 @@ export function settleTo(ctx: Ctx, id: string): (succeeded: boolean) => void {
 }
 
 /** A long-running DELETE: the resource shows `Deleting` until the operation ends, then is gone. */
-export function deleting(ctx: Ctx, r: Resource): Applied {
+export function deleting(ctx: Ctx, r: Resource, status = 202): Applied {
   r.provisioningState = "Deleting";
   return {
-    status: 202,
+    status,
     settle: (succeeded) => {
       if (succeeded) ctx.store.remove(r.id);
       else r.provisioningState = "Failed";
@@ -134,7 +134,13 @@ export function deleteRoute<P extends Json>(
   ctx: Ctx,
   route: Omit<TrackedRoute<P>, "render">,
   operation: string,
-  spec: { what: string; provider: string; check?(r: Resource<P>): void },
+  spec: {
+    what: string;
+    provider: string;
+    /** What the DELETE answers while its operation runs: 202, but 200 for a NIC (as recorded). */
+    status?: number;
+    check?(r: Resource<P>): void;
+  },
 ): ArmRoute {
   return {
     method: "DELETE",
@@ -153,7 +159,7 @@ export function deleteRoute<P extends Json>(
         etag: r.etag,
         apply: () => {
           spec.check?.(r);
-          return deleting(ctx, r);
+          return deleting(ctx, r, spec.status);
         },
       });
     },
