@@ -38,7 +38,7 @@ export function renderNic(ctx: Ctx, nic: Resource<NicProps>): Json {
   const attached = vmOfNic(ctx.store, nic.id);
   const { dnsSettings, ipConfigurations, ...rest } = nic.properties;
   const suffix = dnsSuffix(ctx, nic);
-  return renderTracked(nic, {
+  const rendered = renderTracked(nic, {
     provisioningState: nic.provisioningState,
     resourceGuid: nic.resourceGuid,
     ipConfigurations: ipConfigurations.map((c) => renderIpConfig(nic, c)),
@@ -47,14 +47,16 @@ export function renderNic(ctx: Ctx, nic: Resource<NicProps>): Json {
     disableTcpStateTracking: false,
     enableIPForwarding: false,
     nicType: "Standard",
-    auxiliaryMode: "None",
-    auxiliarySku: "None",
+    // What recorded answers carry for a subscription that may send mail on port 25.
+    allowPort25Out: true,
     ...rest,
     ...(attached ? { macAddress: macAddress(nic), primary: attached.primary, virtualMachine: { id: attached.vm.id } } : {}),
     hostedWorkloads: [],
     tapConfigurations: [],
     vnetEncryptionSupported: false,
   });
+  // NRP answers every NIC with a top-level kind, "Regular" for one a user made.
+  return { ...rendered, kind: "Regular" };
 }
 
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
