@@ -71,6 +71,7 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: "network security group and its rules (azure-sdk-for-go, 2022-07-01)", files: ["azure-sdk-for-go/TestNetworkSecurityGroupTestSuite.json"] },
   { name: "network interface and its collections (azure-sdk-for-go, 2022-07-01)", files: ["azure-sdk-for-go/TestNetworkInterfaceTestSuite.json"] },
+  { name: "public IP address (azure-sdk-for-go, 2022-07-01)", files: ["azure-sdk-for-go/TestPublicIpAddressTestSuite.json"] },
   {
     name: "virtual network, subnet and network interface (azure-sdk-for-python, 2019-07-01)",
     files: ["azure-sdk-for-python/test_mgmt_network.test_network_interface_card.yaml"],

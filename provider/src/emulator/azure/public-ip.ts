@@ -13,7 +13,10 @@ const SKUS = ["Basic", "Standard"] as const;
 
 export function renderPublicIp(ctx: Ctx, pip: Resource<PublicIpProps>): Json {
   const user = ipConfigOfPublicIp(ctx.store, pip.id);
-  return renderTracked(pip, {
+  const given = isObject(pip.top.sku) ? pip.top.sku : {};
+  // NRP answers the SKU it applied, Basic and Regional when the request named none.
+  const sku = { ...given, name: given.name ?? "Basic", tier: given.tier ?? "Regional" };
+  const rendered = renderTracked(pip, {
     provisioningState: pip.provisioningState,
     resourceGuid: pip.resourceGuid,
     publicIPAddressVersion: "IPv4",
@@ -22,6 +25,7 @@ export function renderPublicIp(ctx: Ctx, pip: Resource<PublicIpProps>): Json {
     ...pip.properties,
     ...(user ? { ipConfiguration: { id: user.id } } : {}),
   });
+  return { ...rendered, sku };
 }
 
 /**
