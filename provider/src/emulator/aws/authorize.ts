@@ -108,7 +108,8 @@ function ec2Authorizations(env: Env, action: string, req: QueryNode): { action: 
         ...tagOnCreate("security-group", tags, action),
       ];
     }
-    case "AuthorizeSecurityGroupIngress": {
+    case "AuthorizeSecurityGroupIngress":
+    case "AuthorizeSecurityGroupEgress": {
       const tags = specifiedTags(req, "security-group-rule");
       return [
         ...onGroup(action, group(req.str("GroupId"), req.str("GroupName"))),
@@ -117,6 +118,7 @@ function ec2Authorizations(env: Env, action: string, req: QueryNode): { action: 
       ];
     }
     case "RevokeSecurityGroupIngress":
+    case "RevokeSecurityGroupEgress":
     case "DeleteSecurityGroup":
       return onGroup(action, group(req.str("GroupId"), req.str("GroupName")));
     case "ModifyNetworkInterfaceAttribute": {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
@@ -10,6 +11,7 @@ import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   IpPermission,
+  RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { failsWith, withEmulator } from "./testing/harness";
@@ -343,4 +345,31 @@ test("a description with & is accepted on CIDR sources but refused on group and 
     for (const source of [{ PrefixListIds: [{ PrefixListId: list.id, Description: "R&D" }] }, { UserIdGroupPairs: [{ GroupId: group.id, Description: "R&D" }] }]) {
       await failsWith(ec2Once.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: group.id, IpPermissions: [{ IpProtocol: "tcp", FromPort: 80, ToPort: 80, ...source }] })), "InvalidParameterValue", /rule description/);
     }
+  }));
+
+test("outbound rules: authorize and revoke egress by permission or rule id, apart from the inbound ones", () =>
+  withEmulator({}, async ({ emu, ec2, ec2Once }) => {
+    const vpc = emu.seed.vpc({ cidrBlock: "10.3.0.0/16" });
+    const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ GroupName: "out", Description: "outbound", VpcId: vpc.id }));
+    const https = (cidr: string): IpPermission => ({ IpProtocol: "tcp", FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: cidr, Description: "api" }] });
+
+    const added = await ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId, IpPermissions: [https("10.0.0.0/8")] }));
+    const [rule] = added.SecurityGroupRules ?? [];
+    assert.deepEqual([rule.IsEgress, rule.IpProtocol, rule.FromPort, rule.CidrIpv4, rule.Description], [true, "tcp", 443, "10.0.0.0/8", "api"]);
+    const [group] = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId!] }))).SecurityGroups ?? [];
+    assert.deepEqual(group.IpPermissions, [], "nothing inbound");
+    assert.deepEqual(group.IpPermissionsEgress?.map((p) => [p.IpProtocol, p.FromPort, p.IpRanges?.[0].CidrIp]), [["-1", undefined, "0.0.0.0/0"], ["tcp", 443, "10.0.0.0/8"]]);
+    await failsWith(ec2Once.send(new AuthorizeSecurityGroupEgressCommand({ GroupId, IpPermissions: [https("10.0.0.0/8")] })), "InvalidPermission.Duplicate");
+
+    // An outbound rule is not an inbound one: neither its id nor its permission revokes it as ingress.
+    await failsWith(ec2Once.send(new RevokeSecurityGroupIngressCommand({ GroupId, SecurityGroupRuleIds: [rule.SecurityGroupRuleId!] })), "InvalidSecurityGroupRuleId.NotFound");
+    await failsWith(ec2Once.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: [https("10.0.0.0/8")] })), "InvalidPermission.NotFound");
+
+    const byId = await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId, SecurityGroupRuleIds: [rule.SecurityGroupRuleId!] }));
+    assert.deepEqual(byId.RevokedSecurityGroupRules?.map((r) => [r.SecurityGroupRuleId, r.IsEgress]), [[rule.SecurityGroupRuleId, true]]);
+    // The allow-all rule every group starts with goes the same way, by its permission.
+    await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId, IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }] }));
+    assert.deepEqual(emu.state.group(GroupId!).rules, []);
+    const flat = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [GroupId!] }] }));
+    assert.deepEqual(flat.SecurityGroupRules, []);
   }));

@@ -20,7 +20,7 @@ import { tagSpecifications, tagsXml } from "./tags";
 import type { XmlObject } from "./xml";
 
 /**
- * Security groups and their ingress rules. Authorize is all-or-nothing: every rule of the request
+ * Security groups and their ingress and egress rules. Authorize is all-or-nothing: every rule of the request
  * is checked (syntax, duplicates, the per-family limit) before any is added, so a failed call adds
  * none. (Whether real EC2 can add part of a request before failing is not documented; the atomic
  * answer is the one a careful caller must be able to handle anyway.)
@@ -95,8 +95,8 @@ export function prefixListPeer(state: Ec2State, id: string): Peer {
   return { kind: "prefixList", prefixListId: state.prefixList(id).id };
 }
 
-function ingressSpecs(state: Ec2State, group: SecurityGroup, req: QueryNode): RuleSpec[] {
-  const specs = readPermissions(req, false, { group: (ref) => groupPeer(state, group, ref), prefixList: (id) => prefixListPeer(state, id) });
+function ruleSpecs(state: Ec2State, group: SecurityGroup, req: QueryNode, egress: boolean): RuleSpec[] {
+  const specs = readPermissions(req, egress, { group: (ref) => groupPeer(state, group, ref), prefixList: (id) => prefixListPeer(state, id) });
   if (specs.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter ipPermissions");
   return specs;
 }
@@ -151,6 +151,69 @@ const ruleFilters: Filterable<SecurityGroupRule> = {
   tags: (r) => r.tags,
 };
 
+/**
+ * The group a rule call names. Egress calls name it by id only: EC2's egress actions have no
+ * `GroupName`, and the SDK sends none.
+ */
+function ruleGroup(state: Ec2State, req: QueryNode, egress: boolean): SecurityGroup {
+  if (egress && req.str("GroupId") === undefined) throw new AwsError("MissingParameter", "The request must contain the parameter groupId");
+  return state.groupByIdOrName(req.str("GroupId"), egress ? undefined : req.str("GroupName"));
+}
+
+function authorize(egress: boolean): Operation {
+  return {
+    write: true,
+    handle({ state }, req) {
+      const group = ruleGroup(state, req, egress);
+      const added = addRules(state, group, ruleSpecs(state, group, req, egress), tagSpecifications(req, "security-group-rule"));
+      return { return: true, securityGroupRuleSet: added.map((r) => ruleXml(r, state.accountId, state.region)) };
+    },
+  };
+}
+
+/**
+ * By rule ids, or by permissions that must match existing rules of that direction (descriptions
+ * aside). An unmatched permission fails the whole call in a non-default VPC
+ * (`InvalidPermission.NotFound`, nothing revoked); in the default VPC the matched rules go and the
+ * rest come back as `UnknownIpPermissions`.
+ */
+function revoke(egress: boolean): Operation {
+  return {
+    write: true,
+    handle({ state }, req) {
+      const group = ruleGroup(state, req, egress);
+      const ruleIds = req.strings("SecurityGroupRuleId");
+      let revoked: SecurityGroupRule[];
+      let unknown: RuleSpec[] = [];
+      if (ruleIds.length > 0) {
+        if (req.has("IpPermissions") || req.has("IpProtocol")) {
+          throw new AwsError("InvalidParameterCombination", "The parameter SecurityGroupRuleIds cannot be used with the parameter IpPermissions");
+        }
+        revoked = ruleIds.map((id) => {
+          const rule = state.rule(id);
+          if (rule.groupId !== group.id || rule.egress !== egress) throw notFound("InvalidSecurityGroupRuleId.NotFound", "security group rule ID", id);
+          return rule;
+        });
+      } else {
+        const byKey = new Map(group.rules.map((r) => [ruleKey(r), r]));
+        const specs = ruleSpecs(state, group, req, egress);
+        revoked = specs.flatMap((s) => byKey.get(ruleKey(s)) ?? []);
+        unknown = specs.filter((s) => !byKey.has(ruleKey(s)));
+        if (unknown.length > 0 && !state.vpc(group.vpcId).isDefault) {
+          throw new AwsError("InvalidPermission.NotFound", "The specified rule does not exist in this security group.");
+        }
+      }
+      const gone = new Set(revoked);
+      group.rules = group.rules.filter((r) => !gone.has(r));
+      return {
+        return: true,
+        unknownIpPermissionSet: unknown.length > 0 ? ipPermissionsXml(unknown) : undefined,
+        revokedSecurityGroupRuleSet: [...gone].map(revokedRuleXml),
+      };
+    },
+  };
+}
+
 export const securityGroupOperations: Record<string, Operation> = {
   ...prefixListOperations,
 
@@ -179,56 +242,10 @@ export const securityGroupOperations: Record<string, Operation> = {
     },
   },
 
-  AuthorizeSecurityGroupIngress: {
-    write: true,
-    handle({ state }, req) {
-      const group = state.groupByIdOrName(req.str("GroupId"), req.str("GroupName"));
-      const specs = ingressSpecs(state, group, req);
-      const added = addRules(state, group, specs, tagSpecifications(req, "security-group-rule"));
-      return { return: true, securityGroupRuleSet: added.map((r) => ruleXml(r, state.accountId, state.region)) };
-    },
-  },
-
-  /**
-   * By rule ids, or by permissions that must match existing rules (descriptions aside). An
-   * unmatched permission fails the whole call in a non-default VPC (`InvalidPermission.NotFound`,
-   * nothing revoked); in the default VPC the matched rules go and the rest come back as
-   * `UnknownIpPermissions`.
-   */
-  RevokeSecurityGroupIngress: {
-    write: true,
-    handle({ state }, req) {
-      const group = state.groupByIdOrName(req.str("GroupId"), req.str("GroupName"));
-      const ruleIds = req.strings("SecurityGroupRuleId");
-      let revoked: SecurityGroupRule[];
-      let unknown: RuleSpec[] = [];
-      if (ruleIds.length > 0) {
-        if (req.has("IpPermissions") || req.has("IpProtocol")) {
-          throw new AwsError("InvalidParameterCombination", "The parameter SecurityGroupRuleIds cannot be used with the parameter IpPermissions");
-        }
-        revoked = ruleIds.map((id) => {
-          const rule = state.rule(id);
-          if (rule.groupId !== group.id || rule.egress) throw notFound("InvalidSecurityGroupRuleId.NotFound", "security group rule ID", id);
-          return rule;
-        });
-      } else {
-        const byKey = new Map(group.rules.map((r) => [ruleKey(r), r]));
-        const specs = ingressSpecs(state, group, req);
-        revoked = specs.flatMap((s) => byKey.get(ruleKey(s)) ?? []);
-        unknown = specs.filter((s) => !byKey.has(ruleKey(s)));
-        if (unknown.length > 0 && !state.vpc(group.vpcId).isDefault) {
-          throw new AwsError("InvalidPermission.NotFound", "The specified rule does not exist in this security group.");
-        }
-      }
-      const gone = new Set(revoked);
-      group.rules = group.rules.filter((r) => !gone.has(r));
-      return {
-        return: true,
-        unknownIpPermissionSet: unknown.length > 0 ? ipPermissionsXml(unknown) : undefined,
-        revokedSecurityGroupRuleSet: [...gone].map(revokedRuleXml),
-      };
-    },
-  },
+  AuthorizeSecurityGroupIngress: authorize(false),
+  AuthorizeSecurityGroupEgress: authorize(true),
+  RevokeSecurityGroupIngress: revoke(false),
+  RevokeSecurityGroupEgress: revoke(true),
 
   DescribeSecurityGroups: {
     write: false,
