@@ -6,7 +6,8 @@ import { tagsXml } from "./tags";
 /**
  * Managed prefix lists, as far as security groups need them: DescribeManagedPrefixLists tells a
  * caller each list's maximum entries (what a reference to it costs against the rules-per-group
- * quota) and its owner (`AWS` for AWS-managed lists, which count as their published weight).
+ * quota) and its owner (`AWS` for AWS-managed lists, which count as their published weight);
+ * GetManagedPrefixListEntries lists the CIDRs a reference to it admits.
  */
 
 function listFilters(accountId: string): Filterable<PrefixList> {
@@ -41,6 +42,15 @@ export const prefixListOperations: Record<string, Operation> = {
         })),
         nextToken: page.nextToken,
       };
+    },
+  },
+
+  GetManagedPrefixListEntries: {
+    write: false,
+    handle({ state }, req) {
+      const list = state.prefixList(req.required("PrefixListId"));
+      const page = paginate(list.entries, req, "GetManagedPrefixListEntries");
+      return { entrySet: page.items.map((cidr) => ({ cidr })), nextToken: page.nextToken };
     },
   },
 };

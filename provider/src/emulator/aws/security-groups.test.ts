@@ -10,6 +10,7 @@ import {
   DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
+  GetManagedPrefixListEntriesCommand,
   IpPermission,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -372,4 +373,17 @@ test("outbound rules: authorize and revoke egress by permission or rule id, apar
     assert.deepEqual(emu.state.group(GroupId!).rules, []);
     const flat = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [GroupId!] }] }));
     assert.deepEqual(flat.SecurityGroupRules, []);
+  }));
+
+test("a prefix list's entries are listed, a page at a time", () =>
+  withEmulator({}, async ({ emu, ec2, ec2Once }) => {
+    const cidrs = Array.from({ length: 7 }, (_, i) => `198.51.${i}.0/24`);
+    const office = emu.seed.prefixList({ name: "office", maxEntries: 10, entries: cidrs });
+    const all = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: office.id }));
+    assert.deepEqual(all.Entries?.map((e) => e.Cidr), cidrs);
+    const first = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: office.id, MaxResults: 5 }));
+    const rest = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: office.id, MaxResults: 5, NextToken: first.NextToken }));
+    assert.deepEqual([...(first.Entries ?? []), ...(rest.Entries ?? [])].map((e) => e.Cidr), cidrs);
+    assert.equal(rest.NextToken, undefined);
+    await failsWith(ec2Once.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: "pl-0123456789abcdef0" })), "InvalidPrefixListID.NotFound");
   }));
