@@ -45,7 +45,7 @@ export async function decideWith(ctx: AccessContext, grantId: string, caller: Ca
       if (grant.state === "awaiting-approval" && grant.approval && epochMs(now) >= epochMs(grant.approval.expiresAt)) await expireApproval(ctx, grant);
       if (err instanceof JitError) {
         await ctx.ledger.appendAudit(
-          newAuditEvent({ actor: principal.id, action, target: { policy: grant.policy, grant: grant.id }, outcome: "refused", code: err.code, message: err.message, time: now }),
+          newAuditEvent({ actor: principal.id, action, target: { policy: grant.policy, grant: grant.id }, outcome: "refused", code: err.code, message: err.message }),
         );
       }
       throw err;
@@ -66,7 +66,7 @@ export async function decideWith(ctx: AccessContext, grantId: string, caller: Ca
         target: { policy: stored.policy, grant: stored.id },
         outcome: "success",
         message: decision === "deny" ? `denied${options.reason ? `: ${options.reason}` : ""}` : `${approvalsOf(stored).length} of ${approval.required} approval(s)`,
-        time: now,
+
       }),
     );
     if (decided.outcome === "denied") {
@@ -102,7 +102,7 @@ export async function expireApproval(ctx: AccessContext, held: Grant): Promise<G
           target: { policy: expired.policy, grant: expired.id },
           outcome: "success",
           message: `${approvalsOf(expired).length} of ${expired.approval?.required} approval(s) by ${expired.approval?.expiresAt}`,
-          time: ctx.now(),
+
         }),
       );
       await announce(ctx, "expired", expired, { detail: "the request was not approved in time" });
