@@ -25,7 +25,7 @@ for (const [cloud, make] of WORLDS) {
     assert.equal((await jit(await w.cliEnv("ana"), "list", "pending")).stdout, "Nothing waits for your approval.\n");
 
     const self = await jit(await w.cliEnv("ana"), "approve", held.id);
-    assert.equal(self.code, 3, shown(self), "refused");
+    assert.equal(self.code, 3, `refused: ${shown(self)}`);
     assert.match(self.stderr, /may not approve it/);
     const first = await jit(await w.cliEnv("bo"), "approve", held.id);
     assert.equal(first.stdout, `Grant ${held.id} has 1 of 2 approval(s); it waits for more until ${new Date(w.clock.t + 3_600_000).toISOString()}.\n`, shown(first));
