@@ -1,6 +1,10 @@
+import * as https from "node:https";
 import { FakeDriver } from "../../provider/src/access/testing/fake-driver";
-import { BrokerOptions, RunningBroker, startBroker } from "../../provider/src/broker";
+import { createAzureDriver } from "../../provider/src/azure";
+import { AzureTokenVerifier, BrokerOptions, RunningBroker, outbound, startBroker } from "../../provider/src/broker";
 import { Ledger, openLedger } from "../../provider/src/ledger";
+import { azureActions } from "../../provider/src/roles";
+import { AzureWorld, azureWorld, deployPolicy } from "../azure/support";
 
 export const VM = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";
 export const POLICY = {
@@ -108,4 +112,70 @@ export class FormClient {
     const res = await this.post("/console/auth/dev", { csrf: this.csrf() });
     if (res.status !== 303) throw new Error(`dev sign-in answered ${res.status}: ${res.text.slice(0, 300)}`);
   }
+}
+
+/** The Azure emulator as Entra ID and ARM, and a broker whose console signs in with the code flow against it. */
+export interface AzureConsole {
+  w: AzureWorld;
+  vm: ReturnType<AzureWorld["emu"]["seed"]["typicalVm"]>;
+  broker: RunningBroker;
+  close(): Promise<void>;
+}
+
+export const CLIENT_ID = "3f0e9a52-7c1d-4b8e-9a1f-2c6d8e4b5a70";
+
+export async function azureConsole(policy: { approvers?: string[]; approvalsRequired?: number } = {}, brokerOptions: Partial<BrokerOptions> = {}): Promise<AzureConsole> {
+  const w = await azureWorld({ emulator: { lroPolls: 0 } });
+  const vm = w.emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
+  w.emu.seed.principal("jit-broker", { actions: azureActions("broker") });
+  for (const p of ["ana", "bob", "cleo"]) w.emu.seed.principal(p, { actions: azureActions("request") });
+  await deployPolicy(w, { name: "web", virtualMachines: [{ id: vm.vmId, ports: [{ ...POLICY.virtualMachines[0].ports[0], ...policy }] }] } as never);
+  const ca = w.emu.clientOptions.tlsOptions.ca;
+  const driver = createAzureDriver({ endpoint: w.emu.endpoint, ca, credential: w.emu.credentialFor("jit-broker") as never, pollIntervalMs: 0, backoffMs: 5, conflictRetries: 0, retryOptions: { maxRetries: 0 } });
+  const verifier = new AzureTokenVerifier({ tenants: [w.emu.identity.tenantId], authorityHost: w.emu.identity.authorityHost, audiences: [w.emu.identity.audience], fetch: outbound({ ca }) });
+  const broker = await startBroker(
+    {
+      access: { ledger: w.ledger, drivers: { azure: driver } },
+      auth: { azure: verifier },
+      readers: [w.emu.claimsFor("ana").oid, w.emu.claimsFor("bob").oid],
+      log: () => undefined,
+      limits: TEST_LIMITS,
+      console: { azure: { clientId: CLIENT_ID, tenantId: w.emu.identity.tenantId, authorityHost: w.emu.identity.authorityHost }, fetch: outbound({ ca }) },
+      ...brokerOptions,
+    },
+    { host: "127.0.0.1", port: 0 },
+  );
+  return {
+    w,
+    vm,
+    broker,
+    close: async () => {
+      await broker.close();
+      await w.close();
+    },
+  };
+}
+
+/** A GET to the emulator (HTTPS with its own CA), without following redirects. */
+export function emulatorGet(emu: AzureWorld["emu"], url: string): Promise<{ status: number; location?: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: emu.clientOptions.tlsOptions.ca }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), text }));
+    });
+    req.on("error", reject);
+  });
+}
+
+/** The first half of the code flow: the console's redirect to /authorize, and the identity provider's redirect back, for `principal`. */
+export async function authorizeAs(client: FormClient, emu: AzureWorld["emu"], principal: string): Promise<string> {
+  const start = await client.get("/console/auth/azure");
+  if (start.status !== 303) throw new Error(`sign-in start answered ${start.status}`);
+  const authorize = new URL(start.headers.get("location") as string);
+  authorize.searchParams.set("login_hint", principal);
+  const back = await emulatorGet(emu, authorize.href);
+  if (back.status !== 302 || !back.location) throw new Error(`authorize answered ${back.status}: ${back.text.slice(0, 300)}`);
+  return back.location;
 }
