@@ -32,7 +32,7 @@ test("pages carry a strict CSP and the session cookie is HttpOnly, SameSite=Stri
   for (const part of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"]) assert.ok(csp.includes(part), `CSP has ${part}: ${csp}`);
   assert.ok(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"));
   assert.equal(signin.headers.get("x-frame-options"), "DENY");
-  assert.equal(signin.headers.get("referrer-policy"), "no-referrer");
+  assert.equal(signin.headers.get("referrer-policy"), "same-origin", "no referrer to other sites (no-referrer would make browsers send Origin: null)");
   assert.equal(signin.headers.get("x-content-type-options"), "nosniff");
   assert.doesNotMatch(signin.text, /<script>|<style>| style="| on[a-z]+="/i, "no inline script, style or handlers");
   assert.match(signin.text, /<script src="\/console\/static\/console.js" defer><\/script>/);

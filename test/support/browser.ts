@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 /**
  * A real headless Chromium for the console's tests, without a browser download from a CDN:
@@ -70,4 +70,23 @@ export async function launchBrowser(): Promise<Browser> {
   const exe = chromiumExecutable();
   const env = Object.fromEntries(Object.entries({ ...process.env, ...exe.env }).filter((e): e is [string, string] => e[1] !== undefined));
   return chromium.launch({ executablePath: exe.path, args: FLAGS, env, headless: true });
+}
+
+/** What axe-core finds on the page at its impacts of `serious` and `critical`, as "rule: target" lines. */
+export async function seriousAxeViolations(page: Page): Promise<string[]> {
+  // Evaluated over the DevTools protocol, so the page's own CSP (scripts from 'self' only) stays on.
+  axeSource ??= readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(axeSource);
+  const result = (await page.evaluate("window.axe.run(document, { resultTypes: ['violations'] })")) as { violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] };
+  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
+let axeSource: string | undefined;
+
+/** A full-page screenshot under test-artifacts/<area>/ (git-ignored). */
+export async function saveScreenshot(page: Page, area: string, name: string): Promise<string> {
+  const dir = join(REPO, "test-artifacts", area);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
 }

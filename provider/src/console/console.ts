@@ -20,7 +20,7 @@ import { DEFAULT_SESSION_LIMITS, Session, SessionLimits, SessionStore, sameSecre
  *
  * What keeps it safe in a browser:
  * - a strict Content-Security-Policy (nothing by default; script and style from the broker only,
- *   nothing inline), no framing, no referrer;
+ *   nothing inline), no framing, no referrer to other sites;
  * - the session cookie is HttpOnly and SameSite=Strict, Secure (with the `__Host-` prefix) unless
  *   the console is plain http on a loopback address;
  * - every POST must come from the console's own origin (Origin, or Sec-Fetch-Site) and carry the
@@ -257,7 +257,7 @@ export class Console {
       "content-security-policy": CSP,
       "x-content-type-options": "nosniff",
       "x-frame-options": "DENY",
-      "referrer-policy": "no-referrer",
+      "referrer-policy": "same-origin",
       "cross-origin-opener-policy": "same-origin",
       "cross-origin-resource-policy": "same-origin",
       "cache-control": "no-store",
