@@ -1,6 +1,7 @@
 // The console in a real headless Chromium (Debian's package, driven by playwright-core), against a
 // broker whose console signs in with the Azure emulator's Entra ID and writes to its ARM: sign in,
-// request, see the countdown run, revoke, find it in the audit search. Each page is checked with
+// request, see it wait for approval, approve it as another user in a second browser profile, see
+// the countdown run, revoke, find it all in the audit search. Each page is checked with
 // axe-core (no serious or critical violation), must not trip its own CSP, and is saved as a
 // screenshot under test-artifacts/console/.
 import { after, before, test } from "node:test";
@@ -42,8 +43,8 @@ async function check(page: Page, name: string): Promise<void> {
   await saveScreenshot(page, "console", name);
 }
 
-test("sign in, request, watch the countdown, revoke, and find it in the audit search, in Chromium", async (t) => {
-  const c = await azureConsole();
+test("sign in, request, approve as another user, watch the countdown, revoke, and find it in the audit search, in Chromium", async (t) => {
+  const c = await azureConsole({ approvers: ["bob", "cleo"], approvalsRequired: 1 });
   t.after(() => c.close());
   const { context, page, cspErrors } = await person(c);
   t.after(() => context.close());
@@ -76,10 +77,31 @@ test("sign in, request, watch the countdown, revoke, and find it in the audit se
   await page.getByRole("button", { name: "Request access" }).focus();
   await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "My access" }).waitFor();
-  assert.match((await page.getByRole("status").textContent()) ?? "", /Access granted/);
+  assert.match((await page.getByRole("status").textContent()) ?? "", /waits for approval/);
+  assert.match((await page.locator("tbody tr").first().textContent()) ?? "", /waiting for approval.*0 of 1 approvals/);
   assert.notEqual(await page.title(), "owned", "the justification is text, not script");
-  assert.ok(reaches(c.w.emu, c.vm, "203.0.113.7", 22), "the port is open in the cloud");
+  assert.ok(!reaches(c.w.emu, c.vm, "203.0.113.7", 22), "nothing opens before the approval");
+  await check(page, "pending");
 
+  // The requester has nothing to approve, not even their own request.
+  await page.getByRole("link", { name: "Approvals" }).click();
+  await page.getByText("Nothing waits for your approval.").waitFor();
+
+  // Bob, in a browser profile of his own, approves.
+  const bob = await person(c);
+  t.after(() => bob.context.close());
+  await signIn(bob.page, "bob");
+  await bob.page.getByRole("link", { name: "Approvals" }).click();
+  const row = bob.page.locator("tbody tr");
+  assert.equal(await row.count(), 1);
+  assert.match((await row.textContent()) ?? "", /INC-42 <script>/);
+  await check(bob.page, "approvals");
+  await bob.page.getByRole("button", { name: /^Approve/ }).click();
+  assert.match((await bob.page.getByRole("status").textContent()) ?? "", /You approved/);
+  assert.ok(reaches(c.w.emu, c.vm, "203.0.113.7", 22), "the port opens at the approval");
+  assert.deepEqual(bob.cspErrors, []);
+
+  await page.getByRole("link", { name: "My access" }).click();
   const timer = page.getByRole("timer");
   const first = (await timer.textContent()) ?? "";
   assert.match(first, /^(?:59|60|1:00):\d\d left$/, `countdown: ${first}`);
@@ -94,8 +116,13 @@ test("sign in, request, watch the countdown, revoke, and find it in the audit se
   assert.ok(!reaches(c.w.emu, c.vm, "203.0.113.7", 22), "closed by the revoke");
   const [grant] = await c.w.ledger.listGrants({ state: ["revoked"] });
   assert.ok(grant, "the grant is revoked in the ledger");
+  assert.deepEqual(grant.approval?.votes.map((v) => v.decision), ["approve"]);
 
   await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByLabel("Search").fill(`${grant.id} approve`);
+  await page.getByLabel("Search").press("Enter");
+  await page.getByText(/\d+ events?, newest first/).waitFor({ timeout: 5000 });
+  assert.match((await page.locator("tbody").textContent()) ?? "", new RegExp(`${c.w.emu.claimsFor("bob").oid}grant\\.approve`), "bob's approval is in the log");
   await page.getByLabel("Search").fill(`${grant.id} revoke`);
   await page.getByLabel("Search").press("Enter");
   await page.getByText(/\d+ events?, newest first/).waitFor({ timeout: 5000 });

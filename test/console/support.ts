@@ -124,12 +124,14 @@ export interface AzureConsole {
 
 export const CLIENT_ID = "3f0e9a52-7c1d-4b8e-9a1f-2c6d8e4b5a70";
 
+/** `approvers` names emulator principals (their object ids go into the policy). */
 export async function azureConsole(policy: { approvers?: string[]; approvalsRequired?: number } = {}, brokerOptions: Partial<BrokerOptions> = {}): Promise<AzureConsole> {
   const w = await azureWorld({ emulator: { lroPolls: 0 } });
   const vm = w.emu.seed.typicalVm({ resourceGroup: "app", name: "web1" });
   w.emu.seed.principal("jit-broker", { actions: azureActions("broker") });
   for (const p of ["ana", "bob", "cleo"]) w.emu.seed.principal(p, { actions: azureActions("request") });
-  await deployPolicy(w, { name: "web", virtualMachines: [{ id: vm.vmId, ports: [{ ...POLICY.virtualMachines[0].ports[0], ...policy }] }] } as never);
+  const approval = policy.approvers ? { approvers: policy.approvers.map((p) => w.emu.claimsFor(p).oid), approvalsRequired: policy.approvalsRequired ?? 1 } : {};
+  await deployPolicy(w, { name: "web", ...approval, virtualMachines: [{ id: vm.vmId, ports: [POLICY.virtualMachines[0].ports[0]] }] });
   const ca = w.emu.clientOptions.tlsOptions.ca;
   const driver = createAzureDriver({ endpoint: w.emu.endpoint, ca, credential: w.emu.credentialFor("jit-broker") as never, pollIntervalMs: 0, backoffMs: 5, conflictRetries: 0, retryOptions: { maxRetries: 0 } });
   const verifier = new AzureTokenVerifier({ tenants: [w.emu.identity.tenantId], authorityHost: w.emu.identity.authorityHost, audiences: [w.emu.identity.audience], fetch: outbound({ ca }) });

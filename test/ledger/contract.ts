@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { AuditRecord, auditHash, newAuditEvent, verifyAuditChain } from "../../provider/src/model/audit";
 import { Grant, newGrantId, transition } from "../../provider/src/model/grant";
+import { newNotification } from "../../provider/src/model/notification";
 import { assertRejectsJitError } from "../../provider/src/model/testing/assert";
 import { AWS_INSTANCE, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../../provider/src/model/testing/fixtures";
 import { Backend, StoreServer, startStore } from "../support/servers";
@@ -172,6 +173,30 @@ export function ledgerContract(backend: Backend): void {
       [[7, "inserted"]],
     );
     assert.match(found.problems[0].detail, /entry 7 does not follow entry 6/);
+  });
+
+  test(`${backend}: the notifications outbox keeps events in order, records deliveries by compare-and-swap, and forgets delivered ones`, async () => {
+    const { ledger } = await fresh();
+    const grant = sampleGrant();
+    const kinds = ["requested", "pending-approval", "approved", "granted"] as const;
+    // Two events in the same millisecond keep the order they were queued in.
+    const queued = [];
+    for (const [i, kind] of kinds.entries()) queued.push(await ledger.enqueueNotification(newNotification(kind, grant, { time: clock + (i < 2 ? 0 : i) })));
+    const listed = await ledger.listOutbox();
+    assert.deepEqual(listed.map((e) => e.event.kind), [...kinds]);
+    assert.deepEqual(listed, queued);
+    assert.deepEqual((await ledger.listOutbox(2)).map((e) => e.event.kind), kinds.slice(0, 2));
+
+    const first = listed[0];
+    const delivered = await ledger.updateOutbox(first.key, 1, { ...first, deliveries: { hook: { attempts: 1, deliveredAt: new Date(clock).toISOString() } } });
+    assert.equal(delivered.version, 2);
+    await assertRejectsJitError(() => ledger.updateOutbox(first.key, 1, { ...first, deliveries: { hook: { attempts: 9 } } }), "VersionConflict", "version", /is at version 2, not at version 1/);
+    await assertRejectsJitError(() => ledger.updateOutbox(first.key, 2, { ...first, key: listed[1].key }), "InvalidInput", "key", /not/);
+    await assertRejectsJitError(() => ledger.updateOutbox("000000000000000_000000001_aaaaaaaaaaaaaaaa", 1, { ...first, key: "000000000000000_000000001_aaaaaaaaaaaaaaaa" }), "NotFound", "key", /does not exist/);
+    assert.deepEqual((await ledger.listOutbox(1))[0].deliveries, { hook: { attempts: 1, deliveredAt: new Date(clock).toISOString() } });
+    assert.equal(await ledger.deleteOutbox(first.key, 1), false, "only at its version");
+    assert.equal(await ledger.deleteOutbox(first.key, 2), true);
+    assert.deepEqual((await ledger.listOutbox()).map((e) => e.event.kind), kinds.slice(1));
   });
 
   test(`${backend}: a ledger opened read-only reads what is there`, async () => {

@@ -2,7 +2,11 @@ import {
   AccessRequestInput,
   Grant,
   JitError,
+  Policy,
+  checkBreakGlass,
   checkRequest,
+  holdGrant,
+  routeRequest,
   epochMs,
   newAuditEvent,
   newGrant,
@@ -21,6 +25,7 @@ import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
 import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
+import { announce } from "./announce";
 
 export interface RequestAccessArgs extends Omit<AccessRequestInput, "requester"> {
   /** The policy's name (as registered by a JitPolicy resource) or the policy itself. */
@@ -82,6 +87,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   };
 
   let checked;
+  let route;
   try {
     // Validated before anything is read from it: the request may come from the network.
     const parsed = parseRequest({ ...request, requester: principal.id });
@@ -89,25 +95,69 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
     const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
     checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
     await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
+    if (parsed.breakGlass) checkBreakGlass(policy, checked, (listed) => driver.isRequester(listed, principal));
+    route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true });
   } catch (err) {
     return refuse(err);
   }
 
-  let grant = await ctx.ledger.createGrant(newGrant(checked));
-  const sources = [...new Set(grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => p.sourceAddressPrefix)))];
-  await ctx.ledger.appendAudit(
-    newAuditEvent({
-      actor: principal.id,
-      action: "grant.request",
-      target: { policy: policy.name, grant: grant.id },
-      ...(grant.justification ? { justification: grant.justification } : {}),
-      ...(sources.length === 1 ? { sourceAddress: sources[0] } : {}),
-      outcome: "success",
-    }),
+  const made = newGrant(checked);
+  const grant = await ctx.ledger.createGrant(
+    route.kind === "hold"
+      ? holdGrant(made, route.required, route.expiresAt)
+      : { ...made, ...(route.breakGlass ? { breakGlass: true as const } : {}), ...(route.autoApproved !== undefined ? { autoApproved: route.autoApproved } : {}) },
   );
+  const sources = [...new Set(grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => p.sourceAddressPrefix)))];
+  const requested = newAuditEvent({
+    actor: principal.id,
+    action: "grant.request",
+    target: { policy: policy.name, grant: grant.id },
+    ...(grant.justification ? { justification: grant.justification } : {}),
+    ...(sources.length === 1 ? { sourceAddress: sources[0] } : {}),
+    outcome: "success",
+    ...(route.kind === "open" && route.autoApproved !== undefined ? { message: `approved by autoApprove[${route.autoApproved}]` } : {}),
+  });
+  await ctx.ledger.appendAudit(requested);
+  await announce(ctx, "requested", grant, { actor: principal.id });
+  if (route.kind === "hold") {
+    await ctx.ledger.appendAudit(
+      newAuditEvent({
+        actor: principal.id,
+        action: "grant.hold",
+        target: { policy: policy.name, grant: grant.id },
+        outcome: "success",
+        message: `awaiting ${route.required} approval(s) until ${route.expiresAt}`,
+      }),
+    );
+    await announce(ctx, "pending-approval", grant, { actor: principal.id });
+    ctx.progress(`grant ${grant.id} awaits ${route.required} approval(s) until ${route.expiresAt}; nothing is open yet`);
+    return grant;
+  }
+  if (route.breakGlass) {
+    await ctx.ledger.appendAudit(
+      newAuditEvent({
+        actor: principal.id,
+        action: "grant.break-glass",
+        target: { policy: policy.name, grant: grant.id },
+        ...(grant.justification ? { justification: grant.justification } : {}),
+        outcome: "success",
+        message: "emergency access without approval",
+      }),
+    );
+    await announce(ctx, "break-glass", grant, { actor: principal.id });
+  }
+  return openGrant(ctx, driver, policy, grant, principal.id);
+}
 
+/**
+ * Opens a recorded grant that may open now (new and not held, or just approved): moves it to
+ * applying (unless the approval already did), writes its rules, marks it active, and ends older
+ * grants it supersedes. A failure undoes what was opened and is rethrown.
+ */
+export async function openGrant(ctx: AccessContext, driver: CloudDriver, policy: Policy, held: Grant, actor: string): Promise<Grant> {
+  let grant = held;
   const journal = new LedgerJournal(ctx.ledger, grant);
-  await journal.edit((g) => transition(g, "applying"));
+  if (grant.state !== "applying") await journal.edit((g) => transition(g, "applying"));
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
     await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
@@ -116,9 +166,8 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
     await undoFailedApply(ctx, driver, journal, err);
     throw err;
   }
-  await ctx.ledger.appendAudit(
-    newAuditEvent({ actor: principal.id, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }),
-  );
+  await ctx.ledger.appendAudit(newAuditEvent({ actor, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }));
+  await announce(ctx, "granted", grant, { actor });
   await supersedeOlder(ctx, driver, grant);
   return grant;
 }
@@ -151,6 +200,7 @@ async function undoFailedApply(ctx: AccessContext, driver: CloudDriver, journal:
       message: message.slice(0, 2000),
     }),
   );
+  await announce(ctx, "failed", journal.grant, { detail: message });
 }
 
 function coverage(grant: Grant): Map<string, number> {

@@ -2,6 +2,7 @@ import { Grant, GrantReason, GrantState, JitError, isFinalState, newAuditEvent, 
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver, RestoreReport } from "../driver";
 import { LedgerJournal } from "./journal";
+import { announce } from "./announce";
 
 const AUDIT_ACTION = { expired: "grant.expire", revoked: "grant.revoke", failed: "grant.fail" } as const;
 
@@ -36,6 +37,7 @@ export async function restoreWith(
         (report.mismatches.length ? `; left in place because they differ from the record: ${report.mismatches.join("; ")}` : ""),
     }),
   );
+  await announce(ctx, ended, journal.grant, { actor, ...(why ? { detail: why } : {}) });
   return report;
 }
 

@@ -4,6 +4,7 @@ import type { BaselineRecord, KnownGrantState, OrphanReport, SweepScope } from "
 import { LedgerJournal } from "./journal";
 import { applyPolicyWith } from "./policy";
 import { endGrant } from "./restore";
+import { expireApproval } from "./approvals";
 
 export interface SweepOptions extends AccessOptions {
   /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
@@ -79,6 +80,8 @@ async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boo
     await driver.restoreGrant(grant, journal, ctx.progress);
     return grant.state;
   }
+  // A request still waiting for approval when its timeout passed: nothing is in the cloud to undo.
+  if (grant.state === "awaiting-approval") return (await expireApproval(ctx, grant))?.state;
   const now = ctx.now().getTime();
   if ((grant.state === "active" || grant.state === "applying") && !abandonedEarly && epochMs(grant.endTimeUtc) > now) {
     // Some ports of the grant ended before others: close those, and keep the grant for the rest.

@@ -46,7 +46,7 @@ export class BrokerClient {
     return (await this.call<{ policies: (Policy & { cloud: Cloud })[] }>("GET", "/v1/policies")).policies;
   }
 
-  /** Requests access under a policy: the grant, active, or a JitError saying why not. */
+  /** Requests access under a policy: the grant, active (or `awaiting-approval` when the policy needs approval), or a JitError saying why not. */
   initiate(policy: string, request: Omit<AccessRequestInput, "requester">): Promise<Grant> {
     return this.call<Grant>("POST", `/v1/policies/${encodeURIComponent(policy)}/initiate`, request);
   }
@@ -57,6 +57,16 @@ export class BrokerClient {
 
   revoke(grantId: string): Promise<Grant> {
     return this.call<Grant>("POST", `/v1/grants/${encodeURIComponent(grantId)}/revoke`);
+  }
+
+  /** The held requests the caller may approve or deny. */
+  async approvals(): Promise<Grant[]> {
+    return (await this.call<{ grants: Grant[] }>("GET", "/v1/approvals")).grants;
+  }
+
+  /** Votes on a held request: the grant after the vote (active when it was the last approval needed, denied after a deny). */
+  decide(grantId: string, decision: "approve" | "deny", reason?: string): Promise<Grant> {
+    return this.call<Grant>("POST", `/v1/grants/${encodeURIComponent(grantId)}/${decision}`, reason ? { reason } : {});
   }
 
   async audit(query: { policy?: string; grant?: string; limit?: number } = {}): Promise<AuditEvent[]> {

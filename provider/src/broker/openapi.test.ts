@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { OPENAPI } from "./openapi";
-import { READER, VM, startHarness } from "./testing/harness";
+import { POLICY, READER, VM, startHarness } from "./testing/harness";
 
 const SPEC = join(__dirname, "../../../specs/openapi/schema-3.1.json");
 
@@ -39,6 +39,10 @@ test("every route in the document answers as the document says", async (t) => {
     token,
     body: { virtualMachines: [{ id: VM, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: "203.0.113.7" }] }] },
   });
+  await h.ledger.putPolicy({ policy: { ...POLICY, name: "held", approvers: [READER] }, baseline: {} });
+  const hold = (source: string) => ({ token, body: { virtualMachines: [{ id: VM, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] } });
+  const toApprove = await h.call("POST", "/v1/policies/held/initiate", hold("203.0.113.20"));
+  const toDeny = await h.call("POST", "/v1/policies/held/initiate", hold("203.0.113.21"));
   // One call per documented operation (and the error answers some of them document).
   const calls: [string, string, string, Parameters<typeof h.call>[2], number][] = [
     ["/healthz", "get", "/healthz", {}, 200],
@@ -53,6 +57,13 @@ test("every route in the document answers as the document says", async (t) => {
     ["/v1/grants/{grant}", "get", `/v1/grants/${first.body.id}`, { token }, 200],
     ["/v1/grants/{grant}/revoke", "post", `/v1/grants/${first.body.id}/revoke`, { token: reader }, 200],
     ["/v1/grants/{grant}/revoke", "post", `/v1/grants/${first.body.id}/revoke`, { token }, 400],
+    ["/v1/policies/{policy}/initiate", "post", "/v1/policies/held/initiate", hold("203.0.113.22"), 202],
+    ["/v1/approvals", "get", "/v1/approvals", { token: reader }, 200],
+    ["/v1/grants/{grant}/approve", "post", `/v1/grants/${toApprove.body.id}/approve`, { token }, 403],
+    ["/v1/grants/{grant}/approve", "post", `/v1/grants/${toApprove.body.id}/approve`, { token: reader }, 200],
+    ["/v1/grants/{grant}/deny", "post", `/v1/grants/${toDeny.body.id}/deny`, { token: reader, body: { reason: "not now" } }, 200],
+    ["/v1/grants/{grant}/deny", "post", `/v1/grants/${toApprove.body.id}/deny`, { token: reader }, 409],
+    ["/v1/grants/{grant}/approve", "post", `/v1/grants/${toApprove.body.id}/approve`, { token: reader, body: { because: "x" } }, 400],
     ["/v1/audit", "get", "/v1/audit?policy=web", { token: reader }, 200],
     ["/v1/audit", "get", "/v1/audit", { token }, 403],
   ];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AccessRequest, AuditEvent, Grant, Policy } from "../model";
+import { DecisionBody } from "./routes";
 
 /**
  * The broker's API as OpenAPI 3.1. The bodies' schemas are generated from the model's own zod
@@ -93,7 +94,11 @@ export const OPENAPI = {
         summary: "Request access: Defender's initiate body plus justification",
         parameters: [policyParam],
         requestBody: { required: true, content: json(ref("InitiateRequest")) },
-        responses: { "201": { description: "The grant, active", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 413, 415, 422, 502) },
+        responses: {
+          "201": { description: "The grant, active", content: json(ref("Grant")) },
+          "202": { description: "The grant, held as `awaiting-approval`: nothing is open until enough approvers approve (see /v1/approvals)", content: json(ref("Grant")) },
+          ...errors(...AUTHED, 409, 413, 415, 422, 502),
+        },
       },
     },
     "/v1/grants": {
@@ -118,6 +123,31 @@ export const OPENAPI = {
         summary: "End a grant now (the caller's own; any, for admins)",
         parameters: [grantParam],
         responses: { "200": { description: "The grant, ended", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 502) },
+      },
+    },
+    "/v1/approvals": {
+      get: {
+        operationId: "listApprovals",
+        summary: "The held requests the caller may decide: of policies naming them an approver, not their own, not yet voted on by them, oldest first",
+        responses: { "200": { description: "Held grants", content: json({ type: "object", properties: { grants: { type: "array", items: ref("Grant") } }, required: ["grants"] }) }, ...errors(...AUTHED) },
+      },
+    },
+    "/v1/grants/{grant}/approve": {
+      post: {
+        operationId: "approve",
+        summary: "Approve a held request (an approver of its policy, never its requester); the last approval needed opens it, its window starting then",
+        parameters: [grantParam],
+        requestBody: { required: false, content: json(ref("Decision")) },
+        responses: { "200": { description: "The grant after the vote: still awaiting approval, or active", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 413, 415, 422, 502) },
+      },
+    },
+    "/v1/grants/{grant}/deny": {
+      post: {
+        operationId: "deny",
+        summary: "Deny a held request: it ends (`denied`) with nothing written to the cloud",
+        parameters: [grantParam],
+        requestBody: { required: false, content: json(ref("Decision")) },
+        responses: { "200": { description: "The grant, denied", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 413, 415, 422) },
       },
     },
     "/v1/audit": {
@@ -162,6 +192,7 @@ export const OPENAPI = {
         required: ["methods"],
       },
       InitiateRequest: withoutRequester(schemaOf("InitiateRequest", AccessRequest, "input")),
+      Decision: schemaOf("Decision", DecisionBody, "input"),
       Policy: withCloud(schemaOf("Policy", Policy, "output")),
       Grant: schemaOf("Grant", Grant, "output"),
       AuditEvent: schemaOf("AuditEvent", AuditEvent, "output"),

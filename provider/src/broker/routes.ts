@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AccessContext, listsCaller, requestWith, requestablePolicies, revokeWith } from "../access";
+import { AccessContext, decideWith, listsCaller, pendingFor, requestWith, requestablePolicies, revokeWith } from "../access";
 import { Grant, GrantState, JitError, isPublicAddress, parseOrThrow, policyCloud } from "../model";
 import type { BrokerCaller } from "./auth";
 import { HttpError } from "./errors";
@@ -21,13 +21,17 @@ export interface RouteResult {
   body: unknown;
 }
 
-const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
+const LIVE: GrantState[] = ["awaiting-approval", "pending", "applying", "active", "restoring"];
 
 /** The initiate body: Defender's (`virtualMachines` with ports), plus `justification`. The rest is checked by the model. */
 const InitiateBody = z.strictObject({
   virtualMachines: z.array(z.unknown()).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
   justification: z.string().max(1000, { error: "at most 1000 characters" }).optional(),
+  breakGlass: z.boolean().optional(),
 });
+
+/** The body of approve and deny: an optional reason, shown to the requester. */
+export const DecisionBody = z.strictObject({ reason: z.string().max(1000, { error: "at most 1000 characters" }).optional() });
 
 const Limit = z.coerce.number().int().min(1).max(500).default(100);
 const GrantsQuery = z.strictObject({ state: z.enum(["live", "ended", "all"]).default("live"), policy: z.string().max(128).optional(), limit: Limit });
@@ -53,7 +57,7 @@ export async function initiate(input: RouteInput): Promise<RouteResult> {
   const peer = input.peer;
   const grant = await requestWith(
     input.ctx,
-    { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string }) },
+    { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string; breakGlass?: boolean }) },
     {
       caller: input.caller,
       // "My IP" is the address the request came from, when that is a public one.
@@ -65,7 +69,21 @@ export async function initiate(input: RouteInput): Promise<RouteResult> {
       },
     },
   );
-  return { status: 201, body: grant };
+  // Held for approval: accepted, nothing open yet.
+  return { status: grant.state === "awaiting-approval" ? 202 : 201, body: grant };
+}
+
+export async function listApprovals(input: RouteInput): Promise<RouteResult> {
+  queryOf(z.strictObject({}), input.query);
+  return { status: 200, body: { grants: await pendingFor(input.ctx, input.caller) } };
+}
+
+export function decide(decision: "approve" | "deny") {
+  return async (input: RouteInput): Promise<RouteResult> => {
+    const body = parseOrThrow(DecisionBody, input.body, decision);
+    const grant = await decideWith(input.ctx, input.params.grant, input.caller, decision, body.reason ? { reason: body.reason } : {});
+    return { status: 200, body: grant };
+  };
 }
 
 export async function listGrants(input: RouteInput): Promise<RouteResult> {

@@ -82,9 +82,18 @@ const ROUTES: Route[] = [
   { method: "GET", template: "/v1/grants/{grant}", pattern: new RegExp(`^/v1/grants/${SEGMENT}$`), handler: routes.getGrant },
   { method: "POST", template: "/v1/grants/{grant}/revoke", pattern: new RegExp(`^/v1/grants/${SEGMENT}/revoke$`), handler: routes.revoke },
   { method: "GET", template: "/v1/audit", pattern: /^\/v1\/audit$/, handler: routes.listAudit },
+  { method: "GET", template: "/v1/approvals", pattern: /^\/v1\/approvals$/, handler: routes.listApprovals },
+  { method: "POST", template: "/v1/grants/{grant}/approve", pattern: new RegExp(`^/v1/grants/${SEGMENT}/approve$`), handler: routes.decide("approve") },
+  { method: "POST", template: "/v1/grants/{grant}/deny", pattern: new RegExp(`^/v1/grants/${SEGMENT}/deny$`), handler: routes.decide("deny") },
 ];
 const CONSOLE_ROUTE: Route = { method: "GET", template: "/console/*", pattern: /^\/console(\/|$)/ };
-const PARAM_NAMES: Record<string, string> = { "/v1/policies/{policy}/initiate": "policy", "/v1/grants/{grant}": "grant", "/v1/grants/{grant}/revoke": "grant" };
+const PARAM_NAMES: Record<string, string> = {
+  "/v1/policies/{policy}/initiate": "policy",
+  "/v1/grants/{grant}": "grant",
+  "/v1/grants/{grant}/revoke": "grant",
+  "/v1/grants/{grant}/approve": "grant",
+  "/v1/grants/{grant}/deny": "grant",
+};
 
 export class Broker {
   readonly limits: BrokerLimits;

@@ -427,7 +427,7 @@ export class Console {
         ...(form.justification.trim() !== "" ? { justification: form.justification } : {}),
       };
       const grant = (await this.broker.call(caller, x.peer, "POST", `/v1/policies/${encodeURIComponent(policy.name)}/initiate`, body)).body as Grant;
-      return this.redirect(x, `/console/grants?done=${grant.state === "pending" ? "pending" : "active"}&grant=${encodeURIComponent(grant.id)}`);
+      return this.redirect(x, `/console/grants?done=${grant.state === "awaiting-approval" ? "pending" : "active"}&grant=${encodeURIComponent(grant.id)}`);
     } catch (err) {
       const { status, message, field } = describe(err);
       return this.page(x, status, pages.requestPage(this.frame(x), policy, vm, kept, { kind: "error", text: message }, field));
@@ -451,13 +451,19 @@ export class Console {
   }
 
   private async approvalsPage(x: Exchange, caller: BrokerCaller): Promise<number> {
-    const { approvals } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { approvals: Grant[] };
-    return this.page(x, 200, pages.approvalsPage(this.frame(x), approvals, this.notice(x)));
+    const { grants } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { grants: Grant[] };
+    return this.page(x, 200, pages.approvalsPage(this.frame(x), grants, this.notice(x)));
   }
 
   private async approvalAction(x: Exchange, caller: BrokerCaller, id: string, action: "approve" | "deny"): Promise<number> {
     this.fields(x, Form.csrfOnly);
-    await this.broker.call(caller, x.peer, "POST", `/v1/grants/${encodeURIComponent(id)}/${action}`, {});
+    try {
+      await this.broker.call(caller, x.peer, "POST", `/v1/grants/${encodeURIComponent(id)}/${action}`, {});
+    } catch (err) {
+      const { status, message } = describe(err);
+      const { grants } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { grants: Grant[] };
+      return this.page(x, status, pages.approvalsPage(this.frame(x), grants, { kind: "error", text: message }));
+    }
     return this.redirect(x, `/console/approvals?done=${action === "approve" ? "approved" : "denied"}&grant=${encodeURIComponent(id)}`);
   }
 

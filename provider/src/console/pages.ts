@@ -154,7 +154,7 @@ export function minutesOf(duration: string): number {
   return Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) + Math.floor(Number(m[4] ?? 0) / 60);
 }
 
-const LIVE = new Set(["pending", "applying", "active", "restoring"]);
+const LIVE = new Set(["awaiting-approval", "pending", "applying", "active", "restoring"]);
 
 function portsOf(grant: Grant): Html {
   return html`${grant.virtualMachines.map((vm) => html`<div><strong>${vmName(vm.id)}</strong> ${vm.ports.map((p) => html`<span class="mono">${p.number}/${p.protocol} from ${p.sourceAddressPrefix}</span> `)}</div>`)}`;
@@ -170,9 +170,9 @@ export function grantsPage(frame: Frame, grants: Grant[], showEnded: boolean, ac
   const csrf = frame.user?.csrf ?? "";
   const rows = grants.map((g) => {
     const live = LIVE.has(g.state);
-    const waiting = g.state === "pending";
+    const waiting = g.state === "awaiting-approval";
     return html`<tr id="grant-${g.id}"><td class="mono">${g.id}</td><td>${g.policy}</td><td>${portsOf(g)}</td><td>${g.justification ?? ""}</td>
-<td><span class="state">${waiting ? "waiting for approval" : g.state}</span>${g.reason ? html`<br><span class="muted">${g.reason}</span>` : ""}${g.error ? html`<br><span class="muted">${g.error}</span>` : ""}</td>
+<td><span class="state">${waiting ? "waiting for approval" : g.state}</span>${waiting && g.approval ? html`<br><span class="muted">${approvalProgress(g.approval)}</span>` : ""}${g.reason ? html`<br><span class="muted">${g.reason}</span>` : ""}${g.error ? html`<br><span class="muted">${g.error}</span>` : ""}</td>
 <td>${live && !waiting ? html`<time datetime="${g.endTimeUtc}" data-countdown role="timer">until ${g.endTimeUtc}</time>` : html`<span class="muted">${waiting ? "starts when approved" : `ended ${g.endTimeUtc}`}</span>`}</td>
 <td>${
       live && actions.mine(g)
@@ -197,10 +197,16 @@ ${
   );
 }
 
+function approvalProgress(approval: NonNullable<Grant["approval"]>): string {
+  const approvals = approval.votes.filter((v) => v.decision === "approve");
+  const by = approvals.map((v) => v.name ?? v.approver).join(", ");
+  return `${approvals.length} of ${approval.required} approvals${by ? ` (${by})` : ""}; expires unless decided by ${approval.expiresAt}`;
+}
+
 export function approvalsPage(frame: Frame, requests: Grant[], message?: Message): Html {
   const csrf = frame.user?.csrf ?? "";
   const rows = requests.map(
-    (g) => html`<tr id="approval-${g.id}"><td class="mono">${g.id}</td><td>${g.requester}</td><td>${g.policy}</td><td>${portsOf(g)}</td><td>${g.justification ?? ""}</td>
+    (g) => html`<tr id="approval-${g.id}"><td class="mono">${g.id}</td><td>${g.requester}</td><td>${g.policy}</td><td>${portsOf(g)}</td><td>${g.justification ?? ""}</td><td>${g.approval ? approvalProgress(g.approval) : ""}</td>
 <td><div class="actions"><form method="post" action="/console/approvals/${g.id}/approve"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Approve<span class="skip"> ${g.id}</span></button></form><form method="post" action="/console/approvals/${g.id}/deny"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger">Deny<span class="skip"> ${g.id}</span></button></form></div></td></tr>`,
   );
   return layout(
@@ -208,7 +214,7 @@ export function approvalsPage(frame: Frame, requests: Grant[], message?: Message
     "Approvals",
     rows.length === 0
       ? html`<p>Nothing waits for your approval.</p>`
-      : html`<p>Requests that wait for your approval. Access starts at the last approval the policy needs; one deny ends the request.</p><table><caption class="skip">Requests waiting for approval</caption><thead><tr><th scope="col">Request</th><th scope="col">Requester</th><th scope="col">Policy</th><th scope="col">VMs and ports</th><th scope="col">Justification</th><th scope="col"><span class="skip">Decision</span></th></tr></thead><tbody>${rows}</tbody></table>`,
+      : html`<p>Requests that wait for your approval. Access starts at the last approval the policy needs; one deny ends the request.</p><table><caption class="skip">Requests waiting for approval</caption><thead><tr><th scope="col">Request</th><th scope="col">Requester</th><th scope="col">Policy</th><th scope="col">VMs and ports</th><th scope="col">Justification</th><th scope="col">Progress</th><th scope="col"><span class="skip">Decision</span></th></tr></thead><tbody>${rows}</tbody></table>`,
     message,
   );
 }

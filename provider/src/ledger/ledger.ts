@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AuditAction, AuditEvent, AuditEventInput, AuditOutcome, AuditRecord, StoredAudit } from "../model/audit";
 import { Grant, GrantState } from "../model/grant";
+import { NotificationEvent, OutboxEntry } from "../model/notification";
 import { Policy, PolicyInput } from "../model/policy";
 import { UtcInstant } from "../model/time";
 import { Cloud } from "../model/vm";
@@ -98,6 +99,18 @@ export interface Ledger {
   readAuditLog(): Promise<StoredAudit[]>;
   /** Stores an entry exactly as given, only if its position is free: for `jit ledger migrate`, which keeps the chain. */
   importAudit(record: AuditRecord): Promise<void>;
+
+  /**
+   * Puts an event in the notifications outbox, after the newest entry (create-if-absent of one
+   * item). The grant is never held up by it: delivery happens later, from `listOutbox`.
+   */
+  enqueueNotification(event: NotificationEvent): Promise<OutboxEntry>;
+  /** Outbox entries oldest first, at most `limit`. */
+  listOutbox(limit?: number): Promise<OutboxEntry[]>;
+  /** Replaces an entry (its deliveries) if it is still at `expectedVersion`; else `VersionConflict` or `NotFound`. */
+  updateOutbox(key: string, expectedVersion: number, next: OutboxEntry): Promise<OutboxEntry>;
+  /** Removes a delivered entry if it is still at `expectedVersion`; false otherwise. */
+  deleteOutbox(key: string, expectedVersion: number): Promise<boolean>;
 
   /** The ledger as people may see it: its path, or its URL with every secret removed. */
   readonly description: string;

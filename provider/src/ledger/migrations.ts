@@ -74,6 +74,14 @@ export const MIGRATIONS: readonly Migration[] = [
       prev = hash;
     }
   },
+  // Notifications wait here until every sink has them (see OutboxEntry); keys sort oldest first.
+  `
+  CREATE TABLE outbox (
+    key TEXT NOT NULL PRIMARY KEY,
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 function schemaVersion(db: DatabaseSync): number {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { JitError } from "../model/errors";
 import { Grant } from "../model/grant";
+import { OutboxEntry } from "../model/notification";
 import { parseVmId, vmKey } from "../model/vm";
 import { parseOrThrow } from "../model/validate";
 import { LedgerCorruptError } from "./ledger";
@@ -57,4 +58,11 @@ export function checkImmutable(id: string, stored: Grant, next: Grant): void {
     stored.createdAt === next.createdAt &&
     JSON.stringify(vmKeys(stored)) === JSON.stringify(vmKeys(next));
   if (!same) throw new JitError("InvalidInput", `grant ${id}: its policy, cloud, VMs and creation time never change`, { field: "policy" });
+}
+
+/** An outbox entry to store at `expectedVersion + 1`, validated, with its key as given. */
+export function nextOutbox(key: string, expectedVersion: number, next: OutboxEntry): OutboxEntry {
+  const stored = parseOrThrow(OutboxEntry, { ...next, version: expectedVersion + 1 }, "outbox entry");
+  if (stored.key !== key) throw new JitError("InvalidInput", `the outbox entry passed is ${stored.key}, not ${key}`, { field: "key" });
+  return stored;
 }

@@ -23,7 +23,8 @@ import { parseOrThrow } from "../model/validate";
 import { Cloud, parseVmId, vmKey } from "../model/vm";
 import { AuditFilter, GrantFilter, Ledger, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
 import { checkSchema, migrate } from "./migrations";
-import { agree, checkLimit, checkVersion, decode, vmKeys } from "./records";
+import { agree, checkLimit, checkVersion, decode, nextOutbox, vmKeys } from "./records";
+import { NotificationEvent, OutboxEntry, outboxKey, parseNotification } from "../model/notification";
 import { defaultLedgerPath, explainSqliteError, openDatabase, writeTransaction } from "./sqlite-db";
 
 export interface SqliteLedgerOptions {
@@ -260,6 +261,44 @@ export class SqliteLedger implements Ledger {
         agree("audit", key, [["id", key, event.id]]);
         return event;
       });
+  }
+
+  async enqueueNotification(input: NotificationEvent): Promise<OutboxEntry> {
+    const event = parseNotification(input);
+    const entry: OutboxEntry = { key: outboxKey(event), version: 1, event, deliveries: {} };
+    const inserted = this.db.prepare("INSERT INTO outbox (key, version, record) VALUES (?, 1, ?) ON CONFLICT (key) DO NOTHING").run(entry.key, JSON.stringify(entry));
+    if (Number(inserted.changes) === 0) throw new JitError("Conflict", `outbox entry ${entry.key} already exists`, { field: "key" });
+    return entry;
+  }
+
+  async listOutbox(limit?: number): Promise<OutboxEntry[]> {
+    return this.db
+      .prepare("SELECT key, version, record FROM outbox ORDER BY key LIMIT ?")
+      .all(limitOf(limit))
+      .map((row) => {
+        const key = String(row.key);
+        const entry = decode(OutboxEntry, "outbox entry", "outbox", key, row.record);
+        agree("outbox", key, [
+          ["key", key, entry.key],
+          ["version", row.version, entry.version],
+        ]);
+        return entry;
+      });
+  }
+
+  async updateOutbox(key: string, expectedVersion: number, next: OutboxEntry): Promise<OutboxEntry> {
+    const stored = nextOutbox(key, expectedVersion, next);
+    return writeTransaction(this.db, () => {
+      const row = this.db.prepare("SELECT version FROM outbox WHERE key = ?").get(key);
+      if (row === undefined) throw new JitError("NotFound", `outbox entry ${key} does not exist`, { field: "key" });
+      checkVersion(`outbox entry ${key}`, Number(row.version), expectedVersion);
+      this.db.prepare("UPDATE outbox SET version = ?, record = ? WHERE key = ? AND version = ?").run(stored.version, JSON.stringify(stored), key, expectedVersion);
+      return stored;
+    });
+  }
+
+  async deleteOutbox(key: string, expectedVersion: number): Promise<boolean> {
+    return Number(this.db.prepare("DELETE FROM outbox WHERE key = ? AND version = ?").run(key, expectedVersion).changes) === 1;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,8 @@ import { epochMs, utc } from "../model/time";
 import { parseOrThrow } from "../model/validate";
 import { Cloud, parseVmId, vmKey } from "../model/vm";
 import { AuditFilter, GrantFilter, Ledger, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
-import { agree, checkImmutable, checkLimit, checkVersion, decode } from "./records";
+import { NotificationEvent, OutboxEntry, outboxKey, parseNotification } from "../model/notification";
+import { agree, checkImmutable, checkLimit, checkVersion, decode, nextOutbox } from "./records";
 import { ItemStore, StoredItem, auditKey, auditSeq } from "./store";
 
 export interface StoreLedgerOptions {
@@ -194,6 +195,30 @@ export class StoreLedger implements Ledger {
     }
   }
 
+  async enqueueNotification(input: NotificationEvent): Promise<OutboxEntry> {
+    const event = parseNotification(input);
+    const entry: OutboxEntry = { key: outboxKey(event), version: 1, event, deliveries: {} };
+    if (!(await this.store.put("outbox", entry.key, JSON.stringify(entry), 0))) throw new JitError("Conflict", `outbox entry ${entry.key} already exists`, { field: "key" });
+    return entry;
+  }
+
+  async listOutbox(limit?: number): Promise<OutboxEntry[]> {
+    return (await this.store.list("outbox", checkLimit(limit))).map((item) => this.outboxFrom(item));
+  }
+
+  async updateOutbox(key: string, expectedVersion: number, next: OutboxEntry): Promise<OutboxEntry> {
+    const stored = nextOutbox(key, expectedVersion, next);
+    const current = await this.store.get("outbox", key);
+    if (current === undefined) throw new JitError("NotFound", `outbox entry ${key} does not exist`, { field: "key" });
+    checkVersion(`outbox entry ${key}`, current.version, expectedVersion);
+    if (!(await this.store.put("outbox", key, JSON.stringify(stored), expectedVersion))) throw changedMeanwhile(`outbox entry ${key}`);
+    return stored;
+  }
+
+  async deleteOutbox(key: string, expectedVersion: number): Promise<boolean> {
+    return this.store.delete("outbox", key, expectedVersion);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -216,6 +241,15 @@ export class StoreLedger implements Ledger {
       ["version", item.version, grant.version],
     ]);
     return grant;
+  }
+
+  private outboxFrom(item: StoredItem): OutboxEntry {
+    const entry = decode(OutboxEntry, "outbox entry", "outbox", item.key, item.body);
+    agree("outbox", item.key, [
+      ["key", item.key, entry.key],
+      ["version", item.version, entry.version],
+    ]);
+    return entry;
   }
 
   private auditFrom(item: StoredItem): AuditRecord {

@@ -6,7 +6,7 @@ import { JitError } from "../model/errors";
  * index of grants by the time they are due. Nothing needs a transaction across items, so the same
  * ledger (`StoreLedger`) runs on each store, and DynamoDB needs no `TransactWriteItems`.
  */
-export type ItemKind = "policy" | "grant" | "audit";
+export type ItemKind = "policy" | "grant" | "audit" | "outbox";
 
 export interface StoredItem {
   key: string;

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Change, Grant, GrantState, defenderStatus, firewallMapping, newGrant, newGrantId, parseGrant, restoreDueAt, transition } from "./grant";
+import { holdGrant } from "./approval";
 import { checkRequest } from "./request";
 import { assertJitError } from "./testing/assert";
 import { AZURE_VM, NOW, azurePolicy, sampleGrant } from "./testing/fixtures";
@@ -55,6 +56,8 @@ test("the state machine allows exactly the documented moves", () => {
     expired: [],
     revoked: [],
     failed: [],
+    "awaiting-approval": ["applying", "denied", "expired", "restoring"],
+    denied: [],
   };
   const reach: Record<GrantState, [GrantState, Parameters<typeof transition>[2]?][]> = {
     pending: [],
@@ -64,10 +67,13 @@ test("the state machine allows exactly the documented moves", () => {
     expired: [["applying"], ["active"], ["restoring", "Expired"], ["expired"]],
     revoked: [["applying"], ["active"], ["restoring", "UserRequested"], ["revoked"]],
     failed: [["applying"], ["failed"]],
+    "awaiting-approval": [],
+    denied: [["denied"]],
   };
   const states = GrantState.options;
   for (const from of states) {
-    const grant = drive(sampleGrant(), ...reach[from]);
+    const start = from === "awaiting-approval" || from === "denied" ? holdGrant(sampleGrant(), 2, "2030-01-01T13:00:00.000Z") : sampleGrant();
+    const grant = drive(start, ...reach[from]);
     assert.equal(grant.state, from);
     for (const to of states) {
       const reason = to === "restoring" || to === "revoked" ? "UserRequested" : to === "expired" ? "Expired" : undefined;
@@ -86,7 +92,7 @@ test("reasons: restoring needs one, final states need a matching one, others tak
   assertJitError(() => transition(sampleGrant(), "applying", "Expired"), "InvalidInput", "state", /a reason is given only when a grant ends, not when it becomes applying/);
   const revoking = transition(active, "restoring", "UserRequested");
   assert.equal(revoking.reason, "UserRequested");
-  assertJitError(() => transition(revoking, "expired"), "InvalidInput", "state", /expired needs reason Expired, not UserRequested/);
+  assertJitError(() => transition(revoking, "expired"), "InvalidInput", "state", /expired needs reason Expired or ApprovalExpired, not UserRequested/);
   assert.equal(transition(revoking, "revoked").reason, "UserRequested", "the reason is kept");
   assert.equal(transition(revoking, "revoked", "NewerRequestInitiated").reason, "NewerRequestInitiated");
   const expiring = transition(active, "restoring", "Expired");

@@ -18,12 +18,17 @@ export function newGrantId(random?: (size: number) => Uint8Array): string {
 
 /**
  * pending → applying → active → restoring → expired | revoked | failed; applying → failed; and
- * any state that is not final → restoring (revoke, or expiry before apply finished).
+ * any state that is not final → restoring (revoke, or expiry before apply finished). A request
+ * that needs approval starts `awaiting-approval` instead of `pending`, with nothing in the cloud:
+ * its last approval moves it to applying, one deny to `denied`, its timeout to `expired`
+ * (reason ApprovalExpired).
  */
-export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed"]);
+export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed", "awaiting-approval", "denied"]);
 export type GrantState = z.infer<typeof GrantState>;
 
 const NEXT_STATES: Record<GrantState, readonly GrantState[]> = {
+  "awaiting-approval": ["applying", "denied", "expired", "restoring"],
+  denied: [],
   pending: ["applying", "restoring"],
   applying: ["active", "failed", "restoring"],
   active: ["restoring"],
@@ -42,15 +47,16 @@ export function isFinalState(state: GrantState): boolean {
  * `PolicyChanged` is a revoke because the policy no longer allows the access, `Failed` a grant
  * that could not be applied.
  */
-export const GrantReason = z.enum(["Expired", "UserRequested", "NewerRequestInitiated", "PolicyChanged", "Failed"]);
+export const GrantReason = z.enum(["Expired", "UserRequested", "NewerRequestInitiated", "PolicyChanged", "Failed", "Denied", "ApprovalExpired"]);
 export type GrantReason = z.infer<typeof GrantReason>;
 
-const IMPLIED_REASON: Partial<Record<GrantState, GrantReason>> = { expired: "Expired", failed: "Failed" };
+const IMPLIED_REASON: Partial<Record<GrantState, GrantReason>> = { expired: "Expired", failed: "Failed", denied: "Denied" };
 
 /** The reasons each final state admits (`failed` admits any: a revoke whose restore failed is still a revoke). */
 const REASONS_FOR: Partial<Record<GrantState, readonly GrantReason[]>> = {
-  expired: ["Expired"],
+  expired: ["Expired", "ApprovalExpired"],
   revoked: ["UserRequested", "NewerRequestInitiated", "PolicyChanged"],
+  denied: ["Denied"],
 };
 
 /**
@@ -179,6 +185,28 @@ export function changeKey(change: Change): string {
   }
 }
 
+/** One approver's decision on a held request. */
+export const ApprovalVote = z.strictObject({
+  approver: z.string().min(1).max(512),
+  /** A readable name where the approver's identity has one (UPN, role session). */
+  name: z.string().min(1).max(512).optional(),
+  decision: z.enum(["approve", "deny"]),
+  time: UtcInstant,
+  reason: userText(MAX_JUSTIFICATION_LENGTH).optional(),
+});
+export type ApprovalVote = z.output<typeof ApprovalVote>;
+
+/** What a request that needed approval needs and got. Votes are written by compare-and-swap, so none is lost to a concurrent one. */
+export const GrantApproval = z.strictObject({
+  required: z.number().int().min(1).max(10),
+  /** When the request expires unless it has been decided. */
+  expiresAt: UtcInstant,
+  votes: z.array(ApprovalVote).max(100),
+  /** When the last approval (or the deny) came: the access window starts here. */
+  decidedAt: UtcInstant.optional(),
+});
+export type GrantApproval = z.output<typeof GrantApproval>;
+
 export const Grant = z
   .strictObject({
     id: GrantId,
@@ -197,11 +225,20 @@ export const Grant = z
     /** Bumped by the ledger on every update (optimistic concurrency). */
     version: z.number().int().min(1),
     changes: z.array(Change),
+    /** Present when the request needed approval. */
+    approval: GrantApproval.optional(),
+    /** Granted as emergency access, without approval (see the policy's `breakGlass`). */
+    breakGlass: z.literal(true).optional(),
+    /** Granted without waiting for approval because the request matched this `autoApprove` rule (its index in the policy). */
+    autoApproved: z.number().int().min(0).optional(),
   })
   .superRefine((grant, ctx) => {
     const latest = utc(Math.max(...grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => Date.parse(p.endTimeUtc)))));
     if (grant.endTimeUtc !== latest) {
       ctx.addIssue({ code: "custom", path: ["endTimeUtc"], message: `must be the latest port end, ${latest}`, input: grant.endTimeUtc });
+    }
+    if (grant.state === "awaiting-approval" && grant.approval === undefined) {
+      ctx.addIssue({ code: "custom", path: ["approval"], message: "is required while the grant awaits approval", input: grant });
     }
     grant.virtualMachines.forEach((vm, i) => {
       if (parseVmId(vm.id).cloud !== grant.cloud) {
@@ -281,6 +318,8 @@ export function restoreDueAt(grant: Grant): number | undefined {
   const created = epochMs(grant.createdAt);
   if (isFinalState(grant.state)) return open.length > 0 ? created : undefined;
   if (grant.state === "restoring") return created;
+  // A held request is due when its approvals time out: the reconciler expires it.
+  if (grant.state === "awaiting-approval" && grant.approval) return epochMs(grant.approval.expiresAt);
   return Math.min(epochMs(grant.endTimeUtc), ...open.map((c) => (c.endTimeUtc === undefined ? Infinity : epochMs(c.endTimeUtc))));
 }
 
@@ -301,7 +340,7 @@ export function firewallMapping(grant: Grant, vmId: string, port: number): { add
 
 /** Defender's view of a grant: `Initiated` while access may be open, `Revoked` with the reason once it is ending or over. */
 export function defenderStatus(grant: Grant): { status: "Initiated" | "Revoked"; statusReason: string } {
-  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active") {
+  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active" || grant.state === "awaiting-approval") {
     return { status: "Initiated", statusReason: "UserRequested" };
   }
   return { status: "Revoked", statusReason: grant.reason ?? "UserRequested" };

@@ -11,4 +11,6 @@ export * from "./policy";
 export * from "./request";
 export * from "./grant";
 export * from "./audit";
+export * from "./approval";
+export * from "./notification";
 export * from "./defender";

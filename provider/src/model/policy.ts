@@ -24,12 +24,29 @@ export const PortNumber = z
 /** An IP address, a CIDR block (no host bits) or `*`, IPv4 or IPv6; kept as written. */
 export const SourcePrefix = boundedString(MAX_LENGTH.prefix).superRefine(viaParser(parsePrefix));
 
-const MaxRequestAccessDuration = boundedString(MAX_LENGTH.time).superRefine(
-  viaParser((text) => {
-    const ms = parseDuration(text);
-    if (ms < MIN_ACCESS_MS || ms > MAX_ACCESS_MS) throw new JitError("InvalidInput", `"${text}" is outside the allowed range PT5M to P1D`);
-  }),
-);
+/** An ISO-8601 duration between `min` and `max` (ms), spelt as such in the error. */
+function durationWithin(min: number, max: number, range: string) {
+  return boundedString(MAX_LENGTH.time).superRefine(
+    viaParser((text) => {
+      const ms = parseDuration(text);
+      if (ms < min || ms > max) throw new JitError("InvalidInput", `"${text}" is outside the allowed range ${range}`);
+    }),
+  );
+}
+
+const MaxRequestAccessDuration = durationWithin(MIN_ACCESS_MS, MAX_ACCESS_MS, "PT5M to P1D");
+
+/** How long a request may wait for its approvals before it expires, unless the policy says otherwise. */
+export const DEFAULT_APPROVAL_TIMEOUT = "PT1H";
+/** More distinct approvals than this is a process problem, not a control. */
+export const MAX_APPROVALS_REQUIRED = 10;
+export const DEFAULT_BREAK_GLASS_DURATION = "PT1H";
+
+const ApprovalsRequired = z
+  .number({ error: "must be a whole number of approvals" })
+  .int({ error: `must be a whole number from 0 to ${MAX_APPROVALS_REQUIRED}` })
+  .min(0, { error: `must be a whole number from 0 to ${MAX_APPROVALS_REQUIRED}` })
+  .max(MAX_APPROVALS_REQUIRED, { error: `must be a whole number from 0 to ${MAX_APPROVALS_REQUIRED}` });
 
 /**
  * One port of one VM, exactly Defender's `JitNetworkAccessPortRule`. With neither source field, the
@@ -44,6 +61,8 @@ export const PortRule = z
     allowedSourceAddressPrefix: SourcePrefix.optional(),
     allowedSourceAddressPrefixes: z.array(SourcePrefix).min(1, { error: "must list at least one prefix" }).max(100, { error: "at most 100 prefixes" }).optional(),
     maxRequestAccessDuration: MaxRequestAccessDuration.default(DEFAULT_MAX_REQUEST_ACCESS_DURATION),
+    /** Distinct approvals a request for this port needs, instead of the policy's `approvalsRequired`. */
+    approvalsRequired: ApprovalsRequired.optional(),
   })
   .superRefine((port, ctx) => {
     if (port.allowedSourceAddressPrefix !== undefined && port.allowedSourceAddressPrefixes !== undefined) {
@@ -88,6 +107,30 @@ const Principals = z
   .min(1, { error: "must name at least one principal; leave it out to rely on cloud permissions alone" })
   .max(100, { error: "at most 100 principals" });
 
+/**
+ * A low-risk request that needs no approval: every requested port's source lies inside one of
+ * `sourceWithin` (when given) and its duration is at most `maxDuration` (when given).
+ */
+export const AutoApproveRule = z
+  .strictObject({
+    sourceWithin: z.array(SourcePrefix).min(1, { error: "must list at least one prefix" }).max(100, { error: "at most 100 prefixes" }).optional(),
+    maxDuration: MaxRequestAccessDuration.optional(),
+  })
+  .refine((rule) => rule.sourceWithin !== undefined || rule.maxDuration !== undefined, {
+    error: "give sourceWithin, maxDuration or both; a rule with neither would approve every request",
+  });
+export type AutoApproveRule = z.output<typeof AutoApproveRule>;
+
+/**
+ * Emergency access: these principals may ask with `breakGlass`, which skips approval, requires a
+ * justification, is announced at once and marked in the audit log, and is held to a shorter maximum.
+ */
+export const BreakGlass = z.strictObject({
+  principals: Principals,
+  maxRequestAccessDuration: MaxRequestAccessDuration.default(DEFAULT_BREAK_GLASS_DURATION),
+});
+export type BreakGlass = z.output<typeof BreakGlass>;
+
 export const Policy = z
   .strictObject({
     name: boundedString(MAX_POLICY_AND_VM_NAME)
@@ -97,6 +140,12 @@ export const Policy = z
     requesters: Principals.optional(),
     /** Who may approve requests. */
     approvers: Principals.optional(),
+    /** Distinct approvals (never the requester's own) a request needs; default 1 when approvers are listed, else 0. A port may say otherwise. */
+    approvalsRequired: ApprovalsRequired.optional(),
+    /** How long a request waits for its approvals before it expires (default PT1H). */
+    approvalTimeout: durationWithin(MINUTE_MS, 7 * DAY_MS, "PT1M to P7D").optional(),
+    autoApprove: z.array(AutoApproveRule).min(1, { error: "must list at least one rule" }).max(20, { error: "at most 20 rules" }).optional(),
+    breakGlass: BreakGlass.optional(),
   })
   .superRefine((policy, ctx) => {
     const refs = policy.virtualMachines.map((vm) => parseVmId(vm.id));
@@ -114,12 +163,24 @@ export const Policy = z
       }
     });
     const form = PRINCIPAL_FORMS[cloud];
-    for (const list of ["requesters", "approvers"] as const) {
-      policy[list]?.forEach((principal, i) => {
+    const lists = [
+      [["requesters"], policy.requesters],
+      [["approvers"], policy.approvers],
+      [["breakGlass", "principals"], policy.breakGlass?.principals],
+    ] as const;
+    for (const [path, list] of lists) {
+      list?.forEach((principal, i) => {
         if (!form.pattern.test(principal)) {
-          ctx.addIssue({ code: "custom", path: [list, i], message: `"${principal}" is not ${form.says}`, input: principal });
+          ctx.addIssue({ code: "custom", path: [...path, i], message: `"${principal}" is not ${form.says}`, input: principal });
         }
       });
+    }
+    if (policy.approvers === undefined) {
+      const asks = (policy.approvalsRequired ?? 0) > 0 ? ["approvalsRequired"] : undefined;
+      const portAsks = policy.virtualMachines.flatMap((vm, i) => vm.ports.flatMap((p, j) => ((p.approvalsRequired ?? 0) > 0 ? [["virtualMachines", i, "ports", j, "approvalsRequired"]] : [])));
+      for (const path of asks ? [asks, ...portAsks] : portAsks) {
+        ctx.addIssue({ code: "custom", path, message: "needs approvers: list who may approve", input: policy });
+      }
     }
   }, WHEN_VALID);
 export type Policy = z.output<typeof Policy>;
@@ -144,4 +205,14 @@ export function findPolicyVm(policy: Policy, id: string): PolicyVm | undefined {
 /** The source prefixes a port rule allows, whichever of the two fields holds them. */
 export function allowedSourcePrefixes(port: PortRule): string[] {
   return port.allowedSourceAddressPrefixes ?? [port.allowedSourceAddressPrefix ?? "*"];
+}
+
+/**
+ * The distinct approvals a request for these ports of a VM of the policy needs: the strictest of
+ * its ports' `approvalsRequired`, each defaulting to the policy's, which defaults to 1 when the
+ * policy lists approvers.
+ */
+export function approvalsRequiredFor(policy: Policy, ports: readonly { vmId: string; number: number }[]): number {
+  const base = policy.approvalsRequired ?? (policy.approvers ? 1 : 0);
+  return Math.max(0, ...ports.map((p) => findPolicyVm(policy, p.vmId)?.ports.find((r) => r.number === p.number)?.approvalsRequired ?? base));
 }

@@ -45,6 +45,8 @@ export const AccessRequest = z
   .strictObject({
     virtualMachines: z.array(RequestVm).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
     justification: boundedString(MAX_JUSTIFICATION_LENGTH).pipe(userText(MAX_JUSTIFICATION_LENGTH)).optional(),
+    /** Emergency access without approval, for the policy's break-glass principals; needs a justification. */
+    breakGlass: z.boolean().optional(),
     /** The identity of the caller; set from their credentials, never from what they claim. */
     requester: boundedString(MAX_LENGTH.principal).min(1).optional(),
   })

@@ -13,6 +13,8 @@ export interface JitPortArgs {
   allowedSourceAddressPrefixes?: pulumi.Input<pulumi.Input<string>[]>;
   /** ISO-8601, PT5M to P1D; default PT3H. */
   maxRequestAccessDuration?: pulumi.Input<string>;
+  /** Distinct approvals a request for this port needs, instead of the policy's. */
+  approvalsRequired?: pulumi.Input<number>;
 }
 
 export interface JitPolicyArgsBase {
