@@ -2,6 +2,7 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AccessContext, AccessOptions, openContext } from "../access";
+import { Console, ConsoleOptions, isConsolePath } from "../console";
 import { JitError } from "../model";
 import { Authenticators, BrokerCaller, authenticate } from "./auth";
 import { HttpError, toHttpError } from "./errors";
@@ -31,8 +32,10 @@ export interface BrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** Where the one JSON line per request goes (default stdout). */
   log?: (line: string) => void;
-  /** The clock of the rate limiter. */
+  /** The clock of the rate limiter and of console sessions. */
   now?: () => number;
+  /** The web console under `/console/` (on unless `false`). */
+  console?: ConsoleOptions | false;
 }
 
 export interface BrokerLimits {
@@ -83,6 +86,7 @@ const ROUTES: Route[] = [
   { method: "POST", template: "/v1/grants/{grant}/approve", pattern: new RegExp(`^/v1/grants/${SEGMENT}/approve$`), handler: routes.decide("approve") },
   { method: "POST", template: "/v1/grants/{grant}/deny", pattern: new RegExp(`^/v1/grants/${SEGMENT}/deny$`), handler: routes.decide("deny") },
 ];
+const CONSOLE_ROUTE: Route = { method: "GET", template: "/console/*", pattern: /^\/console(\/|$)/ };
 const PARAM_NAMES: Record<string, string> = {
   "/v1/policies/{policy}/initiate": "policy",
   "/v1/grants/{grant}": "grant",
@@ -95,6 +99,7 @@ export class Broker {
   readonly limits: BrokerLimits;
   private readonly limiter: RateLimiter;
   private readonly log: (line: string) => void;
+  private readonly console?: Console;
 
   constructor(
     readonly ctx: AccessContext,
@@ -103,6 +108,7 @@ export class Broker {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.limiter = new RateLimiter(this.limits.perMinute, this.limits.burst, options.now);
     this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+    if (options.console !== false) this.console = new Console(this, options.auth, options.console ?? {}, options.now ?? Date.now);
   }
 
   authMethods() {
@@ -136,11 +142,15 @@ export class Broker {
     let outcome = "ok";
     try {
       const url = new URL(req.url ?? "/", "http://broker.invalid");
-      const matches = ROUTES.filter((r) => r.pattern.test(url.pathname));
-      if (matches.length === 0) routes.notFound();
-      route = matches.find((r) => r.method === req.method);
-      if (!route) throw new HttpError(405, "MethodNotAllowed", `${req.method} is not allowed here; use ${matches.map((r) => r.method).join(" or ")}`, { allow: matches.map((r) => r.method).join(", ") });
-      const found: Route = route;
+      if (this.console && isConsolePath(url.pathname)) {
+        route = CONSOLE_ROUTE;
+        const served = await this.console.handle(req, res, url, peer);
+        status = served.status;
+        caller = served.caller;
+        return;
+      }
+      const { route: found, params } = this.match(req.method ?? "GET", url.pathname);
+      route = found;
       let result: routes.RouteResult;
       if (found.open) {
         result = await found.open(this);
@@ -149,18 +159,7 @@ export class Broker {
         caller = await authenticate(this.options.auth, req.headers.authorization);
         this.limit(`caller:${caller.principal.id}`);
         const body = found.method === "POST" ? await this.readBody(req) : undefined;
-        const param = PARAM_NAMES[found.template];
-        const params: Record<string, string> = param ? { [param]: decodeURIComponent(found.pattern.exec(url.pathname)?.[1] ?? "") } : {};
-        result = await (found.handler as Handler)({
-          ctx: this.ctx,
-          caller,
-          peer: peer.replace(/^::ffff:/, ""),
-          params,
-          query: url.searchParams,
-          body,
-          readers: this.options.readers ?? [],
-          admins: this.options.admins ?? [],
-        });
+        result = await this.run(found, params, caller, peer, url.searchParams, body);
       }
       status = result.status;
       send(res, status, result.body);
@@ -185,13 +184,58 @@ export class Broker {
     }
   }
 
-  private limit(key: string): void {
+  private match(method: string, pathname: string): { route: Route; params: Record<string, string> } {
+    const matches = ROUTES.filter((r) => r.pattern.test(pathname));
+    if (matches.length === 0) routes.notFound();
+    const route = matches.find((r) => r.method === method);
+    if (!route) throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed here; use ${matches.map((r) => r.method).join(" or ")}`, { allow: matches.map((r) => r.method).join(", ") });
+    const param = PARAM_NAMES[route.template];
+    return { route, params: param ? { [param]: decodeURIComponent(route.pattern.exec(pathname)?.[1] ?? "") } : {} };
+  }
+
+  private run(route: Route, params: Record<string, string>, caller: BrokerCaller, peer: string, query: URLSearchParams, body: unknown): Promise<routes.RouteResult> {
+    if (!route.handler) routes.notFound();
+    return route.handler({
+      ctx: this.ctx,
+      caller,
+      peer: peer.replace(/^::ffff:/, ""),
+      params,
+      query,
+      body,
+      readers: this.options.readers ?? [],
+      admins: this.options.admins ?? [],
+    });
+  }
+
+  /**
+   * One API route, in process, for a caller the console has already authenticated: the console
+   * goes through the very handlers (and so the authorisation) the HTTP API uses.
+   */
+  call(caller: BrokerCaller, peer: string, method: "GET" | "POST", path: string, body?: unknown): Promise<routes.RouteResult> {
+    const url = new URL(path, "http://broker.invalid");
+    const { route, params } = this.match(method, url.pathname);
+    return this.run(route, params, caller, peer, url.searchParams, method === "POST" ? (body ?? {}) : undefined);
+  }
+
+  limit(key: string): void {
     const wait = this.limiter.take(key);
     if (wait > 0) throw new HttpError(429, "RateLimited", `too many requests; try again in ${wait} s`, { "retry-after": String(wait) });
   }
 
-  private readBody(req: http.IncomingMessage): Promise<unknown> {
-    const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  private async readBody(req: http.IncomingMessage): Promise<unknown> {
+    const type = mediaType(req);
+    const bytes = await this.readBytes(req);
+    if (bytes.length === 0) return {};
+    if (type !== "application/json") throw new HttpError(415, "UnsupportedMediaType", "send the body as application/json");
+    try {
+      return JSON.parse(bytes.toString("utf8"));
+    } catch {
+      throw new HttpError(400, "InvalidInput", "the body is not JSON");
+    }
+  }
+
+  /** The request body, refused (413) past `maxBodyBytes` without reading the rest. */
+  readBytes(req: http.IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers["content-length"] ?? 0);
     const max = this.limits.maxBodyBytes;
     return new Promise((resolve, reject) => {
@@ -209,15 +253,7 @@ export class Broker {
         chunks.push(chunk);
       });
       req.on("error", reject);
-      req.on("end", () => {
-        if (size === 0) return resolve({});
-        if (type !== "application/json") return reject(new HttpError(415, "UnsupportedMediaType", "send the body as application/json"));
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-        } catch {
-          reject(new HttpError(400, "InvalidInput", "the body is not JSON"));
-        }
-      });
+      req.on("end", () => resolve(Buffer.concat(chunks)));
     });
   }
 
@@ -225,6 +261,10 @@ export class Broker {
   private write(fields: Record<string, unknown>): void {
     this.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
   }
+}
+
+export function mediaType(req: http.IncomingMessage): string {
+  return (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

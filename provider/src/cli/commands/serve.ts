@@ -15,6 +15,9 @@ interface ServeFlags {
   caFile?: string;
   devIdentity?: string;
   rate: string;
+  console: boolean;
+  consoleUrl?: string;
+  consoleClientId?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -36,6 +39,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--ca-file <pem>", "an extra CA certificate for the authority and STS endpoints (private or local endpoints)")
     .option("--dev-identity <name>", "LOCAL DEVELOPMENT ONLY: trust every caller as <name>, without proof (loopback addresses only)")
     .option("--rate <per-minute>", "requests per minute per caller", "120")
+    .option("--console-url <url>", "the web console's address as browsers reach it (https://jit.example.com); without it the console at /console/ answers loopback addresses only")
+    .option("--console-client-id <id>", "the Entra ID app (client) id the console signs in with (authorization code with PKCE; the first --azure-tenant); a client secret, if the app needs one, from JIT_CONSOLE_CLIENT_SECRET")
+    .option("--no-console", "serve the API only, without the web console")
     .addHelpText(
       "after",
       `
@@ -48,6 +54,8 @@ The broker runs with its own cloud credentials (DefaultAzureCredential, the AWS 
 need the broker role (\`jit role … --kind broker\`); requesters need only the request role. Put TLS in
 front of it (a reverse proxy or load balancer): tokens and signed requests travel in headers. It
 logs one JSON line per request on stdout (caller, route, outcome, latency; never a credential).
+The web console is at /console/ (sign in with --console-client-id, an AWS signed identity proof, or
+--dev-identity); behind a proxy give --console-url, the https address browsers use.
 Routes: GET /v1/openapi.json describes them.`,
     )
     .action(async (opts: ServeFlags, cmd: Command) => {
@@ -59,6 +67,7 @@ Routes: GET /v1/openapi.json describes them.`,
         throw new JitError("InvalidInput", "say whom to accept: --azure-tenant, --aws-sts-endpoint (with --broker-id), or --dev-identity for local development", { field: "--azure-tenant" });
       }
       if (opts.awsStsEndpoint?.length && !opts.brokerId) throw new JitError("InvalidInput", "AWS callers sign for a broker id: give --broker-id", { field: "--broker-id" });
+      if (opts.consoleClientId !== undefined && !opts.azureTenant?.length) throw new JitError("InvalidInput", "the console's Azure sign-in needs --azure-tenant", { field: "--console-client-id" });
       const broker = await import("../../broker");
       const ca = opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined;
       const fetch = broker.outbound(ca ? { ca } : {});
@@ -86,10 +95,24 @@ Routes: GET /v1/openapi.json describes them.`,
               readers: opts.reader ?? [],
               admins: opts.admin ?? [],
               limits: { perMinute: rate, burst: Math.max(1, Math.ceil(rate / 4)) },
+              console: opts.console && {
+                ...(opts.consoleUrl !== undefined ? { publicUrl: opts.consoleUrl } : {}),
+                ...(opts.consoleClientId !== undefined
+                  ? {
+                      azure: {
+                        clientId: opts.consoleClientId,
+                        tenantId: (opts.azureTenant as string[])[0],
+                        authorityHost: opts.azureAuthority,
+                        ...(process.env.JIT_CONSOLE_CLIENT_SECRET ? { clientSecret: process.env.JIT_CONSOLE_CLIENT_SECRET } : {}),
+                      },
+                    }
+                  : {}),
+                fetch,
+              },
             },
             { host, port },
           );
-          out.progress(`broker listening on ${running.url} (stop with Ctrl-C or SIGTERM)`);
+          out.progress(`broker listening on ${running.url} (stop with Ctrl-C or SIGTERM)${opts.console ? `; web console at ${new URL("/console/", opts.consoleUrl ?? running.url).href}` : ""}`);
           await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
           await running.close();
         });

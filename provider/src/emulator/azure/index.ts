@@ -18,7 +18,7 @@ import { Router, request } from "./router";
 import { AzureSeed } from "./seed";
 import { AzureState } from "./state";
 import { Store } from "./store";
-import { Issuer, TokenOverrides } from "./oidc";
+import { Issuer, TokenOverrides, serveCodeFlow } from "./oidc";
 import { authorize } from "./rbac";
 import { ARM_AUDIENCE, PrincipalClaims, authenticate, principalClaims, signedToken } from "./tokens";
 import { vnetRoutes } from "./vnet";
@@ -146,7 +146,7 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
     calls,
     faults,
     route: (ereq) => {
-      const discovery = issuerNow().serve(ereq.method, ereq.path);
+      const discovery = issuerNow().serve(ereq.method, ereq.path) ?? serveCodeFlow(issuerNow(), { ...ereq, query: ereq.url.searchParams, body: ereq.body.toString("utf8") }, (principal) => token(principal));
       if (discovery) return { operation: "OpenIdConnect", write: false, serve: () => discovery };
       const matched = router.match(ereq.method, ereq.path);
       const authorization = typeof ereq.headers.authorization === "string" ? ereq.headers.authorization : undefined;

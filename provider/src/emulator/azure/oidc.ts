@@ -59,8 +59,20 @@ export interface IssuerOptions {
   now: () => number;
 }
 
+/** An authorization code the emulator handed out, for the token endpoint to redeem once. */
+interface IssuedCode {
+  principal: string;
+  clientId: string;
+  redirectUri: string;
+  challenge: string;
+  expiresAt: number;
+}
+
+const CODE_LIFETIME_MS = 10 * 60_000;
+
 export class Issuer {
   private readonly keys: SigningKey[] = [];
+  private readonly codes = new Map<string, IssuedCode>();
   private next = 0;
 
   constructor(private readonly options: IssuerOptions) {
@@ -182,6 +194,42 @@ export class Issuer {
     };
   }
 
+  /** `/authorize`: a code for the account in `login_hint`, sent back to the redirect URI; without one, a page to name the account. */
+  authorize(query: URLSearchParams): EmulatorResponse {
+    for (const name of ["client_id", "redirect_uri", "response_type", "code_challenge"]) {
+      if (!query.get(name)) return oauthError(400, "invalid_request", `AADSTS900144: The request body must contain the following parameter: '${name}'.`);
+    }
+    if (query.get("response_type") !== "code") return oauthError(400, "unsupported_response_type", "AADSTS700054: response_type 'code' is the only one this emulator serves.");
+    if (query.get("code_challenge_method") !== "S256") return oauthError(400, "invalid_request", "AADSTS501491: Invalid size of Code_Challenge parameter (S256 only).");
+    const redirect = new URL(query.get("redirect_uri") as string);
+    const account = query.get("login_hint");
+    if (!account) {
+      const hidden = [...query].map(([k, v]) => `<input type="hidden" name="${escapeText(k)}" value="${escapeText(v)}">`).join("");
+      const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pick an account</title></head><body><main><h1>Pick an account</h1><form method="get">${hidden}<label for="login_hint">Account</label> <input id="login_hint" name="login_hint" autocomplete="username" required> <button type="submit">Sign in</button></form></main></body></html>`;
+      return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: page };
+    }
+    const code = randomUUID() + randomUUID();
+    this.codes.set(code, { principal: account, clientId: query.get("client_id") as string, redirectUri: redirect.href, challenge: query.get("code_challenge") as string, expiresAt: this.options.now() + CODE_LIFETIME_MS });
+    redirect.searchParams.set("code", code);
+    const state = query.get("state");
+    if (state !== null) redirect.searchParams.set("state", state);
+    return { status: 302, headers: { location: redirect.href } };
+  }
+
+  /** `/token`: an access token for a code, once. */
+  redeem(form: URLSearchParams, mint: (principal: string) => string): EmulatorResponse {
+    if (form.get("grant_type") !== "authorization_code") return oauthError(400, "unsupported_grant_type", "AADSTS70003: grant_type 'authorization_code' is the only one this emulator serves.");
+    const code = form.get("code") ?? "";
+    const issued = this.codes.get(code);
+    this.codes.delete(code);
+    if (!issued || issued.expiresAt <= this.options.now()) return oauthError(400, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired or was already redeemed.");
+    if (form.get("client_id") !== issued.clientId) return oauthError(400, "invalid_grant", "AADSTS700005: Provided Authorization Code is intended to use against other tenant or client.");
+    if (form.get("redirect_uri") !== issued.redirectUri) return oauthError(400, "invalid_grant", "AADSTS50011: The redirect URI does not match the one the code was issued for.");
+    const verifier = form.get("code_verifier") ?? "";
+    if (createHash("sha256").update(verifier).digest("base64url") !== issued.challenge) return oauthError(400, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+    return json(200, { token_type: "Bearer", scope: "https://management.azure.com/user_impersonation", expires_in: 3599, ext_expires_in: 3599, access_token: mint(issued.principal) });
+  }
+
   /**
    * The issuer's own routes, which need no token: the two discovery documents and the two key
    * sets. Anything else under the issuer's paths is not ours (undefined).
@@ -212,6 +260,26 @@ export class Issuer {
     return json(200, routes[tail]());
   }
 }
+
+/**
+ * The authorization-code flow with PKCE, as the Microsoft identity platform's v2.0 endpoints serve
+ * it, minimal: `/authorize` signs in the account named by `login_hint` (a principal's name), or
+ * shows a one-field account picker; `/token` redeems a code once, within ten minutes, for the same
+ * client and redirect URI, when the verifier hashes (S256) to the challenge; the answer is an ARM
+ * access token for the principal, made by `mint`. Anything else is not ours (undefined).
+ */
+export function serveCodeFlow(issuer: Issuer, req: { method: string; path: string; query: URLSearchParams; body: string }, mint: (principal: string) => string): EmulatorResponse | undefined {
+  const m = /^\/([^/]+)\/oauth2\/v2\.0\/(authorize|token)$/i.exec(req.path);
+  if (!m) return undefined;
+  if (key(decodeURIComponent(m[1])) !== key(issuer.tenantId)) return oauthError(400, "invalid_tenant", `AADSTS90002: Tenant '${m[1]}' not found.`);
+  return m[2].toLowerCase() === "authorize" ? (req.method === "GET" ? issuer.authorize(req.query) : undefined) : req.method === "POST" ? issuer.redeem(new URLSearchParams(req.body), mint) : undefined;
+}
+
+function oauthError(status: number, error: string, description: string): EmulatorResponse {
+  return json(status, { error, error_description: description, error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)], trace_id: randomUUID(), correlation_id: randomUUID() });
+}
+
+const escapeText = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);

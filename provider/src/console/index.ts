@@ -1,0 +1,2 @@
+export { Console, ConsoleOptions, isConsolePath } from "./console";
+export { AzureSignInOptions } from "./azure-signin";
