@@ -86,7 +86,7 @@ describe("the Azure deny baseline", () => {
 
     const mark = emu.calls.mark();
     const repaired = await driver.applyBaseline(policy, record, {});
-    emu.calls.expect({ since: mark, operation: "SecurityRules_CreateOrUpdate" }, 2, "one rewrite, one re-creation");
+    emu.calls.expect({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }, 2, "one write per NSG: a rewrite in one, a re-creation in the other");
     assert.deepEqual(repaired.drift, []);
     assert.equal(repaired.warnings.filter((w) => w.startsWith("repaired: ")).length, 2);
     assert.deepEqual(repaired.record, record);
@@ -114,7 +114,7 @@ describe("the Azure deny baseline", () => {
     const changed = parsePolicy({ ...both, virtualMachines: [{ ...both.virtualMachines[0], ports: [...both.virtualMachines[0].ports, { number: 3389, protocol: "TCP", allowedSourceAddressPrefix: OFFICE }] }] });
     const second = await driver.applyBaseline(changed, first.record, {});
     const ops = emu.calls.byOperation({ since: mark, write: true });
-    assert.deepEqual(ops, { SecurityRules_CreateOrUpdate: 2, SecurityRules_Delete: 2 }, "vm1's two rules rewritten, vm2's two deleted");
+    assert.deepEqual(ops, { NetworkSecurityGroups_CreateOrUpdate: 3 }, "one write per NSG that changes: the shared subnet NSG, and each VM's own");
     assert.deepEqual(second.rules.map((r) => r.ports), [[22, 3389], [22, 3389]]);
     assert.equal(reaches(emu, vm2, "10.0.0.9", 22), true, "vm2 left the policy: its port is as before");
     assert.equal(reaches(emu, vm1, "10.0.0.9", 3389), false);

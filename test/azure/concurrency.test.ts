@@ -17,8 +17,8 @@ test("32 concurrent requests on one VM's NSGs, under injected 409 and 429 answer
     const baseline = snapshot(emu, ids);
     emu.faults.random({
       seed: 32,
-      probability: 0.3,
-      match: { operation: /^SecurityRules_(CreateOrUpdate|Delete)$/ },
+      probability: 0.5,
+      match: { operation: /^NetworkSecurityGroups_CreateOrUpdate$/ },
       actions: [
         { kind: "error", status: 409, code: "AnotherOperationInProgress", message: "Another operation on this or dependent resource is in progress." },
         { kind: "error", status: 429, code: "RetryableError", message: "A retryable error occured.", headers: { "x-ms-retry-after-ms": "5", "Retry-After": "1" } },
@@ -31,7 +31,8 @@ test("32 concurrent requests on one VM's NSGs, under injected 409 and 429 answer
         requestAccess({ policy: "busy", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] }, world.options),
       ),
     );
-    assert.ok(emu.faults.injected > 10, `faults were injected (${emu.faults.injected})`);
+    // Plans waiting for one NSG are written together, so there are fewer writes to refuse than grants.
+    assert.ok(emu.faults.injected > 0, `faults were injected (${emu.faults.injected})`);
     assert.ok(grants.every((g) => g.state === "active" && g.changes.length === 2 && g.changes.every((c) => c.status === "applied")));
     for (const id of ids) {
       const allows = rulesOf(emu, id).filter((r) => parseJitRule(r)?.kind === "allow");

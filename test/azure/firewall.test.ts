@@ -239,7 +239,7 @@ describe("Azure Firewall in front of VMs", () => {
     emu.faults.random({
       seed: 412,
       probability: 0.3,
-      match: { operation: /^(AzureFirewalls_CreateOrUpdate|SecurityRules_CreateOrUpdate|SecurityRules_Delete)$/ },
+      match: { operation: /^(AzureFirewalls_CreateOrUpdate|NetworkSecurityGroups_CreateOrUpdate)$/ },
       actions: [
         { kind: "error", status: 412, code: "PreconditionFailed", message: "The condition specified using HTTP conditional header(s) is not met." },
         { kind: "error", status: 429, code: "RetryableError", message: "A retryable error occured.", headers: { "x-ms-retry-after-ms": "5", "Retry-After": "1" } },

@@ -17,7 +17,7 @@ const SSH = [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix:
 const ask = (policy: string, vmId: string, source = "203.0.113.7") =>
   ({ policy, virtualMachines: [{ id: vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] });
 
-test("a CanNotDelete lock on one NSG: revoke says ScopeLocked at once (no retries as a race), and still closes the port in the other NSG", async () => {
+test("a ReadOnly lock on one NSG: revoke says ScopeLocked at once (no retries as a race), and still closes the port in the other NSG", async () => {
   const world = await azureWorld();
   const { emu } = world;
   try {
@@ -25,8 +25,9 @@ test("a CanNotDelete lock on one NSG: revoke says ScopeLocked at once (no retrie
     await deployPolicy(world, { name: "locked", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
     const grant = await requestAccess(ask("locked", vm.vmId), world.options);
     assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);
-    // An administrator locks the subnet's NSG (landing zones lock network resource groups).
-    emu.seed.lock(vm.subnetNsgId!, "CanNotDelete");
+    // An administrator locks the subnet's NSG (landing zones lock network resource groups). A
+    // CanNotDelete lock would not stop a restore: it writes the NSG, and deletes nothing.
+    emu.seed.lock(vm.subnetNsgId!, "ReadOnly");
     const mark = emu.calls.mark();
     await assert.rejects(revokeAccess(grant.id, world.options), (err: unknown) => {
       assert.ok(isJitError(err, "CloudError"), String(err));
@@ -34,8 +35,8 @@ test("a CanNotDelete lock on one NSG: revoke says ScopeLocked at once (no retrie
       assert.match((err as Error).message, /lock/i);
       return true;
     });
-    const lockedPath = new RegExp(`^${vm.subnetNsgId!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/securityRules/`, "i");
-    emu.calls.expect({ since: mark, operation: "SecurityRules_Delete", path: lockedPath }, 1, "the locked NSG is asked once, not retried");
+    const lockedPath = new RegExp(`^${vm.subnetNsgId!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "i");
+    emu.calls.expect({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate", path: lockedPath }, 1, "the locked NSG is asked once, not retried");
     assert.deepEqual(allowRules(emu, [vm.nicNsgId!]), [], "the NIC NSG's allow rule is gone");
     assert.equal(reaches(emu, vm, "203.0.113.7", 22), false, "so the port is closed");
     const left = await world.ledger.getGrant(grant.id);
@@ -51,7 +52,7 @@ test("a write that NRP cancels because another operation superseded it is a lost
   try {
     const vm = emu.seed.typicalVm({ resourceGroup: "superseded", name: "vm1" });
     await deployPolicy(world, { name: "superseded", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
-    emu.lro.failNext({ operation: "SecurityRules_CreateOrUpdate" }, superseded());
+    emu.lro.failNext({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, superseded("PutNetworkSecurityGroupOperation"));
     const grant = await requestAccess(ask("superseded", vm.vmId), world.options);
     assert.equal(grant.state, "active");
     assert.equal(reaches(emu, vm, "203.0.113.7", 22), true);

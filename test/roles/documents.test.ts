@@ -31,9 +31,7 @@ test("Azure: each kind's actions, and nothing else", () => {
   const writes = [
     "Microsoft.Network/azureFirewalls/write",
     "Microsoft.Network/locations/operations/read",
-    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
-    "Microsoft.Network/networkSecurityGroups/securityRules/read",
-    "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    "Microsoft.Network/networkSecurityGroups/write",
   ];
   assert.deepEqual(sorted(azureActions("read")), sorted(reads));
   const initiate = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";

@@ -55,69 +55,67 @@ describe("the NSG writer, against the local ARM endpoint", () => {
 
   const names = () => emu.state.nsgRules("rg", "nsg").map((r) => `${r.name}@${r.priority}`).sort();
 
-  it("creates with If-None-Match: *, replaces and deletes with If-Match, and sends neither on reads or polls", async () => {
+  it("writes every put and delete of a plan in one PUT of the whole NSG under If-Match, keeping the rest as read, with no final read", async () => {
+    const tagged = emu.seed.nsg("rg", "tagged", { tags: { owner: "netops" }, rules: [{ ...rule("theirs", 200), sourcePortRanges: ["1000-2000"], sourcePortRange: undefined }, rule("old", 300)] });
     headers.length = 0;
-    const a = rule("a", 100);
-    await writer.apply(nsgId, (nsg) => ({ nsgId, put: nsg.securityRules.some((r) => r.name === "a") ? [] : [a], delete: [] }));
-    const etag = emu.state.etag(nsgId);
-    await writer.apply(nsgId, (nsg) => ({ nsgId, put: nsg.securityRules.some((r) => r.destinationPortRange === "2222") ? [] : [{ ...a, destinationPortRange: "2222" }], delete: [] }));
-    await writer.apply(nsgId, (nsg) => ({ nsgId, put: [], delete: nsg.securityRules.map((r) => r.name) }));
+    const etag = emu.state.etag(tagged);
+    const mark = emu.calls.mark();
+    await writer.apply(tagged, (nsg) => ({ nsgId: tagged, put: nsg.securityRules.some((r) => r.name === "a") ? [] : [rule("a", 100), rule("b", 101, "3389")], delete: nsg.securityRules.some((r) => r.name === "old") ? ["old"] : [] }));
+    assert.deepEqual(emu.calls.byOperation({ since: mark }), { NetworkSecurityGroups_Get: 1, NetworkSecurityGroups_CreateOrUpdate: 1, AsyncOperation_Get: 2 }, "one read, one write, its polls, and no read after them");
     const writes = headers.filter((h) => h.method !== "GET");
-    assert.deepEqual(writes.map((h) => [h.method, h.ifMatch !== undefined, h.ifNoneMatch]), [
-      ["PUT", false, "*"],
-      ["PUT", true, undefined],
-      ["DELETE", true, undefined],
-    ]);
-    assert.equal(writes[1].ifMatch, etag, "the replace carries the ETag it was planned against");
+    assert.deepEqual(writes, [{ method: "PUT", ifMatch: etag, ifNoneMatch: undefined }], "the write carries the ETag it was planned against");
     assert.ok(headers.filter((h) => h.method === "GET").every((h) => h.ifMatch === undefined && h.ifNoneMatch === undefined));
-    assert.ok(messages.some((m) => /^waiting for Azure: rule a to be written in NSG nsg$/.test(m)), messages.join("\n"));
-    assert.deepEqual(names(), []);
+    const after = emu.state.nsg("rg", "tagged") as { tags?: Record<string, string> };
+    assert.deepEqual(after.tags, { owner: "netops" }, "tags kept");
+    const theirs = emu.state.nsgRules("rg", "tagged").find((r) => r.name === "theirs");
+    assert.deepEqual(theirs?.sourcePortRanges, ["1000-2000"], "a rule the plan does not touch is sent back as read");
+    assert.deepEqual(emu.state.nsgRules("rg", "tagged").map((r) => `${r.name}@${r.priority}`).sort(), ["a@100", "b@101", "theirs@200"]);
+    assert.ok(messages.some((m) => /^waiting for Azure: 2 rule\(s\) put and 1 rule\(s\) deleted in NSG tagged$/.test(m)), messages.join("\n"));
   });
 
-  it("plans again when another writer takes the chosen priority meanwhile (SecurityRuleConflict)", async () => {
+  it("plans again on the NSG as it now is when somebody else wrote it since the read (412), losing nothing of theirs", async () => {
     let calls = 0;
     const plan = putLowestFree(rule("ours", 0));
+    const mark = emu.calls.mark();
     await writer.apply(nsgId, (nsg) => {
       if (calls++ === 0) emu.seed.rule("rg", "nsg", rule("theirs", 100));
       return plan(nsg);
     });
     assert.deepEqual(names(), ["ours@101", "theirs@100"]);
-    assert.ok(emu.calls.count({ operation: "SecurityRules_CreateOrUpdate", method: "PUT" }) >= 2);
-  });
+    assert.deepEqual(emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }).map((c) => c.status), [412, 200]);
 
-  it("never replaces a rule somebody else created under the same name meanwhile, and never overwrites a change made since its read", async () => {
-    let calls = 0;
-    const mine = { ...rule("same-name", 0), destinationPortRange: "3389" };
-    await writer.apply(nsgId, (nsg) => {
-      if (calls++ === 0) emu.seed.rule("rg", "nsg", rule("same-name", 300));
-      return putLowestFree(mine)(nsg);
-    });
-    assert.equal(emu.state.nsgRules("rg", "nsg").find((r) => r.name === "same-name")?.destinationPortRange, "22", "theirs stands");
-
-    calls = 0;
     const stale = await writer.read(nsgId);
     emu.seed.rule("rg", "nsg", rule("changed-since", 400));
-    const mark = emu.calls.mark();
     await writer.apply(nsgId, (nsg) => ({ nsgId, put: [], delete: nsg.securityRules.some((r) => r.name === "changed-since") ? [] : ["theirs"] }), {}, stale);
-    assert.deepEqual(emu.calls.list({ since: mark, operation: "SecurityRules_Delete" }).map((c) => c.status), [412]);
     assert.ok(names().includes("theirs@100"), "the delete planned on the stale read was refused, and the fresh plan keeps it");
   });
 
   it("gives up with Conflict after its retries, and reports other refusals as CloudError with ARM's status and code", async () => {
-    emu.faults.inject({ operation: "SecurityRules_CreateOrUpdate" }, { kind: "error", status: 409, code: "AnotherOperationInProgress" }, 4);
+    emu.faults.inject({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { kind: "error", status: 409, code: "AnotherOperationInProgress" }, 4);
     await assert.rejects(writer.apply(nsgId, putLowestFree(rule("never", 0))), (e: unknown) => isJitError(e, "Conflict") && /gave up after 4 attempts/.test(String(e)) && /409 AnotherOperationInProgress/.test(String(e)));
-    emu.faults.inject({ operation: "SecurityRules_CreateOrUpdate" }, { kind: "error", status: 400, code: "SecurityRuleInvalidAddressPrefix", message: "bad prefix" });
+    emu.faults.inject({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { kind: "error", status: 400, code: "SecurityRuleInvalidAddressPrefix", message: "bad prefix" });
     await assert.rejects(writer.apply(nsgId, putLowestFree(rule("bad", 0))), (e: unknown) => isJitError(e, "CloudError") && /HTTP 400 SecurityRuleInvalidAddressPrefix: bad prefix/.test(String(e)));
-    emu.lro.failNext({ operation: "SecurityRules_CreateOrUpdate" }, { code: "AnotherOperationInProgress", message: "superseded" });
+    emu.lro.failNext({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { code: "AnotherOperationInProgress", message: "superseded" });
     await writer.apply(nsgId, putLowestFree(rule("after-failed-operation", 0)));
     assert.ok(names().some((n) => n.startsWith("after-failed-operation@")), "an operation that failed because another held the NSG is retried");
+    emu.lro.failNext({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { code: "InternalServerError", message: "it broke", outcome: "Failed" });
+    await assert.rejects(writer.apply(nsgId, putLowestFree(rule("failed-operation", 0))), (e: unknown) => isJitError(e, "CloudError") && /InternalServerError/.test(String(e)));
     assert.equal(emu.faults.pending, 0);
   });
 
-  it("takes turns per NSG within the process, so its own writers never race each other", async () => {
+  it("writes the plans of writers waiting for the same NSG together, each planned on what the ones before it leave", async () => {
     const mark = emu.calls.mark();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => writer.apply(nsgId, putLowestFree(rule(`turn-${i}`, 0)))));
-    emu.calls.expect({ since: mark, write: true }, 8, "one write each, no retries");
+    const added: string[] = [];
+    await Promise.all(Array.from({ length: 8 }, (_, i) => writer.apply(nsgId, putLowestFree(rule(`turn-${i}`, 0)), { afterPut: async (r) => void added.push(r.name) })));
+    emu.calls.expect({ since: mark, write: true }, 1, "one write for all eight");
+    assert.deepEqual(added.sort(), Array.from({ length: 8 }, (_, i) => `turn-${i}`), "each writer hears of its own rule");
     assert.equal(new Set(emu.state.nsgRules("rg", "nsg").map((r) => r.priority)).size, emu.state.nsgRules("rg", "nsg").length);
+  });
+
+  it("when a shared write is refused, writes each plan on its own, so that only the bad one fails", async () => {
+    const bad = { ...rule("bad-prefix", 0), sourceAddressPrefix: "not-an-address" };
+    const results = await Promise.allSettled([writer.apply(nsgId, putLowestFree(rule("good-1", 0))), writer.apply(nsgId, putLowestFree(bad)), writer.apply(nsgId, putLowestFree(rule("good-2", 0)))]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.ok(names().some((n) => n.startsWith("good-1@")) && names().some((n) => n.startsWith("good-2@")) && !names().some((n) => n.startsWith("bad-prefix@")));
   });
 });

@@ -1,13 +1,14 @@
 import type { NetworkManagementClient } from "@azure/arm-network";
+import type { PipelineResponse } from "@azure/core-rest-pipeline";
 import type { Progress } from "../driver";
-import { JitError } from "../model";
+import { JitError, isJitError } from "../model";
 import type { Nsg, NsgChange, NsgRule } from "../plan";
 import type { AzureClients } from "./clients";
-import { armError, cloudError, isNotFound } from "./errors";
-import { finish, optimistic, writeOptions } from "./writes";
+import { cloudError, isNotFound } from "./errors";
+import { awaitOperation, optimistic, writeOptions } from "./writes";
 import { NSG, ResourceRef, idKey, parseResourceId } from "./ids";
 import { withWriteLock } from "./locks";
-import { NsgSnapshot, fromSdkNsg, toSdkRule, withRule, withoutRule } from "./nsgs";
+import { NsgSnapshot, fromSdkNsg, nsgWithChange, withChange } from "./nsgs";
 
 /** What the caller records around each write (a grant's journal, a report). */
 export interface WriteHooks {
@@ -25,17 +26,32 @@ export interface NsgWrite {
   after: Nsg;
 }
 
+/** One caller's plan for an NSG, waiting for the NSG's next write. */
+interface Job {
+  plan: (nsg: Nsg) => NsgChange;
+  hooks: WriteHooks;
+  first?: NsgSnapshot;
+  resolve(write: NsgWrite): void;
+  reject(err: unknown): void;
+}
+
+/** Plans waiting per NSG, per set of clients (plans made with other credentials are never written together). */
+const WAITING = new WeakMap<AzureClients, Map<string, Job[]>>();
+
 /**
- * Applies plans to one NSG, one security rule at a time, as child resources: never a PUT of the
- * whole NSG, which would put back an old snapshot over whatever others changed meanwhile.
+ * Applies plans to an NSG in one write of the whole NSG per pass: every rule the plan puts and
+ * every rule it deletes, together, under `If-Match: <the ETag the plan was made on>`. A write of the
+ * whole NSG sends back every other rule exactly as read, and the ETag makes ARM refuse it (412)
+ * when anything changed since the read, so nothing somebody else wrote meanwhile is overwritten or
+ * lost: the NSG is then read again and planned again (see `optimistic`, shared with the firewall
+ * writer). One write per NSG is also the floor of what Azure charges: each write holds the NSG's
+ * lock and waits ~10 s for its operation, however many rules it carries.
  *
- * Each write is decided from the NSG as last read: `plan` is asked again after every write (on the
- * NSG as it now is), and its first put, or else its first delete, is made. A new rule is created
- * with `If-None-Match: *`, so that it never replaces one somebody else just made under that name;
- * a rule is replaced or deleted with `If-Match: <the ETag it was verified under>`, so that nothing
- * changed since is overwritten or removed. When a write loses a race, the NSG is read again and
- * planned again (see `optimistic`, shared with the firewall writer); writers in this process take
- * turns per NSG.
+ * Writers in this process take turns per NSG, and plans that wait for their turn are written
+ * together: each is planned on the NSG as the ones before it left it, and one write carries them
+ * all, so that many grants, restores or sweeps of one NSG at once cost one write, not one each.
+ * When such a shared write fails for a reason other than losing races (a rule ARM rejects, a plan
+ * that throws), each plan is written on its own, so that one bad plan fails alone.
  */
 export class NsgWriter {
   constructor(
@@ -49,41 +65,68 @@ export class NsgWriter {
     return this.get(await this.clients.network(ref.subscriptionId), ref, nsgId);
   }
 
-  async apply(nsgId: string, plan: (nsg: Nsg) => NsgChange, hooks: WriteHooks = {}, first?: NsgSnapshot): Promise<NsgWrite> {
+  /**
+   * Writes what `plan` asks of the NSG, planned on the NSG as read (or as `first`, when the caller
+   * has just listed it); `plan` is asked again after the write and must then ask for nothing more.
+   */
+  apply(nsgId: string, plan: (nsg: Nsg) => NsgChange, hooks: WriteHooks = {}, first?: NsgSnapshot): Promise<NsgWrite> {
+    const key = idKey(nsgId);
+    const byNsg = WAITING.get(this.clients) ?? new Map<string, Job[]>();
+    WAITING.set(this.clients, byNsg);
+    const waiting = byNsg.get(key) ?? [];
+    byNsg.set(key, waiting);
+    const result = new Promise<NsgWrite>((resolve, reject) => waiting.push({ plan, hooks, ...(first ? { first } : {}), resolve, reject }));
+    void withWriteLock(key, async () => {
+      // Whoever's turn it is writes every plan waiting by then; later turns find none left.
+      const jobs = waiting.splice(0);
+      if (waiting.length === 0 && byNsg.get(key) === waiting) byNsg.delete(key);
+      if (jobs.length > 0) await this.writeAll(nsgId, jobs);
+    });
+    return result;
+  }
+
+  private async writeAll(nsgId: string, jobs: Job[]): Promise<void> {
+    try {
+      const writes = await this.write(nsgId, jobs);
+      jobs.forEach((job, i) => job.resolve(writes[i]));
+    } catch (err) {
+      if (jobs.length === 1 || isJitError(err, "Conflict")) {
+        for (const job of jobs) job.reject(err);
+        return;
+      }
+      for (const job of jobs) await this.writeAll(nsgId, [job]);
+    }
+  }
+
+  /** One write of the NSG for all `jobs` (repeated on lost races); each job's hooks see only its own rules. */
+  private async write(nsgId: string, jobs: readonly Job[]): Promise<NsgWrite[]> {
     const ref = parseResourceId(nsgId, NSG);
-    return withWriteLock(idKey(nsgId), async () => {
-      const network = await this.clients.network(ref.subscriptionId);
-      const start = first ?? (await this.get(network, ref, nsgId));
-      let doing = `writing NSG ${nsgId}`;
-      return optimistic<NsgSnapshot, NsgWrite>({
-        kind: "NSG",
-        id: nsgId,
-        first: start,
-        read: () => this.get(network, ref, nsgId),
-        doing: () => doing,
-        connection: this.clients.connection,
-        progress: this.progress,
-        step: async (current) => {
-          const change = plan(current.nsg);
-          const rule = change.put[0] as NsgRule | undefined;
-          const name = rule ? undefined : change.delete[0];
-          if (rule === undefined && name === undefined) return { done: { before: start.nsg, after: current.nsg } };
-          // After a delete the NSG's new ETag is unknown; the next write needs it.
-          if (current.etag === undefined) return { next: await this.get(network, ref, nsgId) };
-          if (rule !== undefined) {
-            doing = `putting rule ${rule.name} in NSG ${nsgId}`;
-            const exists = current.nsg.securityRules.some((r) => idKey(r.name) === idKey(rule.name));
-            await hooks.beforePut?.(rule);
-            const etag = await this.put(network, ref, rule, exists ? current.etag : undefined);
-            await hooks.afterPut?.(rule);
-            return { next: { nsg: withRule(current.nsg, rule), ...(etag === undefined ? {} : { etag }) } };
-          }
-          doing = `deleting rule ${name} from NSG ${nsgId}`;
-          const vanished = await this.delete(network, ref, name!, current.etag);
-          await hooks.afterDelete?.(name!, vanished);
-          return { next: { nsg: withoutRule(current.nsg, name!) } };
-        },
-      });
+    const network = await this.clients.network(ref.subscriptionId);
+    const start = jobs.find((j) => j.first)?.first ?? (await this.get(network, ref, nsgId));
+    let doing = `writing NSG ${nsgId}`;
+    return optimistic<NsgSnapshot, NsgWrite[]>({
+      kind: "NSG",
+      id: nsgId,
+      first: start,
+      read: () => this.get(network, ref, nsgId),
+      doing: () => doing,
+      connection: this.clients.connection,
+      progress: this.progress,
+      step: async (current) => {
+        const changes = planInTurn(jobs, current.nsg);
+        const combined = combine(changes, current.nsg, nsgId);
+        const after = nsgWithChange(current.nsg, combined);
+        if (combined.put.length === 0 && combined.delete.length === 0) return { done: jobs.map(() => ({ before: start.nsg, after: current.nsg })) };
+        if (current.etag === undefined) throw new JitError("CloudError", `NSG ${nsgId} came back without an ETag, so it cannot be written safely`);
+        doing = `writing ${describeChange(combined)} in NSG ${nsgId}`;
+        for (const [i, job] of jobs.entries()) for (const rule of changes[i].put) await job.hooks.beforePut?.(rule);
+        const etag = await this.put(network, ref, withChange(current.sdk, combined), current.etag, describeChange(combined));
+        for (const [i, job] of jobs.entries()) {
+          for (const rule of changes[i].put) await job.hooks.afterPut?.(rule);
+          for (const name of changes[i].delete) await job.hooks.afterDelete?.(name, false);
+        }
+        return { next: { nsg: after, sdk: withChange(current.sdk, combined), ...(etag === undefined ? {} : { etag }) } };
+      },
     });
   }
 
@@ -98,21 +141,47 @@ export class NsgWriter {
     }
   }
 
-  /** Returns the rule's new ETag, which NRP shares with its NSG. */
-  private async put(network: NetworkManagementClient, ref: ResourceRef, rule: NsgRule, ifMatch: string | undefined): Promise<string | undefined> {
-    const headers: Record<string, string> = ifMatch === undefined ? { "If-None-Match": "*" } : { "If-Match": ifMatch };
-    const poller = network.securityRules.createOrUpdate(ref.resourceGroup, ref.name, rule.name, toSdkRule(rule), writeOptions(this.clients.connection, headers));
-    return (await finish(poller, `rule ${rule.name} to be written in NSG ${ref.name}`, this.progress)).etag;
+  /** Writes the whole NSG under `If-Match` and waits for the operation; returns the NSG's new ETag. */
+  private async put(network: NetworkManagementClient, ref: ResourceRef, body: Parameters<NetworkManagementClient["networkSecurityGroups"]["createOrUpdate"]>[2], ifMatch: string, what: string): Promise<string | undefined> {
+    let accepted: PipelineResponse | undefined;
+    const options = { ...writeOptions(this.clients.connection, { "If-Match": ifMatch }), onResponse: (response: PipelineResponse) => (accepted ??= response) };
+    await network.networkSecurityGroups.createOrUpdate(ref.resourceGroup, ref.name, body, options).submitted();
+    if (accepted === undefined) throw new JitError("CloudError", `writing NSG ${ref.name}: no answer to the write`);
+    await awaitOperation(network.pipeline, accepted, this.clients.connection, `${what} in NSG ${ref.name}`, this.progress);
+    const written = (accepted as { parsedBody?: { etag?: unknown } }).parsedBody;
+    return typeof written?.etag === "string" ? written.etag : undefined;
   }
+}
 
-  /** Returns true when the rule was already gone. */
-  private async delete(network: NetworkManagementClient, ref: ResourceRef, name: string, ifMatch: string): Promise<boolean> {
-    try {
-      await finish(network.securityRules.delete(ref.resourceGroup, ref.name, name, writeOptions(this.clients.connection, { "If-Match": ifMatch })), `rule ${name} to be deleted from NSG ${ref.name}`, this.progress);
-      return false;
-    } catch (err) {
-      if (armError(err).status === 404) return true;
-      throw err;
-    }
+/** Each job's change, planned on the NSG as the jobs before it leave it. */
+function planInTurn(jobs: readonly Job[], nsg: Nsg): NsgChange[] {
+  let current = nsg;
+  return jobs.map((job) => {
+    const change = job.plan(current);
+    current = nsgWithChange(current, change);
+    return change;
+  });
+}
+
+/** The jobs' changes as one: the last word on each rule they touch (rules nobody touches are not in it). */
+function combine(changes: readonly NsgChange[], nsg: Nsg, nsgId: string): NsgChange {
+  const key = (name: string) => name.toLowerCase();
+  const last = new Map<string, NsgRule | string>();
+  for (const change of changes) {
+    for (const name of change.delete) last.set(key(name), name);
+    for (const rule of change.put) last.set(key(rule.name), rule);
   }
+  const present = new Set(nsg.securityRules.map((r) => key(r.name)));
+  const put: NsgRule[] = [];
+  const deleted: string[] = [];
+  for (const [k, v] of last) {
+    if (typeof v !== "string") put.push(v);
+    else if (present.has(k)) deleted.push(v);
+  }
+  return { nsgId, put, delete: deleted };
+}
+
+function describeChange(change: NsgChange): string {
+  const parts = [change.put.length ? `${change.put.length} rule(s) put` : "", change.delete.length ? `${change.delete.length} rule(s) deleted` : ""];
+  return parts.filter(Boolean).join(" and ");
 }

@@ -11,6 +11,11 @@ export interface NsgSnapshot {
   nsg: Nsg;
   /** The ETag as read: writes that depend on this snapshot carry it in `If-Match`. */
   etag?: string;
+  /**
+   * The NSG as the SDK answered it: a write of the whole NSG sends back its location, tags,
+   * `flushConnection` and every rule it does not change exactly as read.
+   */
+  sdk: NetworkSecurityGroup;
 }
 
 const PROTOCOLS: readonly NsgProtocol[] = ["Tcp", "Udp", "Icmp", "Esp", "Ah", "*"];
@@ -56,7 +61,29 @@ export function fromSdkNsg(n: NetworkSecurityGroup): NsgSnapshot {
   return {
     nsg: { id, securityRules: (n.securityRules ?? []).map((r) => fromSdkRule(r, id)), ...(defaults.length ? { defaultSecurityRules: defaults } : {}) },
     ...(n.etag === undefined ? {} : { etag: n.etag }),
+    sdk: n,
   };
+}
+
+/**
+ * The body of a PUT of the whole NSG once `change` is made: every rule it does not touch as the SDK
+ * read it (so that no field pulumi-jit does not model is lost), the rules it puts as planned.
+ */
+export function withChange(sdk: NetworkSecurityGroup, change: { put: readonly NsgRule[]; delete: readonly string[] }): NetworkSecurityGroup {
+  const key = (name: string | undefined) => (name ?? "").toLowerCase();
+  const touched = new Set([...change.put.map((r) => key(r.name)), ...change.delete.map(key)]);
+  // NRP answers every plural field of a rule, empty where the singular one is used: those are left out, as they were sent.
+  const asSent = (r: SecurityRule): SecurityRule => Object.fromEntries(Object.entries(r).filter(([, v]) => !(Array.isArray(v) && v.length === 0))) as SecurityRule;
+  const kept = (sdk.securityRules ?? []).filter((r) => !touched.has(key(r.name))).map(asSent);
+  return { ...sdk, securityRules: [...kept, ...change.put.map(toSdkRule)] };
+}
+
+/** The NSG as planned once `change` is made. */
+export function nsgWithChange(nsg: Nsg, change: { put: readonly NsgRule[]; delete: readonly string[] }): Nsg {
+  let out = nsg;
+  for (const name of change.delete) out = withoutRule(out, name);
+  for (const rule of change.put) out = withRule(out, rule);
+  return out;
 }
 
 /** The body of a security rule PUT: the rule's properties as planned, nothing read-only. */

@@ -1,3 +1,4 @@
+import type { HttpClient, Pipeline, PipelineResponse } from "@azure/core-rest-pipeline";
 import type { Progress } from "../driver";
 import { JitError } from "../model";
 import type { ResolvedConnection } from "./connection";
@@ -28,6 +29,70 @@ export async function finish<T>(poller: LongRunning<T>, what: string, progress: 
     }
   });
   return poller;
+}
+
+/** What a write's first answer carries that its long-running operation is followed by. */
+export interface Accepted {
+  status: number;
+  headers: { get(name: string): string | undefined };
+}
+
+let httpClient: Promise<HttpClient> | undefined;
+
+/**
+ * Waits for the operation a write started, by polling its `Azure-AsyncOperation` (or `Location`)
+ * URL through the client's own pipeline (sign-in, retries, TLS, the connection's policies) and
+ * nothing else. The SDK's poller would also GET the resource once the operation succeeded; the
+ * write's own answer already carries the resource as written and its new ETag, so that read is
+ * skipped. The first poll waits for ARM's `Retry-After` (NRP says 10 s, and an immediate poll only
+ * answers `InProgress`), later ones for it or the connection's poll interval. An operation that
+ * ends `Failed` or `Canceled` throws what the SDK's poller throws, so that `isLostRace` and
+ * `cloudError` read it alike.
+ */
+export async function awaitOperation(pipeline: Pipeline, accepted: Accepted, connection: ResolvedConnection, what: string, progress: Progress): Promise<void> {
+  const asyncUrl = accepted.headers.get("azure-asyncoperation") ?? accepted.headers.get("operation-location");
+  const url = asyncUrl ?? (accepted.status === 202 ? accepted.headers.get("location") : undefined);
+  if (url === undefined) return;
+  const { createDefaultHttpClient, createPipelineRequest, RestError } = await import("@azure/core-rest-pipeline");
+  httpClient ??= Promise.resolve(createDefaultHttpClient());
+  let last: { headers: Accepted["headers"] } = accepted;
+  for (let polls = 0; ; polls++) {
+    const suggested = retryAfterMs(last.headers);
+    const wait = suggested > 0 ? suggested : polls === 0 ? 0 : (connection.pollIntervalMs ?? 2000);
+    if (wait > 0) await connection.clock.sleep(wait);
+    const response: PipelineResponse = await pipeline.sendRequest(await httpClient, createPipelineRequest({ url, method: "GET" }));
+    last = response;
+    const body = parseBody(response.bodyAsText);
+    if (response.status >= 400) {
+      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new RestError(error?.message ?? `HTTP ${response.status}`, { statusCode: response.status, ...(error?.code ? { code: error.code } : {}), response });
+    }
+    const status = asyncUrl === undefined ? (response.status === 202 ? "InProgress" : "Succeeded") : String((body as { status?: unknown } | undefined)?.status ?? "");
+    if (/^succeeded$/i.test(status)) return;
+    if (/^(failed|canceled|cancelled)$/i.test(status)) {
+      const error = (body as { error?: { code?: string; message?: string } }).error;
+      // What core-lro throws for a cancelled operation: NRP cancels a write only when another superseded it.
+      if (/^cancel/i.test(status)) throw new Error("Operation was canceled.");
+      throw new Error(`The long-running operation has failed. ${error?.code ?? status}. ${error?.message ?? ""}`.trim());
+    }
+    if (polls === 0) progress(`waiting for Azure: ${what}`);
+  }
+}
+
+function retryAfterMs(headers: Accepted["headers"]): number {
+  const ms = Number(headers.get("retry-after-ms") ?? headers.get("x-ms-retry-after-ms"));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const seconds = Number(headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
+function parseBody(text: string | null | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a write stands after losing races: how many, and since when (on the connection's clock). */

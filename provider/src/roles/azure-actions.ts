@@ -12,14 +12,14 @@ import type { RoleKind } from "./kinds";
  *   `publicIPAddresses/read`. As with Defender, the requester writes nothing: the broker checks
  *   `initiate/action` for the caller (ARM's permissions API, asked with the caller's own token),
  *   then writes with its own identity.
- * - `broker` is what that identity needs: the NSG rule and classic firewall writes a grant makes
- *   and the deletes that end it, the linked `join` actions ARM checks on a firewall written whole,
- *   and the reads to plan them. Listing a caller's own permissions needs no action.
+ * - `broker` is what that identity needs: the NSG and classic firewall writes a grant makes and
+ *   that end it (both written whole, under their ETags), the linked `join` actions ARM checks on
+ *   what such a write names, and the reads to plan them. Listing a caller's own permissions needs no action.
  * - `direct` is for pipelines that request without a broker and so write with their own identity:
  *   `broker`'s writes plus `initiate/action`, the marker `requestAccess` checks on each VM.
  * - Defender's configure role is `jitNetworkAccessPolicies/write` plus `virtualMachines/write`.
  *   Ours writes no Defender policy and no VM; it writes the NSG rules and firewall rules of the
- *   baseline, and sweeps (lists NSGs, deletes expired rules).
+ *   baseline, and sweeps (lists NSGs, writes them without expired rules).
  * - Defender's read role includes `Microsoft.Network/*\/read`; ours names the few reads we make.
  */
 export interface AzureActionEntry {
@@ -55,19 +55,9 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
     why: "the rules to plan against and the ETag every write carries; sweep lists NSGs for orphaned rules",
   },
   {
-    action: "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    action: "Microsoft.Network/networkSecurityGroups/write",
     kinds: WRITERS,
-    why: "the baseline's deny rules (configure) and a grant's allow rules (broker, direct)",
-  },
-  {
-    action: "Microsoft.Network/networkSecurityGroups/securityRules/delete",
-    kinds: WRITERS,
-    why: "restore: removing a grant's allow rules when it ends (sweep), when it is revoked, a newer grant supersedes it or an apply fails (broker, direct), and deny rules no longer wanted",
-  },
-  {
-    action: "Microsoft.Network/networkSecurityGroups/securityRules/read",
-    kinds: WRITERS,
-    why: "each rule written is read back when its long-running operation completes (the SDK's final GET)",
+    why: "an NSG is written whole, under its ETag, once per pass: the baseline's deny rules (configure), a grant's allow rules and their removal when it ends, is revoked, superseded or fails (broker, direct), expired ones (sweep)",
   },
   {
     action: "Microsoft.Network/azureFirewalls/read",
@@ -87,7 +77,7 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
   {
     action: "Microsoft.Network/locations/operations/read",
     kinds: WRITERS,
-    why: "polling the long-running operation each NSG rule write and delete, and each firewall write, starts",
+    why: "polling the long-running operation each NSG write and each firewall write starts",
   },
   {
     action: "Microsoft.Network/virtualNetworks/subnets/join/action",
