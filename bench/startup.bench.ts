@@ -12,10 +12,10 @@ import type { Scenario } from "./harness";
 const ROOT = path.resolve(__dirname, "..");
 const RUNS = 15;
 
-/** The package as installed: package.json, bin/ and a fresh build of dist/, with the checkout's dependencies. */
+/** The package as installed: package.json, bin/ and a fresh build of dist/ (as `npm run build` makes it), with the checkout's dependencies. */
 function installedPackage(): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), "jit-startup-"));
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", path.join(dir, "dist")], { cwd: ROOT });
+  execFileSync(process.execPath, [path.join(ROOT, "scripts", "build.js"), "--outDir", path.join(dir, "dist")], { cwd: ROOT });
   mkdirSync(path.join(dir, "bin"));
   copyFileSync(path.join(ROOT, "bin", "jit.js"), path.join(dir, "bin", "jit.js"));
   copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));

@@ -14,14 +14,18 @@ if (major < 22) {
 // Compiled code cached on disk between runs (Node 22.1+): a command a person types starts faster.
 require("node:module").enableCompileCache?.();
 
-const source = path.join(__dirname, "..", "provider", "src", "cli", "main.ts");
-let cli;
-if (fs.existsSync(source)) {
+const source = path.join(__dirname, "..", "provider", "src", "cli");
+const checkout = fs.existsSync(source);
+if (checkout) {
   // Both loaders: the CLI loads commands and cloud adapters with dynamic import().
   require("tsx/esm/api").register();
   require("tsx/cjs/api").register();
-  cli = require(source);
-} else {
-  cli = require(path.join(__dirname, "..", "dist", "cli", "main.js"));
 }
-cli.main();
+const cli = checkout ? source : path.join(__dirname, "..", "dist", "cli");
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  // The version alone needs no command-line parser: scripts that ask for it on every run get it at once.
+  process.stdout.write(`${require(path.join(cli, "version")).packageVersion()}\n`);
+} else {
+  require(path.join(cli, "main")).main();
+}

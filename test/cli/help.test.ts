@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -130,4 +130,12 @@ run(${JSON.stringify(args)}, { out: { write() {} } }).then((code) => console.log
     );
     assert.ok(modules.some((m) => m.endsWith(path.join("cli", "main.ts"))), "the check sees the CLI's own modules");
   }
+});
+
+test("the CLI imports commander only through cli/commander.ts, the module the build bundles as CommonJS", () => {
+  // Another way in would load commander's ES modules, and with them Node's ESM loader, on every start.
+  const cli = path.join(ROOT, "provider", "src", "cli");
+  const direct = readdirSync(cli, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts") && f !== "commander.ts" && /^import (?!type ).*from "commander";$/m.test(readFileSync(path.join(cli, f), "utf8")));
+  assert.deepEqual(direct, []);
 });

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./commander";
 import { createOutput, Output, Sink } from "./output";
 
 export type AccessOptionsWithLedger = import("../access").AccessOptions & { ledger: import("../ledger").Ledger };

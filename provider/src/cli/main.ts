@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError } from "./commander";
 import { isJitError } from "../model/errors";
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from "./exit-codes";
 import { CliContext, CliStreams } from "./context";

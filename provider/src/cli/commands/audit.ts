@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "../commander";
 import type { CliContext } from "../context";
 import { JitError } from "../../model/errors";
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { Argument, Command } from "commander";
+import { Argument, Command } from "../commander";
 import type { CliContext } from "../context";
 
 /**

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command } from "../commander";
 import type { CliContext } from "../context";
 
 export function registerLedger(program: Command, ctx: CliContext): void {

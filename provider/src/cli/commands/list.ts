@@ -1,4 +1,4 @@
-import { Argument, Command, InvalidArgumentError } from "commander";
+import { Argument, Command, InvalidArgumentError } from "../commander";
 import { CliContext, modules } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command } from "../commander";
 import type { CliContext } from "../context";
 import { JitError } from "../../model/errors";
 import { readPolicyFile } from "./request";

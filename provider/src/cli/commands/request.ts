@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, Option } from "commander";
+import { Command, Option } from "../commander";
 import type { CliContext } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";

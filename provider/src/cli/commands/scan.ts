@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, Option } from "../commander";
 import type { CliContext } from "../context";
 import { formatTable } from "../output";
 import { JitError } from "../../model/errors";

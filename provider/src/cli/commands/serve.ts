@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command } from "../commander";
 import type { CliContext } from "../main";
 import { JitError } from "../../model/errors";
 

@@ -1,0 +1,39 @@
+// The package build: the TypeScript compiler writes dist/ (tsconfig.build.json), then commander,
+// which is published as ES modules only, is bundled into the CLI's one entry to it
+// (dist/cli/commander.js) as CommonJS, so that `jit` never starts Node's ESM loader. Commander
+// needs child_process only to run external subcommands, which `jit` has none of: the bundle loads
+// it on first use rather than pay for it (and the net and dgram modules it pulls in) on every start.
+// `node scripts/build.js [--outDir <dir>]`; the startup benchmark builds a package this way.
+"use strict";
+const { execFileSync } = require("node:child_process");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "..");
+const at = process.argv.indexOf("--outDir");
+const outDir = at === -1 ? path.join(ROOT, "dist") : path.resolve(process.argv[at + 1]);
+
+execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", outDir], { cwd: ROOT, stdio: "inherit" });
+require("esbuild")
+  .build({
+  entryPoints: [path.join(ROOT, "provider", "src", "cli", "commander.ts")],
+  outfile: path.join(outDir, "cli", "commander.js"),
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node22",
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "lazy-child-process",
+      setup(build) {
+        // Commander's import resolves to the proxy; the proxy's own require to Node's module.
+        build.onResolve({ filter: /^node:child_process$/ }, (args) => (args.namespace === "lazy" ? { path: args.path, external: true } : { path: "child_process", namespace: "lazy" }));
+        build.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
+          contents: 'module.exports = new Proxy({}, { get: (_, name) => require("node:child_process")[name] });',
+          loader: "js",
+        }));
+      },
+    },
+  ],
+  })
+  .catch(() => process.exit(1));
