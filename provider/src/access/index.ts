@@ -13,3 +13,5 @@ export { requestablePolicies, listsCaller } from "./requestable";
 export { resolvePolicy } from "./policies";
 export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-address";
 export type { PolicyRef } from "./policies";
+export { ExpiryEvent, ExpiryScheduler, expireGrantWith, expiryTimes, parseExpiryEvent } from "./expiry";
+export { sweepWith } from "./sweep";

@@ -21,6 +21,7 @@ import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
 import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
+import { scheduleExpiry } from "./expiry";
 
 export interface RequestAccessArgs extends Omit<AccessRequestInput, "requester"> {
   /** The policy's name (as registered by a JitPolicy resource) or the policy itself. */
@@ -119,6 +120,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   await ctx.ledger.appendAudit(
     newAuditEvent({ actor: principal.id, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }),
   );
+  await scheduleExpiry(ctx, grant);
   await supersedeOlder(ctx, driver, grant);
   return grant;
 }

@@ -116,17 +116,32 @@ export class Broker {
     }
   }
 
-  /** Answers one request; never throws. */
+  /** Answers one request from Node's HTTP server; never throws. */
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const answer = await this.dispatch({
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      authorization: req.headers.authorization,
+      peer: req.socket.remoteAddress ?? "unknown",
+      body: () => this.readBody(req),
+    });
+    send(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * Answers one request, whatever carried it (Node's HTTP server, a function URL or API Gateway
+   * event): routing, rate limits, authentication, the route, and the one log line. Never throws.
+   */
+  async dispatch(req: BrokerRequest): Promise<BrokerResponse> {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
-    const peer = req.socket.remoteAddress ?? "unknown";
+    const peer = req.peer;
     let route: Route | undefined;
     let caller: BrokerCaller | undefined;
     let status = 500;
     let outcome = "ok";
     try {
-      const url = new URL(req.url ?? "/", "http://broker.invalid");
+      const url = new URL(req.url, "http://broker.invalid");
       const matches = ROUTES.filter((r) => r.pattern.test(url.pathname));
       if (matches.length === 0) routes.notFound();
       route = matches.find((r) => r.method === req.method);
@@ -137,9 +152,9 @@ export class Broker {
         result = await found.open(this);
       } else {
         this.limit(`address:${peer}`);
-        caller = await authenticate(this.options.auth, req.headers.authorization);
+        caller = req.caller ?? (await authenticate(this.options.auth, req.authorization));
         this.limit(`caller:${caller.principal.id}`);
-        const body = found.method === "POST" ? await this.readBody(req) : undefined;
+        const body = found.method === "POST" ? await req.body() : undefined;
         const param = PARAM_NAMES[found.template];
         const params: Record<string, string> = param ? { [param]: decodeURIComponent(found.pattern.exec(url.pathname)?.[1] ?? "") } : {};
         result = await (found.handler as Handler)({
@@ -154,13 +169,13 @@ export class Broker {
         });
       }
       status = result.status;
-      send(res, status, result.body);
+      return { status, body: result.body, headers: {} };
     } catch (err) {
       const answer = toHttpError(err);
       status = answer.status;
       outcome = answer.body.error.code;
-      send(res, status, answer.body, answer.headers);
       if (status >= 500) this.write({ level: "error", requestId, error: err instanceof Error ? err.message : String(err) });
+      return { status, body: answer.body, headers: answer.headers ?? {} };
     } finally {
       this.write({
         level: "info",
@@ -182,17 +197,16 @@ export class Broker {
   }
 
   private readBody(req: http.IncomingMessage): Promise<unknown> {
-    const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
     const declared = Number(req.headers["content-length"] ?? 0);
     const max = this.limits.maxBodyBytes;
     return new Promise((resolve, reject) => {
-      if (declared > max) return reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+      if (declared > max) return reject(tooLarge(max));
       const chunks: Buffer[] = [];
       let size = 0;
       req.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size > max) {
-          reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+          reject(tooLarge(max));
           req.removeAllListeners("data");
           req.resume();
           return;
@@ -201,12 +215,10 @@ export class Broker {
       });
       req.on("error", reject);
       req.on("end", () => {
-        if (size === 0) return resolve({});
-        if (type !== "application/json") return reject(new HttpError(415, "UnsupportedMediaType", "send the body as application/json"));
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-        } catch {
-          reject(new HttpError(400, "InvalidInput", "the body is not JSON"));
+          resolve(jsonBody(Buffer.concat(chunks), req.headers["content-type"], max));
+        } catch (err) {
+          reject(err);
         }
       });
     });
@@ -215,6 +227,47 @@ export class Broker {
   /** One JSON line; the request's credentials are never among its fields. */
   private write(fields: Record<string, unknown>): void {
     this.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+  }
+}
+
+/** A request as the broker needs it, from whichever transport carried it. */
+export interface BrokerRequest {
+  method: string;
+  /** The path and query, e.g. /v1/grants?state=live. */
+  url: string;
+  /** The `Authorization` header, which `authenticate` reads. */
+  authorization: string | undefined;
+  /** The caller's network address. */
+  peer: string;
+  /**
+   * A caller the transport has already authenticated (a function URL with IAM auth signs the
+   * request for AWS, which verifies it and names the caller); otherwise the broker authenticates.
+   */
+  caller?: BrokerCaller;
+  /** Reads and parses the body (POST routes only), within `limits.maxBodyBytes`. */
+  body(): Promise<unknown>;
+}
+
+export interface BrokerResponse {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`);
+}
+
+/** A request body as JSON: empty is `{}`; anything else must be declared application/json and fit in `max` bytes. */
+export function jsonBody(raw: Buffer, contentType: string | undefined, max: number): unknown {
+  if (raw.length > max) throw tooLarge(max);
+  if (raw.length === 0) return {};
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") throw new HttpError(415, "UnsupportedMediaType", "send the body as application/json");
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "InvalidInput", "the body is not JSON");
   }
 }
 
