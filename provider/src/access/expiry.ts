@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Grant, epochMs, parseOrThrow } from "../model";
+import { Grant, GrantId, epochMs, parseOrThrow } from "../model";
 import type { AccessContext } from "./context";
 import { finishGrant } from "./sweep";
 
@@ -20,7 +20,7 @@ export interface ExpiryScheduler {
 
 /** What an expiry carries: only the grant's id; everything else is read from the ledger when it fires. */
 export const ExpiryEvent = z.strictObject({
-  grantId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "is not a grant id" }),
+  grantId: GrantId,
 });
 export type ExpiryEvent = z.output<typeof ExpiryEvent>;
 
