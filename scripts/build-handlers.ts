@@ -29,9 +29,13 @@ const HOST_JSON = {
   functionTimeout: "00:10:00",
 };
 
-export async function buildHandlers(out: string = DEFAULT_OUT): Promise<{ aws: string; azure: string }> {
+export type HandlerCloud = keyof typeof ENTRIES;
+
+/** Builds the packages of `clouds` (default both) under `out`; returns each package's directory. */
+export async function buildHandlers(out: string = DEFAULT_OUT, clouds: readonly HandlerCloud[] = ["aws", "azure"]): Promise<Record<HandlerCloud, string>> {
   const dirs = { aws: join(out, "aws"), azure: join(out, "azure") };
-  for (const [cloud, entry] of Object.entries(ENTRIES) as [keyof typeof ENTRIES, string][]) {
+  for (const cloud of clouds) {
+    const entry = ENTRIES[cloud];
     mkdirSync(dirs[cloud], { recursive: true });
     await build({
       entryPoints: [entry],
@@ -49,6 +53,7 @@ export async function buildHandlers(out: string = DEFAULT_OUT): Promise<{ aws: s
       logLevel: "warning",
     });
   }
+  if (!clouds.includes("azure")) return dirs;
   writeFileSync(join(dirs.azure, "package.json"), `${JSON.stringify({ name: "pulumi-jit-broker", private: true, main: "index.js" }, null, 2)}\n`);
   writeFileSync(join(dirs.azure, "host.json"), `${JSON.stringify(HOST_JSON, null, 2)}\n`);
   return dirs;

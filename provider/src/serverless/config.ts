@@ -19,6 +19,7 @@ import { JitError, parseOrThrow } from "../model";
  *   JIT_READERS, JIT_ADMINS who may see every grant and the audit log / also revoke any grant
  *   JIT_RATE_PER_MINUTE     requests per minute per caller (default 120)
  *   JIT_CA_FILE             an extra CA certificate for the authority and STS endpoints
+ *   JIT_LEDGER_INIT         "true": prepare the ledger on first use (an Azure Table the identity may create)
  */
 const List = z
   .string()
@@ -37,6 +38,7 @@ const Env = z.object({
   JIT_ADMINS: List,
   JIT_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   JIT_CA_FILE: z.string().max(1024).optional(),
+  JIT_LEDGER_INIT: z.enum(["true", "false"]).default("false"),
 });
 export type ServerlessEnv = z.output<typeof Env>;
 
@@ -82,7 +84,7 @@ export function lazyValue<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 export async function openServerlessContext(env: ServerlessEnv, expiry?: ExpiryScheduler): Promise<AccessContext> {
-  const ledger = await openLedger(env.JIT_LEDGER);
+  const ledger = await openLedger(env.JIT_LEDGER, { init: env.JIT_LEDGER_INIT === "true" });
   return openContext({ ledger, progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`), ...(expiry ? { expiry } : {}) });
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { EmulatorRequest, EmulatorResponse } from "../common";
 import { AwsError } from "./errors";
-import { evaluate } from "./policy";
+import { RequestContext, evaluate } from "./policy";
 import type { Principal } from "./principals";
 
 /**
@@ -94,7 +94,7 @@ export class SchedulerState {
       }
       const create = body as z.output<typeof CreateBody>;
       if (existing) throw new AwsError("ConflictException", `Schedule ${name} already exists.`, 409);
-      authorize(caller, "iam:PassRole", create.Target.RoleArn);
+      authorize(caller, "iam:PassRole", create.Target.RoleArn, new Map([["iam:passedtoservice", ["scheduler.amazonaws.com"]]]));
       const at = fireTime(create.ScheduleExpression, create.ScheduleExpressionTimezone);
       if (at !== undefined && at <= now - 60_000 && create.ActionAfterCompletion === "DELETE") {
         // The service refuses a one-time schedule in the past that would be deleted unfired.
@@ -150,8 +150,8 @@ function fireTime(expression: string, timezone: string | undefined): number | un
   return ms;
 }
 
-function authorize(caller: Principal, action: string, resource: string): void {
-  const result = evaluate(caller.policies, action, resource);
+function authorize(caller: Principal, action: string, resource: string, context: RequestContext = new Map()): void {
+  const result = evaluate(caller.policies, action, resource, context);
   if (result.decision !== "allowed") {
     throw new AwsError("AccessDeniedException", `User: ${caller.callerArn} is not authorized to perform: ${action} on resource: ${resource}`, 403);
   }
