@@ -10,6 +10,7 @@ import { createAwsDriver } from "../../provider/src/aws";
 import { startAwsEmulator } from "../../provider/src/emulator/aws";
 import { openLedger } from "../../provider/src/ledger";
 import { Grant, parsePolicy } from "../../provider/src/model";
+import { endBrokerGrants } from "../../provider/src/pulumi/broker-grants";
 import { brokerFunctionPolicy } from "../../provider/src/serverless/aws/policy";
 import type { HttpEvent } from "../../provider/src/serverless/aws/http";
 import { reachable } from "../aws/support";
@@ -41,7 +42,7 @@ function httpEvent(method: string, path: string, body?: unknown, iam: string | n
   };
 }
 
-test("AWS package: an IAM-authenticated HTTP event grants and schedules its expiry; the expiry event closes it at its end; the sweep closes one whose event was lost", async (t) => {
+test("AWS package: an IAM-authenticated HTTP event grants and schedules its expiry; the expiry event closes it at its end; the sweep closes one whose event was lost; deleting the broker ends what is left", async (t) => {
   const built = await buildIntoTemp("aws");
   t.after(() => built.remove());
   mock.timers.enable({ apis: ["Date"], now: Date.parse("2030-03-01T10:00:00.000Z") });
@@ -136,4 +137,11 @@ test("AWS package: an IAM-authenticated HTTP event grants and schedules its expi
   assert.deepEqual(report.restored, [{ grantId: second.id, state: "expired" }]);
   assert.deepEqual(report.failed, []);
   assert.ok(!reachable(emu, vm.id, SOURCE, 22));
+
+  // Deleting the broker's stack ends its live grants first (the BrokerGrants resource's delete).
+  const third = JSON.parse((await fn.http(httpEvent("POST", "/v1/policies/web/initiate", ask))).body) as Grant;
+  assert.ok(reachable(emu, vm.id, SOURCE, 22));
+  assert.deepEqual(await endBrokerGrants(dynamo.url), [third.id]);
+  assert.ok(!reachable(emu, vm.id, SOURCE, 22), "no grant is left open");
+  assert.equal((await ledger.getGrant(third.id))?.state, "revoked");
 });
