@@ -1,6 +1,7 @@
 import type { Ledger } from "../ledger";
 import type { Cloud } from "../model";
 import type { CloudDriver, Progress } from "../driver";
+import type { ExpiryScheduler } from "./expiry";
 
 /**
  * What every front-door function may be given. Everything has a default, so that
@@ -16,6 +17,8 @@ export interface AccessOptions {
   now?: () => Date;
   /** Progress lines for people (the CLI prints them on stderr). */
   progress?: Progress;
+  /** Where a grant's exact-time expiry is scheduled once it is open. Default: none (the sweep closes it). */
+  expiry?: ExpiryScheduler;
 }
 
 export interface AccessContext {
@@ -23,6 +26,7 @@ export interface AccessContext {
   now: () => Date;
   progress: Progress;
   driver(cloud: Cloud): Promise<CloudDriver>;
+  expiry?: ExpiryScheduler;
   /** Closes what the context opened itself (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -35,6 +39,7 @@ export async function openContext(options: AccessOptions = {}): Promise<AccessCo
     ledger,
     now: options.now ?? (() => new Date()),
     progress: options.progress ?? (() => undefined),
+    ...(options.expiry ? { expiry: options.expiry } : {}),
     driver(cloud) {
       const given = options.drivers?.[cloud];
       if (given) return Promise.resolve(given);

@@ -15,3 +15,5 @@ export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-add
 export type { PolicyRef } from "./policies";
 export { approveAccess, denyAccess, decideWith, expireApproval, pendingApprovals, pendingFor } from "./approvals";
 export type { DecideOptions } from "./approvals";
+export { ExpiryEvent, ExpiryScheduler, expireGrantWith, expiryTimes, parseExpiryEvent } from "./expiry";
+export { sweepWith } from "./sweep";

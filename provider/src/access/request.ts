@@ -26,6 +26,7 @@ import { PolicyRef, resolvePolicy } from "./policies";
 import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
 import { announce } from "./announce";
+import { scheduleExpiry } from "./expiry";
 
 export interface RequestAccessArgs extends Omit<AccessRequestInput, "requester"> {
   /** The policy's name (as registered by a JitPolicy resource) or the policy itself. */
@@ -168,6 +169,7 @@ export async function openGrant(ctx: AccessContext, driver: CloudDriver, policy:
   }
   await ctx.ledger.appendAudit(newAuditEvent({ actor, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }));
   await announce(ctx, "granted", grant, { actor });
+  await scheduleExpiry(ctx, grant);
   await supersedeOlder(ctx, driver, grant);
   return grant;
 }

@@ -72,7 +72,7 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
 }
 
 /** Returns the state the grant ended in, or undefined if another process had it. */
-async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
+export async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
   const driver = await ctx.driver(grant.cloud);
   const journal = new LedgerJournal(ctx.ledger, grant);
   if (isFinalState(grant.state)) {

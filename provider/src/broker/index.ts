@@ -1,4 +1,4 @@
-export { Broker, BrokerOptions, BrokerLimits, DEFAULT_LIMITS, RunningBroker, startBroker, isLoopback } from "./server";
+export { Broker, BrokerOptions, BrokerLimits, BrokerRequest, BrokerResponse, DEFAULT_LIMITS, RunningBroker, jsonBody, startBroker, isLoopback } from "./server";
 export { OPENAPI } from "./openapi";
 export * from "./auth";
 export { outbound, type Outbound, type OutboundOptions } from "./outbound";

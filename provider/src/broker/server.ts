@@ -131,57 +131,100 @@ export class Broker {
     }
   }
 
-  /** Answers one request; never throws. */
+  /** Answers one request from Node's HTTP server; never throws. */
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
-    const requestId = randomUUID();
     const peer = req.socket.remoteAddress ?? "unknown";
-    let route: Route | undefined;
-    let caller: BrokerCaller | undefined;
-    let status = 500;
-    let outcome = "ok";
+    if (this.console && isConsolePath(new URL(req.url ?? "/", "http://broker.invalid").pathname)) {
+      await this.serveConsole(this.console, req, res, peer);
+      return;
+    }
+    const answer = await this.dispatch({
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      authorization: req.headers.authorization,
+      peer,
+      body: () => this.readBody(req),
+    });
+    send(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * Answers one API request, whatever carried it (Node's HTTP server, a function URL or API
+   * Gateway event): routing, rate limits, authentication, the route, and the one log line. Never throws.
+   */
+  async dispatch(req: BrokerRequest): Promise<BrokerResponse> {
+    const line = this.requestLine(req.method, req.peer);
     try {
-      const url = new URL(req.url ?? "/", "http://broker.invalid");
-      if (this.console && isConsolePath(url.pathname)) {
-        route = CONSOLE_ROUTE;
-        const served = await this.console.handle(req, res, url, peer);
-        status = served.status;
-        caller = served.caller;
-        return;
-      }
-      const { route: found, params } = this.match(req.method ?? "GET", url.pathname);
-      route = found;
+      const url = new URL(req.url, "http://broker.invalid");
+      const { route: found, params } = this.match(req.method, url.pathname);
+      line.route = found;
       let result: routes.RouteResult;
       if (found.open) {
         result = await found.open(this);
       } else {
-        this.limit(`address:${peer}`);
-        caller = await authenticate(this.options.auth, req.headers.authorization);
+        this.limit(`address:${req.peer}`);
+        const caller = req.caller ?? (await authenticate(this.options.auth, req.authorization));
+        line.caller = caller;
         this.limit(`caller:${caller.principal.id}`);
-        const body = found.method === "POST" ? await this.readBody(req) : undefined;
-        result = await this.run(found, params, caller, peer, url.searchParams, body);
+        const body = found.method === "POST" ? await req.body() : undefined;
+        result = await this.run(found, params, caller, req.peer, url.searchParams, body);
       }
-      status = result.status;
-      send(res, status, result.body);
+      line.status = result.status;
+      return { status: result.status, body: result.body, headers: {} };
     } catch (err) {
-      const answer = toHttpError(err);
-      status = answer.status;
-      outcome = answer.body.error.code;
-      send(res, status, answer.body, answer.headers);
-      if (status >= 500) this.write({ level: "error", requestId, error: err instanceof Error ? err.message : String(err) });
+      const answer = line.failed(err);
+      return { status: answer.status, body: answer.body, headers: answer.headers ?? {} };
     } finally {
-      this.write({
-        level: "info",
-        requestId,
-        method: req.method,
-        route: route?.template ?? "(none)",
-        status,
-        outcome,
-        caller: caller?.principal.id ?? null,
-        peer,
-        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-      });
+      line.end();
     }
+  }
+
+  /** The console writes its own answers (HTML, redirects, cookies); the broker keeps the log line. */
+  private async serveConsole(console: Console, req: http.IncomingMessage, res: http.ServerResponse, peer: string): Promise<void> {
+    const line = this.requestLine(req.method ?? "GET", peer);
+    line.route = CONSOLE_ROUTE;
+    try {
+      const served = await console.handle(req, res, new URL(req.url ?? "/", "http://broker.invalid"), peer);
+      line.status = served.status;
+      line.caller = served.caller;
+    } catch (err) {
+      const answer = line.failed(err);
+      send(res, answer.status, answer.body, answer.headers);
+    } finally {
+      line.end();
+    }
+  }
+
+  /** What the one JSON log line of a request says, filled in as the request is answered. */
+  private requestLine(method: string, peer: string) {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    const line = {
+      route: undefined as Route | undefined,
+      caller: undefined as BrokerCaller | undefined,
+      status: 500,
+      outcome: "ok",
+      failed: (err: unknown) => {
+        const answer = toHttpError(err);
+        line.status = answer.status;
+        line.outcome = answer.body.error.code;
+        if (answer.status >= 500) this.write({ level: "error", requestId, error: err instanceof Error ? err.message : String(err) });
+        return answer;
+      },
+      end: () =>
+        this.write({
+          level: "info",
+          requestId,
+          method,
+          route: line.route?.template ?? "(none)",
+          status: line.status,
+          outcome: line.outcome,
+          caller: line.caller?.principal.id ?? null,
+          peer,
+          latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        }),
+    };
+    return line;
   }
 
   private match(method: string, pathname: string): { route: Route; params: Record<string, string> } {
@@ -223,15 +266,7 @@ export class Broker {
   }
 
   private async readBody(req: http.IncomingMessage): Promise<unknown> {
-    const type = mediaType(req);
-    const bytes = await this.readBytes(req);
-    if (bytes.length === 0) return {};
-    if (type !== "application/json") throw new HttpError(415, "UnsupportedMediaType", "send the body as application/json");
-    try {
-      return JSON.parse(bytes.toString("utf8"));
-    } catch {
-      throw new HttpError(400, "InvalidInput", "the body is not JSON");
-    }
+    return jsonBody(await this.readBytes(req), req.headers["content-type"], this.limits.maxBodyBytes);
   }
 
   /** The request body, refused (413) past `maxBodyBytes` without reading the rest. */
@@ -239,13 +274,13 @@ export class Broker {
     const declared = Number(req.headers["content-length"] ?? 0);
     const max = this.limits.maxBodyBytes;
     return new Promise((resolve, reject) => {
-      if (declared > max) return reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+      if (declared > max) return reject(tooLarge(max));
       const chunks: Buffer[] = [];
       let size = 0;
       req.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size > max) {
-          reject(new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`));
+          reject(tooLarge(max));
           req.removeAllListeners("data");
           req.resume();
           return;
@@ -263,8 +298,45 @@ export class Broker {
   }
 }
 
-export function mediaType(req: http.IncomingMessage): string {
-  return (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+/** A request as the broker needs it, from whichever transport carried it. */
+export interface BrokerRequest {
+  method: string;
+  /** The path and query, e.g. /v1/grants?state=live. */
+  url: string;
+  /** The `Authorization` header, which `authenticate` reads. */
+  authorization: string | undefined;
+  /** The caller's network address. */
+  peer: string;
+  /**
+   * A caller the transport has already authenticated (a function URL with IAM auth signs the
+   * request for AWS, which verifies it and names the caller); otherwise the broker authenticates.
+   */
+  caller?: BrokerCaller;
+  /** Reads and parses the body (POST routes only), within `limits.maxBodyBytes`. */
+  body(): Promise<unknown>;
+}
+
+export interface BrokerResponse {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, "PayloadTooLarge", `the body is larger than ${max} bytes`);
+}
+
+/** A request body as JSON: empty is `{}`; anything else must be declared application/json and fit in `max` bytes. */
+export function jsonBody(raw: Buffer, contentType: string | undefined, max: number): unknown {
+  if (raw.length > max) throw tooLarge(max);
+  if (raw.length === 0) return {};
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") throw new HttpError(415, "UnsupportedMediaType", "send the body as application/json");
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "InvalidInput", "the body is not JSON");
+  }
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

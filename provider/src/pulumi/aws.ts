@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { JitPolicyArgsBase, JitPolicyResource, JitPortArgs } from "./policy-resource";
 export { JitRolePolicy, type JitRolePolicyArgs } from "../roles/aws-component";
+export { JitBroker, type AwsJitBrokerArgs } from "./aws-broker";
 
 export interface AwsJitInstanceArgs {
   /** The instance id (`i-…`) or ARN, e.g. `instance.id` from @pulumi/aws. */

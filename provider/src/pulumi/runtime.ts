@@ -100,3 +100,4 @@ function outputs(cloud: Cloud, inputs: PolicyResourceInputs, result: BaselineRes
 function stable(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v)) ?? "undefined";
 }
+export { endBrokerGrants } from "./broker-grants";

@@ -6,7 +6,7 @@ import { refuse } from "./errors";
 
 export { AuthenticationError } from "./errors";
 export { AzureTokenVerifier, ARM_AUDIENCES, type AzureVerifierOptions } from "./azure";
-export { AwsStsVerifier, BROKER_ID_HEADER, GET_CALLER_IDENTITY_BODY, SignedStsRequest, type AwsVerifierOptions } from "./aws";
+export { AwsStsVerifier, BROKER_ID_HEADER, GET_CALLER_IDENTITY_BODY, SignedStsRequest, principalOfArn, type AwsVerifierOptions } from "./aws";
 
 /** The `Authorization` schemes the broker accepts: an Entra ID token, or a signed STS request. */
 export const AZURE_SCHEME = "Bearer";

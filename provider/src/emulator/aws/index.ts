@@ -9,6 +9,7 @@ import { Authenticated, authenticate } from "./authenticate";
 import { enforceIam } from "./authorize";
 import { renderError, renderResult, ServiceName, serviceOf } from "./protocol";
 import { QueryNode } from "./query";
+import { SchedulerState, error as schedulerError } from "./scheduler";
 import { securityGroupOperations } from "./security-groups";
 import { Seeder } from "./seed";
 import { Ec2State, Limits } from "./state";
@@ -39,10 +40,12 @@ export type {
   Vpc as Ec2Vpc,
 } from "./state";
 export type { ThrottleOptions as Ec2ThrottleOptions } from "./throttle";
+export type { Delivery as ScheduleDelivery, Schedule, SchedulerState } from "./scheduler";
 
 /**
  * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs, security groups
- * and rules, tags), STS GetCallerIdentity and IAM SimulatePrincipalPolicy, on one 127.0.0.1 port.
+ * and rules, tags), STS GetCallerIdentity, IAM SimulatePrincipalPolicy and EventBridge Scheduler's
+ * one-time schedules (`scheduler`), on one 127.0.0.1 port.
  * The real SDK clients talk to it unchanged:
  *
  * ```ts
@@ -111,6 +114,8 @@ export interface AwsEmulator {
   state: Ec2State;
   faults: FaultInjector;
   calls: CallLog;
+  /** EventBridge Scheduler's schedules; `scheduler.fire(clock.now())` delivers those due. */
+  scheduler: SchedulerState;
   clock: AwsEmulatorClock;
   options: AwsEmulatorOptions;
   close(): Promise<void>;
@@ -208,10 +213,30 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     }
   };
 
+  const scheduler = new SchedulerState(accountId, region);
+  const scheduleRoute = (req: EmulatorRequest) => {
+    let caller: Principal | AwsError;
+    try {
+      const { scope, caller: who } = authenticate(req, "sts", principals, { verifySignatures: options.verifySignatures ?? true, now: clock.now() });
+      caller = scope.region === region ? who : new AwsError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${scope.region}'.`, 403);
+    } catch (err) {
+      if (!(err instanceof AwsError)) throw err;
+      caller = err;
+    }
+    const operation = { POST: "CreateSchedule", GET: "GetSchedule", DELETE: "DeleteSchedule" }[req.method] ?? "Unknown";
+    return {
+      operation,
+      write: req.method !== "GET",
+      principal: caller instanceof AwsError ? undefined : caller.name,
+      serve: () => dated(caller instanceof AwsError ? schedulerError(caller) : scheduler.serve(req, caller, clock.now())),
+    };
+  };
+
   const server = await startEmulatorServer({
     calls,
     faults,
     route(req) {
+      if (req.url.pathname.startsWith("/schedules/")) return scheduleRoute(req);
       const params = parseRequest(req);
       const action = params.str("Action") ?? "";
       const service = serviceOf(req, params.str("Version"));
@@ -263,6 +288,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     state,
     faults,
     calls,
+    scheduler,
     clock,
     options,
     close: () => server.close(),
