@@ -13,3 +13,5 @@ export { requestablePolicies, listsCaller } from "./requestable";
 export { resolvePolicy } from "./policies";
 export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-address";
 export type { PolicyRef } from "./policies";
+export { connect, connectWith, liveGrantFor, waitUntilReachable, endpointText, DEFAULT_WAIT_MS, DEFAULT_POLL_MS } from "./connect";
+export type { ConnectArgs, ConnectOptions, Connection } from "./connect";

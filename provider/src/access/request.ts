@@ -123,7 +123,8 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   return grant;
 }
 
-async function callerAddress(given: RequestAccessOptions["sourceAddress"]): Promise<string> {
+/** The address the caller connects from: as given, or detected. */
+export async function callerAddress(given: RequestAccessOptions["sourceAddress"]): Promise<string> {
   if (typeof given === "string") return given;
   return given ? given() : detectPublicAddress();
 }

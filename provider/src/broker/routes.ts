@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { AccessContext, listsCaller, requestWith, requestablePolicies, revokeWith } from "../access";
-import { Grant, GrantState, JitError, isPublicAddress, parseOrThrow, policyCloud } from "../model";
+import { AccessContext, connectWith, listsCaller, requestWith, requestablePolicies, revokeWith } from "../access";
+import { Grant, GrantState, IsoDuration, JitError, isPublicAddress, parseDuration, parseOrThrow, policyCloud } from "../model";
 import type { BrokerCaller } from "./auth";
 import { HttpError } from "./errors";
 
@@ -48,24 +48,46 @@ export async function listPolicies(input: RouteInput): Promise<RouteResult> {
   return { status: 200, body: { policies: policies.map((p) => ({ ...p, cloud: policyCloud(p) })) } };
 }
 
+/** "My IP": the address the request came from, when that is a public one. */
+function peerAddress(peer: string, field: string): () => Promise<string> {
+  return async () => {
+    if (isPublicAddress(peer)) return peer;
+    throw new JitError("InvalidInput", `your address as the broker sees it (${peer}) is not public; name the source address (${field})`, { field });
+  };
+}
+
 export async function initiate(input: RouteInput): Promise<RouteResult> {
   const body = parseOrThrow(InitiateBody, input.body, "request");
-  const peer = input.peer;
   const grant = await requestWith(
     input.ctx,
     { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string }) },
-    {
-      caller: input.caller,
-      // "My IP" is the address the request came from, when that is a public one.
-      sourceAddress: async () => {
-        if (isPublicAddress(peer)) return peer;
-        throw new JitError("InvalidInput", `your address as the broker sees it (${peer}) is not public; name the source address (allowedSourceAddressPrefix)`, {
-          field: "allowedSourceAddressPrefix",
-        });
-      },
-    },
+    { caller: input.caller, sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix") },
   );
   return { status: 201, body: grant };
+}
+
+/** The broker waits at most this long for a rule to take effect within one request. */
+const MAX_CONNECT_WAIT_MS = 5 * 60_000;
+
+const ConnectBody = z.strictObject({
+  vm: z.string().min(1).max(512),
+  port: z.number().int().min(1).max(65535),
+  duration: IsoDuration,
+  source: z.string().min(1).max(64).optional(),
+  justification: z.string().max(1000, { error: "at most 1000 characters" }).optional(),
+  wait: IsoDuration.optional(),
+});
+
+/** One port of one VM for the caller: a live grant of theirs reused, or a new one; answered once the rule is in effect. */
+export async function connect(input: RouteInput): Promise<RouteResult> {
+  const body = parseOrThrow(ConnectBody, input.body, "request");
+  const waitMs = body.wait === undefined ? undefined : Math.min(parseDuration(body.wait, "wait"), MAX_CONNECT_WAIT_MS);
+  const connection = await connectWith(
+    input.ctx,
+    { policy: input.params.policy, vmId: body.vm, port: body.port, duration: body.duration, ...(body.justification ? { justification: body.justification } : {}) },
+    { caller: input.caller, sourceAddress: body.source ?? peerAddress(input.peer, "source"), ...(waitMs === undefined ? {} : { waitMs }) },
+  );
+  return { status: 200, body: connection };
 }
 
 export async function listGrants(input: RouteInput): Promise<RouteResult> {

@@ -6,6 +6,7 @@ import { packageVersion } from "./version";
 import { LEDGER_URL_HELP } from "./ledger-help";
 import { registerAudit } from "./commands/audit";
 import { registerCompletion } from "./commands/completion";
+import { registerConnect, registerRdp, registerSsh } from "./commands/connect";
 import { registerDaemon } from "./commands/daemon";
 import { registerLedger } from "./commands/ledger";
 import { registerList } from "./commands/list";
@@ -22,6 +23,9 @@ export type { AccessOptionsWithLedger, CliContext, CliStreams, GlobalOptions } f
 /** The commands, in the order `jit --help` lists them. */
 const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerRequest,
+  registerSsh,
+  registerRdp,
+  registerConnect,
   registerList,
   registerRevoke,
   registerSweep,

@@ -7,7 +7,7 @@ export type { PortRange } from "./port-ranges";
 export type { Nsg, NsgRule, NsgPath, VmNic, NsgProtocol, NsgAccess, NsgDirection, RuleRef, NsgChange, AddedRule } from "./nsg-types";
 export { DEFAULT_SECURITY_RULES } from "./nsg-default-rules";
 export { ruleDifferences } from "./nsg-rule-shape";
-export { AZURE_LOAD_BALANCER_ADDRESS, RFC1918, defaultVirtualNetwork } from "./nsg-addresses";
+export { AZURE_LOAD_BALANCER_ADDRESS, RFC1918, defaultVirtualNetwork, groupsOf } from "./nsg-addresses";
 export { evaluateInbound, evaluateNsg, inboundEvaluator, whoCanReach } from "./nsg-evaluator";
 export type { Flow, EvaluationOptions, NsgDecision, PathDecision, Reach, ReachTarget } from "./nsg-evaluator";
 export { MAX_DESCRIPTION, MAX_RULE_NAME, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
