@@ -15,3 +15,5 @@ export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-add
 export type { PolicyRef } from "./policies";
 export { connect, connectWith, liveGrantFor, waitUntilReachable, endpointText, DEFAULT_WAIT_MS, DEFAULT_POLL_MS } from "./connect";
 export type { ConnectArgs, ConnectOptions, Connection } from "./connect";
+export { extendAccess, extendWith } from "./extend";
+export type { ExtendOptions } from "./extend";

@@ -22,6 +22,7 @@ import { AwsClients } from "./clients";
 import type { AwsConnection } from "./connection";
 import { AwsContext, makeContext } from "./context";
 import { applyGrant } from "./grant";
+import { extendGrant } from "./extend";
 import { reach } from "./reach";
 import { restoreGrant } from "./restore";
 import { sweepOrphans } from "./sweep";
@@ -65,6 +66,10 @@ export class AwsDriver implements CloudDriver {
 
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]> {
     return sweepOrphans(this.ctx, scope, now, grantState, progress);
+  }
+
+  extendGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void> {
+    return extendGrant(this.ctx, grant, journal, progress);
   }
 
   reach(query: ReachQuery): Promise<Reach> {

@@ -197,6 +197,11 @@ export class Ec2Api {
     });
   }
 
+  /** Sets tags on resources (groups, rules), replacing the values of keys they already have: the resources themselves are untouched. */
+  async tag(resourceIds: string[], tags: Tag[]): Promise<void> {
+    await this.call(`CreateTags on ${resourceIds.join(", ")}`, (c, sdk) => c.send(new sdk.CreateTagsCommand({ Resources: resourceIds, Tags: tags })));
+  }
+
   async deleteGroup(groupId: string): Promise<void> {
     await this.call(`DeleteSecurityGroup ${groupId}`, (c, sdk) => c.send(new sdk.DeleteSecurityGroupCommand({ GroupId: groupId })));
   }

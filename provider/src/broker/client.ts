@@ -78,6 +78,11 @@ export class BrokerClient {
     return (await this.call<{ grants: Grant[] }>("GET", `/v1/grants${queryString(query)}`)).grants;
   }
 
+  /** Lengthens one of the caller's live grants by `duration` (ISO-8601), within the policy's maximum from its start. */
+  extend(grantId: string, duration: string): Promise<Grant> {
+    return this.call<Grant>("POST", `/v1/grants/${encodeURIComponent(grantId)}/extend`, { duration });
+  }
+
   revoke(grantId: string): Promise<Grant> {
     return this.call<Grant>("POST", `/v1/grants/${encodeURIComponent(grantId)}/revoke`);
   }

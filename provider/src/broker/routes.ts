@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AccessContext, connectWith, listsCaller, requestWith, requestablePolicies, revokeWith } from "../access";
+import { AccessContext, connectWith, extendWith, listsCaller, requestWith, requestablePolicies, revokeWith } from "../access";
 import { Grant, GrantState, IsoDuration, JitError, isPublicAddress, parseDuration, parseOrThrow, policyCloud } from "../model";
 import type { BrokerCaller } from "./auth";
 import { HttpError } from "./errors";
@@ -112,6 +112,14 @@ export async function revoke(input: RouteInput): Promise<RouteResult> {
     throw new JitError("Unauthorized", `grant ${grant.id} is ${grant.requester}'s; only they or a broker admin may revoke it`);
   }
   return { status: 200, body: await revokeWith(input.ctx, grant.id, input.caller.principal.id) };
+}
+
+const ExtendBody = z.strictObject({ duration: IsoDuration });
+
+/** Lengthens the caller's own grant (the access layer checks that it is theirs, and the policy's maximum). */
+export async function extend(input: RouteInput): Promise<RouteResult> {
+  const body = parseOrThrow(ExtendBody, input.body, "request");
+  return { status: 200, body: await extendWith(input.ctx, input.params.grant, body.duration, input.caller) };
 }
 
 export async function listAudit(input: RouteInput): Promise<RouteResult> {

@@ -79,9 +79,10 @@ const ROUTES: Route[] = [
   { method: "GET", template: "/v1/grants", pattern: /^\/v1\/grants$/, handler: routes.listGrants },
   { method: "GET", template: "/v1/grants/{grant}", pattern: new RegExp(`^/v1/grants/${SEGMENT}$`), handler: routes.getGrant },
   { method: "POST", template: "/v1/grants/{grant}/revoke", pattern: new RegExp(`^/v1/grants/${SEGMENT}/revoke$`), handler: routes.revoke },
+  { method: "POST", template: "/v1/grants/{grant}/extend", pattern: new RegExp(`^/v1/grants/${SEGMENT}/extend$`), handler: routes.extend },
   { method: "GET", template: "/v1/audit", pattern: /^\/v1\/audit$/, handler: routes.listAudit },
 ];
-const PARAM_NAMES: Record<string, string> = { "/v1/policies/{policy}/initiate": "policy", "/v1/policies/{policy}/connect": "policy", "/v1/grants/{grant}": "grant", "/v1/grants/{grant}/revoke": "grant" };
+const PARAM_NAMES: Record<string, string> = { "/v1/policies/{policy}/initiate": "policy", "/v1/policies/{policy}/connect": "policy", "/v1/grants/{grant}": "grant", "/v1/grants/{grant}/revoke": "grant", "/v1/grants/{grant}/extend": "grant" };
 
 export class Broker {
   readonly limits: BrokerLimits;

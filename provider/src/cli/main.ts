@@ -8,6 +8,7 @@ import { registerAudit } from "./commands/audit";
 import { registerCompletion } from "./commands/completion";
 import { registerConnect, registerRdp, registerSsh } from "./commands/connect";
 import { registerDaemon } from "./commands/daemon";
+import { registerExtend } from "./commands/extend";
 import { registerLedger } from "./commands/ledger";
 import { registerList } from "./commands/list";
 import { registerPolicy } from "./commands/policy";
@@ -27,6 +28,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerRdp,
   registerConnect,
   registerList,
+  registerExtend,
   registerRevoke,
   registerSweep,
   registerDaemon,

@@ -55,6 +55,13 @@ export interface CloudDriver {
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]>;
 
   /**
+   * Moves the expiry stamped on the grant's rules and groups to its new ends, in place (Azure: the
+   * same rule put again with a new description under the NSG's ETag; AWS: the rules' tags), so
+   * that the rules are never absent. `grant` carries the new ends. Journals what it rewrites.
+   */
+  extendGrant?(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void>;
+
+  /**
    * Where `source` connects to reach a port of a VM, and whether every rule on the way lets it in
    * now: the VM's public address, or (`via`) the firewall address and port a grant mapped to it.
    * Read-only; `jit ssh` and `jit connect` ask it until the grant's rule is in effect.

@@ -24,6 +24,7 @@ export const AuditAction = z.enum([
   "grant.expire",
   "grant.fail",
   "grant.sweep",
+  "grant.extend",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

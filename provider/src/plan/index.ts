@@ -10,7 +10,7 @@ export { ruleDifferences } from "./nsg-rule-shape";
 export { AZURE_LOAD_BALANCER_ADDRESS, RFC1918, defaultVirtualNetwork, groupsOf } from "./nsg-addresses";
 export { evaluateInbound, evaluateNsg, inboundEvaluator, whoCanReach } from "./nsg-evaluator";
 export type { Flow, EvaluationOptions, NsgDecision, PathDecision, Reach, ReachTarget } from "./nsg-evaluator";
-export { MAX_DESCRIPTION, MAX_RULE_NAME, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule } from "./nsg-names";
+export { MAX_DESCRIPTION, MAX_RULE_NAME, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule, stampTime } from "./nsg-names";
 export type { JitRuleInfo } from "./nsg-names";
 export { DENY_FLOOR, MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "./nsg-priorities";
 export { baselinePortStatuses, planDenyBaseline } from "./nsg-deny-baseline";

@@ -66,6 +66,15 @@ export class FakeDriver implements CloudDriver {
     }
   }
 
+  /** Restamps the grant's rules with its (new) end, in place: one write per rule. */
+  async extendGrant(grant: Grant): Promise<void> {
+    for (const rule of this.rules.values()) {
+      if (rule.grantId !== grant.id) continue;
+      this.write();
+      rule.expiresAt = grant.endTimeUtc;
+    }
+  }
+
   /** How many more `reach` reads answer "not yet", as a cloud that has a rule but does not apply it yet. */
   unsettledReads = 0;
   /** The public address `reach` answers. */
