@@ -1,6 +1,8 @@
 import {
   AccessRequestInput,
+  CheckedRequest,
   Grant,
+  Policy,
   JitError,
   checkRequest,
   epochMs,
@@ -15,7 +17,7 @@ import {
 } from "../model";
 import { Caller, authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { CloudDriver } from "../driver";
+import type { CloudDriver, Principal } from "../driver";
 import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
@@ -39,32 +41,72 @@ export interface RequestAccessOptions extends AccessOptions {
   broker?: string | BrokerClientOptions;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
+  /**
+   * When access should begin (ISO-8601 or a Date). A start in the future makes the grant
+   * `scheduled`: checked and authorised now, opened at its start by `jit daemon` or a sweep,
+   * never before; durations count from the start. Default: now.
+   */
+  start?: Date | string;
 }
 
 /**
  * Opens the requested ports for the requested time. In order: validate the request against the
  * policy, authorise the caller, record the grant, open the ports (journalling each change before
  * it is made), mark it active, and end older grants it supersedes. A refusal changes nothing; a
- * failure while opening undoes what was opened. Returns the active grant.
+ * failure while opening undoes what was opened. Returns the active grant; with a `start` in the
+ * future, the grant `scheduled` instead (checked and authorised now, opened at its start).
  */
 export async function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
   if (options.broker !== undefined) {
     const { policy, ...request } = args;
     if (typeof policy !== "string") throw new JitError("InvalidInput", "through a broker, name the policy the broker knows; it does not take a policy from the caller", { field: "policy" });
     const { BrokerClient } = await import("../broker/client");
-    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, request);
+    const start = options.start === undefined ? {} : { startTimeUtc: typeof options.start === "string" ? options.start : options.start.toISOString() };
+    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, { ...request, ...start });
   }
   return withContext(options, (ctx) => requestWith(ctx, args, options));
 }
 
 export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
+  const start = options.start === undefined ? undefined : startOf(options.start);
+  const admitted = await admit(ctx, args, options, start !== undefined && start > ctx.now().getTime() ? new Date(start) : undefined);
+  if (admitted.scheduled) return scheduleWith(ctx, admitted);
+  const grant = await ctx.ledger.createGrant(newGrant(admitted.checked));
+  await auditRequest(ctx, grant, admitted.principal.id, "grant.request");
+  const journal = new LedgerJournal(ctx.ledger, grant);
+  await journal.edit((g) => transition(g, "applying"));
+  return openGrant(ctx, admitted.driver, journal, admitted.policy, admitted.principal.id);
+}
+
+/** A request checked against its policy and authorised, at `start` (a scheduled request) or now. */
+interface Admitted {
+  policy: Policy;
+  driver: CloudDriver;
+  principal: Principal;
+  checked: CheckedRequest;
+  scheduled: boolean;
+}
+
+/**
+ * Validates the request against the policy as of `start` (or now) and authorises the caller now;
+ * a refusal is audited and thrown, with nothing changed.
+ */
+async function admit(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions, start: Date | undefined): Promise<Admitted> {
   const { policy: ref, ...request } = args;
   const policy = await resolvePolicy(ctx.ledger, ref);
   const cloud = policyCloud(policy);
   const driver = await ctx.driver(cloud);
   const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
   const { principal } = caller;
-  const refuse = async (err: unknown): Promise<never> => {
+  try {
+    // Validated before anything is read from it: the request may come from the network.
+    const parsed = parseRequest({ ...request, requester: principal.id });
+    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
+    const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
+    const checked = checkRequest(policy, parsed, { now: start ?? ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
+    await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
+    return { policy, driver, principal, checked, scheduled: start !== undefined };
+  } catch (err) {
     if (err instanceof JitError) {
       await ctx.ledger.appendAudit(
         newAuditEvent({
@@ -79,35 +121,40 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
       );
     }
     throw err;
-  };
-
-  let checked;
-  try {
-    // Validated before anything is read from it: the request may come from the network.
-    const parsed = parseRequest({ ...request, requester: principal.id });
-    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
-    const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
-    checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
-    await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
-  } catch (err) {
-    return refuse(err);
   }
+}
 
-  let grant = await ctx.ledger.createGrant(newGrant(checked));
+/** Records a request (or a scheduled one) in the audit log, with its one source address if it has one. */
+async function auditRequest(ctx: AccessContext, grant: Grant, actor: string, action: "grant.request" | "grant.schedule"): Promise<void> {
   const sources = [...new Set(grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => p.sourceAddressPrefix)))];
   await ctx.ledger.appendAudit(
     newAuditEvent({
-      actor: principal.id,
-      action: "grant.request",
-      target: { policy: policy.name, grant: grant.id },
+      actor,
+      action,
+      target: { policy: grant.policy, grant: grant.id },
       ...(grant.justification ? { justification: grant.justification } : {}),
       ...(sources.length === 1 ? { sourceAddress: sources[0] } : {}),
       outcome: "success",
+      ...(action === "grant.schedule" ? { message: `opens ${grant.createdAt}, ends ${grant.endTimeUtc}` } : {}),
     }),
   );
+}
 
-  const journal = new LedgerJournal(ctx.ledger, grant);
-  await journal.edit((g) => transition(g, "applying"));
+/** A grant held as `scheduled` until its start, when `jit daemon` (or a sweep) opens it; nothing in the cloud changes before then. */
+async function scheduleWith(ctx: AccessContext, admitted: Admitted): Promise<Grant> {
+  const grant = await ctx.ledger.createGrant(newGrant(admitted.checked, { scheduled: true }));
+  await auditRequest(ctx, grant, admitted.principal.id, "grant.schedule");
+  ctx.progress(`grant ${grant.id} is scheduled: ${describeGrant(grant)}, from ${grant.createdAt}`);
+  return grant;
+}
+
+/**
+ * Opens a grant the caller has taken by moving it to `applying` (compare-and-swap: of several
+ * openers one wins): opens the ports journalling each change, marks it active, and ends older
+ * grants it supersedes. A failure undoes what was opened.
+ */
+export async function openGrant(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, policy: Policy, actor: string): Promise<Grant> {
+  let grant = journal.grant;
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
     await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
@@ -116,11 +163,18 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
     await undoFailedApply(ctx, driver, journal, err);
     throw err;
   }
-  await ctx.ledger.appendAudit(
-    newAuditEvent({ actor: principal.id, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }),
-  );
+  await ctx.ledger.appendAudit(newAuditEvent({ actor, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }));
   await supersedeOlder(ctx, driver, grant);
   return grant;
+}
+
+/** A start time given as a Date or ISO-8601 text, in ms; `InvalidInput` (field `start`) when it is not one. */
+function startOf(start: Date | string): number {
+  const ms = typeof start === "string" ? Date.parse(start) : start.getTime();
+  if (Number.isNaN(ms) || (typeof start === "string" && !/^\d{4}-\d{2}-\d{2}T/.test(start))) {
+    throw new JitError("InvalidInput", `"${String(start)}" is not an ISO-8601 date-time such as 2030-01-01T09:00:00Z`, { field: "start" });
+  }
+  return ms;
 }
 
 /** The address the caller connects from: as given, or detected. */

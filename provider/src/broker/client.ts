@@ -62,7 +62,7 @@ export class BrokerClient {
   }
 
   /** Requests access under a policy: the grant, active, or a JitError saying why not. */
-  initiate(policy: string, request: Omit<AccessRequestInput, "requester">): Promise<Grant> {
+  initiate(policy: string, request: Omit<AccessRequestInput, "requester"> & { startTimeUtc?: string }): Promise<Grant> {
     return this.call<Grant>("POST", `/v1/policies/${encodeURIComponent(policy)}/initiate`, request);
   }
 

@@ -27,6 +27,8 @@ const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
 const InitiateBody = z.strictObject({
   virtualMachines: z.array(z.unknown()).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
   justification: z.string().max(1000, { error: "at most 1000 characters" }).optional(),
+  /** A future start makes the grant `scheduled`, opened then by the daemon on the broker's ledger. */
+  startTimeUtc: z.string().max(40).optional(),
 });
 
 const Limit = z.coerce.number().int().min(1).max(500).default(100);
@@ -58,10 +60,11 @@ function peerAddress(peer: string, field: string): () => Promise<string> {
 
 export async function initiate(input: RouteInput): Promise<RouteResult> {
   const body = parseOrThrow(InitiateBody, input.body, "request");
+  const { startTimeUtc, ...request } = body;
   const grant = await requestWith(
     input.ctx,
-    { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string }) },
-    { caller: input.caller, sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix") },
+    { policy: input.params.policy, ...(request as { virtualMachines: never[]; justification?: string }) },
+    { caller: input.caller, sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix"), ...(startTimeUtc === undefined ? {} : { start: startTimeUtc }) },
   );
   return { status: 201, body: grant };
 }

@@ -25,6 +25,7 @@ export const AuditAction = z.enum([
   "grant.fail",
   "grant.sweep",
   "grant.extend",
+  "grant.schedule",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

@@ -55,6 +55,7 @@ test("the state machine allows exactly the documented moves", () => {
     expired: [],
     revoked: [],
     failed: [],
+    scheduled: ["applying", "restoring"],
   };
   const reach: Record<GrantState, [GrantState, Parameters<typeof transition>[2]?][]> = {
     pending: [],
@@ -64,10 +65,11 @@ test("the state machine allows exactly the documented moves", () => {
     expired: [["applying"], ["active"], ["restoring", "Expired"], ["expired"]],
     revoked: [["applying"], ["active"], ["restoring", "UserRequested"], ["revoked"]],
     failed: [["applying"], ["failed"]],
+    scheduled: [],
   };
   const states = GrantState.options;
   for (const from of states) {
-    const grant = drive(sampleGrant(), ...reach[from]);
+    const grant = drive(from === "scheduled" ? parseGrant({ ...sampleGrant(), state: "scheduled" }) : sampleGrant(), ...reach[from]);
     assert.equal(grant.state, from);
     for (const to of states) {
       const reason = to === "restoring" || to === "revoked" ? "UserRequested" : to === "expired" ? "Expired" : undefined;
@@ -109,6 +111,7 @@ test("restoreDueAt: at the end, earlier for a change that ends earlier, at once 
   const created = NOW;
   const pending = sampleGrant();
   assert.equal(restoreDueAt(pending), end);
+  assert.equal(restoreDueAt({ ...pending, state: "scheduled" }), created, "a scheduled grant is due at its start, to be opened");
   const active = { ...drive(pending, ["applying"], ["active"]), changes: [nsgRule("applied"), nsgRule("applied", "2030-01-01T12:30:00.000Z")] };
   assert.equal(restoreDueAt(active), Date.parse("2030-01-01T12:30:00.000Z"));
   assert.equal(restoreDueAt({ ...active, changes: [nsgRule("applied"), nsgRule("removed", "2030-01-01T12:30:00.000Z")] }), end, "removed changes no longer count");

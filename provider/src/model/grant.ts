@@ -18,13 +18,16 @@ export function newGrantId(random?: (size: number) => Uint8Array): string {
 
 /**
  * pending → applying → active → restoring → expired | revoked | failed; applying → failed; and
- * any state that is not final → restoring (revoke, or expiry before apply finished).
+ * any state that is not final → restoring (revoke, or expiry before apply finished). A grant
+ * asked for a later start waits as scheduled → applying (at its start) or → restoring (cancelled,
+ * or its window passed unopened).
  */
-export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed"]);
+export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed", "scheduled"]);
 export type GrantState = z.infer<typeof GrantState>;
 
 const NEXT_STATES: Record<GrantState, readonly GrantState[]> = {
   pending: ["applying", "restoring"],
+  scheduled: ["applying", "restoring"],
   applying: ["active", "failed", "restoring"],
   active: ["restoring"],
   restoring: ["expired", "revoked", "failed"],
@@ -215,8 +218,8 @@ export function parseGrant(input: unknown, prefix = ""): Grant {
   return parseOrThrow(Grant, input, "grant", prefix);
 }
 
-/** A new grant for a checked request: `pending`, version 1, nothing changed yet. */
-export function newGrant(request: CheckedRequest, options: { id?: string } = {}): Grant {
+/** A new grant for a checked request: `pending` (or `scheduled`, for a later start), version 1, nothing changed yet. */
+export function newGrant(request: CheckedRequest, options: { id?: string; scheduled?: boolean } = {}): Grant {
   if (request.requester === undefined) {
     throw new JitError("InvalidInput", "a grant needs the requester's identity", { field: "requester" });
   }
@@ -229,7 +232,7 @@ export function newGrant(request: CheckedRequest, options: { id?: string } = {})
     virtualMachines: request.virtualMachines,
     createdAt: request.startTimeUtc,
     endTimeUtc: request.endTimeUtc,
-    state: "pending",
+    state: options.scheduled ? "scheduled" : "pending",
     version: 1,
     changes: [],
   });
@@ -281,6 +284,8 @@ export function restoreDueAt(grant: Grant): number | undefined {
   const created = epochMs(grant.createdAt);
   if (isFinalState(grant.state)) return open.length > 0 ? created : undefined;
   if (grant.state === "restoring") return created;
+  // A scheduled grant's `createdAt` is its start: it is due then, to be opened.
+  if (grant.state === "scheduled") return created;
   return Math.min(epochMs(grant.endTimeUtc), ...open.map((c) => (c.endTimeUtc === undefined ? Infinity : epochMs(c.endTimeUtc))));
 }
 
@@ -301,7 +306,7 @@ export function firewallMapping(grant: Grant, vmId: string, port: number): { add
 
 /** Defender's view of a grant: `Initiated` while access may be open, `Revoked` with the reason once it is ending or over. */
 export function defenderStatus(grant: Grant): { status: "Initiated" | "Revoked"; statusReason: string } {
-  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active") {
+  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active" || grant.state === "scheduled") {
     return { status: "Initiated", statusReason: "UserRequested" };
   }
   return { status: "Revoked", statusReason: grant.reason ?? "UserRequested" };
