@@ -179,7 +179,7 @@ test("jit sweep says when nothing is due, and closes a grant that ran out (--jso
   const run = await jit(env, "--json", "sweep");
   assert.equal(run.code, 0, shown(run));
   const report = JSON.parse(run.stdout) as SweepReport;
-  assert.deepEqual(report, { restored: [{ grantId: ranOut.id, state: "expired" }], failed: [], orphans: [], baselines: [{ policy: "web", drift: [], repaired: false }] });
+  assert.deepEqual(report, { restored: [{ grantId: ranOut.id, state: "expired" }], opened: [], failed: [], orphans: [], baselines: [{ policy: "web", drift: [], repaired: false }] });
   assert.equal(under.reachable("203.0.113.9", 22), false, "the grant that ran out is closed");
   assert.equal(under.reachable("203.0.113.8", 22), true, "the live one is not");
 });

@@ -94,7 +94,7 @@ async function bashCompletes(...words: string[]): Promise<string[]> {
 }
 
 test("bash completes commands, subcommands, choices, flags, and policy names from the ledger", async () => {
-  assert.deepEqual(await bashCompletes("jit", ""), ["approve", "audit", "completion", "daemon", "deny", "ledger", "list", "policy", "request", "revoke", "role", "scan", "serve", "sweep"]);
+  assert.deepEqual(await bashCompletes("jit", ""), ["approve", "audit", "completion", "connect", "daemon", "deny", "extend", "ledger", "list", "policy", "rdp", "request", "revoke", "role", "scan", "serve", "ssh", "sweep"]);
   assert.deepEqual(await bashCompletes("jit", "--ledger", "x", "po"), ["policy"]);
   assert.deepEqual(await bashCompletes("jit", "policy", ""), ["show", "validate"]);
   assert.deepEqual(await bashCompletes("jit", "list", ""), ["audit", "grants", "history", "pending", "policies"]);
@@ -102,6 +102,9 @@ test("bash completes commands, subcommands, choices, flags, and policy names fro
   assert.deepEqual(await bashCompletes("jit", "request", "--po"), ["--policy", "--policy-file", "--port"]);
   assert.deepEqual(await bashCompletes("jit", "request", "--policy", ""), ["db-admin", "web"]);
   assert.deepEqual(await bashCompletes("jit", "--json", "policy", "show", "w"), ["web"]);
+  assert.deepEqual(await bashCompletes("jit", "ssh", "--po"), ["--policy", "--port"]);
+  assert.deepEqual(await bashCompletes("jit", "ssh", "--policy", ""), ["db-admin", "web"]);
+  assert.deepEqual(await bashCompletes("jit", "extend", "--du"), ["--duration"]);
 });
 
 // Only where fish is installed: the suite must not need it.

@@ -39,7 +39,7 @@ test("jit --version, jit --help and a command's --help, as printed by the comman
   assert.equal(version.stdout, `${PACKAGE.version}\n`);
 
   assert.equal(help.code, 0, shown(help));
-  for (const name of ["request", "list", "revoke", "sweep", "daemon", "policy", "role", "scan", "serve", "ledger", "audit", "completion"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
+  for (const name of ["request", "ssh", "rdp", "connect", "list", "extend", "revoke", "sweep", "daemon", "policy", "role", "scan", "serve", "ledger", "audit", "completion"]) assert.match(help.stdout, new RegExp(`^  ${name} `, "m"), `jit --help lists ${name}`);
   assert.match(help.stdout, /^Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 .*\n {2}5 .*$/m);
   assert.match(help.stdout, /^Environment:\n {2}JIT_LEDGER /m);
   assert.ok(!help.stdout.endsWith("\n\n"), "no blank line at the end");
@@ -65,7 +65,7 @@ test("every command's --help names its options and shows examples that use it", 
   const all = commands(buildProgram());
   assert.deepEqual(
     all.map((c) => c.words),
-    ["request", "list", "revoke", "approve", "deny", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "serve", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export", "completion"],
+    ["request", "ssh", "rdp", "connect", "list", "extend", "revoke", "approve", "deny", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "serve", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export", "completion"],
   );
   for (const { words, cmd } of all) {
     const help = helpOf(cmd);

@@ -127,7 +127,7 @@ test("AWS: the read policy is Describe on any resource, nothing else", () => {
 test("AWS: the direct policy changes only the given instances and grant groups", () => {
   const doc = awsPolicyDocument({ kind: "direct", instanceArns: [INSTANCE, INSTANCE], region: "eu-west-1", accountId: "123456789012" });
   assert.equal(new Set(doc.Statement.map((s) => s.Sid)).size, doc.Statement.length, "Sids are unique");
-  assert.deepEqual(sorted(doc.Statement.flatMap((s) => s.Action)), sorted([...awsActions("direct"), "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup"]), "actions needing several resources appear once per resource scope");
+  assert.deepEqual(sorted(doc.Statement.flatMap((s) => s.Action)), sorted([...awsActions("direct"), "ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup", "ec2:CreateTags"]), "actions needing several resources appear once per resource scope");
 
   assert.deepEqual(statement(doc, "Describe").Resource, ["*"]);
   assert.deepEqual(statement(doc, "OnInstances"), { Sid: "OnInstances", Effect: "Allow", Action: ["ec2:ModifyNetworkInterfaceAttribute", "ec2:AuthorizeSecurityGroupIngress"], Resource: [INSTANCE] });
@@ -163,6 +163,12 @@ test("AWS: the direct policy changes only the given instances and grant groups",
   assert.equal(evaluate([policy], "ec2:CreateSecurityGroup", created).decision, "implicitDeny", "a group is created only with its grant tag");
   assert.equal(evaluate([policy], "ec2:CreateTags", created, requestContext({ "ec2:CreateAction": "CreateSecurityGroup" })).decision, "allowed");
   assert.equal(evaluate([policy], "ec2:CreateTags", created).decision, "implicitDeny", "tags only as part of a create");
+  // jit extend: only the expiry tag, only on a grant's rules and groups.
+  const rule = "arn:aws:ec2:eu-west-1:123456789012:security-group-rule/sgr-0123456789abcdef0";
+  const restamp = (tags: Record<string, string>, keys: string[]) => evaluate([policy], "ec2:CreateTags", rule, requestContext({ ...tags, "aws:TagKeys": keys })).decision;
+  assert.equal(restamp({ "aws:ResourceTag/pulumi-jit:grant": "k7geun6r2bk2" }, ["pulumi-jit:expires-at"]), "allowed");
+  assert.equal(restamp({ "aws:ResourceTag/pulumi-jit:grant": "k7geun6r2bk2" }, ["pulumi-jit:expires-at", "pulumi-jit:grant"]), "implicitDeny", "no other tag");
+  assert.equal(restamp({}, ["pulumi-jit:expires-at"]), "implicitDeny", "not on somebody else's rule");
 });
 
 test("AWS: scoping by tag, and what the configure kind may change", () => {

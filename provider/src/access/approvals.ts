@@ -4,6 +4,7 @@ import { describe } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver } from "../driver";
 import { announce } from "./announce";
+import { LedgerJournal } from "./journal";
 import { openGrant } from "./request";
 
 /** Votes lost to a concurrent vote are re-decided on the newer record; this many times at most. */
@@ -76,7 +77,8 @@ export async function decideWith(ctx: AccessContext, grantId: string, caller: Ca
     if (decided.outcome === "recorded") return stored;
     await announce(ctx, "approved", stored, { actor: principal.id });
     ctx.progress(`grant ${stored.id} approved; opening it until ${stored.endTimeUtc}`);
-    return openGrant(ctx, driver, policy!, stored, principal.id);
+    // The last approval moved it to applying: it is this caller's to open.
+    return openGrant(ctx, driver, new LedgerJournal(ctx.ledger, stored), policy!, principal.id);
   }
   throw new JitError("Conflict", `grant ${grantId} kept changing while the vote was being recorded; try again`, { field: "grant" });
 }

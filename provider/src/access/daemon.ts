@@ -8,10 +8,13 @@ export interface DaemonOptions extends SweepOptions {
   signal?: AbortSignal;
   /** Called after each sweep. */
   onSweep?: (report: SweepReport, nextAt: Date) => void;
+  /** How to wait until the next sweep (tests pass one that moves a virtual clock). Default: a timer the signal cuts short. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
- * Sweeps, sleeps until the next grant is due (or `maxIntervalMs`), and repeats until stopped.
+ * Sweeps, sleeps until the next grant is due (or `maxIntervalMs`), and repeats until stopped. A
+ * scheduled grant is due at its start, so the daemon wakes then and the sweep opens it.
  * It keeps no state of its own: everything it needs is in the ledger, so a restarted daemon picks
  * up exactly where the last one stopped, and several daemons can run at once.
  */
@@ -24,7 +27,7 @@ export function runDaemon(options: DaemonOptions & AccessOptions = {}): Promise<
       const next = await ctx.ledger.nextDueAt();
       const wake = Math.min(now + maxInterval, next === undefined ? Infinity : Math.max(next, now + 1000));
       options.onSweep?.(report, new Date(wake));
-      await sleep(wake - now, options.signal);
+      await (options.sleep ?? sleep)(wake - now, options.signal);
     }
   });
 }

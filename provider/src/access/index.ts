@@ -17,3 +17,7 @@ export { approveAccess, denyAccess, decideWith, expireApproval, pendingApprovals
 export type { DecideOptions } from "./approvals";
 export { ExpiryEvent, ExpiryScheduler, expireGrantWith, expiryTimes, parseExpiryEvent } from "./expiry";
 export { sweepWith } from "./sweep";
+export { connect, connectWith, liveGrantFor, waitUntilReachable, endpointText, DEFAULT_WAIT_MS, DEFAULT_POLL_MS } from "./connect";
+export type { ConnectArgs, ConnectOptions, Connection } from "./connect";
+export { extendAccess, extendWith } from "./extend";
+export type { ExtendOptions } from "./extend";

@@ -1,8 +1,10 @@
 import {
   AccessRequestInput,
+  CheckedRequest,
   Grant,
-  JitError,
   Policy,
+  JitError,
+  ApprovalRoute,
   checkBreakGlass,
   checkRequest,
   holdGrant,
@@ -19,7 +21,7 @@ import {
 } from "../model";
 import { Caller, authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { CloudDriver } from "../driver";
+import type { CloudDriver, Principal } from "../driver";
 import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
 import { PolicyRef, resolvePolicy } from "./policies";
@@ -45,80 +47,44 @@ export interface RequestAccessOptions extends AccessOptions {
   broker?: string | BrokerClientOptions;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
+  /**
+   * When access should begin (ISO-8601 or a Date). A start in the future makes the grant
+   * `scheduled`: checked and authorised now, opened at its start by `jit daemon` or a sweep,
+   * never before; durations count from the start. Default: now.
+   */
+  start?: Date | string;
 }
 
 /**
  * Opens the requested ports for the requested time. In order: validate the request against the
  * policy, authorise the caller, record the grant, open the ports (journalling each change before
  * it is made), mark it active, and end older grants it supersedes. A refusal changes nothing; a
- * failure while opening undoes what was opened. Returns the active grant.
+ * failure while opening undoes what was opened. Returns the active grant; with a `start` in the
+ * future, the grant `scheduled` instead (checked and authorised now, opened at its start).
  */
 export async function requestAccess(args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
   if (options.broker !== undefined) {
     const { policy, ...request } = args;
     if (typeof policy !== "string") throw new JitError("InvalidInput", "through a broker, name the policy the broker knows; it does not take a policy from the caller", { field: "policy" });
     const { BrokerClient } = await import("../broker/client");
-    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, request);
+    const start = options.start === undefined ? {} : { startTimeUtc: typeof options.start === "string" ? options.start : options.start.toISOString() };
+    return new BrokerClient(typeof options.broker === "string" ? { url: options.broker } : options.broker).initiate(policy, { ...request, ...start });
   }
   return withContext(options, (ctx) => requestWith(ctx, args, options));
 }
 
 export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
-  const { policy: ref, ...request } = args;
-  const policy = await resolvePolicy(ctx.ledger, ref);
-  const cloud = policyCloud(policy);
-  const driver = await ctx.driver(cloud);
-  const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
-  const { principal } = caller;
-  const refuse = async (err: unknown): Promise<never> => {
-    if (err instanceof JitError) {
-      await ctx.ledger.appendAudit(
-        newAuditEvent({
-          actor: principal.id,
-          action: "grant.refuse",
-          target: { policy: policy.name },
-          ...(request.justification ? { justification: request.justification } : {}),
-          outcome: "refused",
-          code: err.code,
-          message: err.message,
-        }),
-      );
-    }
-    throw err;
-  };
-
-  let checked;
-  let route;
-  try {
-    // Validated before anything is read from it: the request may come from the network.
-    const parsed = parseRequest({ ...request, requester: principal.id });
-    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
-    const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
-    checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
-    await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
-    if (parsed.breakGlass) checkBreakGlass(policy, checked, (listed) => driver.isRequester(listed, principal));
-    route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true });
-  } catch (err) {
-    return refuse(err);
-  }
-
-  const made = newGrant(checked);
+  const start = options.start === undefined ? undefined : startOf(options.start);
+  const admitted = await admit(ctx, args, options, start !== undefined && start > ctx.now().getTime() ? new Date(start) : undefined);
+  if (admitted.scheduled) return scheduleWith(ctx, admitted);
+  const { route, principal, policy } = admitted;
+  const made = newGrant(admitted.checked);
   const grant = await ctx.ledger.createGrant(
     route.kind === "hold"
       ? holdGrant(made, route.required, route.expiresAt)
       : { ...made, ...(route.breakGlass ? { breakGlass: true as const } : {}), ...(route.autoApproved !== undefined ? { autoApproved: route.autoApproved } : {}) },
   );
-  const sources = [...new Set(grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => p.sourceAddressPrefix)))];
-  const requested = newAuditEvent({
-    actor: principal.id,
-    action: "grant.request",
-    target: { policy: policy.name, grant: grant.id },
-    ...(grant.justification ? { justification: grant.justification } : {}),
-    ...(sources.length === 1 ? { sourceAddress: sources[0] } : {}),
-    outcome: "success",
-    ...(route.kind === "open" && route.autoApproved !== undefined ? { message: `approved by autoApprove[${route.autoApproved}]` } : {}),
-  });
-  await ctx.ledger.appendAudit(requested);
+  await auditRequest(ctx, grant, principal.id, "grant.request", route.kind === "open" && route.autoApproved !== undefined ? `approved by autoApprove[${route.autoApproved}]` : undefined);
   await announce(ctx, "requested", grant, { actor: principal.id });
   if (route.kind === "hold") {
     await ctx.ledger.appendAudit(
@@ -147,18 +113,96 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
     );
     await announce(ctx, "break-glass", grant, { actor: principal.id });
   }
-  return openGrant(ctx, driver, policy, grant, principal.id);
+  const journal = new LedgerJournal(ctx.ledger, grant);
+  await journal.edit((g) => transition(g, "applying"));
+  return openGrant(ctx, admitted.driver, journal, policy, principal.id);
+}
+
+/** A request checked against its policy and authorised, at `start` (a scheduled request) or now. */
+interface Admitted {
+  policy: Policy;
+  driver: CloudDriver;
+  principal: Principal;
+  checked: CheckedRequest;
+  /** Whether it opens at once, or waits for approvals. */
+  route: ApprovalRoute;
+  scheduled: boolean;
 }
 
 /**
- * Opens a recorded grant that may open now (new and not held, or just approved): moves it to
- * applying (unless the approval already did), writes its rules, marks it active, and ends older
- * grants it supersedes. A failure undoes what was opened and is rethrown.
+ * Validates the request against the policy as of `start` (or now) and authorises the caller now;
+ * a refusal is audited and thrown, with nothing changed.
  */
-export async function openGrant(ctx: AccessContext, driver: CloudDriver, policy: Policy, held: Grant, actor: string): Promise<Grant> {
-  let grant = held;
-  const journal = new LedgerJournal(ctx.ledger, grant);
-  if (grant.state !== "applying") await journal.edit((g) => transition(g, "applying"));
+async function admit(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions, start: Date | undefined): Promise<Admitted> {
+  const { policy: ref, ...request } = args;
+  const policy = await resolvePolicy(ctx.ledger, ref);
+  const cloud = policyCloud(policy);
+  const driver = await ctx.driver(cloud);
+  const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
+  const { principal } = caller;
+  try {
+    // Validated before anything is read from it: the request may come from the network.
+    const parsed = parseRequest({ ...request, requester: principal.id });
+    const needsSource = parsed.virtualMachines.some((vm) => vm.ports.some((p) => p.allowedSourceAddressPrefix === undefined));
+    const sourceAddress = needsSource ? await callerAddress(options.sourceAddress) : undefined;
+    const checked = checkRequest(policy, parsed, { now: start ?? ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
+    await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
+    if (parsed.breakGlass) checkBreakGlass(policy, checked, (listed) => driver.isRequester(listed, principal));
+    const route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true });
+    // Approvals are counted from a request's start; a scheduled request would open unapproved.
+    if (start !== undefined && route.kind === "hold") {
+      throw new JitError("InvalidInput", `policy "${policy.name}" needs approval, so access cannot be scheduled ahead; request it when it is needed`, { field: "start" });
+    }
+    return { policy, driver, principal, checked, route, scheduled: start !== undefined };
+  } catch (err) {
+    if (err instanceof JitError) {
+      await ctx.ledger.appendAudit(
+        newAuditEvent({
+          actor: principal.id,
+          action: "grant.refuse",
+          target: { policy: policy.name },
+          ...(request.justification ? { justification: request.justification } : {}),
+          outcome: "refused",
+          code: err.code,
+          message: err.message,
+        }),
+      );
+    }
+    throw err;
+  }
+}
+
+/** Records a request (or a scheduled one) in the audit log, with its one source address if it has one. */
+async function auditRequest(ctx: AccessContext, grant: Grant, actor: string, action: "grant.request" | "grant.schedule", note?: string): Promise<void> {
+  const sources = [...new Set(grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => p.sourceAddressPrefix)))];
+  await ctx.ledger.appendAudit(
+    newAuditEvent({
+      actor,
+      action,
+      target: { policy: grant.policy, grant: grant.id },
+      ...(grant.justification ? { justification: grant.justification } : {}),
+      ...(sources.length === 1 ? { sourceAddress: sources[0] } : {}),
+      outcome: "success",
+      ...(action === "grant.schedule" ? { message: `opens ${grant.createdAt}, ends ${grant.endTimeUtc}` } : note ? { message: note } : {}),
+    }),
+  );
+}
+
+/** A grant held as `scheduled` until its start, when `jit daemon` (or a sweep) opens it; nothing in the cloud changes before then. */
+async function scheduleWith(ctx: AccessContext, admitted: Admitted): Promise<Grant> {
+  const grant = await ctx.ledger.createGrant(newGrant(admitted.checked, { scheduled: true }));
+  await auditRequest(ctx, grant, admitted.principal.id, "grant.schedule");
+  ctx.progress(`grant ${grant.id} is scheduled: ${describeGrant(grant)}, from ${grant.createdAt}`);
+  return grant;
+}
+
+/**
+ * Opens a grant the caller has taken by moving it to `applying` (compare-and-swap: of several
+ * openers one wins): opens the ports journalling each change, marks it active, and ends older
+ * grants it supersedes. A failure undoes what was opened.
+ */
+export async function openGrant(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, policy: Policy, actor: string): Promise<Grant> {
+  let grant = journal.grant;
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
     await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
@@ -174,7 +218,17 @@ export async function openGrant(ctx: AccessContext, driver: CloudDriver, policy:
   return grant;
 }
 
-async function callerAddress(given: RequestAccessOptions["sourceAddress"]): Promise<string> {
+/** A start time given as a Date or ISO-8601 text, in ms; `InvalidInput` (field `start`) when it is not one. */
+function startOf(start: Date | string): number {
+  const ms = typeof start === "string" ? Date.parse(start) : start.getTime();
+  if (Number.isNaN(ms) || (typeof start === "string" && !/^\d{4}-\d{2}-\d{2}T/.test(start))) {
+    throw new JitError("InvalidInput", `"${String(start)}" is not an ISO-8601 date-time such as 2030-01-01T09:00:00Z`, { field: "start" });
+  }
+  return ms;
+}
+
+/** The address the caller connects from: as given, or detected. */
+export async function callerAddress(given: RequestAccessOptions["sourceAddress"]): Promise<string> {
   if (typeof given === "string") return given;
   return given ? given() : detectPublicAddress();
 }

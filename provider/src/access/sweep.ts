@@ -5,6 +5,7 @@ import { LedgerJournal } from "./journal";
 import { applyPolicyWith } from "./policy";
 import { endGrant } from "./restore";
 import { expireApproval } from "./approvals";
+import { openScheduled } from "./schedule";
 
 export interface SweepOptions extends AccessOptions {
   /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
@@ -21,6 +22,8 @@ export interface SweepOptions extends AccessOptions {
 export interface SweepReport {
   /** Grants this sweep finished, with the state each ended in. */
   restored: { grantId: string; state: string }[];
+  /** Scheduled grants whose start had come, opened by this sweep. */
+  opened: { grantId: string; state: string }[];
   failed: { grantId: string; error: string }[];
   orphans: OrphanReport[];
   baselines: { policy: string; drift: string[]; repaired: boolean; error?: string }[];
@@ -40,13 +43,19 @@ export function sweep(options: SweepOptions = {}): Promise<SweepReport> {
 
 export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}): Promise<SweepReport> {
   const now = ctx.now();
-  const report: SweepReport = { restored: [], failed: [], orphans: [], baselines: [] };
+  const report: SweepReport = { restored: [], opened: [], failed: [], orphans: [], baselines: [] };
   const abandonedBefore = now.getTime() - (options.abandonedAfterMs ?? DEFAULT_ABANDONED_AFTER_MS);
   const abandoned = (await ctx.ledger.listGrants({ state: ["pending", "applying"] })).filter((g) => epochMs(g.createdAt) <= abandonedBefore);
   const due = new Map<string, Grant>([...(await ctx.ledger.dueForRestore(now)), ...abandoned].map((g) => [g.id, g]));
 
   for (const grant of due.values()) {
     try {
+      if (grant.state === "scheduled") {
+        const state = await openScheduled(ctx, grant);
+        if (state === "active") report.opened.push({ grantId: grant.id, state });
+        else if (state) report.restored.push({ grantId: grant.id, state });
+        continue;
+      }
       const state = await finishGrant(ctx, grant, abandoned.includes(grant) && epochMs(grant.endTimeUtc) > now.getTime());
       if (state) report.restored.push({ grantId: grant.id, state });
     } catch (err) {
@@ -57,7 +66,7 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
   report.orphans = await sweepOrphans(ctx, options.scope, now);
   if (options.repairBaselines !== false) report.baselines = await repairBaselines(ctx);
 
-  if (report.restored.length || report.failed.length || report.orphans.length || report.baselines.some((b) => b.repaired || b.error)) {
+  if (report.restored.length || report.opened.length || report.failed.length || report.orphans.length || report.baselines.some((b) => b.repaired || b.error)) {
     await ctx.ledger.appendAudit(
       newAuditEvent({
         actor: "pulumi-jit sweep",
@@ -145,6 +154,7 @@ function unique(values: string[]): string[] {
 function summarise(r: SweepReport): string {
   return [
     `${r.restored.length} grant(s) restored`,
+    r.opened.length ? `${r.opened.length} scheduled grant(s) opened` : "",
     r.failed.length ? `${r.failed.length} failed` : "",
     `${r.orphans.filter((o) => o.action === "removed").length} orphan(s) removed`,
     `${r.baselines.filter((b) => b.repaired).length} baseline(s) repaired`,

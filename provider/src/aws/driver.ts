@@ -8,6 +8,8 @@ import type {
   OrphanReport,
   Principal,
   Progress,
+  Reach,
+  ReachQuery,
   RestoreReport,
   SweepScope,
 } from "../driver";
@@ -20,6 +22,8 @@ import { AwsClients } from "./clients";
 import type { AwsConnection } from "./connection";
 import { AwsContext, makeContext } from "./context";
 import { applyGrant } from "./grant";
+import { extendGrant } from "./extend";
+import { reach } from "./reach";
 import { restoreGrant } from "./restore";
 import { sweepOrphans } from "./sweep";
 
@@ -62,6 +66,14 @@ export class AwsDriver implements CloudDriver {
 
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]> {
     return sweepOrphans(this.ctx, scope, now, grantState, progress);
+  }
+
+  extendGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void> {
+    return extendGrant(this.ctx, grant, journal, progress);
+  }
+
+  reach(query: ReachQuery): Promise<Reach> {
+    return reach(this.ctx, query);
   }
 
   applyBaseline(policy: Policy, previous: BaselineRecord | undefined, options: BaselineOptions, progress?: Progress): Promise<BaselineResult> {

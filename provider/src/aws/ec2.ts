@@ -11,6 +11,8 @@ export interface InstanceView {
   instanceId: string;
   state: string;
   interfaces: InterfaceView[];
+  /** The instance's public IPv4 address, if it has one. */
+  publicIp?: string;
 }
 
 /** EC2 takes at most 200 values per filter. */
@@ -90,6 +92,7 @@ export class Ec2Api {
       const items = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({
         instanceId: i.InstanceId ?? "",
         state: i.State?.Name ?? "unknown",
+        ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
         interfaces: [...(i.NetworkInterfaces ?? [])]
           .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
           .map((n) => interfaceView(n, i.InstanceId)),
@@ -192,6 +195,11 @@ export class Ec2Api {
       const items = (out.PrefixLists ?? []).map((l) => ({ id: l.PrefixListId ?? "", name: l.PrefixListName, maxEntries: l.MaxEntries, awsManaged: l.OwnerId === "AWS" }));
       return { items, next: out.NextToken };
     });
+  }
+
+  /** Sets tags on resources (groups, rules), replacing the values of keys they already have: the resources themselves are untouched. */
+  async tag(resourceIds: string[], tags: Tag[]): Promise<void> {
+    await this.call(`CreateTags on ${resourceIds.join(", ")}`, (c, sdk) => c.send(new sdk.CreateTagsCommand({ Resources: resourceIds, Tags: tags })));
   }
 
   async deleteGroup(groupId: string): Promise<void> {

@@ -8,6 +8,8 @@ import type {
   OrphanReport,
   Principal,
   Progress,
+  Reach,
+  ReachQuery,
   RestoreReport,
   SweepScope,
 } from "../driver";
@@ -18,6 +20,8 @@ import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";
 import { AzureClients } from "./clients";
 import { AzureConnection, resolveConnection } from "./connection";
 import { applyGrant } from "./grant";
+import { extendGrant } from "./extend";
+import { reach } from "./reach";
 import { restoreGrant } from "./restore";
 import { sweepOrphans } from "./sweep";
 import { principalOfToken } from "./token";
@@ -79,6 +83,14 @@ export class AzureDriver implements CloudDriver {
 
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress: Progress = quiet): Promise<OrphanReport[]> {
     return sweepOrphans(this.clients, scope, now, grantState, progress);
+  }
+
+  extendGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<void> {
+    return extendGrant(this.clients, grant, journal, progress);
+  }
+
+  reach(query: ReachQuery): Promise<Reach> {
+    return reach(this.clients, query);
   }
 
   /** `options` holds AWS-only switches; Azure NSGs are per network interface or subnet and need none. */

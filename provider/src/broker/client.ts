@@ -1,7 +1,22 @@
 import type { TokenCredential } from "@azure/identity";
 import type { STSClientConfig } from "@aws-sdk/client-sts";
 import { AccessRequestInput, AuditEvent, Cloud, Grant, JitError, JitErrorCode, Policy } from "../model";
+import type { Connection } from "../access/connect";
 import { BROKER_ID_HEADER } from "./auth/aws";
+
+/** The body of `POST /v1/policies/{policy}/connect`. */
+export interface ConnectRequest {
+  /** The VM's id as the policy spells it. */
+  vm: string;
+  port: number;
+  /** How long a new grant lasts (ISO-8601). */
+  duration: string;
+  /** The address to admit (default: the address the broker sees the call come from). */
+  source?: string;
+  justification?: string;
+  /** How long the broker waits for the rule to take effect (ISO-8601, at most PT5M). */
+  wait?: string;
+}
 
 /**
  * A client of `jit serve`. It proves who the caller is the way the broker asks (`/v1/auth`): an
@@ -46,13 +61,26 @@ export class BrokerClient {
     return (await this.call<{ policies: (Policy & { cloud: Cloud })[] }>("GET", "/v1/policies")).policies;
   }
 
-  /** Requests access under a policy: the grant, active (or `awaiting-approval` when the policy needs approval), or a JitError saying why not. */
-  initiate(policy: string, request: Omit<AccessRequestInput, "requester">): Promise<Grant> {
+  /** Requests access under a policy: the grant, active (`awaiting-approval` when the policy needs approval, `scheduled` for a later start), or a JitError saying why not. */
+  initiate(policy: string, request: Omit<AccessRequestInput, "requester"> & { startTimeUtc?: string }): Promise<Grant> {
     return this.call<Grant>("POST", `/v1/policies/${encodeURIComponent(policy)}/initiate`, request);
+  }
+
+  /**
+   * One port of one VM for the caller: the broker reuses a live grant of the caller's or opens one,
+   * and answers once the rule is in effect, with where to connect.
+   */
+  connect(policy: string, request: ConnectRequest): Promise<Connection> {
+    return this.call<Connection>("POST", `/v1/policies/${encodeURIComponent(policy)}/connect`, request);
   }
 
   async grants(query: { state?: "live" | "ended" | "all"; policy?: string; limit?: number } = {}): Promise<Grant[]> {
     return (await this.call<{ grants: Grant[] }>("GET", `/v1/grants${queryString(query)}`)).grants;
+  }
+
+  /** Lengthens one of the caller's live grants by `duration` (ISO-8601), within the policy's maximum from its start. */
+  extend(grantId: string, duration: string): Promise<Grant> {
+    return this.call<Grant>("POST", `/v1/grants/${encodeURIComponent(grantId)}/extend`, { duration });
   }
 
   revoke(grantId: string): Promise<Grant> {

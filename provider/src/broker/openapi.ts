@@ -101,6 +101,15 @@ export const OPENAPI = {
         },
       },
     },
+    "/v1/policies/{policy}/connect": {
+      post: {
+        operationId: "connect",
+        summary: "One port of one VM for the caller: a live grant of theirs reused, or a new one; answered once the rule is in effect, with where to connect",
+        parameters: [policyParam],
+        requestBody: { required: true, content: json(ref("ConnectRequest")) },
+        responses: { "200": { description: "Where to connect, and the grant", content: json(ref("Connection")) }, ...errors(...AUTHED, 409, 413, 415, 422, 502) },
+      },
+    },
     "/v1/grants": {
       get: {
         operationId: "listGrants",
@@ -150,6 +159,15 @@ export const OPENAPI = {
         responses: { "200": { description: "The grant, denied", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 413, 415, 422) },
       },
     },
+    "/v1/grants/{grant}/extend": {
+      post: {
+        operationId: "extend",
+        summary: "Lengthen the caller's own active grant, within the policy's maximum counted from its start; its rules are rewritten in place",
+        parameters: [grantParam],
+        requestBody: { required: true, content: json(ref("ExtendRequest")) },
+        responses: { "200": { description: "The grant, with its new ends", content: json(ref("Grant")) }, ...errors(...AUTHED, 409, 413, 415, 422, 502) },
+      },
+    },
     "/v1/audit": {
       get: {
         operationId: "listAudit",
@@ -190,6 +208,38 @@ export const OPENAPI = {
           devIdentity: { type: "string" },
         },
         required: ["methods"],
+      },
+      ConnectRequest: {
+        type: "object",
+        properties: {
+          vm: { type: "string", minLength: 1, maxLength: 512, description: "The VM's id as the policy spells it" },
+          port: { type: "integer", minimum: 1, maximum: 65535 },
+          duration: { type: "string", description: "ISO-8601: how long a new grant lasts" },
+          source: { type: "string", maxLength: 64, description: "The address to admit (default: the address the call comes from, when public)" },
+          justification: { type: "string", maxLength: 1000 },
+          wait: { type: "string", description: "ISO-8601: how long to wait for the rule to take effect (at most PT5M)" },
+        },
+        required: ["vm", "port", "duration"],
+        additionalProperties: false,
+      },
+      Connection: {
+        type: "object",
+        properties: {
+          grant: ref("Grant"),
+          reused: { type: "boolean" },
+          vmId: { type: "string" },
+          port: { type: "integer" },
+          host: { type: "string" },
+          endpointPort: { type: "integer" },
+          detail: { type: "string" },
+        },
+        required: ["grant", "reused", "vmId", "port", "host", "endpointPort", "detail"],
+      },
+      ExtendRequest: {
+        type: "object",
+        properties: { duration: { type: "string", description: "ISO-8601: how much longer" } },
+        required: ["duration"],
+        additionalProperties: false,
       },
       InitiateRequest: withoutRequester(schemaOf("InitiateRequest", AccessRequest, "input")),
       Decision: schemaOf("Decision", DecisionBody, "input"),

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { AccessContext, decideWith, listsCaller, pendingFor, requestWith, requestablePolicies, revokeWith } from "../access";
-import { Grant, GrantState, JitError, isPublicAddress, parseOrThrow, policyCloud } from "../model";
+import { AccessContext, connectWith, decideWith, extendWith, listsCaller, pendingFor, requestWith, requestablePolicies, revokeWith } from "../access";
+import { Grant, GrantState, IsoDuration, LIVE_STATES, JitError, isPublicAddress, parseDuration, parseOrThrow, policyCloud } from "../model";
 import type { BrokerCaller } from "./auth";
 import { HttpError } from "./errors";
 
@@ -21,13 +21,15 @@ export interface RouteResult {
   body: unknown;
 }
 
-const LIVE: GrantState[] = ["awaiting-approval", "pending", "applying", "active", "restoring"];
+const LIVE: readonly GrantState[] = LIVE_STATES;
 
 /** The initiate body: Defender's (`virtualMachines` with ports), plus `justification`. The rest is checked by the model. */
 const InitiateBody = z.strictObject({
   virtualMachines: z.array(z.unknown()).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
   justification: z.string().max(1000, { error: "at most 1000 characters" }).optional(),
   breakGlass: z.boolean().optional(),
+  /** A future start makes the grant `scheduled`, opened then by the daemon on the broker's ledger. */
+  startTimeUtc: z.string().max(40).optional(),
 });
 
 /** The body of approve and deny: an optional reason, shown to the requester. */
@@ -52,22 +54,21 @@ export async function listPolicies(input: RouteInput): Promise<RouteResult> {
   return { status: 200, body: { policies: policies.map((p) => ({ ...p, cloud: policyCloud(p) })) } };
 }
 
+/** "My IP": the address the request came from, when that is a public one. */
+function peerAddress(peer: string, field: string): () => Promise<string> {
+  return async () => {
+    if (isPublicAddress(peer)) return peer;
+    throw new JitError("InvalidInput", `your address as the broker sees it (${peer}) is not public; name the source address (${field})`, { field });
+  };
+}
+
 export async function initiate(input: RouteInput): Promise<RouteResult> {
   const body = parseOrThrow(InitiateBody, input.body, "request");
-  const peer = input.peer;
+  const { startTimeUtc, ...request } = body;
   const grant = await requestWith(
     input.ctx,
-    { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string; breakGlass?: boolean }) },
-    {
-      caller: input.caller,
-      // "My IP" is the address the request came from, when that is a public one.
-      sourceAddress: async () => {
-        if (isPublicAddress(peer)) return peer;
-        throw new JitError("InvalidInput", `your address as the broker sees it (${peer}) is not public; name the source address (allowedSourceAddressPrefix)`, {
-          field: "allowedSourceAddressPrefix",
-        });
-      },
-    },
+    { policy: input.params.policy, ...(request as { virtualMachines: never[]; justification?: string; breakGlass?: boolean }) },
+    { caller: input.caller, sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix"), ...(startTimeUtc === undefined ? {} : { start: startTimeUtc }) },
   );
   // Held for approval: accepted, nothing open yet.
   return { status: grant.state === "awaiting-approval" ? 202 : 201, body: grant };
@@ -84,6 +85,30 @@ export function decide(decision: "approve" | "deny") {
     const grant = await decideWith(input.ctx, input.params.grant, input.caller, decision, body.reason ? { reason: body.reason } : {});
     return { status: 200, body: grant };
   };
+}
+
+/** The broker waits at most this long for a rule to take effect within one request. */
+const MAX_CONNECT_WAIT_MS = 5 * 60_000;
+
+const ConnectBody = z.strictObject({
+  vm: z.string().min(1).max(512),
+  port: z.number().int().min(1).max(65535),
+  duration: IsoDuration,
+  source: z.string().min(1).max(64).optional(),
+  justification: z.string().max(1000, { error: "at most 1000 characters" }).optional(),
+  wait: IsoDuration.optional(),
+});
+
+/** One port of one VM for the caller: a live grant of theirs reused, or a new one; answered once the rule is in effect. */
+export async function connect(input: RouteInput): Promise<RouteResult> {
+  const body = parseOrThrow(ConnectBody, input.body, "request");
+  const waitMs = body.wait === undefined ? undefined : Math.min(parseDuration(body.wait, "wait"), MAX_CONNECT_WAIT_MS);
+  const connection = await connectWith(
+    input.ctx,
+    { policy: input.params.policy, vmId: body.vm, port: body.port, duration: body.duration, ...(body.justification ? { justification: body.justification } : {}) },
+    { caller: input.caller, sourceAddress: body.source ?? peerAddress(input.peer, "source"), ...(waitMs === undefined ? {} : { waitMs }) },
+  );
+  return { status: 200, body: connection };
 }
 
 export async function listGrants(input: RouteInput): Promise<RouteResult> {
@@ -108,6 +133,14 @@ export async function revoke(input: RouteInput): Promise<RouteResult> {
     throw new JitError("Unauthorized", `grant ${grant.id} is ${grant.requester}'s; only they or a broker admin may revoke it`);
   }
   return { status: 200, body: await revokeWith(input.ctx, grant.id, input.caller.principal.id) };
+}
+
+const ExtendBody = z.strictObject({ duration: IsoDuration });
+
+/** Lengthens the caller's own grant (the access layer checks that it is theirs, and the policy's maximum). */
+export async function extend(input: RouteInput): Promise<RouteResult> {
+  const body = parseOrThrow(ExtendBody, input.body, "request");
+  return { status: 200, body: await extendWith(input.ctx, input.params.grant, body.duration, input.caller) };
 }
 
 export async function listAudit(input: RouteInput): Promise<RouteResult> {

@@ -78,9 +78,11 @@ const ROUTES: Route[] = [
   { method: "GET", template: "/v1/auth", pattern: /^\/v1\/auth$/, open: async (b) => ({ status: 200, body: b.authMethods() }) },
   { method: "GET", template: "/v1/policies", pattern: /^\/v1\/policies$/, handler: routes.listPolicies },
   { method: "POST", template: "/v1/policies/{policy}/initiate", pattern: new RegExp(`^/v1/policies/${SEGMENT}/initiate$`), handler: routes.initiate },
+  { method: "POST", template: "/v1/policies/{policy}/connect", pattern: new RegExp(`^/v1/policies/${SEGMENT}/connect$`), handler: routes.connect },
   { method: "GET", template: "/v1/grants", pattern: /^\/v1\/grants$/, handler: routes.listGrants },
   { method: "GET", template: "/v1/grants/{grant}", pattern: new RegExp(`^/v1/grants/${SEGMENT}$`), handler: routes.getGrant },
   { method: "POST", template: "/v1/grants/{grant}/revoke", pattern: new RegExp(`^/v1/grants/${SEGMENT}/revoke$`), handler: routes.revoke },
+  { method: "POST", template: "/v1/grants/{grant}/extend", pattern: new RegExp(`^/v1/grants/${SEGMENT}/extend$`), handler: routes.extend },
   { method: "GET", template: "/v1/audit", pattern: /^\/v1\/audit$/, handler: routes.listAudit },
   { method: "GET", template: "/v1/approvals", pattern: /^\/v1\/approvals$/, handler: routes.listApprovals },
   { method: "POST", template: "/v1/grants/{grant}/approve", pattern: new RegExp(`^/v1/grants/${SEGMENT}/approve$`), handler: routes.decide("approve") },
@@ -89,10 +91,12 @@ const ROUTES: Route[] = [
 const CONSOLE_ROUTE: Route = { method: "GET", template: "/console/*", pattern: /^\/console(\/|$)/ };
 const PARAM_NAMES: Record<string, string> = {
   "/v1/policies/{policy}/initiate": "policy",
+  "/v1/policies/{policy}/connect": "policy",
   "/v1/grants/{grant}": "grant",
   "/v1/grants/{grant}/revoke": "grant",
   "/v1/grants/{grant}/approve": "grant",
   "/v1/grants/{grant}/deny": "grant",
+  "/v1/grants/{grant}/extend": "grant",
 };
 
 export class Broker {

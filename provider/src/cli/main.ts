@@ -7,7 +7,9 @@ import { LEDGER_URL_HELP } from "./ledger-help";
 import { registerApprove } from "./commands/approve";
 import { registerAudit } from "./commands/audit";
 import { registerCompletion } from "./commands/completion";
+import { registerConnect, registerRdp, registerSsh } from "./commands/connect";
 import { registerDaemon } from "./commands/daemon";
+import { registerExtend } from "./commands/extend";
 import { registerLedger } from "./commands/ledger";
 import { registerList } from "./commands/list";
 import { registerPolicy } from "./commands/policy";
@@ -23,7 +25,11 @@ export type { AccessOptionsWithLedger, CliContext, CliStreams, GlobalOptions } f
 /** The commands, in the order `jit --help` lists them. */
 const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerRequest,
+  registerSsh,
+  registerRdp,
+  registerConnect,
   registerList,
+  registerExtend,
   registerRevoke,
   registerApprove,
   registerSweep,

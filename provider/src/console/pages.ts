@@ -1,4 +1,5 @@
 import type { AuditEvent, Grant, Policy } from "../model";
+import { LIVE_STATES } from "../model/grant";
 import { Html, html, query } from "./html";
 
 /** What every signed-in page shows in its header. */
@@ -154,7 +155,7 @@ export function minutesOf(duration: string): number {
   return Number(m[1] ?? 0) * 1440 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) + Math.floor(Number(m[4] ?? 0) / 60);
 }
 
-const LIVE = new Set(["awaiting-approval", "pending", "applying", "active", "restoring"]);
+const LIVE = new Set<string>(LIVE_STATES);
 
 function portsOf(grant: Grant): Html {
   return html`${grant.virtualMachines.map((vm) => html`<div><strong>${vmName(vm.id)}</strong> ${vm.ports.map((p) => html`<span class="mono">${p.number}/${p.protocol} from ${p.sourceAddressPrefix}</span> `)}</div>`)}`;

@@ -1,4 +1,4 @@
-import type { Change, Cloud, Grant, Policy } from "../model";
+import type { Change, Cloud, Grant, Policy, Protocol } from "../model";
 
 /**
  * What the front door (`requestAccess`, `revokeAccess`, `sweep`, the Pulumi resources and the CLI)
@@ -54,6 +54,20 @@ export interface CloudDriver {
    */
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]>;
 
+  /**
+   * Moves the expiry stamped on the grant's rules and groups to its new ends, in place (Azure: the
+   * same rule put again with a new description under the NSG's ETag; AWS: the rules' tags), so
+   * that the rules are never absent. `grant` carries the new ends. Journals what it rewrites.
+   */
+  extendGrant?(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void>;
+
+  /**
+   * Where `source` connects to reach a port of a VM, and whether every rule on the way lets it in
+   * now: the VM's public address, or (`via`) the firewall address and port a grant mapped to it.
+   * Read-only; `jit ssh` and `jit connect` ask it until the grant's rule is in effect.
+   */
+  reach?(query: ReachQuery): Promise<Reach>;
+
   /** Places (or brings up to date) the policy's deny baseline. `previous` is what an earlier apply recorded. */
   applyBaseline(policy: Policy, previous: BaselineRecord | undefined, options: BaselineOptions, progress?: Progress): Promise<BaselineResult>;
 
@@ -62,6 +76,26 @@ export interface CloudDriver {
 
   /** Compares the cloud with the recorded baseline: what is missing, altered or re-opened. Read-only. */
   inspectBaseline(policy: Policy, baseline: BaselineRecord): Promise<BaselineResult>;
+}
+
+export interface ReachQuery {
+  vmId: string;
+  port: number;
+  protocol: Protocol;
+  /** The caller's address (or the grant's source prefix). */
+  source: string;
+  /** The firewall's public address and the port a grant mapped there to the VM's port (`firewallMapping`). */
+  via?: { address: string; port: number };
+}
+
+export interface Reach {
+  /** The address to connect to; undefined when the VM has no public address. */
+  host?: string;
+  port: number;
+  /** Whether every NSG, firewall or security group on the way admits the flow now. */
+  allowed: boolean;
+  /** What decided, in words: the rule that blocks, or why there is no address. */
+  detail: string;
 }
 
 export interface Principal {

@@ -35,7 +35,7 @@ export interface WriteOptions {
 }
 
 export interface GrantFilter {
-  state?: GrantState | GrantState[];
+  state?: GrantState | readonly GrantState[];
   policy?: string;
   /** Any spelling of the VM id (case, instance ARN or bare id). */
   vm?: string;

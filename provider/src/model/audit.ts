@@ -28,6 +28,8 @@ export const AuditAction = z.enum([
   "grant.expire",
   "grant.fail",
   "grant.sweep",
+  "grant.extend",
+  "grant.schedule",
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 

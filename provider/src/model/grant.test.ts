@@ -58,6 +58,7 @@ test("the state machine allows exactly the documented moves", () => {
     failed: [],
     "awaiting-approval": ["applying", "denied", "expired", "restoring"],
     denied: [],
+    scheduled: ["applying", "restoring"],
   };
   const reach: Record<GrantState, [GrantState, Parameters<typeof transition>[2]?][]> = {
     pending: [],
@@ -69,10 +70,16 @@ test("the state machine allows exactly the documented moves", () => {
     failed: [["applying"], ["failed"]],
     "awaiting-approval": [],
     denied: [["denied"]],
+    scheduled: [],
   };
   const states = GrantState.options;
   for (const from of states) {
-    const start = from === "awaiting-approval" || from === "denied" ? holdGrant(sampleGrant(), 2, "2030-01-01T13:00:00.000Z") : sampleGrant();
+    const start =
+      from === "awaiting-approval" || from === "denied"
+        ? holdGrant(sampleGrant(), 2, "2030-01-01T13:00:00.000Z")
+        : from === "scheduled"
+          ? parseGrant({ ...sampleGrant(), state: "scheduled" })
+          : sampleGrant();
     const grant = drive(start, ...reach[from]);
     assert.equal(grant.state, from);
     for (const to of states) {
@@ -115,6 +122,7 @@ test("restoreDueAt: at the end, earlier for a change that ends earlier, at once 
   const created = NOW;
   const pending = sampleGrant();
   assert.equal(restoreDueAt(pending), end);
+  assert.equal(restoreDueAt({ ...pending, state: "scheduled" }), created, "a scheduled grant is due at its start, to be opened");
   const active = { ...drive(pending, ["applying"], ["active"]), changes: [nsgRule("applied"), nsgRule("applied", "2030-01-01T12:30:00.000Z")] };
   assert.equal(restoreDueAt(active), Date.parse("2030-01-01T12:30:00.000Z"));
   assert.equal(restoreDueAt({ ...active, changes: [nsgRule("applied"), nsgRule("removed", "2030-01-01T12:30:00.000Z")] }), end, "removed changes no longer count");

@@ -21,15 +21,17 @@ export function newGrantId(random?: (size: number) => Uint8Array): string {
  * any state that is not final → restoring (revoke, or expiry before apply finished). A request
  * that needs approval starts `awaiting-approval` instead of `pending`, with nothing in the cloud:
  * its last approval moves it to applying, one deny to `denied`, its timeout to `expired`
- * (reason ApprovalExpired).
+ * (reason ApprovalExpired). A grant asked for a later start waits as scheduled → applying (at its
+ * start) or → restoring (cancelled, or its window passed unopened).
  */
-export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed", "awaiting-approval", "denied"]);
+export const GrantState = z.enum(["pending", "applying", "active", "restoring", "expired", "revoked", "failed", "awaiting-approval", "denied", "scheduled"]);
 export type GrantState = z.infer<typeof GrantState>;
 
 const NEXT_STATES: Record<GrantState, readonly GrantState[]> = {
   "awaiting-approval": ["applying", "denied", "expired", "restoring"],
   denied: [],
   pending: ["applying", "restoring"],
+  scheduled: ["applying", "restoring"],
   applying: ["active", "failed", "restoring"],
   active: ["restoring"],
   restoring: ["expired", "revoked", "failed"],
@@ -37,6 +39,9 @@ const NEXT_STATES: Record<GrantState, readonly GrantState[]> = {
   revoked: [],
   failed: [],
 };
+
+/** States of a grant that is not over: held, scheduled, opening, open or closing (what "live" lists show). */
+export const LIVE_STATES: readonly GrantState[] = GrantState.options.filter((s) => NEXT_STATES[s].length > 0);
 
 export function isFinalState(state: GrantState): boolean {
   return NEXT_STATES[state].length === 0;
@@ -252,8 +257,8 @@ export function parseGrant(input: unknown, prefix = ""): Grant {
   return parseOrThrow(Grant, input, "grant", prefix);
 }
 
-/** A new grant for a checked request: `pending`, version 1, nothing changed yet. */
-export function newGrant(request: CheckedRequest, options: { id?: string } = {}): Grant {
+/** A new grant for a checked request: `pending` (or `scheduled`, for a later start), version 1, nothing changed yet. */
+export function newGrant(request: CheckedRequest, options: { id?: string; scheduled?: boolean } = {}): Grant {
   if (request.requester === undefined) {
     throw new JitError("InvalidInput", "a grant needs the requester's identity", { field: "requester" });
   }
@@ -266,7 +271,7 @@ export function newGrant(request: CheckedRequest, options: { id?: string } = {})
     virtualMachines: request.virtualMachines,
     createdAt: request.startTimeUtc,
     endTimeUtc: request.endTimeUtc,
-    state: "pending",
+    state: options.scheduled ? "scheduled" : "pending",
     version: 1,
     changes: [],
   });
@@ -320,6 +325,8 @@ export function restoreDueAt(grant: Grant): number | undefined {
   if (grant.state === "restoring") return created;
   // A held request is due when its approvals time out: the reconciler expires it.
   if (grant.state === "awaiting-approval" && grant.approval) return epochMs(grant.approval.expiresAt);
+  // A scheduled grant's `createdAt` is its start: it is due then, to be opened.
+  if (grant.state === "scheduled") return created;
   return Math.min(epochMs(grant.endTimeUtc), ...open.map((c) => (c.endTimeUtc === undefined ? Infinity : epochMs(c.endTimeUtc))));
 }
 
@@ -340,7 +347,7 @@ export function firewallMapping(grant: Grant, vmId: string, port: number): { add
 
 /** Defender's view of a grant: `Initiated` while access may be open, `Revoked` with the reason once it is ending or over. */
 export function defenderStatus(grant: Grant): { status: "Initiated" | "Revoked"; statusReason: string } {
-  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active" || grant.state === "awaiting-approval") {
+  if (grant.state === "pending" || grant.state === "applying" || grant.state === "active" || grant.state === "awaiting-approval" || grant.state === "scheduled") {
     return { status: "Initiated", statusReason: "UserRequested" };
   }
   return { status: "Revoked", statusReason: grant.reason ?? "UserRequested" };

@@ -25,6 +25,7 @@ export type AwsResourceScope =
   | "groupRules"
   | "vpcs"
   | "taggingOnCreate"
+  | "grantStamps"
   | "callers";
 
 export interface AwsActionEntry {
@@ -101,6 +102,12 @@ export const AWS_ACTIONS: readonly AwsActionEntry[] = [
     kinds: ["configure", ...GRANT_WRITERS],
     scopes: ["taggingOnCreate"],
     why: "the tags given when a grant group, a grant's rules or a baseline's split rules are created, which say what they are and when they expire",
+  },
+  {
+    action: "ec2:CreateTags",
+    kinds: GRANT_WRITERS,
+    scopes: ["grantStamps"],
+    why: "moving the expiry tag of a grant's rules and grant group when `jit extend` lengthens the grant: only that tag, only on resources tagged as a grant's",
   },
   {
     action: "ec2:AuthorizeSecurityGroupIngress",

@@ -1,5 +1,5 @@
 import { JitError } from "../model/errors";
-import { GRANT_GROUP_ROLE, TAG_ROLE } from "../plan/sg-tags";
+import { GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_ROLE } from "../plan/sg-tags";
 import { AwsResourceScope, awsEntries } from "./aws-actions";
 import type { RoleKind } from "./kinds";
 
@@ -46,6 +46,7 @@ const SIDS: Record<AwsResourceScope, string> = {
   groupRules: "OnSecurityGroupRules",
   vpcs: "InVpcs",
   taggingOnCreate: "TagOnCreate",
+  grantStamps: "RestampGrants",
   callers: "SimulateOwnPolicies",
 };
 
@@ -98,6 +99,11 @@ function scopeStatement(scope: AwsResourceScope, options: AwsPolicyOptions, acti
       return {
         Resource: [ec2("security-group"), ec2("security-group-rule")],
         Condition: { StringEquals: { "ec2:CreateAction": CREATE_ACTIONS.filter((a) => actions.includes(`ec2:${a}`)) } },
+      };
+    case "grantStamps":
+      return {
+        Resource: [ec2("security-group"), ec2("security-group-rule")],
+        Condition: { Null: { [`aws:ResourceTag/${TAG_GRANT}`]: "false" }, "ForAllValues:StringEquals": { "aws:TagKeys": [TAG_EXPIRES_AT] } },
       };
     case "callers":
       return { Resource: options.principalArns ? [...new Set(options.principalArns)] : ["*"] };

@@ -1,6 +1,7 @@
 import type { Change, Grant, Policy } from "../../model";
 import { changeKey } from "../../model";
-import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, RestoreReport } from "../../driver";
+import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, Reach, ReachQuery, RestoreReport } from "../../driver";
+import { parsePrefix, prefixContains } from "../../model";
 
 /**
  * An in-memory cloud for testing the front door on its own: a grant opens one "rule" per port,
@@ -10,7 +11,7 @@ import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, Orpha
 export class FakeDriver implements CloudDriver {
   readonly cloud = "azure" as const;
   readonly requestActions = { direct: ["Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"], brokered: ["Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action"] };
-  readonly rules = new Map<string, { grantId: string; expiresAt: string }>();
+  readonly rules = new Map<string, { grantId: string; expiresAt: string; source?: string }>();
   writes = 0;
   failAt?: number;
   crashAt?: number;
@@ -60,9 +61,31 @@ export class FakeDriver implements CloudDriver {
     await journal.intend(changes);
     for (const c of changes) {
       this.write();
-      if (c.kind === "azure-nsg-rule") this.rules.set(c.ruleName, { grantId: grant.id, expiresAt: grant.endTimeUtc });
+      if (c.kind === "azure-nsg-rule") this.rules.set(c.ruleName, { grantId: grant.id, expiresAt: grant.endTimeUtc, source: String(c.rule.source) });
       await journal.update({ ...c, status: "applied" });
     }
+  }
+
+  /** Restamps the grant's rules with its (new) end, in place: one write per rule. */
+  async extendGrant(grant: Grant): Promise<void> {
+    for (const rule of this.rules.values()) {
+      if (rule.grantId !== grant.id) continue;
+      this.write();
+      rule.expiresAt = grant.endTimeUtc;
+    }
+  }
+
+  /** How many more `reach` reads answer "not yet", as a cloud that has a rule but does not apply it yet. */
+  unsettledReads = 0;
+  /** The public address `reach` answers. */
+  host = "198.51.100.20";
+
+  async reach(query: ReachQuery): Promise<Reach> {
+    const open = [...this.rules.entries()].some(([name, r]) => name.includes(`-${query.port}-`) && r.source !== undefined && prefixContains(parsePrefix(r.source), parsePrefix(query.source)));
+    const settled = this.unsettledReads === 0;
+    if (open && !settled) this.unsettledReads -= 1;
+    const allowed = open && settled;
+    return { host: this.host, port: query.port, allowed, detail: allowed ? "rule in effect" : open ? "rule written, not yet in effect" : "no rule admits the source" };
   }
 
   async restoreGrant(grant: Grant, journal: ChangeJournal): Promise<RestoreReport> {

@@ -40,6 +40,7 @@ const FROM_LEDGER: Record<string, LedgerValues> = {
   "--policy": "policies",
   "policy show <name>": "policies",
   "revoke <grant>": "grants",
+  "extend <grant>": "grants",
 };
 
 function valuesOf(key: string, valueName: string, choices: readonly string[] | undefined): Values {

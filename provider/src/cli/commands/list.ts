@@ -2,11 +2,9 @@ import { Argument, Command, InvalidArgumentError } from "../commander";
 import { CliContext, modules } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
-import type { AuditEvent, Grant, GrantState, Policy } from "../../model";
+import type { AuditEvent, Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
-
-const LIVE: GrantState[] = ["awaiting-approval", "pending", "applying", "active", "restoring"];
 
 export function registerList(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("list"))
@@ -87,7 +85,7 @@ async function fromLedger(ledger: import("../../ledger").Ledger, what: string, o
   if (what === "policies") return (await ledger.listPolicies()).filter((r) => !opts.policy || r.policy.name === opts.policy);
   if (what === "audit") return ledger.listAudit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
   return ledger.listGrants({
-    ...(what === "grants" ? { state: LIVE } : {}),
+    ...(what === "grants" ? { state: [...modules.model.LIVE_STATES] } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.vm ? { vm: opts.vm } : {}),
     limit: opts.limit,

@@ -24,6 +24,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     .option("-s, --source <prefix>", "the address or CIDR block to allow (default: your public address, detected)")
     .option("-j, --justification <text>", "why you need access (kept in the audit log)")
     .option("--break-glass", "emergency access without approval, for the policy's break-glass principals (needs --justification)")
+    .option("--start <time>", "open access later, at this ISO-8601 date-time (the grant waits as scheduled; `jit daemon` opens it)")
     .addHelpText(
       "after",
       `
@@ -31,6 +32,7 @@ Examples:
   jit request --policy web --vm web1 --port 22 --duration PT1H --justification INC-1234
   jit request --policy web --vm web1,web2 --port 22 --source 203.0.113.7 --json
   jit request --broker https://jit.example.com --policy web --vm web1 --port 22 --source 203.0.113.7
+  jit request --policy web --vm web1 --port 22 --start 2030-01-01T09:00:00Z --duration PT2H
 
 Without --duration or --until, access lasts the policy's maximum for the port. The rule opens for
 the source only; when the time is up \`jit sweep\` or \`jit daemon\` closes it (connections already
@@ -38,7 +40,11 @@ established are not cut: NSGs and security groups are stateful).
 
 With --broker (or JIT_BROKER_URL) the broker checks your rights and opens the port with its own
 identity: you need only the request role. Without it, your own credentials write the rules (the
-direct role).`,
+direct role).
+
+With --start, the request is checked and authorised now and held as a scheduled grant: nothing
+opens before the start, when \`jit daemon\` (or any \`jit sweep\`) on the same ledger opens it. The
+duration counts from the start. Cancel it with \`jit revoke <grant>\`.`,
     )
     .action(async (opts: RequestFlags, cmd: Command) => {
       const out = ctx.output(cmd);
@@ -66,12 +72,12 @@ direct role).`,
       if (broker) {
         if (opts.policyFile) throw new JitError("InvalidInput", "a broker grants only under the policies it holds: name one with --policy", { field: "--policy-file" });
         const policy = await brokerPolicy(broker, opts.policy as string);
-        grant = await broker.client.initiate(policy.name, requestFor(policy));
+        grant = await broker.client.initiate(policy.name, { ...requestFor(policy), ...(opts.start ? { startTimeUtc: opts.start } : {}) });
       } else {
         grant = await ctx.withAccess(cmd, async (options) => {
           const access = ctx.modules.access;
           const policy = await access.resolvePolicy(options.ledger, opts.policyFile ? (readPolicyFile(opts.policyFile, "--policy-file") as never) : (opts.policy as string));
-          return access.requestAccess({ policy: opts.policyFile ? policy : policy.name, ...requestFor(policy) }, options);
+          return access.requestAccess({ policy: opts.policyFile ? policy : policy.name, ...requestFor(policy) }, { ...options, ...(opts.start ? { start: opts.start } : {}) });
         });
       }
       const now = new Date();
@@ -82,7 +88,9 @@ direct role).`,
       }
       out.result(grant, () =>
         [
-          `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
+          grant.state === "scheduled"
+            ? `Grant ${grant.id} is scheduled: it opens ${grant.createdAt} (${relativeTime(new Date(grant.createdAt), now)}) when \`jit daemon\` runs (policy ${grant.policy}, requested by ${grant.requester}).`
+            : `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
           "",
           formatTable(rows, [
             { header: "vm", value: (r) => r.vm },
@@ -93,7 +101,7 @@ direct role).`,
             { header: "ends", value: (r) => `${r.endTimeUtc} (${relativeTime(new Date(r.endTimeUtc), now)})` },
           ]),
           "",
-          `Revoke early with: jit revoke ${grant.id}${broker ? " --broker <url>" : ""}`,
+          `${grant.state === "scheduled" ? "Cancel" : "Revoke early"} with: jit revoke ${grant.id}${broker ? " --broker <url>" : ""}`,
         ].join("\n"),
       );
     });
@@ -149,6 +157,7 @@ interface RequestFlags extends BrokerFlags {
   source?: string;
   justification?: string;
   breakGlass?: boolean;
+  start?: string;
 }
 
 function maxDuration(policy: Policy, vmId: string, port: number): string {

@@ -66,12 +66,13 @@ export function sweepFailed(r: SweepReport): boolean {
 
 export function describeSweep(r: SweepReport): string {
   // A run that changed nothing says so in one line, rather than as three counts of zero.
-  if (!r.restored.length && !r.failed.length && !r.orphans.length && !r.baselines.some((b) => b.repaired || b.error)) {
+  if (!r.restored.length && !r.opened.length && !r.failed.length && !r.orphans.length && !r.baselines.some((b) => b.repaired || b.error)) {
     const checked = r.baselines.length ? `; ${r.baselines.length} policy baseline(s) checked, all in place` : "";
     return `Nothing to do: no grant was due and no orphaned rule or group was found${checked}.`;
   }
   const lines = [
     `${r.restored.length} grant(s) closed${r.restored.length ? `: ${r.restored.map((x) => `${x.grantId} (${x.state})`).join(", ")}` : ""}`,
+    ...(r.opened.length ? [`${r.opened.length} scheduled grant(s) opened: ${r.opened.map((x) => x.grantId).join(", ")}`] : []),
     `${r.orphans.filter((o) => o.action === "removed").length} orphaned rule(s) or group(s) removed`,
     `${r.baselines.filter((b) => b.repaired).length} policy baseline(s) repaired`,
   ];
