@@ -147,8 +147,9 @@ export class AzureSeed {
     });
   }
 
-  nsg(resourceGroup: string, name: string, options: { rules?: SeedRule[]; location?: string; tags?: Record<string, string> } = {}): string {
-    const body = { location: this.location(options.location), tags: options.tags, properties: { securityRules: (options.rules ?? []).map(ruleBody) } };
+  nsg(resourceGroup: string, name: string, options: { rules?: SeedRule[]; location?: string; tags?: Record<string, string>; flushConnection?: boolean } = {}): string {
+    const properties = { securityRules: (options.rules ?? []).map(ruleBody), ...(options.flushConnection === undefined ? {} : { flushConnection: options.flushConnection }) };
+    const body = { location: this.location(options.location), tags: options.tags, properties };
     return seeded(`network security group ${name}`, () => writeNsg(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 

@@ -64,7 +64,8 @@ export interface RuleDoc {
 }
 
 export interface NsgProps extends Json {
-  flushConnection: boolean;
+  /** As the last PUT of the whole NSG gave it; absent when it never did. */
+  flushConnection?: boolean;
   securityRules: RuleDoc[];
 }
 

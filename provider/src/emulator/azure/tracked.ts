@@ -67,11 +67,19 @@ export function renderChild(parent: Resource, id: string, type: string | undefin
   };
 }
 
-/** How a long-running PUT of `id` ends: its provisioning state becomes terminal. */
+/**
+ * How a long-running write of `id` (or of one of its children) ends: its provisioning state
+ * becomes terminal, and the resource gets a new ETag, as NRP gives it one when the operation
+ * completes (a rule PUT answered `21e4b4b6…` while Updating and read back `c0406165…` once
+ * Succeeded in the SDK's recorded NSG test; subnets do the same): an ETag read while the
+ * operation was in flight no longer matches.
+ */
 export function settleTo(ctx: Ctx, id: string): (succeeded: boolean) => void {
   return (succeeded) => {
     const r = ctx.store.get(id);
-    if (r) r.provisioningState = succeeded ? "Succeeded" : "Failed";
+    if (!r) return;
+    r.provisioningState = succeeded ? "Succeeded" : "Failed";
+    ctx.store.touch(id);
   };
 }
 
