@@ -6,6 +6,7 @@ import { staticToken } from "../../provider/src/azure/connection";
 import { superseded } from "../../provider/src/emulator/azure/lro";
 import { isJitError, parsePolicy } from "../../provider/src/model";
 import { evaluateInbound } from "../../provider/src/plan";
+import { scan } from "../../provider/src/scan";
 import { allowRules, azureWorld, deployPolicy, pathOf, reaches, rulesOf } from "./support";
 
 /**
@@ -245,6 +246,33 @@ test("a grant looks for a firewall in its virtual network's resource group (wher
     assert.ok(grant.changes.some((c) => c.kind === "azure-firewall-nat-rule"), "the grant went through the firewall");
     emu.calls.expect({ since: mark, operation: "AzureFirewalls_ListAll" }, 0, "no subscription-wide listing");
     emu.calls.expect({ since: mark, operation: "AzureFirewalls_List" }, 1, "one listing of the VNet's resource group");
+  } finally {
+    await world.close();
+  }
+});
+
+test("an NSG with flushConnection on is reported: status, scan and the grant say that expiry cuts established sessions", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "flush", name: "vm1" });
+    // The NIC's NSG written again with flushConnection on (NSG flows are re-evaluated on rule changes).
+    emu.seed.nsg("flush", "vm1-nsg", { flushConnection: true });
+    const policy = await deployPolicy(world, { name: "flush", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    const status = await world.driver.applyBaseline(policy, undefined, {});
+    assert.equal(status.vms[0].status, "protected");
+    assert.match(status.vms[0].detail ?? "", /expiry cuts sessions: NSG vm1-nsg has flushConnection on/);
+
+    const said: string[] = [];
+    await requestAccess(ask("flush", vm.vmId), { ...world.options, progress: (m: string) => void said.push(m) });
+    assert.ok(said.some((m) => /expiry cuts sessions: NSG vm1-nsg/.test(m)), said.join("\n"));
+
+    const report = await scan({ policies: [], azure: { subscriptionId: emu.subscriptionId, connection: { endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credential as never } } });
+    assert.match((report.results[0].notes ?? []).join(" "), /expiry cuts sessions: NSG vm1-nsg/);
+
+    // An NSG without it says nothing of the kind.
+    emu.seed.nsg("flush", "vm1-nsg", { flushConnection: false });
+    assert.equal((await world.driver.applyBaseline(policy, undefined, {})).vms[0].detail, undefined);
   } finally {
     await world.close();
   }

@@ -11,6 +11,7 @@ import {
   flowProtocols,
   parseJitRule,
   pathPortStatus,
+  sessionsCutNote,
   planBaselineRemoval,
   planDenyBaseline,
   ruleDifferences,
@@ -257,7 +258,8 @@ async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly See
     policy.virtualMachines.map(async (policyVm) => {
       const vm = await resolver.vm(policyVm.id);
       const firewall = behindFirewall.has(vm.name) ? (throughFirewalls.get(vm.name) ?? []).filter((e) => nsgsAdmit(vm, nsgs, e)) : undefined;
-      return vmStatus(policyVm, vm, resolver, statuses, firewall?.map((e) => e.message));
+      const notes = [sessionsCutNote(vm.paths.flatMap((p) => [p.subnetNsgId, p.nicNsgId]).map((id) => (id === undefined ? undefined : nsgs.get(idKey(id)))))];
+      return vmStatus(policyVm, vm, resolver, statuses, firewall?.map((e) => e.message), notes.filter((n) => n !== undefined));
     }),
   );
 }
@@ -274,8 +276,11 @@ function nsgsAdmit(vm: ResolvedVm, nsgs: ReadonlyMap<string, Nsg>, exposure: Fir
   });
 }
 
-/** `firewall`: for a VM behind a classic Azure Firewall, how its ports are still open through it (none: closed). */
-async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined): Promise<VmBaselineStatus> {
+/**
+ * `firewall`: for a VM behind a classic Azure Firewall, how its ports are still open through it
+ * (none: closed). `notes`: what else holds for the VM whatever its status (how expiry ends sessions).
+ */
+async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined, notes: string[]): Promise<VmBaselineStatus> {
   if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
   if (firewall === undefined && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
     return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in; ${await resolver.withoutNsg(vm)}` };
@@ -294,5 +299,6 @@ async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, 
       );
     }
   }
-  return exposures.size ? { vmId: policyVm.id, status: "exposed", detail: [...exposures].join("; ") } : { vmId: policyVm.id, status: "protected" };
+  const detail = [...exposures, ...notes].join("; ");
+  return { vmId: policyVm.id, status: exposures.size ? "exposed" : "protected", ...(detail ? { detail } : {}) };
 }

@@ -1,6 +1,6 @@
 import type { ChangeJournal, Progress } from "../driver";
 import { Grant, JitError, Policy, findPolicyVm } from "../model";
-import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant } from "../plan";
+import { AllowGrantPlan, GrantVm, Nsg, NsgChange, NsgRule, planAllowGrant, sessionsCutNote } from "../plan";
 import type { AzureClients } from "./clients";
 import { FirewallPath, applyFirewallGrant, checkFirewallGrant } from "./firewall-grant";
 import { FirewallFinder } from "./firewall-resolve";
@@ -41,7 +41,7 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
   const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
   // Each NSG has its own write lock in ARM, and a write there waits ~10 s for its operation: the
   // NSGs are written side by side, so a grant takes one write's time however many NSGs it crosses.
-  await Promise.all(
+  const written = await Promise.all(
     nsgsOnPaths(resolved).map(async (nsgId) => {
       let planned: AllowGrantPlan | undefined;
       const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
@@ -55,8 +55,11 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
       });
       // Rules found already in place (written by an earlier, interrupted run) are the grant's too.
       for (const { rule } of plan(after).rules) await recorder.applied(ruleChange(nsgId, rule, "applied"));
+      return after;
     }),
   );
+  const cut = sessionsCutNote(written);
+  if (cut) progress(cut);
   // The firewall last: its DNAT rules open the way in, once the NSGs behind it are ready.
   await applyFirewallGrant(clients, grant, resolved, firewalls, recorder, progress);
 }

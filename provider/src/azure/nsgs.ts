@@ -59,7 +59,12 @@ export function fromSdkNsg(n: NetworkSecurityGroup): NsgSnapshot {
   const id = n.id;
   const defaults = (n.defaultSecurityRules ?? []).map((r) => fromSdkRule(r, id));
   return {
-    nsg: { id, securityRules: (n.securityRules ?? []).map((r) => fromSdkRule(r, id)), ...(defaults.length ? { defaultSecurityRules: defaults } : {}) },
+    nsg: {
+      id,
+      securityRules: (n.securityRules ?? []).map((r) => fromSdkRule(r, id)),
+      ...(defaults.length ? { defaultSecurityRules: defaults } : {}),
+      ...(n.flushConnection === true ? { flushConnection: true } : {}),
+    },
     ...(n.etag === undefined ? {} : { etag: n.etag }),
     sdk: n,
   };

@@ -15,7 +15,7 @@ export type { JitRuleInfo } from "./nsg-names";
 export { DENY_FLOOR, MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "./nsg-priorities";
 export { baselinePortStatuses, planDenyBaseline } from "./nsg-deny-baseline";
 export type { BaselineVm, DenyBaselineInput, DenyBaselinePlan, PortStatus } from "./nsg-deny-baseline";
-export { pathPortStatus } from "./nsg-path-status";
+export { pathPortStatus, sessionsCutNote } from "./nsg-path-status";
 export type { PathPortStatus } from "./nsg-path-status";
 export { planAllowGrant } from "./nsg-allow";
 export type { AllowGrantInput, AllowGrantPlan, GrantVm } from "./nsg-allow";

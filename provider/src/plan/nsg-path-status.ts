@@ -1,5 +1,5 @@
 import type { PortStatus } from "./nsg-deny-baseline";
-import type { RuleRef } from "./nsg-types";
+import type { Nsg, RuleRef } from "./nsg-types";
 
 /** A selected port on one path into a VM: closed, or open through these rules (none: no NSG stands in the way). */
 export type PathPortStatus = { exposed: false } | { exposed: true; exposedBy: RuleRef[] };
@@ -14,4 +14,15 @@ export type PathPortStatus = { exposed: false } | { exposed: true; exposedBy: Ru
 export function pathPortStatus(levels: ReadonlyArray<PortStatus | undefined>): PathPortStatus {
   if (levels.some((l) => l?.status === "protected")) return { exposed: false };
   return { exposed: true, exposedBy: levels.flatMap((l) => (l?.status === "exposed" ? l.exposedBy : [])) };
+}
+
+/**
+ * What ending access does to sessions already open through these NSGs, when any of them has
+ * `flushConnection` (established flows are re-evaluated on every rule change): said once for all,
+ * since without it Azure lets established sessions run on after the allow rule is gone.
+ */
+export function sessionsCutNote(nsgs: ReadonlyArray<Nsg | undefined>): string | undefined {
+  const flushing = [...new Set(nsgs.flatMap((n) => (n?.flushConnection ? [n.id.split("/").pop() ?? n.id] : [])))];
+  if (flushing.length === 0) return undefined;
+  return `expiry cuts sessions: NSG ${flushing.join(", ")} ${flushing.length > 1 ? "have" : "has"} flushConnection on, so established connections are re-evaluated when a grant's allow rules are removed and end with it`;
 }

@@ -42,6 +42,11 @@ export interface Nsg {
   id: string;
   securityRules: readonly NsgRule[];
   defaultSecurityRules?: readonly NsgRule[];
+  /**
+   * NRP re-evaluates established flows whenever the rules change: removing an allow rule then cuts
+   * the sessions it let in (otherwise they last until they go idle).
+   */
+  flushConnection?: boolean;
 }
 
 /** The NSGs in front of one network interface: inbound traffic meets the subnet's first, then the NIC's. */

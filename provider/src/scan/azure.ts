@@ -1,6 +1,6 @@
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
-import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, inboundEvaluator, parseJitRule, whoCanReach } from "../plan";
+import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, inboundEvaluator, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
 import { isBroadSource } from "./broad";
 import { Settings, coveringPolicies, policyFor, verdictOf } from "./common";
 import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanResult } from "./types";
@@ -170,7 +170,8 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
       exposures.push({ ...found, ...(policy ? { policy } : {}), ...shadow, reason: exposureReason(t, found, note) });
     }
   }
-  return { ...base, ...verdictOf(exposures, base.policies), exposures, details };
+  const notes = [sessionsCutNote(vm.nics.flatMap((n) => [n.subnet, n.nic]))].filter((n) => n !== undefined);
+  return { ...base, ...verdictOf(exposures, base.policies), exposures, details, ...(notes.length ? { notes } : {}) };
 }
 
 /**

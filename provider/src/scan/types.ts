@@ -93,6 +93,8 @@ export interface ScanResult {
   policies: Array<{ name: string; ports: number[] }>;
   /** Per management port, for a Healthy VM: what keeps it closed or narrow. */
   details: string[];
+  /** What else holds whatever the verdict: how expiry ends sessions, network-manager rules ahead of the NSGs. */
+  notes?: string[];
 }
 
 export interface ClassifyOptions {

@@ -103,6 +103,8 @@ export function describeScan(report: ScanReport): string {
           ]);
     return [`${HEADINGS[verdict]} (${results.length})\n${table}`];
   });
+  const noted = report.results.flatMap((r) => (r.notes ?? []).map((note) => ({ r, note })));
+  if (noted.length) sections.push(`Notes (${noted.length})\n${formatTable(noted, [{ header: "vm", value: (x) => x.r.name }, { header: "where", value: (x) => where(x.r) }, { header: "note", value: (x) => x.note }])}`);
   const { Unhealthy, Healthy, NotApplicable } = report.counts;
   const total = `${Unhealthy} unhealthy, ${Healthy} healthy, ${NotApplicable} not applicable.`;
   const hint = Unhealthy > 0 ? " Add --emit policy for a Pulumi program that puts the unhealthy ones under JIT." : "";

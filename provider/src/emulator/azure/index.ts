@@ -9,6 +9,7 @@ import { firewallRoutes } from "./firewall";
 import { key } from "./ids";
 import type { Latency } from "./latency";
 import { OperationError, OperationSummary, Operations } from "./lro";
+import { networkManagerRoutes } from "./network-manager";
 import { nicRoutes } from "./nic";
 import { nsgRoutes } from "./nsg";
 import { AzureEmulatorOptions, defaultOptions } from "./options";
@@ -122,6 +123,7 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
     ...ctx.lro.routes(),
     ...nsgRoutes(ctx),
     ...vnetRoutes(ctx),
+    ...networkManagerRoutes(ctx),
     ...nicRoutes(ctx),
     ...publicIpRoutes(ctx),
     ...firewallRoutes(ctx),

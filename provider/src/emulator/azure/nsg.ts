@@ -24,13 +24,24 @@ function renderRule(nsg: Resource<NsgProps>, rule: RuleDoc, collection: Collecti
   });
 }
 
-export function renderNsg(ctx: Ctx, nsg: Resource<NsgProps>): Json {
+/**
+ * `flushConnection` entered the NSG schema with api-version 2022-01-01 (azure-mgmt-network 21.0.0,
+ * "NetworkSecurityGroup has a new parameter flush_connection"); NRP answers it, `false` by default,
+ * from that version on (spec example NetworkSecurityGroupCreate.json, 2024-05-01), and older
+ * versions leave it out unless it was set.
+ */
+const FLUSH_CONNECTION_SINCE = "2022-01-01";
+
+/** `apiVersion`: the request's; absent for reads of the emulator's own state, which show everything. */
+export function renderNsg(ctx: Ctx, nsg: Resource<NsgProps>, apiVersion?: string): Json {
+  const flush = nsg.properties.flushConnection;
+  const showFlush = flush !== undefined || apiVersion === undefined || apiVersion >= FLUSH_CONNECTION_SINCE;
   const nics = nicsWithNsg(ctx.store, nsg.id);
   const subnets = subnetsWithNsg(ctx.store, nsg.id);
   return renderTracked(nsg, {
     provisioningState: nsg.provisioningState,
     resourceGuid: nsg.resourceGuid,
-    flushConnection: nsg.properties.flushConnection,
+    ...(showFlush ? { flushConnection: flush ?? false } : {}),
     securityRules: nsg.properties.securityRules.map((r) => renderRule(nsg, r)),
     defaultSecurityRules: DEFAULT_SECURITY_RULES.map((r) => renderRule(nsg, r, "defaultSecurityRules")),
     ...(nics.length ? { networkInterfaces: nics.map((n) => ({ id: n.id })) } : {}),
@@ -58,7 +69,7 @@ export function writeNsg(ctx: Ctx, resourceGroup: string, name: string, body: Js
   });
   checkRuleSet(rules);
   return ctx.store.write<NsgProps>(
-    { id, type: TYPES.nsg, name, resourceGroup, ...tracked, properties: { flushConnection: props.flushConnection === true, securityRules: rules } },
+    { id, type: TYPES.nsg, name, resourceGroup, ...tracked, properties: { ...(typeof props.flushConnection === "boolean" ? { flushConnection: props.flushConnection } : {}), securityRules: rules } },
     state,
   );
 }
@@ -94,7 +105,7 @@ export function nsgRoutes(ctx: Ctx): ArmRoute[] {
       method: "GET",
       path: nsgPath,
       operation: "NetworkSecurityGroups_Get",
-      handle: (req) => json(200, renderNsg(ctx, nsgOf(req.params))),
+      handle: (req) => json(200, renderNsg(ctx, nsgOf(req.params), req.apiVersion)),
     },
     {
       method: "GET",
@@ -102,14 +113,14 @@ export function nsgRoutes(ctx: Ctx): ArmRoute[] {
       operation: "NetworkSecurityGroups_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<NsgProps>(TYPES.nsg, req.params.resourceGroupName).map((n) => renderNsg(ctx, n)), options.pageSize);
+        return page(req, store.list<NsgProps>(TYPES.nsg, req.params.resourceGroupName).map((n) => renderNsg(ctx, n, req.apiVersion)), options.pageSize);
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/networkSecurityGroups",
       operation: "NetworkSecurityGroups_ListAll",
-      handle: (req) => page(req, store.list<NsgProps>(TYPES.nsg).map((n) => renderNsg(ctx, n)), options.pageSize),
+      handle: (req) => page(req, store.list<NsgProps>(TYPES.nsg).map((n) => renderNsg(ctx, n, req.apiVersion)), options.pageSize),
     },
     {
       method: "PUT",
@@ -129,12 +140,12 @@ export function nsgRoutes(ctx: Ctx): ArmRoute[] {
           etag: existing?.etag,
           apply: () => {
             const { resource, created } = writeNsg(ctx, rg, name, body, "Updating");
-            return { status: created ? 201 : 200, body: renderNsg(ctx, resource), settle: settleTo(ctx, resource.id) };
+            return { status: created ? 201 : 200, body: renderNsg(ctx, resource, req.apiVersion), settle: settleTo(ctx, resource.id) };
           },
         });
       },
     },
-    updateTagsRoute<NsgProps>(ctx, { path: nsgPath, type: TYPES.nsg, render: (n) => renderNsg(ctx, n) }, "NetworkSecurityGroups_UpdateTags"),
+    updateTagsRoute<NsgProps>(ctx, { path: nsgPath, type: TYPES.nsg, render: (n, apiVersion) => renderNsg(ctx, n, apiVersion) }, "NetworkSecurityGroups_UpdateTags"),
     deleteRoute<NsgProps>(ctx, { path: nsgPath, type: TYPES.nsg }, "NetworkSecurityGroups_Delete", {
       what: "NetworkSecurityGroup",
       provider: "Microsoft.Network",

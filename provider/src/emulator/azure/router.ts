@@ -23,7 +23,7 @@ export interface ArmRequest {
   body(): Json;
 }
 
-export type Method = "GET" | "PUT" | "PATCH" | "DELETE";
+export type Method = "GET" | "PUT" | "PATCH" | "DELETE" | "POST";
 
 export interface ArmRoute {
   method: Method;

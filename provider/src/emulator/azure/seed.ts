@@ -9,8 +9,8 @@ import { writeNic } from "./nic";
 import { writeNsg, writeRule } from "./nsg";
 import { writePublicIp } from "./public-ip";
 import { subnetById } from "./relations";
-import { NicProps, NsgProps, ResourceType, TYPES, VnetProps } from "./store";
-import { writeSubnet, writeVnet } from "./vnet";
+import { AdminRuleDoc, NicProps, NsgProps, ResourceType, TYPES, VnetProps } from "./store";
+import { writePeering, writeSubnet, writeVnet } from "./vnet";
 
 /**
  * Typed shortcuts that put resources straight into the emulator's state, as if they had been
@@ -134,6 +134,54 @@ export class AzureSeed {
     return seeded(`virtual network ${name}`, () => writeVnet(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 
+  /**
+   * Peers two virtual networks (ids or names in `resourceGroup`): both sides, so the peering is
+   * `Connected`, unless `oneSided` (then `Initiated`: no traffic flows). `allowVirtualNetworkAccess`
+   * false keeps the remote out of the `VirtualNetwork` service tag.
+   */
+  peering(resourceGroup: string, vnet: string, remote: string, options: { oneSided?: boolean; allowVirtualNetworkAccess?: boolean } = {}): void {
+    const ids = [this.ref(TYPES.vnet, resourceGroup, vnet), this.ref(TYPES.vnet, resourceGroup, remote)];
+    const sides = options.oneSided ? [ids] : [ids, [ids[1], ids[0]]];
+    for (const [from, to] of sides) {
+      seeded(`peering of ${from} with ${to}`, () => {
+        const parent = this.ctx.store.get<VnetProps>(from);
+        if (parent?.type !== TYPES.vnet) throw new Error(`no virtual network ${from}`);
+        const remoteName = to.split("/").pop() ?? to;
+        writePeering(this.ctx, parent, `peer-${remoteName}`, to, options.allowVirtualNetworkAccess === undefined ? {} : { allowVirtualNetworkAccess: options.allowVirtualNetworkAccess });
+      });
+    }
+  }
+
+  /**
+   * A security admin rule of Azure Virtual Network Manager, deployed to these virtual networks (ids
+   * or names in `resourceGroup`); sources and destinations are prefixes or service tags. Returns its id.
+   */
+  adminRule(
+    resourceGroup: string,
+    vnets: string[],
+    rule: { name: string; access: "Allow" | "Deny" | "AlwaysAllow"; priority: number; protocol?: AdminRuleDoc["properties"]["protocol"]; sources?: string[]; destinations?: string[]; destinationPortRanges?: string[]; direction?: "Inbound" | "Outbound"; manager?: string },
+  ): string {
+    const prefix = (text: string) => ({ addressPrefix: text, addressPrefixType: /^[\d.:a-f]+(\/\d+)?$/i.test(text) || text === "*" ? ("IPPrefix" as const) : ("ServiceTag" as const) });
+    const manager = rule.manager ?? "avnm";
+    const id = `${resourceGroupId(this.ctx.options.subscriptionId, resourceGroup)}/providers/Microsoft.Network/networkManagers/${manager}/securityAdminConfigurations/baseline/ruleCollections/platform/rules/${rule.name}`;
+    this.ctx.store.adminRules.push({
+      id,
+      vnets: vnets.map((v) => this.ref(TYPES.vnet, resourceGroup, v)),
+      configurationDescription: "Security admin configuration",
+      properties: {
+        protocol: rule.protocol ?? "Tcp",
+        sources: (rule.sources ?? ["*"]).map(prefix),
+        destinations: (rule.destinations ?? ["*"]).map(prefix),
+        sourcePortRanges: ["0-65535"],
+        destinationPortRanges: rule.destinationPortRanges ?? ["22"],
+        access: rule.access,
+        priority: rule.priority,
+        direction: rule.direction ?? "Inbound",
+      },
+    });
+    return id;
+  }
+
   /** `addressPrefixes` (one IPv4 and one IPv6 prefix, say) makes a dual-stack subnet. */
   subnet(resourceGroup: string, vnet: string, name: string, options: { addressPrefix?: string; addressPrefixes?: string[]; nsg?: string } = {}): string {
     return seeded(`subnet ${name}`, () => {
@@ -147,8 +195,9 @@ export class AzureSeed {
     });
   }
 
-  nsg(resourceGroup: string, name: string, options: { rules?: SeedRule[]; location?: string; tags?: Record<string, string> } = {}): string {
-    const body = { location: this.location(options.location), tags: options.tags, properties: { securityRules: (options.rules ?? []).map(ruleBody) } };
+  nsg(resourceGroup: string, name: string, options: { rules?: SeedRule[]; location?: string; tags?: Record<string, string>; flushConnection?: boolean } = {}): string {
+    const properties = { securityRules: (options.rules ?? []).map(ruleBody), ...(options.flushConnection === undefined ? {} : { flushConnection: options.flushConnection }) };
+    const body = { location: this.location(options.location), tags: options.tags, properties };
     return seeded(`network security group ${name}`, () => writeNsg(this.ctx, resourceGroup, name, body, "Succeeded").resource.id);
   }
 

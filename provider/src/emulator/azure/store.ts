@@ -64,7 +64,8 @@ export interface RuleDoc {
 }
 
 export interface NsgProps extends Json {
-  flushConnection: boolean;
+  /** As the last PUT of the whole NSG gave it; absent when it never did. */
+  flushConnection?: boolean;
   securityRules: RuleDoc[];
 }
 
@@ -78,9 +79,38 @@ export interface SubnetProps extends Json {
   networkSecurityGroup?: Ref;
 }
 
+/** A security admin rule a network manager has deployed, and the virtual networks (ids) it applies to. */
+export interface AdminRuleDoc {
+  id: string;
+  vnets: string[];
+  configurationDescription?: string;
+  ruleCollectionDescription?: string;
+  properties: {
+    description?: string;
+    protocol: "Tcp" | "Udp" | "Icmp" | "Esp" | "Any" | "Ah";
+    sources: Array<{ addressPrefix: string; addressPrefixType: "IPPrefix" | "ServiceTag" | "NetworkGroup" }>;
+    destinations: Array<{ addressPrefix: string; addressPrefixType: "IPPrefix" | "ServiceTag" | "NetworkGroup" }>;
+    sourcePortRanges: string[];
+    destinationPortRanges: string[];
+    access: "Allow" | "Deny" | "AlwaysAllow";
+    priority: number;
+    direction: "Inbound" | "Outbound";
+  };
+}
+
+/** One side of a virtual network peering, as written; its state and the remote's space are worked out when read. */
+export interface PeeringProps extends Json {
+  remoteVirtualNetwork: Ref;
+  allowVirtualNetworkAccess: boolean;
+  allowForwardedTraffic: boolean;
+  allowGatewayTransit: boolean;
+  useRemoteGateways: boolean;
+}
+
 export interface VnetProps extends Json {
   addressSpace: { addressPrefixes: string[] };
   subnets: ChildDoc<SubnetProps>[];
+  peerings?: ChildDoc<PeeringProps>[];
 }
 
 export interface IpConfigProps extends Json {
@@ -135,6 +165,8 @@ export class Store {
   private readonly groups = new Map<string, ResourceGroup>();
   private readonly resources = new Map<string, Resource>();
   private readonly permissions = new Map<string, PermissionBlock[]>();
+  /** Security admin rules of Azure Virtual Network Manager deployed to virtual networks (see network-manager.ts). */
+  readonly adminRules: AdminRuleDoc[] = [];
 
   constructor(readonly subscriptionId: string) {}
 

@@ -68,11 +68,19 @@ export function renderChild(parent: Resource, id: string, type: string | undefin
   };
 }
 
-/** How a long-running PUT of `id` ends: its provisioning state becomes terminal. */
+/**
+ * How a long-running write of `id` (or of one of its children) ends: its provisioning state
+ * becomes terminal, and the resource gets a new ETag, as NRP gives it one when the operation
+ * completes (a rule PUT answered `21e4b4b6…` while Updating and read back `c0406165…` once
+ * Succeeded in the SDK's recorded NSG test; subnets do the same): an ETag read while the
+ * operation was in flight no longer matches.
+ */
 export function settleTo(ctx: Ctx, id: string): (succeeded: boolean) => void {
   return (succeeded) => {
     const r = ctx.store.get(id);
-    if (r) r.provisioningState = succeeded ? "Succeeded" : "Failed";
+    if (!r) return;
+    r.provisioningState = succeeded ? "Succeeded" : "Failed";
+    ctx.store.touch(id);
   };
 }
 
@@ -93,7 +101,8 @@ export interface TrackedRoute<P extends Json> {
   /** The resource's URL pattern: its name is the last segment's parameter. */
   path: string;
   type: ResourceType;
-  render(r: Resource<P>): Json;
+  /** The resource as answered, in the shape of the request's api-version where that matters. */
+  render(r: Resource<P>, apiVersion?: string): Json;
 }
 
 const nameParam = (path: string): string => path.slice(path.lastIndexOf("{") + 1, -1);
@@ -112,14 +121,14 @@ export function updateTagsRoute<P extends Json>(ctx: Ctx, route: TrackedRoute<P>
       const r = ctx.store.require<P>(route.type, req.params.resourceGroupName, req.params[nameParam(route.path)]);
       const body = req.body();
       const retag = (state: Resource["provisioningState"]) => ctx.store.write<P>({ ...r, tags: parseTags(body.tags) }, state).resource;
-      if (!longRunning) return ctx.lro.writeNow(req, [r.id], r.etag, () => json(200, route.render(retag(r.provisioningState))));
+      if (!longRunning) return ctx.lro.writeNow(req, [r.id], r.etag, () => json(200, route.render(retag(r.provisioningState), req.apiVersion)));
       return ctx.lro.write(req, {
         kind: "Put",
         ...longRunning,
         location: r.location,
         locks: [r.id],
         etag: r.etag,
-        apply: () => ({ status: 200, body: route.render(retag("Updating")), settle: settleTo(ctx, r.id) }),
+        apply: () => ({ status: 200, body: route.render(retag("Updating"), req.apiVersion), settle: settleTo(ctx, r.id) }),
       });
     },
   };

@@ -4,7 +4,7 @@ import type { Ctx } from "./context";
 import { childId, key, sameId } from "./ids";
 import { ipConfigsInSubnet, subnetById } from "./relations";
 import { ArmRoute, page } from "./router";
-import { ChildDoc, ProvisioningState, Resource, SubnetProps, TYPES, VnetProps } from "./store";
+import { ChildDoc, PeeringProps, ProvisioningState, Resource, SubnetProps, TYPES, VnetProps } from "./store";
 import { deleteRoute, locationOf, omit, renderChild, renderTracked, settleTo, trackedFields, updateTagsRoute } from "./tracked";
 
 /** Virtual networks and their subnets, which is where NSGs attach to a subnet. */
@@ -23,15 +23,52 @@ function renderSubnet(ctx: Ctx, vnet: Resource<VnetProps>, subnet: ChildDoc<Subn
   });
 }
 
+const PEERING_TYPE = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings";
+
+/**
+ * A peering as NRP answers it (the SDK's `VirtualNetworkPeering`): `Initiated` until the remote
+ * network peers back, then `Connected` on both sides, `Disconnected` once the remote network is
+ * gone. The remote's address space is shown as it is now, both as the space peered
+ * (`remoteAddressSpace`) and as the remote's current one (`remoteVirtualNetworkAddressSpace`).
+ */
+function renderPeering(ctx: Ctx, vnet: Resource<VnetProps>, peering: ChildDoc<PeeringProps>): Json {
+  const remote = ctx.store.get<VnetProps>(peering.properties.remoteVirtualNetwork.id);
+  const back = remote?.type === TYPES.vnet && (remote.properties.peerings ?? []).some((p) => sameId(p.properties.remoteVirtualNetwork.id, vnet.id));
+  const space = remote?.type === TYPES.vnet ? { addressSpace: { addressPrefixes: [...remote.properties.addressSpace.addressPrefixes] } } : undefined;
+  return renderChild(vnet, childId(vnet.id, "virtualNetworkPeerings", peering.name), PEERING_TYPE, peering.name, {
+    ...peering.properties,
+    peeringState: remote?.type !== TYPES.vnet ? "Disconnected" : back ? "Connected" : "Initiated",
+    peeringSyncLevel: "FullyInSync",
+    ...(space ? { remoteAddressSpace: space.addressSpace, remoteVirtualNetworkAddressSpace: space.addressSpace } : {}),
+    localAddressSpace: vnet.properties.addressSpace,
+    localVirtualNetworkAddressSpace: vnet.properties.addressSpace,
+    peerCompleteVnets: true,
+  });
+}
+
 export function renderVnet(ctx: Ctx, vnet: Resource<VnetProps>): Json {
+  const { peerings = [], ...properties } = vnet.properties;
   return renderTracked(vnet, {
     provisioningState: vnet.provisioningState,
     resourceGuid: vnet.resourceGuid,
-    virtualNetworkPeerings: [],
     enableDdosProtection: false,
-    ...vnet.properties,
+    ...properties,
+    virtualNetworkPeerings: peerings.map((p) => renderPeering(ctx, vnet, p)),
     subnets: vnet.properties.subnets.map((s) => renderSubnet(ctx, vnet, s)),
   });
+}
+
+/** Peers `vnet` with `remote` (one side: the remote must peer back for traffic to flow). */
+export function writePeering(ctx: Ctx, vnet: Resource<VnetProps>, name: string, remoteId: string, options: Partial<Omit<PeeringProps, "remoteVirtualNetwork">> = {}): void {
+  checkName(name);
+  const remote = ctx.store.get(remoteId);
+  if (remote?.type !== TYPES.vnet) invalidReference(remoteId, childId(vnet.id, "virtualNetworkPeerings", name));
+  const peering: ChildDoc<PeeringProps> = {
+    name,
+    properties: { remoteVirtualNetwork: { id: remote.id }, allowVirtualNetworkAccess: true, allowForwardedTraffic: false, allowGatewayTransit: false, useRemoteGateways: false, ...options },
+  };
+  const peerings = [...(vnet.properties.peerings ?? []).filter((p) => key(p.name) !== key(name)), peering];
+  ctx.store.write<VnetProps>({ ...vnet, properties: { ...vnet.properties, peerings } }, "Succeeded");
 }
 
 function cidr(text: unknown, what: string) {
@@ -97,7 +134,7 @@ export function writeVnet(ctx: Ctx, resourceGroup: string, name: string, body: J
   if (existing) checkRemovable(ctx, existing, subnets);
   const before = nsgsOf(existing?.properties.subnets ?? []);
   const written = ctx.store.write<VnetProps>(
-    { id, type: TYPES.vnet, name, resourceGroup, ...tracked, properties: { ...props, addressSpace: { addressPrefixes: space }, subnets } },
+    { id, type: TYPES.vnet, name, resourceGroup, ...tracked, properties: { ...props, addressSpace: { addressPrefixes: space }, subnets, ...(existing?.properties.peerings ? { peerings: existing.properties.peerings } : {}) } },
     state,
   );
   touchChanged(ctx, before, nsgsOf(subnets));
@@ -175,6 +212,25 @@ export function vnetRoutes(ctx: Ctx): ArmRoute[] {
             return { status: created ? 201 : 200, body: renderVnet(ctx, resource), settle: settleTo(ctx, resource.id) };
           },
         });
+      },
+    },
+    {
+      method: "GET",
+      path: `${vnetPath}/virtualNetworkPeerings/{virtualNetworkPeeringName}`,
+      operation: "VirtualNetworkPeerings_Get",
+      handle: (req) => {
+        const vnet = vnetOf(req.params);
+        const peering = (vnet.properties.peerings ?? []).find((p) => key(p.name) === key(req.params.virtualNetworkPeeringName));
+        return json(200, renderPeering(ctx, vnet, peering ?? childNotFound(childId(vnet.id, "virtualNetworkPeerings", req.params.virtualNetworkPeeringName))));
+      },
+    },
+    {
+      method: "GET",
+      path: `${vnetPath}/virtualNetworkPeerings`,
+      operation: "VirtualNetworkPeerings_List",
+      handle: (req) => {
+        const vnet = vnetOf(req.params);
+        return page(req, (vnet.properties.peerings ?? []).map((p) => renderPeering(ctx, vnet, p)), options.pageSize);
       },
     },
     {
