@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { JitPolicyArgsBase, JitPolicyResource, JitPortArgs } from "./policy-resource";
 export { JitRole, type JitRoleArgs } from "../roles/azure-component";
+export { JitBroker, type AzureJitBrokerArgs } from "./azure-broker";
 
 export interface AzureJitVirtualMachineArgs {
   /** The VM's resource id, e.g. `vm.id` from @pulumi/azure-native. */
