@@ -8,6 +8,8 @@ import { HttpError, toHttpError } from "./errors";
 import { OPENAPI } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import * as routes from "./routes";
+import { outbound } from "./outbound";
+import { Notifier, NotifierOptions } from "../notify";
 
 /**
  * `jit serve`: the access broker. It runs with the broker identity, the only identity that writes
@@ -33,6 +35,14 @@ export interface BrokerOptions {
   log?: (line: string) => void;
   /** The clock of the rate limiter. */
   now?: () => number;
+  /** Notification sinks, delivered from the ledger's outbox in the background. */
+  notify?: BrokerNotifyOptions;
+}
+
+export interface BrokerNotifyOptions extends Omit<NotifierOptions, "send" | "log"> {
+  /** How often the outbox is read, in ms (default 2000); 0: only when `broker.notifier.round()` is called. */
+  intervalMs?: number;
+  send?: NotifierOptions["send"];
 }
 
 export interface BrokerLimits {
@@ -95,6 +105,8 @@ export class Broker {
   readonly limits: BrokerLimits;
   private readonly limiter: RateLimiter;
   private readonly log: (line: string) => void;
+  /** Delivers notifications, when sinks are configured. */
+  readonly notifier?: Notifier;
 
   constructor(
     readonly ctx: AccessContext,
@@ -103,6 +115,10 @@ export class Broker {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.limiter = new RateLimiter(this.limits.perMinute, this.limits.burst, options.now);
     this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+    const notify = options.notify;
+    if (notify && notify.sinks.length > 0) {
+      this.notifier = new Notifier(ctx.ledger, { ...notify, send: notify.send ?? outbound(), log: (fields) => this.write(fields) });
+    }
   }
 
   authMethods() {
@@ -119,7 +135,8 @@ export class Broker {
   async ready(): Promise<routes.RouteResult> {
     try {
       await this.ctx.ledger.listPolicies();
-      return { status: 200, body: { status: "ready" } };
+      // A failing sink is shown, not made a reason to stop serving: grants never wait for notifications.
+      return { status: 200, body: { status: "ready", ...(this.notifier ? { notifications: this.notifier.status() } : {}) } };
     } catch {
       return { status: 503, body: { error: { code: "Unavailable", message: "the ledger cannot be read" } } };
     }
@@ -251,6 +268,8 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
   }
   const ctx = await openContext(options.access ?? {});
   const broker = new Broker(ctx, options);
+  const interval = options.notify?.intervalMs ?? 2000;
+  const delivering = broker.notifier && interval > 0 ? broker.notifier.start(interval) : undefined;
   const server = http.createServer({ maxHeaderSize: broker.limits.maxHeaderBytes, requestTimeout: broker.limits.requestTimeoutMs, headersTimeout: broker.limits.headersTimeoutMs });
   server.keepAliveTimeout = broker.limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 64;
@@ -269,6 +288,7 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await delivering?.stop();
       await ctx.close();
     },
   };
