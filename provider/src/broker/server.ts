@@ -35,6 +35,8 @@ export interface BrokerOptions {
   log?: (line: string) => void;
   /** The clock of the rate limiter. */
   now?: () => number;
+  /** How long a request waits for approval when its policy names no `approvalTimeout` (default PT1H). */
+  approvalTimeout?: string;
   /** Notification sinks, delivered from the ledger's outbox in the background. */
   notify?: BrokerNotifyOptions;
 }
@@ -177,6 +179,7 @@ export class Broker {
           body,
           readers: this.options.readers ?? [],
           admins: this.options.admins ?? [],
+          ...(this.options.approvalTimeout ? { approvalTimeout: this.options.approvalTimeout } : {}),
         });
       }
       status = result.status;
