@@ -23,6 +23,10 @@ import type { BaselineRule, VmBaselineStatus } from "../provider/src/driver";
 import {
   AccessRequest,
   AccessRequestInput,
+  ApprovalVote,
+  AutoApproveRule,
+  BreakGlass,
+  GrantApproval,
   Change,
   ChangeStatus,
   CheckedPort,
@@ -144,6 +148,10 @@ const RESOURCES: ResourceEntry[] = [
         virtualMachines: [{ id: AZURE_VM_ID, ports: PORTS, publicIpAddress: "198.51.100.4" }],
         requesters: ["ana@contoso.com"],
         approvers: ["00000000-0000-0000-0000-000000000001"],
+        approvalsRequired: 1,
+        approvalTimeout: "PT30M",
+        autoApprove: [{ sourceWithin: ["203.0.113.0/28"], maxDuration: "PT15M" }],
+        breakGlass: { principals: ["oncall@contoso.com"] },
       }),
   },
   {
@@ -158,6 +166,10 @@ const RESOURCES: ResourceEntry[] = [
         virtualMachines: [{ id: "i-0123456789abcdef0", ports: PORTS }],
         requesters: ["arn:aws:iam::123456789012:role/Ops"],
         approvers: ["arn:aws:iam::123456789012:role/Lead"],
+        approvalsRequired: 2,
+        approvalTimeout: "PT30M",
+        autoApprove: [{ maxDuration: "PT15M" }],
+        breakGlass: { principals: ["arn:aws:iam::123456789012:role/OnCall"], maxRequestAccessDuration: "PT30M" },
         allowSharedSecurityGroups: false,
       }),
   },
@@ -274,6 +286,10 @@ const OBJECT_TYPES: ExpectedObject[] = [
   // checkRequest: the request, less the requester (taken from credentials at request time), plus the policy's name.
   fromModel("functions.pulumi-jit:index:checkRequest.inputs", AccessRequest, "input", { omit: ["requester"], add: ["policy"] }),
   fromModel("types.pulumi-jit:index:Grant", Grant, "output"),
+  fromModel("types.pulumi-jit:index:GrantApproval", GrantApproval, "output"),
+  fromModel("types.pulumi-jit:index:ApprovalVote", ApprovalVote, "output"),
+  fromModel("types.pulumi-jit:index:AutoApproveRule", AutoApproveRule, "input"),
+  fromModel("types.pulumi-jit:index:BreakGlass", BreakGlass, "input"),
   fromModel("types.pulumi-jit:index:GrantVirtualMachine", CheckedVm, "output"),
   fromModel("types.pulumi-jit:index:GrantPort", CheckedPort, "output"),
   ...changeOptions.map((option) => {

@@ -45,6 +45,8 @@ export interface RequestAccessOptions extends AccessOptions {
    * client options. The policy is then the name the broker knows it by.
    */
   broker?: string | BrokerClientOptions;
+  /** How long a request waits for approval when its policy names no `approvalTimeout` (default PT1H). */
+  approvalTimeout?: string;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
   /**
@@ -148,7 +150,7 @@ async function admit(ctx: AccessContext, args: RequestAccessArgs, options: Reque
     const checked = checkRequest(policy, parsed, { now: start ?? ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
     await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
     if (parsed.breakGlass) checkBreakGlass(policy, checked, (listed) => driver.isRequester(listed, principal));
-    const route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true });
+    const route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true, ...(options.approvalTimeout ? { defaultTimeout: options.approvalTimeout } : {}) });
     // Approvals are counted from a request's start; a scheduled request would open unapproved.
     if (start !== undefined && route.kind === "hold") {
       throw new JitError("InvalidInput", `policy "${policy.name}" needs approval, so access cannot be scheduled ahead; request it when it is needed`, { field: "start" });

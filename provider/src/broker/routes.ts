@@ -14,6 +14,8 @@ export interface RouteInput {
   body: unknown;
   readers: readonly string[];
   admins: readonly string[];
+  /** The broker's default approval timeout, for policies that name none. */
+  approvalTimeout?: string;
 }
 
 export interface RouteResult {
@@ -68,7 +70,7 @@ export async function initiate(input: RouteInput): Promise<RouteResult> {
   const grant = await requestWith(
     input.ctx,
     { policy: input.params.policy, ...(request as { virtualMachines: never[]; justification?: string; breakGlass?: boolean }) },
-    { caller: input.caller, sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix"), ...(startTimeUtc === undefined ? {} : { start: startTimeUtc }) },
+    { caller: input.caller, ...(input.approvalTimeout ? { approvalTimeout: input.approvalTimeout } : {}), sourceAddress: peerAddress(input.peer, "allowedSourceAddressPrefix"), ...(startTimeUtc === undefined ? {} : { start: startTimeUtc }) },
   );
   // Held for approval: accepted, nothing open yet.
   return { status: grant.state === "awaiting-approval" ? 202 : 201, body: grant };

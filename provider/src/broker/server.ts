@@ -3,12 +3,15 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AccessContext, AccessOptions, openContext } from "../access";
 import { Console, ConsoleOptions, isConsolePath } from "../console";
+import { announceExpiring } from "../access/announce";
 import { JitError } from "../model";
 import { Authenticators, BrokerCaller, authenticate } from "./auth";
 import { HttpError, toHttpError } from "./errors";
 import { OPENAPI } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import * as routes from "./routes";
+import { outbound } from "./outbound";
+import { Notifier, NotifierOptions } from "../notify";
 
 /**
  * `jit serve`: the access broker. It runs with the broker identity, the only identity that writes
@@ -36,6 +39,18 @@ export interface BrokerOptions {
   now?: () => number;
   /** The web console under `/console/` (on unless `false`). */
   console?: ConsoleOptions | false;
+  /** How long a request waits for approval when its policy names no `approvalTimeout` (default PT1H). */
+  approvalTimeout?: string;
+  /** Notification sinks, delivered from the ledger's outbox in the background. */
+  notify?: BrokerNotifyOptions;
+}
+
+export interface BrokerNotifyOptions extends Omit<NotifierOptions, "send" | "log"> {
+  /** How long before its end a grant is announced as expiring (default 10 minutes). */
+  expiringWithinMs?: number;
+  /** How often the outbox is read, in ms (default 2000); 0: only when `broker.notifier.round()` is called. */
+  intervalMs?: number;
+  send?: NotifierOptions["send"];
 }
 
 export interface BrokerLimits {
@@ -104,6 +119,8 @@ export class Broker {
   private readonly limiter: RateLimiter;
   private readonly log: (line: string) => void;
   private readonly console?: Console;
+  /** Delivers notifications, when sinks are configured. */
+  readonly notifier?: Notifier;
 
   constructor(
     readonly ctx: AccessContext,
@@ -113,6 +130,15 @@ export class Broker {
     this.limiter = new RateLimiter(this.limits.perMinute, this.limits.burst, options.now);
     this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
     if (options.console !== false) this.console = new Console(this, options.auth, options.console ?? {}, options.now ?? Date.now);
+    const notify = options.notify;
+    if (notify && notify.sinks.length > 0) {
+      this.notifier = new Notifier(ctx.ledger, { ...notify, send: notify.send ?? outbound(), log: (fields) => this.write(fields) });
+    }
+  }
+
+  /** Queues "expiring" for grants that end soon (see `announceExpiring`); the delivery loop calls it before each round. */
+  announceExpiring(): Promise<number> {
+    return announceExpiring(this.ctx, this.options.notify?.expiringWithinMs);
   }
 
   authMethods() {
@@ -129,7 +155,8 @@ export class Broker {
   async ready(): Promise<routes.RouteResult> {
     try {
       await this.ctx.ledger.listPolicies();
-      return { status: 200, body: { status: "ready" } };
+      // A failing sink is shown, not made a reason to stop serving: grants never wait for notifications.
+      return { status: 200, body: { status: "ready", ...(this.notifier ? { notifications: this.notifier.status() } : {}) } };
     } catch {
       return { status: 503, body: { error: { code: "Unavailable", message: "the ledger cannot be read" } } };
     }
@@ -251,6 +278,7 @@ export class Broker {
       body,
       readers: this.options.readers ?? [],
       admins: this.options.admins ?? [],
+      ...(this.options.approvalTimeout ? { approvalTimeout: this.options.approvalTimeout } : {}),
     });
   }
 
@@ -367,6 +395,8 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
   }
   const ctx = await openContext(options.access ?? {});
   const broker = new Broker(ctx, options);
+  const interval = options.notify?.intervalMs ?? 2000;
+  const delivering = broker.notifier && interval > 0 ? broker.notifier.start(interval, () => broker.announceExpiring()) : undefined;
   const server = http.createServer({ maxHeaderSize: broker.limits.maxHeaderBytes, requestTimeout: broker.limits.requestTimeoutMs, headersTimeout: broker.limits.headersTimeoutMs });
   server.keepAliveTimeout = broker.limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 64;
@@ -385,6 +415,7 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await delivering?.stop();
       await ctx.close();
     },
   };
