@@ -16,6 +16,9 @@ export { DENY_FLOOR, MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "./nsg
 export { baselinePortStatuses, planDenyBaseline } from "./nsg-deny-baseline";
 export type { BaselineVm, DenyBaselineInput, DenyBaselinePlan, PortStatus } from "./nsg-deny-baseline";
 export { pathPortStatus, sessionsCutNote } from "./nsg-path-status";
+export { adminRuleName, adminRulesAt, describeAdminFinding } from "./nsg-admin-rules";
+export { nsgProtocol } from "./protocols";
+export type { AdminAccess, AdminFinding, AdminRule } from "./nsg-admin-rules";
 export type { PathPortStatus } from "./nsg-path-status";
 export { planAllowGrant } from "./nsg-allow";
 export type { AllowGrantInput, AllowGrantPlan, GrantVm } from "./nsg-allow";

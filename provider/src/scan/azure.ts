@@ -1,6 +1,6 @@
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
-import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, inboundEvaluator, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
+import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, inboundEvaluator, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
 import { isBroadSource } from "./broad";
 import { Settings, coveringPolicies, policyFor, verdictOf } from "./common";
 import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanResult } from "./types";
@@ -71,21 +71,34 @@ interface Target {
   address: string;
   evaluate: (flow: Flow) => PathDecision;
   reaches: (level: Level, port: number) => Reach[];
+  /** Is a rule's source, as written, broad here? */
+  broad: (source: string) => boolean;
 }
 
-/** Every private address of every NIC, with its path; a NIC without any NSG is a target too (nothing filters it). */
-function targetsOf(vm: AzureVmInventory): Target[] {
+const VIRTUAL_NETWORK_TAG = new Set(["virtualnetwork", "virtual_network"]);
+
+/**
+ * Every private address of every NIC, with its path; a NIC without any NSG is a target too (nothing
+ * filters it). Where the NIC's network was read, `VirtualNetwork` is its address space and its
+ * peerings' and is as broad as they are (a network addressed from public space is); otherwise it
+ * is taken as private.
+ */
+function targetsOf(vm: AzureVmInventory, settings: Settings): Target[] {
   return vm.nics.flatMap((nic) => {
     const path: NsgPath = { subnet: withoutGrants(nic.subnet), nic: withoutGrants(nic.nic) };
     const levels = LEVELS.filter((l) => path[l] !== undefined);
-    const evaluate = inboundEvaluator(path);
+    const options = nic.virtualNetwork ? { virtualNetwork: nic.virtualNetwork } : {};
+    const evaluate = inboundEvaluator(path, options);
+    const broad = (source: string) =>
+      nic.virtualNetwork && VIRTUAL_NETWORK_TAG.has(source.trim().toLowerCase()) ? nic.virtualNetwork.some((p) => isBroadSource(p, settings.threshold)) : isBroadSource(source, settings.threshold);
     return nic.addresses.map((address) => ({
       nic,
       path,
       levels,
       address,
       evaluate,
-      reaches: (level: Level, port: number) => whoCanReach(path[level] as Nsg, { destination: address, port, protocol: TCP }),
+      reaches: (level: Level, port: number) => whoCanReach(path[level] as Nsg, { destination: address, port, protocol: TCP }, options),
+      broad,
     }));
   });
 }
@@ -95,10 +108,10 @@ function targetsOf(vm: AzureVmInventory): Target[] {
  * whose source a narrower deny ahead of it only partly carves out still exposes the rest: that is
  * reported as partial, naming the denies.
  */
-function exposureAt(t: Target, port: number, settings: Settings): Omit<Exposure, "reason" | "policy" | "shadowedDeny"> | undefined {
+function exposureAt(t: Target, port: number): Omit<Exposure, "reason" | "policy" | "shadowedDeny"> | undefined {
   if (t.levels.length === 0) return { port, target: t.address, source: "*", exposedBy: [] };
-  const broad = new Map(t.levels.map((level) => [level, t.reaches(level, port).filter((r) => r.sources.some((s) => isBroadSource(s, settings.threshold)))]));
-  const candidates = [...new Set([...broad.values()].flatMap((reaches) => reaches.flatMap((r) => r.sources.filter((s) => isBroadSource(s, settings.threshold)))))];
+  const broad = new Map(t.levels.map((level) => [level, t.reaches(level, port).filter((r) => r.sources.some(t.broad))]));
+  const candidates = [...new Set([...broad.values()].flatMap((reaches) => reaches.flatMap((r) => r.sources.filter(t.broad))))];
   for (const source of candidates) {
     const d = t.evaluate({ source, destination: t.address, port, protocol: TCP });
     if (!d.allowed) continue;
@@ -158,9 +171,25 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
   }
   const exposures: Exposure[] = [];
   const details: string[] = [];
-  for (const t of targetsOf(vm)) {
+  const notes = new Set<string>();
+  for (const t of targetsOf(vm, settings)) {
     for (const port of settings.ports) {
-      const found = exposureAt(t, port, settings);
+      const admin = adminRulesAt(t.nic.adminRules ?? [], { destination: t.address, port, protocol: TCP }, t.nic.virtualNetwork ? { virtualNetwork: t.nic.virtualNetwork } : {});
+      for (const f of admin.filter((a) => a.effect === "closes")) notes.add(describeAdminFinding(f, `port ${port}`));
+      const bypass = admin.find((a) => a.effect === "opens");
+      if (bypass) {
+        const source = bypass.rule.sources.find(t.broad);
+        const reason = `${describeAdminFinding(bypass, `port ${port} on ${t.address}`)}`;
+        if (source === undefined) {
+          details.push(reason);
+        } else {
+          const policy = policyFor(port, base.policies);
+          const exposedBy: ExposingRule[] = [{ container: bypass.rule.id, name: adminRuleName(bypass.rule), priority: bypass.rule.priority, source: bypass.rule.sources.join(", ") }];
+          exposures.push({ port, target: t.address, source, exposedBy, ...(policy ? { policy } : {}), reason: policy ? `${reason}; JIT policy "${policy}" selects it, but cannot close it` : reason });
+          continue;
+        }
+      }
+      const found = exposureAt(t, port);
       if (!found) {
         details.push(closedDetail(t, port));
         continue;
@@ -170,8 +199,9 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
       exposures.push({ ...found, ...(policy ? { policy } : {}), ...shadow, reason: exposureReason(t, found, note) });
     }
   }
-  const notes = [sessionsCutNote(vm.nics.flatMap((n) => [n.subnet, n.nic]))].filter((n) => n !== undefined);
-  return { ...base, ...verdictOf(exposures, base.policies), exposures, details, ...(notes.length ? { notes } : {}) };
+  const cut = sessionsCutNote(vm.nics.flatMap((n) => [n.subnet, n.nic]));
+  if (cut) notes.add(cut);
+  return { ...base, ...verdictOf(exposures, base.policies), exposures, details, ...(notes.size ? { notes: [...notes] } : {}) };
 }
 
 /**
