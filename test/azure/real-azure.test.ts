@@ -359,3 +359,26 @@ test("Virtual Network Manager admin rules, applied before the NSGs, are reported
     await world.close();
   }
 });
+
+test("scan: a network interface with no NSG behind a Standard public IP is not reported open to *, and a VM without any NSG says what it is open to", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    // vm1 has NSGs on its first NIC; its second NIC, in another subnet, has none and a Standard public IP.
+    const vm = emu.seed.typicalVm({ resourceGroup: "mixed", name: "vm1" });
+    const bare = emu.seed.subnet("mixed", "mixed-vnet", "bare", { addressPrefix: "10.0.9.0/24" });
+    emu.seed.publicIp("mixed", "nic2-ip", { sku: "Standard" });
+    const nic2 = emu.seed.nic("mixed", "vm1-nic2", { subnet: bare, publicIp: "nic2-ip" });
+    emu.seed.vm("mixed", { name: "vm1", os: "Linux", nics: [vm.nicId, nic2] });
+    emu.seed.publicIp("mixed", "basic-ip", { sku: "Basic" });
+    const nic3 = emu.seed.nic("mixed", "vm2-nic", { subnet: bare, publicIp: "basic-ip" });
+    emu.seed.vm("mixed", { name: "vm2", os: "Linux", nics: [nic3] });
+    const results = Object.fromEntries((await scanOf(emu)).results.map((r) => [r.name, r]));
+    assert.equal(results.vm1.verdict, "Healthy", results.vm1.exposures.map((e) => e.reason).join("\n"));
+    assert.match(results.vm1.details.join("\n"), /port 22 on 10\.0\.9\.\d+: no NSG on its path; its Standard public IP .* admits nothing from the Internet/);
+    assert.equal(results.vm2.verdict, "NotApplicable");
+    assert.match(results.vm2.reason, /every port is open to the Internet on \d+\.\d+\.\d+\.\d+/);
+  } finally {
+    await world.close();
+  }
+});

@@ -2,7 +2,7 @@ import type { VirtualMachine } from "@azure/arm-compute";
 import type { NetworkInterface, Subnet } from "@azure/arm-network";
 import { z } from "zod";
 import { JitError, parseVmId } from "../model";
-import type { AdminRule } from "../plan";
+import { describeUnfiltered, type AdminRule, type PublicIpView } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError, isNotFound } from "./errors";
 import { NIC, PUBLIC_IP, SUBNET, VNET, idKey, parseResourceId, vnetIdOf } from "./ids";
@@ -74,7 +74,7 @@ export class Resolver {
    * public IP is ("secure by default and closed to inbound traffic ... NSGs are required to allow
    * inbound traffic", Azure's public IP overview); a Basic one (retired in September 2025) is open.
    */
-  publicIp(publicIpId: string): Promise<{ address?: string; closedByDefault: boolean }> {
+  publicIp(publicIpId: string): Promise<PublicIpView> {
     return this.once(`pip:${idKey(publicIpId)}`, async () => {
       const ref = parseResourceId(publicIpId, PUBLIC_IP);
       const network = await this.clients.network(ref.subscriptionId);
@@ -85,14 +85,7 @@ export class Resolver {
 
   /** What a VM with no NSG anywhere on its paths is open to: said truthfully for each kind of public IP. */
   async withoutNsg(vm: ResolvedVm): Promise<string> {
-    const pips = await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => this.publicIp(id)));
-    const open = pips.filter((p) => !p.closedByDefault && p.address).map((p) => p.address);
-    const closed = pips.filter((p) => p.closedByDefault && p.address).map((p) => p.address);
-    return [
-      open.length ? `every port is open to the Internet on ${open.join(", ")}` : "",
-      closed.length ? `its Standard public IP ${closed.join(", ")} admits nothing from the Internet without an NSG rule, so no grant can open it until an NSG is attached` : "",
-      "every port is open to the virtual network",
-    ].filter(Boolean).join("; ");
+    return describeUnfiltered(await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => this.publicIp(id))));
   }
 
   private async nicPaths(nicId: string): Promise<NicPath[]> {

@@ -50,6 +50,10 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
   const nsgOf = (id: string | undefined) => (id === undefined ? undefined : nsgs.get(idKey(id)));
   // Each network once (the resolver remembers it), for what `VirtualNetwork` stands for on each path.
   const virtualNetworks = await mapLimit(resolved, clients.connection.readConcurrency, (vm) => Promise.all((vm?.paths ?? []).map((p) => resolver.virtualNetworkOf([p]))));
+  // Only where no NSG filters a path does its public IP decide what the Internet reaches.
+  const publicIps = await mapLimit(resolved, clients.connection.readConcurrency, (vm) =>
+    Promise.all((vm?.paths ?? []).map((p) => (p.subnetNsgId || p.nicNsgId ? Promise.resolve(undefined) : Promise.all(p.publicIpIds.map((id) => resolver.publicIp(id)))))),
+  );
   const adminRules = await mapLimit(resolved, clients.connection.readConcurrency, (vm) => Promise.all((vm?.paths ?? []).map((p) => resolver.adminRulesOf([p]))));
 
   return listed.flatMap((vm, i) => {
@@ -64,7 +68,16 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
           const subnet = nsgOf(p.subnetNsgId);
           const nic = nsgOf(p.nicNsgId);
           const admin = adminRules[i][j];
-          return { id: p.nicId, addresses: p.addresses, virtualNetwork: virtualNetworks[i][j], ...(admin.length ? { adminRules: admin } : {}), ...(subnet ? { subnet } : {}), ...(nic ? { nic } : {}) };
+          const pips = publicIps[i][j];
+          return {
+            id: p.nicId,
+            addresses: p.addresses,
+            virtualNetwork: virtualNetworks[i][j],
+            ...(admin.length ? { adminRules: admin } : {}),
+            ...(pips ? { publicIps: pips } : {}),
+            ...(subnet ? { subnet } : {}),
+            ...(nic ? { nic } : {}),
+          };
         }),
       },
     ];

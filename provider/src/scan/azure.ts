@@ -1,6 +1,6 @@
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
-import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, inboundEvaluator, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
+import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, describeUnfiltered, inboundEvaluator, openToInternet, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
 import { isBroadSource } from "./broad";
 import { Settings, coveringPolicies, policyFor, verdictOf } from "./common";
 import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanResult } from "./types";
@@ -12,8 +12,9 @@ import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanR
  * it (the allow rules of live grants are left out: access through JIT is not exposure). A broad
  * source that gets through both NSGs makes the VM Unhealthy, whether or not a policy selects the
  * port, and the reason names the rules that let it in and, when a policy's deny rule comes after
- * them, that deny. A NIC with no NSG at all on a VM that has NSGs elsewhere is open to anything
- * that reaches it, and says so.
+ * them, that deny. A NIC with no NSG at all on a VM that has NSGs elsewhere is open to what
+ * reaches it: the Internet through a Basic public IP, only the virtual network behind a Standard one
+ * (closed to inbound traffic by default), and it says which.
  */
 
 type Level = "subnet" | "nic";
@@ -109,7 +110,12 @@ function targetsOf(vm: AzureVmInventory, settings: Settings): Target[] {
  * reported as partial, naming the denies.
  */
 function exposureAt(t: Target, port: number): Omit<Exposure, "reason" | "policy" | "shadowedDeny"> | undefined {
-  if (t.levels.length === 0) return { port, target: t.address, source: "*", exposedBy: [] };
+  if (t.levels.length === 0) {
+    // Nothing filters it: the Internet gets in through a Basic public IP (or one not read), the network always.
+    if (t.nic.publicIps === undefined) return { port, target: t.address, source: "*", exposedBy: [] };
+    if (openToInternet(t.nic.publicIps).length) return { port, target: t.address, source: "Internet", exposedBy: [] };
+    return t.broad("VirtualNetwork") ? { port, target: t.address, source: "VirtualNetwork", exposedBy: [] } : undefined;
+  }
   const broad = new Map(t.levels.map((level) => [level, t.reaches(level, port).filter((r) => r.sources.some(t.broad))]));
   const candidates = [...new Set([...broad.values()].flatMap((reaches) => reaches.flatMap((r) => r.sources.filter(t.broad))))];
   for (const source of candidates) {
@@ -131,7 +137,8 @@ function exposureAt(t: Target, port: number): Omit<Exposure, "reason" | "policy"
 
 function exposureReason(t: Target, e: Omit<Exposure, "reason">, note: string | undefined): string {
   const carved = e.partlyBlockedBy?.length ? ` except where ${e.partlyBlockedBy.map(describeRule).join(" and ")} applies` : "";
-  const through = e.exposedBy.length ? e.exposedBy.map(describeRule).join(" and ") : `no NSG at all (neither network interface ${nsgName(t.nic.id)} nor its subnet has one)`;
+  const pips = e.source === "Internet" ? ` on public IP ${openToInternet(t.nic.publicIps ?? []).join(", ")}` : "";
+  const through = e.exposedBy.length ? e.exposedBy.map(describeRule).join(" and ") : `no NSG at all (neither network interface ${nsgName(t.nic.id)} nor its subnet has one)${pips}`;
   return `port ${e.port} on ${e.target} is open to ${e.source}${carved} through ${through}${note ? `; ${note}` : ""}`;
 }
 
@@ -140,6 +147,7 @@ function exposureReason(t: Target, e: Omit<Exposure, "reason">, note: string | u
  * closes it. The default rules (VirtualNetwork, AzureLoadBalancer) are on every NSG and go unsaid.
  */
 function closedDetail(t: Target, port: number): string {
+  if (t.levels.length === 0) return `port ${port} on ${t.address}: no NSG on its path; ${describeUnfiltered(t.nic.publicIps ?? [])}`;
   const reaches = t.levels.map((level) => t.reaches(level, port).filter((r) => r.rule.priority <= MAX_PRIORITY).map((r) => exposing(t.path, level, r.rule)));
   if (reaches.every((list) => list.length > 0)) {
     const rules = reaches.flat();
@@ -165,7 +173,9 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
   if (!vm.nics.some((n) => n.subnet || n.nic)) {
     if (vm.firewallId === undefined) {
       const why = vm.nics.length === 0 ? "it has no network interface" : "no NSG on its network interfaces or their subnets, and no classic Azure Firewall in its network";
-      return { ...base, verdict: "NotApplicable", reason: `${why}: nothing to put JIT rules in`, exposures: [], details: [] };
+      const known = vm.nics.length > 0 && vm.nics.every((n) => n.publicIps !== undefined);
+      const open = known ? `; ${describeUnfiltered(vm.nics.flatMap((n) => n.publicIps ?? []))}` : "";
+      return { ...base, verdict: "NotApplicable", reason: `${why}: nothing to put JIT rules in${open}`, exposures: [], details: [] };
     }
     return firewallOnly(base, vm.firewallId);
   }
