@@ -277,3 +277,109 @@ test("an NSG with flushConnection on is reported: status, scan and the grant say
     await world.close();
   }
 });
+
+const scanOf = (emu: { subscriptionId: string; endpoint: string; clientOptions: { tlsOptions: { ca: string } }; credential: unknown }) =>
+  scan({ policies: [], azure: { subscriptionId: emu.subscriptionId, connection: { endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credential as never } } });
+
+test("VirtualNetwork is the VM's network and its connected peerings, not all of RFC 1918: a grant from a private address outside them gets its own allow rule, and reaches the VM", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "vnettag", name: "vm1" });
+    // A user rule lets the network in on SSH, ahead of where the deny baseline goes.
+    emu.seed.rule("vnettag", "vm1-nsg", { name: "allow-vnet-ssh", priority: 300, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "VirtualNetwork", sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: "22" });
+    emu.seed.vnet("vnettag", "partner", { addressPrefixes: ["10.50.0.0/16"] });
+    emu.seed.peering("vnettag", "vnettag-vnet", "partner");
+    assert.equal(reaches(emu, vm, "10.50.3.3", 22), true, "the peered network is inside VirtualNetwork");
+    assert.equal(reaches(emu, vm, "192.168.7.7", 22), false, "an on-premises or unpeered address is not");
+    await deployPolicy(world, { name: "vnettag", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "*" }] }] });
+    assert.equal(reaches(emu, vm, "10.50.3.3", 22), false, "the subnet's deny baseline closes the port to everyone");
+
+    // Reached over a VPN from 192.168.7.7: RFC 1918 but not the VNet's, so the user's rule does not let it in.
+    const grant = await requestAccess(ask("vnettag", vm.vmId, "192.168.7.7"), world.options);
+    assert.equal(grant.state, "active");
+    assert.ok(allowRules(emu, [vm.nicNsgId!]).length > 0, "an allow rule in the NIC's NSG too");
+    assert.equal(reaches(emu, vm, "192.168.7.7", 22), true, "the grant gets through");
+
+    // From the peered network, the user's rule already admits it: nothing more is written there.
+    const before = allowRules(emu, [vm.nicNsgId!]).length;
+    await requestAccess(ask("vnettag", vm.vmId, "10.50.3.3"), world.options);
+    assert.equal(allowRules(emu, [vm.nicNsgId!]).length, before);
+    assert.equal(reaches(emu, vm, "10.50.3.3", 22), true);
+  } finally {
+    await world.close();
+  }
+});
+
+test("scan: a VirtualNetwork rule is as broad as the address spaces it stands for (a peered network addressed from public space is), and is reported", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    emu.seed.typicalVm({ resourceGroup: "broadvnet", name: "vm1" });
+    emu.seed.rule("broadvnet", "vm1-nsg", { name: "allow-vnet-ssh", priority: 300, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "VirtualNetwork", sourcePortRange: "*", destinationAddressPrefix: "*", destinationPortRange: "22" });
+    const quiet = await scanOf(emu);
+    assert.equal(quiet.results[0].verdict, "Healthy", "a private network is not a broad source");
+    emu.seed.vnet("broadvnet", "legacy", { addressPrefixes: ["40.64.0.0/13"] });
+    emu.seed.peering("broadvnet", "broadvnet-vnet", "legacy");
+    const report = await scanOf(emu);
+    const result = report.results[0];
+    assert.equal(result.verdict, "Unhealthy");
+    const ssh = result.exposures.find((e) => e.port === 22);
+    assert.equal(ssh?.source, "VirtualNetwork");
+    assert.deepEqual(ssh?.exposedBy.map((r) => r.name), ["AllowVnetInBound", "allow-vnet-ssh"]);
+  } finally {
+    await world.close();
+  }
+});
+
+test("Virtual Network Manager admin rules, applied before the NSGs, are reported: an AlwaysAllow makes status exposed and scan unhealthy; a Deny is noted", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "avnm", name: "vm1" });
+    const policy = await deployPolicy(world, { name: "avnm", virtualMachines: [{ id: vm.vmId, ports: SSH }] });
+    assert.equal((await world.driver.applyBaseline(policy, undefined, {})).vms[0].status, "protected");
+
+    emu.seed.adminRule("avnm", [vm.vnetId], { name: "always-ssh", access: "AlwaysAllow", priority: 10, sources: ["Internet"], destinationPortRanges: ["22"] });
+    emu.seed.adminRule("avnm", [vm.vnetId], { name: "deny-partner", access: "Deny", priority: 20, sources: ["198.51.100.0/24"], destinationPortRanges: ["20-25"] });
+    emu.seed.adminRule("avnm", [vm.vnetId], { name: "always-https", access: "AlwaysAllow", priority: 30, sources: ["*"], destinationPortRanges: ["443"] });
+    const status = (await world.driver.applyBaseline(policy, undefined, {})).vms[0];
+    assert.equal(status.status, "exposed");
+    assert.match(status.detail ?? "", /port 22\/TCP is open to Internet through network manager admin rule always-ssh \(AlwaysAllow, priority 10\), which Azure applies before any NSG/);
+    assert.match(status.detail ?? "", /closed to 198\.51\.100\.0\/24 by network manager admin rule deny-partner/);
+    assert.doesNotMatch(status.detail ?? "", /always-https/, "a port the policy does not select is not its concern");
+
+    const result = (await scanOf(emu)).results[0];
+    assert.equal(result.verdict, "Unhealthy");
+    const ssh = result.exposures.find((e) => e.port === 22);
+    assert.equal(ssh?.source, "Internet");
+    assert.deepEqual(ssh?.exposedBy.map((r) => r.name), ["always-ssh"]);
+    assert.equal(ssh?.policy, undefined, "the scan was given no policies");
+    assert.match((result.notes ?? []).join(" "), /deny-partner/);
+  } finally {
+    await world.close();
+  }
+});
+
+test("scan: a network interface with no NSG behind a Standard public IP is not reported open to *, and a VM without any NSG says what it is open to", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    // vm1 has NSGs on its first NIC; its second NIC, in another subnet, has none and a Standard public IP.
+    const vm = emu.seed.typicalVm({ resourceGroup: "mixed", name: "vm1" });
+    const bare = emu.seed.subnet("mixed", "mixed-vnet", "bare", { addressPrefix: "10.0.9.0/24" });
+    emu.seed.publicIp("mixed", "nic2-ip", { sku: "Standard" });
+    const nic2 = emu.seed.nic("mixed", "vm1-nic2", { subnet: bare, publicIp: "nic2-ip" });
+    emu.seed.vm("mixed", { name: "vm1", os: "Linux", nics: [vm.nicId, nic2] });
+    emu.seed.publicIp("mixed", "basic-ip", { sku: "Basic" });
+    const nic3 = emu.seed.nic("mixed", "vm2-nic", { subnet: bare, publicIp: "basic-ip" });
+    emu.seed.vm("mixed", { name: "vm2", os: "Linux", nics: [nic3] });
+    const results = Object.fromEntries((await scanOf(emu)).results.map((r) => [r.name, r]));
+    assert.equal(results.vm1.verdict, "Healthy", results.vm1.exposures.map((e) => e.reason).join("\n"));
+    assert.match(results.vm1.details.join("\n"), /port 22 on 10\.0\.9\.\d+: no NSG on its path; its Standard public IP .* admits nothing from the Internet/);
+    assert.equal(results.vm2.verdict, "NotApplicable");
+    assert.match(results.vm2.reason, /every port is open to the Internet on \d+\.\d+\.\d+\.\d+/);
+  } finally {
+    await world.close();
+  }
+});

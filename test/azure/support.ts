@@ -4,7 +4,7 @@ import { AzureEmulator, AzureEmulatorOptions, startAzureEmulator } from "../../p
 import type { LatencyOptions } from "../../provider/src/emulator/azure/latency";
 import { Ledger, openLedger } from "../../provider/src/ledger";
 import { Policy, PolicyInput, parsePolicy } from "../../provider/src/model";
-import { NsgPlacement, firewallOf, firewallPrivateAddress, groupsOfNic, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot } from "../../provider/src/emulator/azure/planner-view";
+import { NsgPlacement, firewallOf, firewallPrivateAddress, groupsOfNic, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot, virtualNetworkOfNic } from "../../provider/src/emulator/azure/planner-view";
 import { evaluateFirewallInbound, evaluateInbound, parseJitRule } from "../../provider/src/plan";
 
 export { firewallOf, nsgIdsOf, nsgOf, pathOf, rulesOf, snapshot };
@@ -62,10 +62,13 @@ export async function deployPolicy(world: AzureWorld, input: PolicyInput): Promi
   return policy;
 }
 
-/** Can `source` reach `port`/TCP on the VM's private address, as Azure would decide (knowing the NIC's application security groups)? */
+/**
+ * Can `source` reach `port`/TCP on the VM's private address, as Azure would decide (knowing the
+ * NIC's application security groups, and what `VirtualNetwork` stands for there)?
+ */
 export function reaches(emu: AzureEmulator, vm: { subnetNsgId?: string; nicNsgId?: string; nicId?: string; privateIpAddress: string }, source: string, port: number): boolean {
-  const groups = vm.nicId === undefined ? undefined : groupsOfNic(emu, vm.nicId);
-  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }, groups ? { groups } : {}).allowed;
+  const known = vm.nicId === undefined ? {} : { groups: groupsOfNic(emu, vm.nicId), virtualNetwork: virtualNetworkOfNic(emu, vm.nicId) };
+  return evaluateInbound(pathOf(emu, vm), { source, destination: vm.privateIpAddress, port, protocol: "Tcp" }, known).allowed;
 }
 
 /** Our allow rules anywhere in these NSGs. */

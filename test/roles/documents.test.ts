@@ -27,6 +27,8 @@ test("Azure: each kind's actions, and nothing else", () => {
     "Microsoft.Network/networkSecurityGroups/read",
     "Microsoft.Network/publicIPAddresses/read",
     "Microsoft.Network/virtualNetworks/subnets/read",
+    "Microsoft.Network/virtualNetworks/read",
+    "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",
   ];
   const writes = [
     "Microsoft.Network/azureFirewalls/write",

@@ -6,9 +6,12 @@ import {
   NsgChange,
   PortSpec,
   PortStatus,
+  adminRulesAt,
+  describeAdminFinding,
   baselinePortStatuses,
   evaluateInbound,
   flowProtocols,
+  nsgProtocol,
   parseJitRule,
   pathPortStatus,
   sessionsCutNote,
@@ -35,7 +38,7 @@ import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
 import { mapLimit } from "./parallel";
 import { baselineRecord, recordedDenyRules, recordedFirewallDenyRules } from "./record";
-import { ResolvedVm, Resolver } from "./resolve";
+import { NicPath, ResolvedVm, Resolver } from "./resolve";
 
 /**
  * The deny baseline: a rule denying the policy's ports to each VM's private addresses, in every
@@ -48,10 +51,15 @@ import { ResolvedVm, Resolver } from "./resolve";
 /** NSGs written side by side: each has its own lock in ARM, so they do not slow each other down. */
 const NSG_CONCURRENCY = 4;
 
-/** One NSG and the policy's VMs behind it (none: the NSG only holds deny rules from an earlier apply). */
+/**
+ * One NSG and the policy's VMs behind it (none: the NSG only holds deny rules from an earlier
+ * apply), with the paths through it and what `VirtualNetwork` stands for there (see `withVirtualNetworks`).
+ */
 interface Target {
   id: string;
   vms: Array<{ name: string; addresses: string[]; ports: PortSpec[]; applicationSecurityGroups: Record<string, string[]> }>;
+  paths: NicPath[];
+  virtualNetwork?: string[];
 }
 
 /** Each NSG on the policy's VMs' paths, with what each VM looks like from it; and the NSGs the record names. */
@@ -68,8 +76,9 @@ function targetsOf(policy: Policy, resolved: readonly ResolvedVm[], recorded: re
     for (const path of vm.paths) {
       for (const nsgId of [path.subnetNsgId, path.nicNsgId]) {
         if (nsgId === undefined) continue;
-        const target = targets.get(idKey(nsgId)) ?? { id: nsgId, vms: [] };
+        const target = targets.get(idKey(nsgId)) ?? { id: nsgId, vms: [], paths: [] };
         targets.set(idKey(nsgId), target);
+        target.paths.push(path);
         let behind = target.vms.find((v) => v.name === vm.name);
         if (!behind) target.vms.push((behind = { name: vm.name, addresses: [], ports, applicationSecurityGroups: {} }));
         for (const address of path.addresses) if (!behind.addresses.includes(address)) behind.addresses.push(address);
@@ -77,9 +86,21 @@ function targetsOf(policy: Policy, resolved: readonly ResolvedVm[], recorded: re
       }
     }
   });
-  for (const { nsgId } of recorded) if (!targets.has(idKey(nsgId))) targets.set(idKey(nsgId), { id: nsgId, vms: [] });
+  for (const { nsgId } of recorded) if (!targets.has(idKey(nsgId))) targets.set(idKey(nsgId), { id: nsgId, vms: [], paths: [] });
   return [...targets.values()];
 }
+
+/**
+ * Each target with the prefixes `VirtualNetwork` stands for behind it, read from the networks of
+ * its VMs (one NSG may serve subnets of several: their union, which errs towards a user rule
+ * touching the policy's ports, so that the deny goes after it and status reports it).
+ */
+function withVirtualNetworks(resolver: Resolver, targets: readonly Target[]): Promise<Target[]> {
+  return Promise.all(targets.map(async (t) => (t.paths.length ? { ...t, virtualNetwork: await resolver.virtualNetworkOf(t.paths) } : t)));
+}
+
+/** What the deny baseline planner is given for a target. */
+const baselineInput = (policy: Policy, nsg: Nsg, t: Target) => ({ policy: policy.name, nsg, vms: t.vms, ...(t.virtualNetwork ? { virtualNetwork: t.virtualNetwork } : {}) });
 
 const noChange = (nsgId: string): NsgChange => ({ nsgId, put: [], delete: [] });
 
@@ -108,12 +129,12 @@ export async function applyBaseline(clients: AzureClients, policy: Policy, previ
   const recorded = recordedDenyRules(previous);
   const recordedFirewalls = recordedFirewallDenyRules(previous);
   const resolved = await resolver.vms(policy.virtualMachines.map((vm) => vm.id));
-  const targets = targetsOf(policy, resolved, recorded);
+  const targets = await withVirtualNetworks(resolver, targetsOf(policy, resolved, recorded));
   const firewallsFound = await firewallTargets(new FirewallFinder(clients, resolver), policy, resolved, recordedFirewalls);
   const warnings = resolved.filter((vm) => !vm.exists).map((vm) => `VM ${vm.id} does not exist: there is nothing to protect`);
   const written = await mapLimit(targets, NSG_CONCURRENCY, async (target): Promise<{ before?: Seen; after: Seen }> => {
     try {
-      const { before, after } = await writer.apply(target.id, (nsg) => planDenyBaseline({ policy: policy.name, nsg, vms: target.vms }).change, {
+      const { before, after } = await writer.apply(target.id, (nsg) => planDenyBaseline(baselineInput(policy, nsg, target)).change, {
         afterPut: async (rule) => progress(`NSG ${shortName(target.id)}: deny rule ${rule.name} at priority ${rule.priority}`),
         afterDelete: async (name) => progress(`NSG ${shortName(target.id)}: removed deny rule ${name}, no longer needed`),
       });
@@ -147,7 +168,7 @@ export async function inspectBaseline(clients: AzureClients, policy: Policy, bas
   const recorded = recordedDenyRules(baseline);
   const recordedFirewalls = recordedFirewallDenyRules(baseline);
   const resolved = await resolver.vms(policy.virtualMachines.map((vm) => vm.id));
-  const targets = targetsOf(policy, resolved, recorded);
+  const targets = await withVirtualNetworks(resolver, targetsOf(policy, resolved, recorded));
   const firewalls = await readFirewalls(clients, await firewallTargets(new FirewallFinder(clients, resolver), policy, resolved, recordedFirewalls));
   const seen = await mapLimit(targets, clients.connection.readConcurrency, async (target): Promise<Seen> => {
     try {
@@ -231,7 +252,7 @@ function planDrift(policy: Policy, seen: readonly Seen[], explained: ReadonlySet
   return seen.flatMap((s) => {
     const nsg = s.nsg;
     if (!nsg) return [];
-    const { change } = planDenyBaseline({ policy: policy.name, nsg, vms: s.vms });
+    const { change } = planDenyBaseline(baselineInput(policy, nsg, s));
     const about = (name: string) => ruleKey(s.id, name);
     const where = `NSG ${shortName(s.id)}`;
     return [
@@ -249,7 +270,7 @@ async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly See
   const statuses = new Map<string, PortStatus>();
   for (const s of seen) {
     if (!s.nsg || s.vms.length === 0) continue;
-    for (const p of baselinePortStatuses({ policy: policy.name, nsg: s.nsg, vms: s.vms })) statuses.set(`${idKey(s.id)}|${p.vm}|${p.port}|${p.protocol}`, p);
+    for (const p of baselinePortStatuses(baselineInput(policy, s.nsg, s))) statuses.set(`${idKey(s.id)}|${p.vm}|${p.port}|${p.protocol}`, p);
   }
   const nsgs = new Map(seen.flatMap((s) => (s.nsg ? [[idKey(s.id), s.nsg] as const] : [])));
   const throughFirewalls = firewallExposures(policy, firewalls);
@@ -258,10 +279,33 @@ async function vmStatuses(policy: Policy, resolver: Resolver, seen: readonly See
     policy.virtualMachines.map(async (policyVm) => {
       const vm = await resolver.vm(policyVm.id);
       const firewall = behindFirewall.has(vm.name) ? (throughFirewalls.get(vm.name) ?? []).filter((e) => nsgsAdmit(vm, nsgs, e)) : undefined;
-      const notes = [sessionsCutNote(vm.paths.flatMap((p) => [p.subnetNsgId, p.nicNsgId]).map((id) => (id === undefined ? undefined : nsgs.get(idKey(id)))))];
-      return vmStatus(policyVm, vm, resolver, statuses, firewall?.map((e) => e.message), notes.filter((n) => n !== undefined));
+      const admin = await adminFindings(policyVm, vm, resolver);
+      const notes = [sessionsCutNote(vm.paths.flatMap((p) => [p.subnetNsgId, p.nicNsgId]).map((id) => (id === undefined ? undefined : nsgs.get(idKey(id))))), ...admin.closes];
+      return vmStatus(policyVm, vm, resolver, statuses, firewall?.map((e) => e.message), admin.opens, notes.filter((n) => n !== undefined));
     }),
   );
+}
+
+/**
+ * The network manager's admin rules that decide a selected port before the NSGs do: those that
+ * open it (`AlwaysAllow`: the baseline does not hold for their sources) and those that close it
+ * (`Deny`: grants from their sources cannot get through).
+ */
+async function adminFindings(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver): Promise<{ opens: string[]; closes: string[] }> {
+  if (!vm.exists) return { opens: [], closes: [] };
+  const rules = await resolver.adminRulesOf(vm.paths);
+  if (rules.length === 0) return { opens: [], closes: [] };
+  const virtualNetwork = await resolver.virtualNetworkOf(vm.paths);
+  const found = new Map<string, { effect: "opens" | "closes"; message: string }>();
+  for (const destination of vm.paths.flatMap((p) => p.addresses)) {
+    for (const port of policyVm.ports) {
+      for (const f of adminRulesAt(rules, { destination, port: port.number, protocol: nsgProtocol(port.protocol) }, { virtualNetwork })) {
+        found.set(`${f.rule.id}|${port.number}|${port.protocol}`, { effect: f.effect, message: describeAdminFinding(f, `port ${port.number}/${port.protocol}`) });
+      }
+    }
+  }
+  const of = (effect: "opens" | "closes") => [...found.values()].filter((f) => f.effect === effect).map((f) => f.message);
+  return { opens: of("opens"), closes: of("closes") };
 }
 
 /** Whether the VM's NSGs let what the firewall forwards on this port in, on some path: only then does a way through the firewall expose it. */
@@ -278,14 +322,16 @@ function nsgsAdmit(vm: ResolvedVm, nsgs: ReadonlyMap<string, Nsg>, exposure: Fir
 
 /**
  * `firewall`: for a VM behind a classic Azure Firewall, how its ports are still open through it
- * (none: closed). `notes`: what else holds for the VM whatever its status (how expiry ends sessions).
+ * (none: closed). `bypasses`: how they are open whatever the NSGs say (network manager admin
+ * rules). `notes`: what else holds for the VM whatever its status (how expiry ends sessions, admin
+ * rules that close a port to some sources).
  */
-async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined, notes: string[]): Promise<VmBaselineStatus> {
+async function vmStatus(policyVm: PolicyVm, vm: ResolvedVm, resolver: Resolver, statuses: Map<string, PortStatus>, firewall: string[] | undefined, bypasses: string[], notes: string[]): Promise<VmBaselineStatus> {
   if (!vm.exists) return { vmId: policyVm.id, status: "notApplicable", detail: "the VM does not exist (any more): there is nothing to protect, and its deny rules are not needed" };
   if (firewall === undefined && vm.paths.every((p) => p.subnetNsgId === undefined && p.nicNsgId === undefined)) {
     return { vmId: policyVm.id, status: "notApplicable", detail: `no NSG on its subnet or network interface, and no Azure Firewall in front of it, so there is nothing to put a deny rule in; ${await resolver.withoutNsg(vm)}` };
   }
-  const exposures = new Set<string>(firewall);
+  const exposures = new Set<string>([...(firewall ?? []), ...bypasses]);
   for (const path of vm.paths) {
     for (const port of policyVm.ports) {
       const level = (nsgId: string | undefined) => (nsgId === undefined ? undefined : statuses.get(`${idKey(nsgId)}|${vm.name}|${port.number}|${port.protocol}`));

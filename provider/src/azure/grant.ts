@@ -39,12 +39,13 @@ export async function applyGrant(clients: AzureClients, grant: Grant, journal: C
     }
   }
   const sourceFor = (i: number, requested: string) => firewalls[i]?.subnetPrefix ?? requested;
+  const virtualNetworks = await Promise.all(resolved.map((vm) => resolver.virtualNetworkOf(vm.paths)));
   // Each NSG has its own write lock in ARM, and a write there waits ~10 s for its operation: the
   // NSGs are written side by side, so a grant takes one write's time however many NSGs it crosses.
   const written = await Promise.all(
     nsgsOnPaths(resolved).map(async (nsgId) => {
       let planned: AllowGrantPlan | undefined;
-      const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor) }));
+      const plan = (nsg: Nsg) => (planned = planAllowGrant({ grantId: grant.id, policy: grant.policy, vms: grantVmsBehind(grant, resolved, nsgId, nsg, sourceFor, virtualNetworks) }));
       const { after } = await writer.apply(nsgId, (nsg) => plan(nsg).changes[0] ?? ({ nsgId, put: [], delete: [] } satisfies NsgChange), {
         // Every rule the plan will put in this NSG, recorded at once before the first is written.
         beforePut: () => recorder.intend((planned?.rules ?? []).map(({ rule }) => ruleChange(nsgId, rule, "intended"))),
@@ -86,8 +87,11 @@ function nsgsOnPaths(vms: readonly ResolvedVm[]): string[] {
   return [...ids.values()];
 }
 
-/** The grant's VMs as seen from one NSG: only the paths through it, with the NSG as just read, and the source each port admits. */
-function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: string, nsg: Nsg, sourceFor: (i: number, requested: string) => string): GrantVm[] {
+/**
+ * The grant's VMs as seen from one NSG: only the paths through it, with the NSG as just read, the
+ * source each port admits, and what `VirtualNetwork` stands for around each VM.
+ */
+function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: string, nsg: Nsg, sourceFor: (i: number, requested: string) => string, virtualNetworks: readonly string[][]): GrantVm[] {
   const here = (id: string | undefined) => id !== undefined && idKey(id) === idKey(nsgId);
   return resolved.flatMap((vm, i) => {
     const nics = vm.paths
@@ -95,7 +99,7 @@ function grantVmsBehind(grant: Grant, resolved: readonly ResolvedVm[], nsgId: st
       .map((p) => ({ addresses: p.addresses, applicationSecurityGroups: p.applicationSecurityGroups, ...(here(p.subnetNsgId) ? { subnet: nsg } : {}), ...(here(p.nicNsgId) ? { nic: nsg } : {}) }));
     if (nics.length === 0) return [];
     const ports = grant.virtualMachines[i].ports.map((p) => ({ number: p.number, protocol: p.protocol, source: sourceFor(i, p.sourceAddressPrefix), expiresAt: new Date(p.endTimeUtc) }));
-    return [{ name: vm.name, nics, ports }];
+    return [{ name: vm.name, nics, ports, virtualNetwork: virtualNetworks[i] }];
   });
 }
 

@@ -34,11 +34,17 @@ export const NIC = "Microsoft.Network/networkInterfaces";
 export const SUBNET = "Microsoft.Network/virtualNetworks/subnets";
 export const PUBLIC_IP = "Microsoft.Network/publicIPAddresses";
 export const FIREWALL = "Microsoft.Network/azureFirewalls";
+export const VNET = "Microsoft.Network/virtualNetworks";
+
+/** The id of the virtual network a subnet id names (`.../virtualNetworks/<vnet>`). */
+export function vnetIdOf(subnetId: string): string {
+  const at = subnetId.toLowerCase().lastIndexOf("/subnets/");
+  return at < 0 ? subnetId : subnetId.slice(0, at);
+}
 
 /** The virtual network a subnet id names (`.../virtualNetworks/<vnet>`), by its key. */
 export function vnetKeyOf(subnetId: string): string {
-  const at = subnetId.toLowerCase().lastIndexOf("/subnets/");
-  return idKey(at < 0 ? subnetId : subnetId.slice(0, at));
+  return idKey(vnetIdOf(subnetId));
 }
 
 export function idKey(id: string): string {

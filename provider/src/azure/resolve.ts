@@ -1,9 +1,11 @@
 import type { VirtualMachine } from "@azure/arm-compute";
 import type { NetworkInterface, Subnet } from "@azure/arm-network";
+import { z } from "zod";
 import { JitError, parseVmId } from "../model";
+import { describeUnfiltered, type AdminRule, type PublicIpView } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError, isNotFound } from "./errors";
-import { NIC, PUBLIC_IP, SUBNET, idKey, parseResourceId } from "./ids";
+import { NIC, PUBLIC_IP, SUBNET, VNET, idKey, parseResourceId, vnetIdOf } from "./ids";
 import { mapLimit } from "./parallel";
 
 /**
@@ -72,7 +74,7 @@ export class Resolver {
    * public IP is ("secure by default and closed to inbound traffic ... NSGs are required to allow
    * inbound traffic", Azure's public IP overview); a Basic one (retired in September 2025) is open.
    */
-  publicIp(publicIpId: string): Promise<{ address?: string; closedByDefault: boolean }> {
+  publicIp(publicIpId: string): Promise<PublicIpView> {
     return this.once(`pip:${idKey(publicIpId)}`, async () => {
       const ref = parseResourceId(publicIpId, PUBLIC_IP);
       const network = await this.clients.network(ref.subscriptionId);
@@ -83,14 +85,7 @@ export class Resolver {
 
   /** What a VM with no NSG anywhere on its paths is open to: said truthfully for each kind of public IP. */
   async withoutNsg(vm: ResolvedVm): Promise<string> {
-    const pips = await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => this.publicIp(id)));
-    const open = pips.filter((p) => !p.closedByDefault && p.address).map((p) => p.address);
-    const closed = pips.filter((p) => p.closedByDefault && p.address).map((p) => p.address);
-    return [
-      open.length ? `every port is open to the Internet on ${open.join(", ")}` : "",
-      closed.length ? `its Standard public IP ${closed.join(", ")} admits nothing from the Internet without an NSG rule, so no grant can open it until an NSG is attached` : "",
-      "every port is open to the virtual network",
-    ].filter(Boolean).join("; ");
+    return describeUnfiltered(await Promise.all(vm.paths.flatMap((p) => p.publicIpIds).map((id) => this.publicIp(id))));
   }
 
   private async nicPaths(nicId: string): Promise<NicPath[]> {
@@ -134,6 +129,59 @@ export class Resolver {
     });
   }
 
+  /**
+   * What the `VirtualNetwork` service tag stands for in a virtual network: its own address space
+   * and that of every peered network it is connected to and lets in (`peeringState` Connected,
+   * `allowVirtualNetworkAccess` not false; Azure's service-tags overview: "the virtual network
+   * address space ..., peered virtual networks"), each prefix once. Read once per network per
+   * operation. What the tag also takes in and no read shows (on-premises spaces behind a gateway,
+   * user-defined routes, which "might also contain default routes") is not here: see README Limits.
+   */
+  virtualNetworkPrefixes(vnetId: string): Promise<string[]> {
+    return this.once(`vnet:${idKey(vnetId)}`, async () => {
+      const ref = parseResourceId(vnetId, VNET);
+      const network = await this.clients.network(ref.subscriptionId);
+      const vnet = await read(`virtual network ${vnetId}`, () => network.virtualNetworks.get(ref.resourceGroup, ref.name));
+      const peered = (vnet.virtualNetworkPeerings ?? [])
+        .filter((p) => p.peeringState?.toLowerCase() === "connected" && p.allowVirtualNetworkAccess !== false)
+        .flatMap((p) => [...(p.remoteAddressSpace?.addressPrefixes ?? []), ...(p.remoteVirtualNetworkAddressSpace?.addressPrefixes ?? [])]);
+      return [...new Set([...(vnet.addressSpace?.addressPrefixes ?? []), ...peered])];
+    });
+  }
+
+  /** The `VirtualNetwork` prefixes seen from these paths (a VM, or the VMs behind one NSG): every network's, with the paths' own addresses. */
+  async virtualNetworkOf(paths: readonly NicPath[]): Promise<string[]> {
+    const prefixes = await Promise.all(vnetsOf(paths).map((id) => this.virtualNetworkPrefixes(id)));
+    return [...new Set([...prefixes.flat(), ...paths.flatMap((p) => p.addresses)])];
+  }
+
+  /**
+   * The Virtual Network Manager security admin rules in effect on a virtual network (every page),
+   * read once per network per operation. Rules that do not parse as the API documents them are
+   * refused rather than guessed at: a misread admin rule could hide an open port.
+   */
+  adminRules(vnetId: string): Promise<AdminRule[]> {
+    return this.once(`admin:${idKey(vnetId)}`, async () => {
+      const ref = parseResourceId(vnetId, VNET);
+      const network = await this.clients.network(ref.subscriptionId);
+      const rules: AdminRule[] = [];
+      let skipToken: string | undefined;
+      for (let page = 0; page < MAX_ADMIN_RULE_PAGES; page++) {
+        const answer = await read(`the network manager's admin rules on ${vnetId}`, () => network.listNetworkManagerEffectiveSecurityAdminRules(ref.resourceGroup, ref.name, skipToken ? { skipToken } : {}));
+        for (const item of answer.value ?? []) rules.push(parseAdminRule(item, vnetId));
+        skipToken = answer.skipToken || undefined;
+        if (skipToken === undefined) return rules;
+      }
+      throw new JitError("CloudError", `the network manager's admin rules on ${vnetId} ran past ${MAX_ADMIN_RULE_PAGES} pages`);
+    });
+  }
+
+  /** The admin rules in effect on the networks of these paths, each network read once. */
+  async adminRulesOf(paths: readonly NicPath[]): Promise<AdminRule[]> {
+    const lists = await Promise.all(vnetsOf(paths).map((id) => this.adminRules(id)));
+    return [...new Map(lists.flat().map((r) => [idKey(r.id), r])).values()];
+  }
+
   /** A NIC's answer carries only its subnet's id; the subnet says which NSG it has. */
   private async subnetNsg(subnetId: string): Promise<string | undefined> {
     return (await this.subnet(subnetId)).networkSecurityGroup?.id;
@@ -144,6 +192,48 @@ export class Resolver {
     if (!value) this.memo.set(key, (value = load()));
     return value;
   }
+}
+
+/** The virtual networks of these paths, each once. */
+function vnetsOf(paths: readonly NicPath[]): string[] {
+  return [...new Map(paths.flatMap((p) => (p.subnetId ? [[idKey(vnetIdOf(p.subnetId)), vnetIdOf(p.subnetId)] as const] : []))).values()];
+}
+
+/** Far more than any network manager deploys (a configuration holds at most a few hundred rules), and a bound on a server that keeps paging. */
+const MAX_ADMIN_RULE_PAGES = 100;
+
+const text = z.string().max(4096);
+const prefixItems = z.array(z.object({ addressPrefix: text.optional() })).max(1000).optional();
+const ports = z.array(z.string().max(64)).max(1000).optional();
+/** An effective security admin rule as the SDK flattens it (kind `Custom` or `Default`: the same fields). */
+const ADMIN_RULE = z.object({
+  id: text,
+  access: z.enum(["Allow", "Deny", "AlwaysAllow"]),
+  priority: z.number().int().min(1).max(4096),
+  direction: z.enum(["Inbound", "Outbound"]),
+  protocol: text.optional(),
+  sources: prefixItems,
+  destinations: prefixItems,
+  sourcePortRanges: ports,
+  destinationPortRanges: ports,
+});
+
+function parseAdminRule(item: unknown, vnetId: string): AdminRule {
+  const parsed = ADMIN_RULE.safeParse(item);
+  if (!parsed.success) throw new JitError("CloudError", `an admin rule in effect on ${vnetId} is not as the API documents it: ${parsed.error.issues[0]?.message ?? "unreadable"}`);
+  const r = parsed.data;
+  const prefixes = (items: typeof r.sources) => (items ?? []).flatMap((i) => (i.addressPrefix ? [i.addressPrefix] : []));
+  return {
+    id: r.id,
+    access: r.access,
+    priority: r.priority,
+    direction: r.direction,
+    protocol: r.protocol ?? "Any",
+    sources: prefixes(r.sources),
+    destinations: prefixes(r.destinations),
+    sourcePortRanges: r.sourcePortRanges ?? [],
+    destinationPortRanges: r.destinationPortRanges ?? [],
+  };
 }
 
 async function read<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -26,3 +26,32 @@ export function sessionsCutNote(nsgs: ReadonlyArray<Nsg | undefined>): string | 
   if (flushing.length === 0) return undefined;
   return `expiry cuts sessions: NSG ${flushing.join(", ")} ${flushing.length > 1 ? "have" : "has"} flushConnection on, so established connections are re-evaluated when a grant's allow rules are removed and end with it`;
 }
+
+/** A public IP in front of a network interface: its address, and whether it admits nothing by itself (Standard SKU). */
+export interface PublicIpView {
+  address?: string;
+  closedByDefault: boolean;
+}
+
+/**
+ * What a network interface with no NSG anywhere on its path is open to, said truthfully for each
+ * kind of public IP: a Basic one forwards everything from the Internet; a Standard one is "secure by
+ * default and closed to inbound traffic ... NSGs are required to allow inbound traffic" (Azure's
+ * public IP overview); the virtual network always gets in.
+ */
+export function describeUnfiltered(pips: readonly PublicIpView[]): string {
+  const open = pips.filter((p) => !p.closedByDefault && p.address).map((p) => p.address);
+  const closed = pips.filter((p) => p.closedByDefault && p.address).map((p) => p.address);
+  return [
+    open.length ? `every port is open to the Internet on ${open.join(", ")}` : "",
+    closed.length ? `its Standard public IP ${closed.join(", ")} admits nothing from the Internet without an NSG rule, so no grant can open it until an NSG is attached` : "",
+    "every port is open to the virtual network",
+  ]
+    .filter(Boolean)
+    .join("; ");
+}
+
+/** The public addresses through which the Internet reaches an interface that has no NSG (Basic SKU IPs). */
+export function openToInternet(pips: readonly PublicIpView[]): string[] {
+  return pips.filter((p) => !p.closedByDefault && p.address).map((p) => p.address as string);
+}

@@ -50,6 +50,16 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
     why: "the subnet's NSG, the first half of the inbound path",
   },
   {
+    action: "Microsoft.Network/virtualNetworks/read",
+    kinds: READERS,
+    why: "the VM's virtual network: its address space and connected peerings are what the VirtualNetwork service tag stands for in NSG rules",
+  },
+  {
+    action: "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",
+    kinds: READERS,
+    why: "Azure Virtual Network Manager's security admin rules in effect on the VM's virtual network, which Azure applies before any NSG: status and scan report those that open or close a port",
+  },
+  {
     action: "Microsoft.Network/networkSecurityGroups/read",
     kinds: READERS,
     why: "the rules to plan against and the ETag every write carries; sweep lists NSGs for orphaned rules",

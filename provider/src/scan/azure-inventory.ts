@@ -19,8 +19,8 @@ export interface AzureScope {
 /**
  * Every VM of a subscription or resource group with the NSGs on each NIC's inbound path and the
  * classic Azure Firewall in its network, read with the Azure driver's own resolver: one list of
- * VMs, then each VM's NICs and subnets, each NSG once however many VMs share it, and one list of
- * each subscription's firewalls. A VM deleted meanwhile is left out.
+ * VMs, then each VM's NICs and subnets, each NSG and virtual network (its address space, peerings and
+ * network manager admin rules) once however many VMs share it, and one list of each subscription's firewalls. A VM deleted meanwhile is left out.
  */
 export async function readAzureInventory(scope: AzureScope, connection: AzureConnection = {}): Promise<AzureVmInventory[]> {
   const clients = new AzureClients(resolveConnection(connection));
@@ -48,6 +48,13 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
   const snapshots = await mapLimit(nsgIds, clients.connection.readConcurrency, (id) => writer.read(id));
   const nsgs = new Map<string, Nsg>(snapshots.map((s, i) => [idKey(nsgIds[i]), s.nsg]));
   const nsgOf = (id: string | undefined) => (id === undefined ? undefined : nsgs.get(idKey(id)));
+  // Each network once (the resolver remembers it), for what `VirtualNetwork` stands for on each path.
+  const virtualNetworks = await mapLimit(resolved, clients.connection.readConcurrency, (vm) => Promise.all((vm?.paths ?? []).map((p) => resolver.virtualNetworkOf([p]))));
+  // Only where no NSG filters a path does its public IP decide what the Internet reaches.
+  const publicIps = await mapLimit(resolved, clients.connection.readConcurrency, (vm) =>
+    Promise.all((vm?.paths ?? []).map((p) => (p.subnetNsgId || p.nicNsgId ? Promise.resolve(undefined) : Promise.all(p.publicIpIds.map((id) => resolver.publicIp(id)))))),
+  );
+  const adminRules = await mapLimit(resolved, clients.connection.readConcurrency, (vm) => Promise.all((vm?.paths ?? []).map((p) => resolver.adminRulesOf([p]))));
 
   return listed.flatMap((vm, i) => {
     const found = resolved[i];
@@ -57,10 +64,20 @@ export async function readAzureInventory(scope: AzureScope, connection: AzureCon
         id: found.id,
         ...(vm.location ? { location: vm.location } : {}),
         ...(firewalls[i] ? { firewallId: firewalls[i] } : {}),
-        nics: found.paths.map((p) => {
+        nics: found.paths.map((p, j) => {
           const subnet = nsgOf(p.subnetNsgId);
           const nic = nsgOf(p.nicNsgId);
-          return { id: p.nicId, addresses: p.addresses, ...(subnet ? { subnet } : {}), ...(nic ? { nic } : {}) };
+          const admin = adminRules[i][j];
+          const pips = publicIps[i][j];
+          return {
+            id: p.nicId,
+            addresses: p.addresses,
+            virtualNetwork: virtualNetworks[i][j],
+            ...(admin.length ? { adminRules: admin } : {}),
+            ...(pips ? { publicIps: pips } : {}),
+            ...(subnet ? { subnet } : {}),
+            ...(nic ? { nic } : {}),
+          };
         }),
       },
     ];

@@ -1,6 +1,6 @@
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
-import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, inboundEvaluator, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
+import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, describeUnfiltered, inboundEvaluator, openToInternet, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
 import { isBroadSource } from "./broad";
 import { Settings, coveringPolicies, policyFor, verdictOf } from "./common";
 import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanResult } from "./types";
@@ -12,8 +12,9 @@ import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanR
  * it (the allow rules of live grants are left out: access through JIT is not exposure). A broad
  * source that gets through both NSGs makes the VM Unhealthy, whether or not a policy selects the
  * port, and the reason names the rules that let it in and, when a policy's deny rule comes after
- * them, that deny. A NIC with no NSG at all on a VM that has NSGs elsewhere is open to anything
- * that reaches it, and says so.
+ * them, that deny. A NIC with no NSG at all on a VM that has NSGs elsewhere is open to what
+ * reaches it: the Internet through a Basic public IP, only the virtual network behind a Standard one
+ * (closed to inbound traffic by default), and it says which.
  */
 
 type Level = "subnet" | "nic";
@@ -71,21 +72,34 @@ interface Target {
   address: string;
   evaluate: (flow: Flow) => PathDecision;
   reaches: (level: Level, port: number) => Reach[];
+  /** Is a rule's source, as written, broad here? */
+  broad: (source: string) => boolean;
 }
 
-/** Every private address of every NIC, with its path; a NIC without any NSG is a target too (nothing filters it). */
-function targetsOf(vm: AzureVmInventory): Target[] {
+const VIRTUAL_NETWORK_TAG = new Set(["virtualnetwork", "virtual_network"]);
+
+/**
+ * Every private address of every NIC, with its path; a NIC without any NSG is a target too (nothing
+ * filters it). Where the NIC's network was read, `VirtualNetwork` is its address space and its
+ * peerings' and is as broad as they are (a network addressed from public space is); otherwise it
+ * is taken as private.
+ */
+function targetsOf(vm: AzureVmInventory, settings: Settings): Target[] {
   return vm.nics.flatMap((nic) => {
     const path: NsgPath = { subnet: withoutGrants(nic.subnet), nic: withoutGrants(nic.nic) };
     const levels = LEVELS.filter((l) => path[l] !== undefined);
-    const evaluate = inboundEvaluator(path);
+    const options = nic.virtualNetwork ? { virtualNetwork: nic.virtualNetwork } : {};
+    const evaluate = inboundEvaluator(path, options);
+    const broad = (source: string) =>
+      nic.virtualNetwork && VIRTUAL_NETWORK_TAG.has(source.trim().toLowerCase()) ? nic.virtualNetwork.some((p) => isBroadSource(p, settings.threshold)) : isBroadSource(source, settings.threshold);
     return nic.addresses.map((address) => ({
       nic,
       path,
       levels,
       address,
       evaluate,
-      reaches: (level: Level, port: number) => whoCanReach(path[level] as Nsg, { destination: address, port, protocol: TCP }),
+      reaches: (level: Level, port: number) => whoCanReach(path[level] as Nsg, { destination: address, port, protocol: TCP }, options),
+      broad,
     }));
   });
 }
@@ -95,10 +109,15 @@ function targetsOf(vm: AzureVmInventory): Target[] {
  * whose source a narrower deny ahead of it only partly carves out still exposes the rest: that is
  * reported as partial, naming the denies.
  */
-function exposureAt(t: Target, port: number, settings: Settings): Omit<Exposure, "reason" | "policy" | "shadowedDeny"> | undefined {
-  if (t.levels.length === 0) return { port, target: t.address, source: "*", exposedBy: [] };
-  const broad = new Map(t.levels.map((level) => [level, t.reaches(level, port).filter((r) => r.sources.some((s) => isBroadSource(s, settings.threshold)))]));
-  const candidates = [...new Set([...broad.values()].flatMap((reaches) => reaches.flatMap((r) => r.sources.filter((s) => isBroadSource(s, settings.threshold)))))];
+function exposureAt(t: Target, port: number): Omit<Exposure, "reason" | "policy" | "shadowedDeny"> | undefined {
+  if (t.levels.length === 0) {
+    // Nothing filters it: the Internet gets in through a Basic public IP (or one not read), the network always.
+    if (t.nic.publicIps === undefined) return { port, target: t.address, source: "*", exposedBy: [] };
+    if (openToInternet(t.nic.publicIps).length) return { port, target: t.address, source: "Internet", exposedBy: [] };
+    return t.broad("VirtualNetwork") ? { port, target: t.address, source: "VirtualNetwork", exposedBy: [] } : undefined;
+  }
+  const broad = new Map(t.levels.map((level) => [level, t.reaches(level, port).filter((r) => r.sources.some(t.broad))]));
+  const candidates = [...new Set([...broad.values()].flatMap((reaches) => reaches.flatMap((r) => r.sources.filter(t.broad))))];
   for (const source of candidates) {
     const d = t.evaluate({ source, destination: t.address, port, protocol: TCP });
     if (!d.allowed) continue;
@@ -118,7 +137,8 @@ function exposureAt(t: Target, port: number, settings: Settings): Omit<Exposure,
 
 function exposureReason(t: Target, e: Omit<Exposure, "reason">, note: string | undefined): string {
   const carved = e.partlyBlockedBy?.length ? ` except where ${e.partlyBlockedBy.map(describeRule).join(" and ")} applies` : "";
-  const through = e.exposedBy.length ? e.exposedBy.map(describeRule).join(" and ") : `no NSG at all (neither network interface ${nsgName(t.nic.id)} nor its subnet has one)`;
+  const pips = e.source === "Internet" ? ` on public IP ${openToInternet(t.nic.publicIps ?? []).join(", ")}` : "";
+  const through = e.exposedBy.length ? e.exposedBy.map(describeRule).join(" and ") : `no NSG at all (neither network interface ${nsgName(t.nic.id)} nor its subnet has one)${pips}`;
   return `port ${e.port} on ${e.target} is open to ${e.source}${carved} through ${through}${note ? `; ${note}` : ""}`;
 }
 
@@ -127,6 +147,7 @@ function exposureReason(t: Target, e: Omit<Exposure, "reason">, note: string | u
  * closes it. The default rules (VirtualNetwork, AzureLoadBalancer) are on every NSG and go unsaid.
  */
 function closedDetail(t: Target, port: number): string {
+  if (t.levels.length === 0) return `port ${port} on ${t.address}: no NSG on its path; ${describeUnfiltered(t.nic.publicIps ?? [])}`;
   const reaches = t.levels.map((level) => t.reaches(level, port).filter((r) => r.rule.priority <= MAX_PRIORITY).map((r) => exposing(t.path, level, r.rule)));
   if (reaches.every((list) => list.length > 0)) {
     const rules = reaches.flat();
@@ -152,15 +173,33 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
   if (!vm.nics.some((n) => n.subnet || n.nic)) {
     if (vm.firewallId === undefined) {
       const why = vm.nics.length === 0 ? "it has no network interface" : "no NSG on its network interfaces or their subnets, and no classic Azure Firewall in its network";
-      return { ...base, verdict: "NotApplicable", reason: `${why}: nothing to put JIT rules in`, exposures: [], details: [] };
+      const known = vm.nics.length > 0 && vm.nics.every((n) => n.publicIps !== undefined);
+      const open = known ? `; ${describeUnfiltered(vm.nics.flatMap((n) => n.publicIps ?? []))}` : "";
+      return { ...base, verdict: "NotApplicable", reason: `${why}: nothing to put JIT rules in${open}`, exposures: [], details: [] };
     }
     return firewallOnly(base, vm.firewallId);
   }
   const exposures: Exposure[] = [];
   const details: string[] = [];
-  for (const t of targetsOf(vm)) {
+  const notes = new Set<string>();
+  for (const t of targetsOf(vm, settings)) {
     for (const port of settings.ports) {
-      const found = exposureAt(t, port, settings);
+      const admin = adminRulesAt(t.nic.adminRules ?? [], { destination: t.address, port, protocol: TCP }, t.nic.virtualNetwork ? { virtualNetwork: t.nic.virtualNetwork } : {});
+      for (const f of admin.filter((a) => a.effect === "closes")) notes.add(describeAdminFinding(f, `port ${port}`));
+      const bypass = admin.find((a) => a.effect === "opens");
+      if (bypass) {
+        const source = bypass.rule.sources.find(t.broad);
+        const reason = `${describeAdminFinding(bypass, `port ${port} on ${t.address}`)}`;
+        if (source === undefined) {
+          details.push(reason);
+        } else {
+          const policy = policyFor(port, base.policies);
+          const exposedBy: ExposingRule[] = [{ container: bypass.rule.id, name: adminRuleName(bypass.rule), priority: bypass.rule.priority, source: bypass.rule.sources.join(", ") }];
+          exposures.push({ port, target: t.address, source, exposedBy, ...(policy ? { policy } : {}), reason: policy ? `${reason}; JIT policy "${policy}" selects it, but cannot close it` : reason });
+          continue;
+        }
+      }
+      const found = exposureAt(t, port);
       if (!found) {
         details.push(closedDetail(t, port));
         continue;
@@ -170,8 +209,9 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
       exposures.push({ ...found, ...(policy ? { policy } : {}), ...shadow, reason: exposureReason(t, found, note) });
     }
   }
-  const notes = [sessionsCutNote(vm.nics.flatMap((n) => [n.subnet, n.nic]))].filter((n) => n !== undefined);
-  return { ...base, ...verdictOf(exposures, base.policies), exposures, details, ...(notes.length ? { notes } : {}) };
+  const cut = sessionsCutNote(vm.nics.flatMap((n) => [n.subnet, n.nic]));
+  if (cut) notes.add(cut);
+  return { ...base, ...verdictOf(exposures, base.policies), exposures, details, ...(notes.size ? { notes: [...notes] } : {}) };
 }
 
 /**

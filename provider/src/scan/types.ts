@@ -1,5 +1,5 @@
 import type { Cloud } from "../model/vm";
-import type { SecurityGroup, SecurityGroupRule, VmNic } from "../plan";
+import type { AdminRule, PublicIpView, SecurityGroup, SecurityGroupRule, VmNic } from "../plan";
 
 /**
  * What a scan looks at, read from the cloud by the inventory readers (or built by hand in tests),
@@ -11,6 +11,12 @@ export type Verdict = "Unhealthy" | "Healthy" | "NotApplicable";
 
 export interface AzureNicInventory extends VmNic {
   id: string;
+  /** What the `VirtualNetwork` service tag stands for here (the network's space and its peerings'), when read. */
+  virtualNetwork?: readonly string[];
+  /** Virtual Network Manager security admin rules in effect on its network, applied before the NSGs. */
+  adminRules?: readonly AdminRule[];
+  /** Its public IPs, read when no NSG is on its path (unknown: taken as open to the Internet). */
+  publicIps?: readonly PublicIpView[];
 }
 
 export interface AzureVmInventory {

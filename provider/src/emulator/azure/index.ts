@@ -165,7 +165,7 @@ export async function startAzureEmulator(overrides: Partial<AzureEmulatorOptions
       const req = request(matched, { ...ereq, principal: principal ?? "" });
       return {
         operation: matched.operation,
-        write: ereq.method !== "GET",
+        write: ereq.method !== "GET" && matched.route.readOnly !== true,
         principal,
         serve: () => {
           if (failure !== undefined || principal === undefined || oid === undefined) throw failure;

@@ -36,6 +36,7 @@ export function networkManagerRoutes(ctx: Ctx): ArmRoute[] {
       method: "POST",
       path: "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/listNetworkManagerEffectiveSecurityAdminRules",
       operation: "ListNetworkManagerEffectiveSecurityAdminRules",
+      readOnly: true,
       handle: (req) => {
         const vnet = store.require<VnetProps>(TYPES.vnet, req.params.resourceGroupName, req.params.virtualNetworkName);
         const body = req.body();

@@ -42,6 +42,32 @@ export function groupsOfNic(emu: AzureEmulator, nicId: string): { vmAddresses: s
   return { vmAddresses, membership };
 }
 
+interface WireVnet {
+  properties: {
+    addressSpace: { addressPrefixes: string[] };
+    virtualNetworkPeerings: { properties: { peeringState: string; allowVirtualNetworkAccess: boolean; remoteAddressSpace?: { addressPrefixes: string[] } } }[];
+  };
+}
+
+/**
+ * What the `VirtualNetwork` service tag stands for at a NIC, as Azure has it: its network's address
+ * space and those of the networks peered with it and connected (traffic allowed), plus the NIC's own
+ * addresses (for the evaluator's `virtualNetwork` option).
+ */
+export function virtualNetworkOfNic(emu: AzureEmulator, nicId: string): string[] {
+  const nic = emu.state.resource(nicId) as { properties: { ipConfigurations: { properties: { subnet?: { id: string } } }[] } } | undefined;
+  if (!nic) throw new Error(`no network interface ${nicId}`);
+  const { vmAddresses } = groupsOfNic(emu, nicId);
+  const vnets = nic.properties.ipConfigurations.flatMap(({ properties: c }) => (c.subnet ? [c.subnet.id.slice(0, c.subnet.id.toLowerCase().lastIndexOf("/subnets/"))] : []));
+  const prefixes = vnets.flatMap((id) => {
+    const vnet = emu.state.resource(id) as WireVnet | undefined;
+    if (!vnet) return [];
+    const peered = vnet.properties.virtualNetworkPeerings.filter((p) => p.properties.peeringState === "Connected" && p.properties.allowVirtualNetworkAccess);
+    return [...vnet.properties.addressSpace.addressPrefixes, ...peered.flatMap((p) => p.properties.remoteAddressSpace?.addressPrefixes ?? [])];
+  });
+  return [...new Set([...prefixes, ...vmAddresses])];
+}
+
 /** The NSG ids of a VM, subnet first. */
 export function nsgIdsOf(vm: NsgPlacement): string[] {
   return [vm.subnetNsgId, vm.nicNsgId].filter((id): id is string => id !== undefined);

@@ -30,6 +30,8 @@ export interface ArmRoute {
   path: string;
   /** The swagger operationId, which names the call in the call log and in fault matching. */
   operation: string | ((params: Record<string, string>) => string);
+  /** A POST that only reads (a `list…` action): not a write in the call log. */
+  readOnly?: boolean;
   handle(req: ArmRequest): EmulatorResponse;
 }
 
