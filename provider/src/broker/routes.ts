@@ -21,7 +21,7 @@ export interface RouteResult {
   body: unknown;
 }
 
-const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
+const LIVE: GrantState[] = ["scheduled", "pending", "applying", "active", "restoring"];
 
 /** The initiate body: Defender's (`virtualMachines` with ports), plus `justification`. The rest is checked by the model. */
 const InitiateBody = z.strictObject({

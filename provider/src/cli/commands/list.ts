@@ -6,7 +6,7 @@ import type { AuditEvent, Grant, GrantState, Policy } from "../../model";
 import { JitError } from "../../model/errors";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
 
-const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
+const LIVE: GrantState[] = ["scheduled", "pending", "applying", "active", "restoring"];
 
 export function registerList(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("list"))
