@@ -3,9 +3,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { openLedger } from "../../provider/src/ledger";
-import type { Grant } from "../../provider/src/model";
+import { firewallMapping, type Grant } from "../../provider/src/model";
 import { TAG_EXPIRES_AT, TAG_GRANT, parseJitRule } from "../../provider/src/plan";
-import { rulesOf } from "../azure/support";
+import { firewallOf, rulesOf } from "../azure/support";
 import { jit, shown } from "../cli/support";
 import { ConnectWorld, ME, awsConnectWorld, azureConnectWorld } from "./support";
 
@@ -22,6 +22,21 @@ function azureStamps(world: ConnectWorld, grantId: string): Stamps {
         return info?.kind === "allow" && info.grantId === grantId ? [info.expiresAt.toISOString()] : [];
       }),
     );
+}
+
+/** The NSG rules' stamps and the firewall's DNAT rules' stamps. */
+function firewallStamps(world: ConnectWorld, grantId: string): Stamps {
+  const nsgs = azureStamps(world, grantId);
+  const firewallId = (world as { firewall?: { id: string } }).firewall!.id;
+  return () => [
+    ...nsgs(),
+    ...firewallOf(world.azure!, firewallId).natRuleCollections.flatMap((c) =>
+      c.rules.flatMap((r) => {
+        const info = parseJitRule(r);
+        return info?.kind === "allow" && info.grantId === grantId ? [info.expiresAt.toISOString()] : [];
+      }),
+    ),
+  ];
 }
 
 function awsStamps(world: ConnectWorld, grantId: string): Stamps {
@@ -49,6 +64,7 @@ function afterEveryCall(world: ConnectWorld, check: () => void): () => number {
 for (const [cloud, start, stampsOf] of [
   ["Azure", () => azureConnectWorld(), azureStamps],
   ["AWS", () => awsConnectWorld(), awsStamps],
+  ["Azure, behind an Azure Firewall", () => azureConnectWorld({ firewall: true }), firewallStamps],
 ] as const) {
   describe(`jit extend on ${cloud}`, () => {
     let world: ConnectWorld;
@@ -59,6 +75,8 @@ for (const [cloud, start, stampsOf] of [
       const request = await jit(world.env, "--json", "request", "--policy", "web", "--vm", world.vmId, "--port", "22", "--source", ME, "--duration", "PT1H");
       assert.equal(request.code, 0, shown(request));
       const grant = JSON.parse(request.stdout) as Grant;
+      // Behind a firewall the caller connects to the port mapped there.
+      const entry = firewallMapping(grant, world.vmId, 22)?.mappedPort ?? 22;
       const stamps = stampsOf(world, grant.id);
       const before = stamps();
       assert.ok(before.length > 0, "the grant has allow rules");
@@ -68,7 +86,7 @@ for (const [cloud, start, stampsOf] of [
       const gaps: string[] = [];
       const stop = afterEveryCall(world, () => {
         const now = stamps();
-        if (now.length !== before.length || !world.reachable(ME, 22)) gaps.push(`after call: ${now.length} of ${before.length} rules, reachable ${world.reachable(ME, 22)}`);
+        if (now.length !== before.length || !world.reachable(ME, entry)) gaps.push(`after call: ${now.length} of ${before.length} rules, reachable ${world.reachable(ME, entry)}`);
       });
       let extend;
       try {

@@ -112,6 +112,9 @@ describe("jit request --start", () => {
     const grant = JSON.parse(request.stdout) as { id: string; state: string; createdAt: string };
     assert.deepEqual([grant.state, Date.parse(grant.createdAt)], ["scheduled", Date.parse(start)]);
     assert.equal(world.reachable(ME, 22), false);
+    const list = await jit(world.env, "--json", "list");
+    assert.equal(list.code, 0, shown(list));
+    assert.deepEqual((JSON.parse(list.stdout) as { id: string; state: string }[]).map((g) => [g.id, g.state]), [[grant.id, "scheduled"]], "jit list shows it among the live grants");
     const swept = await jit(world.env, "--json", "sweep");
     assert.equal(swept.code, 0, shown(swept));
     assert.deepEqual((JSON.parse(swept.stdout) as SweepReport).opened, []);

@@ -83,7 +83,10 @@ for (const [cloud, start] of [
       const vm = await jit(env, "--json", "ssh", "nosuchvm", "--source", ME);
       assert.equal(vm.code, 4, shown(vm));
       assert.equal((JSON.parse(vm.stdout) as { error: { field: string } }).error.field, "vm");
-      assert.deepEqual(await live(world), []);
+      const noSsh = await jit({ ...world.env, PATH: join(clients.dir, "empty") }, "ssh", world.name, "--source", ME);
+      assert.equal(noSsh.code, 4, shown(noSsh));
+      assert.match(noSsh.stderr, /there is no ssh on PATH; install it, or use `jit connect`/);
+      assert.deepEqual(await live(world), [], "checked before any access is opened");
     });
   });
 }

@@ -75,7 +75,7 @@ export async function connectWith(ctx: AccessContext, args: ConnectArgs, options
     );
   }
   const reach = await waitUntilReachable(ctx, driver, grant, args.vmId, args.port, source, options);
-  return { grant, reused, vmId: args.vmId, port: args.port, host: reach.host as string, endpointPort: reach.port, detail: reach.detail };
+  return { grant, reused, vmId: args.vmId, port: args.port, host: reach.host, endpointPort: reach.port, detail: reach.detail };
 }
 
 /** The caller's active grant that lets `source` in to the VM's port for at least another minute, if any. */

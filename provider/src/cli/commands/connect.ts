@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { constants } from "node:os";
 import type { Command } from "commander";
 import { modules, type CliContext } from "../context";
 import type { Column } from "../output";
@@ -161,8 +162,28 @@ function runClient(ctx: CliContext, program: string, args: string[]): Promise<nu
     child.once("error", (err: NodeJS.ErrnoException) => {
       reject(err.code === "ENOENT" ? new JitError("NotFound", `there is no ${program} on PATH; install it, or use \`jit connect\` and a client of your own`, { field: program }) : err);
     });
-    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+    // Killed by a signal: the shell's convention, 128 + its number.
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
   }).finally(() => process.off("SIGINT", ignore));
+}
+
+/** Refuses before any access is opened when the client program is not on PATH. */
+function requireOnPath(ctx: CliContext, program: string): void {
+  const { accessSync, constants: fs } = require("node:fs") as typeof import("node:fs");
+  const { delimiter, join } = require("node:path") as typeof import("node:path");
+  const names = process.platform === "win32" ? [`${program}.exe`, program] : [program];
+  const dirs = (ctx.streams.env.PATH ?? "").split(delimiter).filter(Boolean);
+  const found = dirs.some((dir) =>
+    names.some((name) => {
+      try {
+        accessSync(join(dir, name), fs.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  if (!found) throw new JitError("NotFound", `there is no ${program} on PATH; install it, or use \`jit connect\` and a client of your own`, { field: program });
 }
 
 export function registerSsh(program: Command, ctx: CliContext): void {
@@ -186,8 +207,9 @@ A live grant of yours for the VM, port and address is used as it is; otherwise o
 admits you, and runs the system ssh to the VM's public address (or to the Azure Firewall's address
 and the port mapped there, for a VM behind one). Exits with ssh's exit status.`,
     )
-    .action(async (vm: string, sshArgs: string[], flags: ConnectFlags & { user?: string; identity?: string; revokeOnExit?: boolean }, cmd: Command) =>
-      withConnection(ctx, cmd, vm, flags, 22, async (c) => {
+    .action(async (vm: string, sshArgs: string[], flags: ConnectFlags & { user?: string; identity?: string; revokeOnExit?: boolean }, cmd: Command) => {
+      requireOnPath(ctx, "ssh");
+      return withConnection(ctx, cmd, vm, flags, 22, async (c) => {
         const args = [...(flags.identity ? ["-i", flags.identity] : []), "-p", String(c.endpointPort), flags.user ? `${flags.user}@${c.host}` : c.host, ...sshArgs];
         let code: number;
         try {
@@ -196,8 +218,8 @@ and the port mapped there, for a VM behind one). Exits with ssh's exit status.`,
           if (flags.revokeOnExit) await revokeOpened(ctx, cmd, flags, c);
         }
         return code;
-      }),
-    );
+      });
+    });
 }
 
 export function registerRdp(program: Command, ctx: CliContext): void {
@@ -211,7 +233,7 @@ export function registerRdp(program: Command, ctx: CliContext): void {
       `
 Examples:
   jit rdp win1
-  jit rdp win1 --user .\\\\azureadmin --out ~/win1.rdp --no-open
+  jit rdp win1 --user azureadmin --out ~/win1.rdp --no-open
   jit rdp win1 --json
 
 The file names the VM's public address and port (or the Azure Firewall's address and the port
