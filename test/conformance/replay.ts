@@ -130,16 +130,7 @@ function accepted(key: string, apiVersion: string, values?: [unknown, unknown]):
  * counted as not conforming; the test fails if one of them starts conforming or changes (the list
  * must then follow) or another exchange stops conforming.
  */
-export const KNOWN_DIFFERENCES: Record<string, { differences: string[]; why: string }> = {
-  "azure-sdk-for-go/TestNetworkSecurityGroupTestSuite.json#0": {
-    differences: ["$.properties.flushConnection: answered, not recorded"],
-    why: "NSG PUT: the endpoint answers properties.flushConnection, which 2022-07-01 answers omit; that field's handling is being changed separately",
-  },
-  "azure-sdk-for-go/TestNetworkSecurityGroupTestSuite.json#2": {
-    differences: ["$.properties.flushConnection: answered, not recorded"],
-    why: "NSG GET: the same properties.flushConnection",
-  },
-};
+export const KNOWN_DIFFERENCES: Record<string, { differences: string[]; why: string }> = {};
 
 function headers(entry: Entry): Record<string, string> {
   return Object.fromEntries(Object.entries(entry.ResponseHeaders).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(",") : v]));

@@ -37,7 +37,7 @@ describe("the Azure emulator answers as NRP does", () => {
     assert.equal(nsg.securityRules?.[0].etag, nsg.etag);
   });
 
-  it("answers flushConnection from api-version 2022-01-01 on (false unless set), and before that only when it was set", async () => {
+  it("answers flushConnection when it was set, and by default (false) from api-version 2024-05-01, as recorded and documented", async () => {
     emu.seed.nsg("rg", "plain");
     emu.seed.nsg("rg", "flushing", { flushConnection: true });
     const get = async (name: string, apiVersion: string) => {
@@ -50,6 +50,8 @@ describe("the Azure emulator answers as NRP does", () => {
     assert.equal((await get("plain", "2024-05-01")).flushConnection, false);
     assert.equal((await get("flushing", "2024-05-01")).flushConnection, true);
     assert.equal("flushConnection" in (await get("plain", "2021-08-01")), false, "api-versions that do not define it do not answer it");
+    // The Go SDK's recorded NSG GET at 2022-07-01 has no flushConnection for an NSG that never set it.
+    assert.equal("flushConnection" in (await get("plain", "2022-07-01")), false);
     assert.equal((await get("flushing", "2021-08-01")).flushConnection, true);
     // The SDK reads it through.
     assert.equal((await sdkClients(emu).network.networkSecurityGroups.get("rg", "flushing")).flushConnection, true);

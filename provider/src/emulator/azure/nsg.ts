@@ -26,11 +26,13 @@ function renderRule(nsg: Resource<NsgProps>, rule: RuleDoc, collection: Collecti
 
 /**
  * `flushConnection` entered the NSG schema with api-version 2022-01-01 (azure-mgmt-network 21.0.0,
- * "NetworkSecurityGroup has a new parameter flush_connection"); NRP answers it, `false` by default,
- * from that version on (spec example NetworkSecurityGroupCreate.json, 2024-05-01), and older
- * versions leave it out unless it was set.
+ * "NetworkSecurityGroup has a new parameter flush_connection"), but NRP did not answer it by
+ * default at once: the Go SDK's recorded NSG exchanges at 2022-07-01 (specs/recordings) leave it
+ * out of a PUT and GET that never set it, while the 2024-05-01 spec example
+ * NetworkSecurityGroupCreate.json answers `false`. So: answered when it was set, and by default
+ * from the first version known to answer it. Readers treat absent as false either way.
  */
-const FLUSH_CONNECTION_SINCE = "2022-01-01";
+const FLUSH_CONNECTION_SINCE = "2024-05-01";
 
 /** `apiVersion`: the request's; absent for reads of the emulator's own state, which show everything. */
 export function renderNsg(ctx: Ctx, nsg: Resource<NsgProps>, apiVersion?: string): Json {
