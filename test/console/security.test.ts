@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as http from "node:http";
+import { OPENAPI } from "../../provider/src/broker/openapi";
 import { FormClient, devConsole, VM } from "./support";
 
 /** fetch will not send another Host; a plain request will, as a rebound DNS name would make a browser do. */
@@ -201,4 +202,27 @@ test("signing out ends the session on the server: the old cookie and token no lo
   assert.equal(res.status, 403);
   assert.match(res.text, /security token is missing|session has ended/);
   assert.deepEqual(await c.ledger.listGrants(), []);
+});
+
+test("extend is offered exactly when the broker has the extend route, and moves the grant's end when it does", async (t) => {
+  const c = await devConsole();
+  t.after(() => c.close());
+  const ana = new FormClient(c.broker.url);
+  await ana.signInDev();
+  await ana.get("/console/");
+  assert.equal((await ana.post("/console/request", REQUEST(ana.csrf()))).status, 303);
+  const page = await ana.get("/console/grants");
+  const [grant] = await c.ledger.listGrants();
+  const offered = page.text.includes(`action="/console/grants/${grant.id}/extend"`);
+  assert.equal(offered, Object.hasOwn(OPENAPI.paths, "/v1/grants/{grant}/extend"), "the form follows the broker's OpenAPI document");
+  if (!offered) {
+    const refused = await ana.post(`/console/grants/${grant.id}/extend`, { csrf: ana.csrf(), minutes: "30" });
+    assert.equal(refused.status, 404);
+    assert.match(refused.text, /cannot extend/);
+    return;
+  }
+  const extended = await ana.post(`/console/grants/${grant.id}/extend`, { csrf: ana.csrf(), minutes: "30" });
+  assert.equal(extended.status, 303, extended.text.slice(0, 800));
+  const after = await c.ledger.getGrant(grant.id);
+  assert.equal(Date.parse(after?.endTimeUtc ?? "") - Date.parse(grant.endTimeUtc), 30 * 60_000);
 });
