@@ -105,7 +105,8 @@ test("a POST without the CSRF token, with a forged one, or with another session'
 });
 
 test("a POST from another origin, or with no origin at all, is refused even with the session cookie and token", async (t) => {
-  const c = await devConsole();
+  const logs: string[] = [];
+  const c = await devConsole({ log: (line) => logs.push(line) });
   t.after(() => c.close());
   const ana = new FormClient(c.broker.url);
   await ana.signInDev();
@@ -128,6 +129,12 @@ test("a POST from another origin, or with no origin at all, is refused even with
   assert.equal((await c.ledger.listGrants()).length, 0);
   const ok = await ana.post("/console/request", REQUEST(token), { "sec-fetch-site": "same-origin" });
   assert.equal(ok.status, 303);
+
+  // One log line per console request, as for the API, and never the session's secrets in it.
+  const refused = logs.map((l) => JSON.parse(l)).filter((l) => l.route === "/console/*" && l.status === 403);
+  assert.equal(refused.length, cases.length);
+  assert.ok(refused.every((l) => l.outcome === "Refused" && l.caller === "dev@example.com"));
+  for (const secret of [...ana.cookies.values(), token]) assert.ok(!logs.join("\n").includes(secret), "no cookie or token in the log");
 
   // A cookie sent with a Host that is not the broker's loopback name (DNS rebinding) gets nothing.
   const rebound = await rawGet(c.broker.url, "/console/grants", { host: "attacker.example", cookie: [...ana.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });

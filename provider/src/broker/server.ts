@@ -146,6 +146,7 @@ export class Broker {
         route = CONSOLE_ROUTE;
         const served = await this.console.handle(req, res, url, peer);
         status = served.status;
+        outcome = served.outcome;
         caller = served.caller;
         return;
       }
@@ -263,7 +264,7 @@ export class Broker {
   }
 }
 
-export function mediaType(req: http.IncomingMessage): string {
+function mediaType(req: http.IncomingMessage): string {
   return (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
 }
 

@@ -104,12 +104,8 @@ export class Console {
     }
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   /** Answers one request under /console/; never throws. */
-  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, peer: string): Promise<{ status: number; caller?: BrokerCaller }> {
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, peer: string): Promise<{ status: number; outcome: string; caller?: BrokerCaller }> {
     const x: Exchange = { req, res, url, peer: peer.replace(/^::ffff:/, ""), origin: "", secure: false, cookies: [] };
     try {
       x.origin = this.originOf(req);
@@ -119,11 +115,12 @@ export class Console {
       if (x.session?.caller) this.broker.limit(`caller:${x.session.caller.principal.id}`);
       if (req.method === "POST") await this.checkPost(x);
       else if (req.method !== "GET" && req.method !== "HEAD") throw new Refusal(405, `${req.method} is not allowed here`);
-      return { status: await this.route(x), caller: x.session?.caller };
+      const status = await this.route(x);
+      return { status, outcome: status < 400 ? "ok" : "Refused", caller: x.session?.caller };
     } catch (err) {
-      const { status, message } = err instanceof Refusal ? { status: err.status, message: err.message } : describe(err);
+      const { status, message, code } = err instanceof Refusal ? { status: err.status, message: err.message, code: "Refused" } : describe(err);
       this.page(x, status, pages.errorPage(this.frame(x), status, message), status === 429 ? { "retry-after": "60" } : {});
-      return { status, caller: x.session?.caller };
+      return { status, outcome: code, caller: x.session?.caller };
     }
   }
 
@@ -176,7 +173,7 @@ export class Console {
   private originOf(req: http.IncomingMessage): string {
     if (this.publicOrigin) return this.publicOrigin;
     const host = req.headers.host ?? "";
-    if (!LOOPBACK_HOST.test(host)) throw new Refusal(421, "this console serves loopback addresses only; set the console's public URL (console.publicUrl) to serve it elsewhere");
+    if (!LOOPBACK_HOST.test(host)) throw new Refusal(421, "this console serves loopback addresses only; set the console's public URL (jit serve --console-url) to serve it elsewhere");
     return `http://${host.toLowerCase()}`;
   }
 
@@ -405,7 +402,7 @@ export class Console {
     const q = x.url.searchParams;
     const { policy, vm } = await this.findVm(x, caller, q.get("policy") ?? "", q.get("vm") ?? "");
     const max = Math.min(...vm.ports.map((p) => pages.minutesOf(p.maxRequestAccessDuration)));
-    const form: pages.RequestForm = { policy: policy.name, vm: vm.id, ports: vm.ports.length === 1 ? [vm.ports[0].number] : [], minutes: Math.min(60, max), source: x.peer, justification: "" };
+    const form: pages.RequestForm = { ports: vm.ports.length === 1 ? [vm.ports[0].number] : [], minutes: Math.min(60, max), source: x.peer, justification: "" };
     return this.page(x, 200, pages.requestPage(this.frame(x), policy, vm, form));
   }
 
@@ -413,8 +410,6 @@ export class Console {
     const raw = x.form ?? new URLSearchParams();
     const { policy, vm } = await this.findVm(x, caller, raw.get("policy") ?? "", raw.get("vm") ?? "");
     const kept: pages.RequestForm = {
-      policy: policy.name,
-      vm: vm.id,
       ports: raw.getAll("port").map(Number).filter(Number.isInteger),
       minutes: Number(raw.get("minutes")) || 0,
       source: (raw.get("source") ?? "").slice(0, 64),
@@ -482,7 +477,7 @@ export class Console {
 }
 
 /** An error as the API would answer it: its status, its safe message, the field it names. */
-function describe(err: unknown): { status: number; message: string; field?: string } {
+function describe(err: unknown): { status: number; code: string; message: string; field?: string } {
   const { status, body } = toHttpError(err);
-  return { status, message: body.error.message, ...(body.error.field ? { field: body.error.field } : {}) };
+  return { status, code: body.error.code, message: body.error.message, ...(body.error.field ? { field: body.error.field } : {}) };
 }

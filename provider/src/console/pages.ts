@@ -114,8 +114,6 @@ export function vmsPage(frame: Frame, policies: RequestablePolicy[], message?: M
 }
 
 export interface RequestForm {
-  policy: string;
-  vm: string;
   ports: number[];
   minutes: number;
   source: string;
