@@ -23,6 +23,10 @@ import type { BaselineRule, VmBaselineStatus } from "../provider/src/driver";
 import {
   AccessRequest,
   AccessRequestInput,
+  ApprovalVote,
+  AutoApproveRule,
+  BreakGlass,
+  GrantApproval,
   Change,
   ChangeStatus,
   CheckedPort,
@@ -274,6 +278,10 @@ const OBJECT_TYPES: ExpectedObject[] = [
   // checkRequest: the request, less the requester (taken from credentials at request time), plus the policy's name.
   fromModel("functions.pulumi-jit:index:checkRequest.inputs", AccessRequest, "input", { omit: ["requester"], add: ["policy"] }),
   fromModel("types.pulumi-jit:index:Grant", Grant, "output"),
+  fromModel("types.pulumi-jit:index:GrantApproval", GrantApproval, "output"),
+  fromModel("types.pulumi-jit:index:ApprovalVote", ApprovalVote, "output"),
+  fromModel("types.pulumi-jit:index:AutoApproveRule", AutoApproveRule, "input"),
+  fromModel("types.pulumi-jit:index:BreakGlass", BreakGlass, "input"),
   fromModel("types.pulumi-jit:index:GrantVirtualMachine", CheckedVm, "output"),
   fromModel("types.pulumi-jit:index:GrantPort", CheckedPort, "output"),
   ...changeOptions.map((option) => {

@@ -30,6 +30,8 @@ export interface ApprovalWorld {
   clock: { t: number };
   /** The broker as one of the people (their own signed identity). */
   as(who: Person): BrokerClient;
+  /** The environment that makes the `jit` CLI ask the broker as a person. */
+  cliEnv(who: Person): Promise<Record<string, string>>;
   /** The principal id the broker will see for a person. */
   idOf(who: Person): string;
   /** Whether `source` can reach port 22 now, read from the NSGs / security groups. */
@@ -73,6 +75,7 @@ export async function azureApprovalWorld(): Promise<ApprovalWorld> {
     ledger: w.ledger,
     clock: w.clock,
     as: (who) => new BrokerClient({ url: broker.url, azureCredential: w.emu.credentialFor(who) as never }),
+    cliEnv: async (who) => ({ JIT_BROKER_URL: broker.url, JIT_AZURE_TOKEN: (await w.emu.credentialFor(who).getToken("https://management.azure.com/.default")).token }),
     idOf,
     open: (source) => reaches(w.emu, vm, source, 22),
     writes: () => w.emu.calls.count({ write: true }),
@@ -120,6 +123,7 @@ export async function awsApprovalWorld(): Promise<ApprovalWorld> {
     ledger,
     clock,
     as: (who) => new BrokerClient({ url: broker.url, awsCredentials: emu.credentialsFor(who) }),
+    cliEnv: async (who) => ({ JIT_BROKER_URL: broker.url, ...emu.env(who) }),
     idOf,
     open: (source) => reachable(emu, instance.id, source, 22),
     writes: () => emu.calls.count({ write: true }),

@@ -94,10 +94,10 @@ async function bashCompletes(...words: string[]): Promise<string[]> {
 }
 
 test("bash completes commands, subcommands, choices, flags, and policy names from the ledger", async () => {
-  assert.deepEqual(await bashCompletes("jit", ""), ["audit", "completion", "daemon", "ledger", "list", "policy", "request", "revoke", "role", "scan", "serve", "sweep"]);
+  assert.deepEqual(await bashCompletes("jit", ""), ["approve", "audit", "completion", "daemon", "deny", "ledger", "list", "policy", "request", "revoke", "role", "scan", "serve", "sweep"]);
   assert.deepEqual(await bashCompletes("jit", "--ledger", "x", "po"), ["policy"]);
   assert.deepEqual(await bashCompletes("jit", "policy", ""), ["show", "validate"]);
-  assert.deepEqual(await bashCompletes("jit", "list", ""), ["audit", "grants", "history", "policies"]);
+  assert.deepEqual(await bashCompletes("jit", "list", ""), ["audit", "grants", "history", "pending", "policies"]);
   assert.deepEqual(await bashCompletes("jit", "role", "aws", "--kind", ""), ["broker", "configure", "direct", "read", "request"]);
   assert.deepEqual(await bashCompletes("jit", "request", "--po"), ["--policy", "--policy-file", "--port"]);
   assert.deepEqual(await bashCompletes("jit", "request", "--policy", ""), ["db-admin", "web"]);
@@ -136,7 +136,7 @@ words=("$@"); CURRENT=$#; PREFIX=\${words[-1]}; _jit
   };
   assert.deepEqual(await complete("jit", "policy", ""), ["show", "validate"].concat(await complete("jit", "policy", "-")).sort());
   assert.deepEqual(await complete("jit", "request", "--policy", ""), ["db-admin", "web"]);
-  assert.deepEqual(await complete("jit", "list", "--limit", "5", ""), ["audit", "grants", "history", "policies"].concat(await complete("jit", "list", "-")).sort());
+  assert.deepEqual(await complete("jit", "list", "--limit", "5", ""), ["audit", "grants", "history", "pending", "policies"].concat(await complete("jit", "list", "-")).sort());
   assert.deepEqual(await complete("jit", "request", "--policy-file", ""), ["<files>"]);
   assert.deepEqual(await complete("jit", "role", "aws", "-k", ""), ["broker", "configure", "direct", "read", "request"]);
 });

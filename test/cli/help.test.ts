@@ -65,7 +65,7 @@ test("every command's --help names its options and shows examples that use it", 
   const all = commands(buildProgram());
   assert.deepEqual(
     all.map((c) => c.words),
-    ["request", "list", "revoke", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "serve", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export", "completion"],
+    ["request", "list", "revoke", "approve", "deny", "sweep", "daemon", "policy", "policy show", "policy validate", "role", "role azure", "role aws", "scan", "serve", "ledger", "ledger init", "ledger migrate", "audit", "audit verify", "audit export", "completion"],
   );
   for (const { words, cmd } of all) {
     const help = helpOf(cmd);

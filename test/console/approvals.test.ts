@@ -47,3 +47,23 @@ test("approvals inbox: self-approval refused with the reason, a deny ends the re
   assert.doesNotMatch(after.text, /\/console\/grants\/[^"]+\/revoke/, "nothing left to revoke");
   assert.doesNotMatch(after.text, /\/extend"/, "no extend where the broker has no extend route");
 });
+
+test("a notification's link (<console>/requests/<id>) opens the request: to decide for an approver, as a grant for its requester, and for nobody else", async (t) => {
+  const c = await azureConsole({ approvers: ["bob"], approvalsRequired: 1 });
+  t.after(() => c.close());
+  const ana = await signedIn(c, "ana");
+  await ana.post("/console/request", { csrf: ana.csrf(), policy: "web", vm: c.vm.vmId, port: "22", minutes: "30", source: "203.0.113.7", justification: "INC-6" });
+  const [held] = await c.w.ledger.listGrants();
+  const bob = await signedIn(c, "bob");
+  const forBob = await bob.get(`/console/requests/${held.id}`);
+  assert.equal(forBob.status, 200);
+  assert.match(forBob.text, new RegExp(`action="/console/approvals/${held.id}/approve"`));
+  const forAna = await ana.get(`/console/requests/${held.id}`);
+  assert.match(forAna.text, new RegExp(`id="grant-${held.id}"`));
+  assert.match(forAna.text, /waiting for approval/);
+  assert.doesNotMatch(forAna.text, /\/approve"/);
+  const cleo = await signedIn(c, "cleo");
+  const forCleo = await cleo.get(`/console/requests/${held.id}`);
+  assert.equal(forCleo.status, 404);
+  assert.doesNotMatch(forCleo.text, /INC-6/);
+});

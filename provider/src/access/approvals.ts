@@ -154,3 +154,19 @@ export function approveAccess(grantId: string, options: AccessOptions = {}): Pro
 export function denyAccess(grantId: string, options: AccessOptions & DecideOptions = {}): Promise<Grant> {
   return withContext(options, async (ctx) => decideWith(ctx, grantId, await directCaller(ctx, grantId), "deny", options.reason ? { reason: options.reason } : {}));
 }
+
+/**
+ * The held requests the identity of the cloud credentials in the environment may decide, on every
+ * cloud that has requests waiting (one sign-in per cloud).
+ */
+export function pendingApprovals(options: AccessOptions = {}): Promise<Grant[]> {
+  return withContext(options, async (ctx) => {
+    const held = await ctx.ledger.listGrants({ state: "awaiting-approval" });
+    const out: Grant[] = [];
+    for (const cloud of [...new Set(held.map((g) => g.cloud))]) {
+      const principal = await (await ctx.driver(cloud)).whoAmI();
+      out.push(...(await pendingFor(ctx, { principal, mode: "direct", cloud })));
+    }
+    return out;
+  });
+}

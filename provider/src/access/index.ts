@@ -13,5 +13,5 @@ export { requestablePolicies, listsCaller } from "./requestable";
 export { resolvePolicy } from "./policies";
 export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-address";
 export type { PolicyRef } from "./policies";
-export { approveAccess, denyAccess, decideWith, expireApproval, pendingFor } from "./approvals";
+export { approveAccess, denyAccess, decideWith, expireApproval, pendingApprovals, pendingFor } from "./approvals";
 export type { DecideOptions } from "./approvals";

@@ -42,6 +42,8 @@ export interface RequestAccessOptions extends AccessOptions {
    * client options. The policy is then the name the broker knows it by.
    */
   broker?: string | BrokerClientOptions;
+  /** How long a request waits for approval when its policy names no `approvalTimeout` (default PT1H). */
+  approvalTimeout?: string;
   /** The caller's public address for ports that name no source (default: detected, see `detectPublicAddress`). */
   sourceAddress?: string | (() => Promise<string>);
 }
@@ -96,7 +98,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
     checked = checkRequest(policy, parsed, { now: ctx.now(), ...(sourceAddress ? { sourceAddress } : {}) });
     await authorizeRequest(driver, policy, caller, checked.virtualMachines.map((vm) => vm.id), options.actions);
     if (parsed.breakGlass) checkBreakGlass(policy, checked, (listed) => driver.isRequester(listed, principal));
-    route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true });
+    route = routeRequest(policy, checked, { breakGlass: parsed.breakGlass === true, ...(options.approvalTimeout ? { defaultTimeout: options.approvalTimeout } : {}) });
   } catch (err) {
     return refuse(err);
   }

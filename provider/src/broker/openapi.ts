@@ -65,7 +65,7 @@ export const OPENAPI = {
     "/readyz": {
       get: {
         operationId: "ready",
-        summary: "The broker can serve (its ledger answers)",
+        summary: "The broker can serve (its ledger answers); notification sinks are listed with their health, and a failing one does not make the broker unready",
         security: [],
         responses: { "200": { description: "Ready", content: json(ref("Status")) }, "503": { description: "Not ready", content: json(ref("Error")) } },
       },
@@ -170,7 +170,31 @@ export const OPENAPI = {
       },
     },
     schemas: {
-      Status: { type: "object", properties: { status: { type: "string" } }, required: ["status"] },
+      Status: {
+        type: "object",
+        properties: {
+          status: { type: "string" },
+          notifications: {
+            type: "array",
+            description: "Each notification sink: whether its deliveries succeed, how many events wait for it, and since when it fails",
+            items: {
+              type: "object",
+              properties: {
+                name: { type: "string" },
+                kind: { enum: ["slack", "teams", "webhook"] },
+                ok: { type: "boolean" },
+                backlog: { type: "integer" },
+                failingSince: { type: "string", format: "date-time" },
+                lastError: { type: "string" },
+                delivered: { type: "integer" },
+                dropped: { type: "integer" },
+              },
+              required: ["name", "kind", "ok", "backlog", "delivered", "dropped"],
+            },
+          },
+        },
+        required: ["status"],
+      },
       Error: {
         type: "object",
         properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } }, required: ["code", "message"] } },

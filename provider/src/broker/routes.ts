@@ -14,6 +14,8 @@ export interface RouteInput {
   body: unknown;
   readers: readonly string[];
   admins: readonly string[];
+  /** The broker's default approval timeout, for policies that name none. */
+  approvalTimeout?: string;
 }
 
 export interface RouteResult {
@@ -60,6 +62,7 @@ export async function initiate(input: RouteInput): Promise<RouteResult> {
     { policy: input.params.policy, ...(body as { virtualMachines: never[]; justification?: string; breakGlass?: boolean }) },
     {
       caller: input.caller,
+      ...(input.approvalTimeout ? { approvalTimeout: input.approvalTimeout } : {}),
       // "My IP" is the address the request came from, when that is a public one.
       sourceAddress: async () => {
         if (isPublicAddress(peer)) return peer;

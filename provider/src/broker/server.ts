@@ -9,6 +9,8 @@ import { HttpError, toHttpError } from "./errors";
 import { OPENAPI } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import * as routes from "./routes";
+import { outbound } from "./outbound";
+import { Notifier, NotifierOptions } from "../notify";
 
 /**
  * `jit serve`: the access broker. It runs with the broker identity, the only identity that writes
@@ -36,6 +38,16 @@ export interface BrokerOptions {
   now?: () => number;
   /** The web console under `/console/` (on unless `false`). */
   console?: ConsoleOptions | false;
+  /** How long a request waits for approval when its policy names no `approvalTimeout` (default PT1H). */
+  approvalTimeout?: string;
+  /** Notification sinks, delivered from the ledger's outbox in the background. */
+  notify?: BrokerNotifyOptions;
+}
+
+export interface BrokerNotifyOptions extends Omit<NotifierOptions, "send" | "log"> {
+  /** How often the outbox is read, in ms (default 2000); 0: only when `broker.notifier.round()` is called. */
+  intervalMs?: number;
+  send?: NotifierOptions["send"];
 }
 
 export interface BrokerLimits {
@@ -100,6 +112,8 @@ export class Broker {
   private readonly limiter: RateLimiter;
   private readonly log: (line: string) => void;
   private readonly console?: Console;
+  /** Delivers notifications, when sinks are configured. */
+  readonly notifier?: Notifier;
 
   constructor(
     readonly ctx: AccessContext,
@@ -109,6 +123,10 @@ export class Broker {
     this.limiter = new RateLimiter(this.limits.perMinute, this.limits.burst, options.now);
     this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
     if (options.console !== false) this.console = new Console(this, options.auth, options.console ?? {}, options.now ?? Date.now);
+    const notify = options.notify;
+    if (notify && notify.sinks.length > 0) {
+      this.notifier = new Notifier(ctx.ledger, { ...notify, send: notify.send ?? outbound(), log: (fields) => this.write(fields) });
+    }
   }
 
   authMethods() {
@@ -125,7 +143,8 @@ export class Broker {
   async ready(): Promise<routes.RouteResult> {
     try {
       await this.ctx.ledger.listPolicies();
-      return { status: 200, body: { status: "ready" } };
+      // A failing sink is shown, not made a reason to stop serving: grants never wait for notifications.
+      return { status: 200, body: { status: "ready", ...(this.notifier ? { notifications: this.notifier.status() } : {}) } };
     } catch {
       return { status: 503, body: { error: { code: "Unavailable", message: "the ledger cannot be read" } } };
     }
@@ -205,6 +224,7 @@ export class Broker {
       body,
       readers: this.options.readers ?? [],
       admins: this.options.admins ?? [],
+      ...(this.options.approvalTimeout ? { approvalTimeout: this.options.approvalTimeout } : {}),
     });
   }
 
@@ -292,6 +312,8 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
   }
   const ctx = await openContext(options.access ?? {});
   const broker = new Broker(ctx, options);
+  const interval = options.notify?.intervalMs ?? 2000;
+  const delivering = broker.notifier && interval > 0 ? broker.notifier.start(interval) : undefined;
   const server = http.createServer({ maxHeaderSize: broker.limits.maxHeaderBytes, requestTimeout: broker.limits.requestTimeoutMs, headersTimeout: broker.limits.headersTimeoutMs });
   server.keepAliveTimeout = broker.limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 64;
@@ -310,6 +332,7 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await delivering?.stop();
       await ctx.close();
     },
   };

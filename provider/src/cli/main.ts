@@ -4,6 +4,7 @@ import { EXIT, EXIT_CODES_HELP, exitCodeFor } from "./exit-codes";
 import { CliContext, CliStreams } from "./context";
 import { packageVersion } from "./version";
 import { LEDGER_URL_HELP } from "./ledger-help";
+import { registerApprove } from "./commands/approve";
 import { registerAudit } from "./commands/audit";
 import { registerCompletion } from "./commands/completion";
 import { registerDaemon } from "./commands/daemon";
@@ -24,6 +25,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerRequest,
   registerList,
   registerRevoke,
+  registerApprove,
   registerSweep,
   registerDaemon,
   registerPolicy,

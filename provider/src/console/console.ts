@@ -153,6 +153,8 @@ export class Console {
     if (method === "POST" && grantAction) return this.grantAction(x, caller, grantAction[1], grantAction[2] as "revoke" | "extend");
     if (method === "GET" && path === "/approvals" && this.approvals) return this.approvalsPage(x, caller);
     if (method === "POST" && approvalAction && this.approvals) return this.approvalAction(x, caller, approvalAction[1], approvalAction[2] as "approve" | "deny");
+    const one = /^\/requests\/([A-Za-z0-9._-]{1,128})$/.exec(path);
+    if (method === "GET" && one) return this.oneRequest(x, caller, one[1]);
     if (method === "GET" && path === "/audit") return this.audit(x, caller);
     throw new Refusal(404, "there is no such page in the console");
   }
@@ -448,6 +450,18 @@ export class Console {
   private async approvalsPage(x: Exchange, caller: BrokerCaller): Promise<number> {
     const { grants } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { grants: Grant[] };
     return this.page(x, 200, pages.approvalsPage(this.frame(x), grants, this.notice(x)));
+  }
+
+  /** Where notifications' links lead: the request in the approvals inbox when it waits for this caller, else among their grants. */
+  private async oneRequest(x: Exchange, caller: BrokerCaller, id: string): Promise<number> {
+    if (this.approvals) {
+      const { grants } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { grants: Grant[] };
+      const waiting = grants.filter((g) => g.id === id);
+      if (waiting.length > 0) return this.page(x, 200, pages.approvalsPage(this.frame(x), waiting));
+    }
+    const grant = (await this.broker.call(caller, x.peer, "GET", `/v1/grants/${encodeURIComponent(id)}`)).body as Grant;
+    const mine = (g: Grant) => g.requester.toLowerCase() === caller.principal.id.toLowerCase();
+    return this.page(x, 200, pages.grantsPage(this.frame(x), [grant], true, { extend: this.extend, mine }));
   }
 
   private async approvalAction(x: Exchange, caller: BrokerCaller, id: string, action: "approve" | "deny"): Promise<number> {

@@ -41,15 +41,16 @@ export function autoApproveMatch(policy: Policy, request: Pick<CheckedRequest, "
 
 /**
  * Whether a request opens now or waits. Break-glass (already checked by `checkBreakGlass`) and a
- * matching auto-approve rule open at once; otherwise the strictest port decides how many approvals.
+ * matching auto-approve rule open at once; otherwise the strictest port decides how many approvals,
+ * and the policy's `approvalTimeout` (else `defaultTimeout`, else PT1H) how long they may take.
  */
-export function routeRequest(policy: Policy, request: CheckedRequest, options: { breakGlass?: boolean } = {}): ApprovalRoute {
+export function routeRequest(policy: Policy, request: CheckedRequest, options: { breakGlass?: boolean; defaultTimeout?: string } = {}): ApprovalRoute {
   if (options.breakGlass) return { kind: "open", breakGlass: true };
   const required = approvalsRequiredFor(policy, portsOf(request));
   if (required === 0) return { kind: "open" };
   const autoApproved = autoApproveMatch(policy, request);
   if (autoApproved !== undefined) return { kind: "open", autoApproved };
-  const expiresAt = utc(epochMs(request.startTimeUtc) + parseDuration(policy.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT));
+  const expiresAt = utc(epochMs(request.startTimeUtc) + parseDuration(policy.approvalTimeout ?? options.defaultTimeout ?? DEFAULT_APPROVAL_TIMEOUT));
   return { kind: "hold", required, expiresAt };
 }
 

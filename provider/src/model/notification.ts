@@ -73,6 +73,8 @@ export const Delivery = z.strictObject({
   /** Not before this instant (backoff after a failure). */
   nextAttemptAt: UtcInstant.optional(),
   deliveredAt: UtcInstant.optional(),
+  /** Not delivered, and no longer tried: the event outlived the outbox's retention, or the sink does not take this kind of event. */
+  skippedAt: UtcInstant.optional(),
   lastError: machineText(500).optional(),
 });
 export type Delivery = z.output<typeof Delivery>;

@@ -6,12 +6,12 @@ import type { AuditEvent, Grant, GrantState, Policy } from "../../model";
 import { JitError } from "../../model/errors";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
 
-const LIVE: GrantState[] = ["pending", "applying", "active", "restoring"];
+const LIVE: GrantState[] = ["awaiting-approval", "pending", "applying", "active", "restoring"];
 
 export function registerList(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("list"))
     .description("show policies, active grants, or the history of grants and audit events")
-    .addArgument(new Argument("[what]", "what to list").choices(["grants", "policies", "history", "audit"]).default("grants"))
+    .addArgument(new Argument("[what]", "what to list").choices(["grants", "pending", "policies", "history", "audit"]).default("grants"))
     .option("--policy <name>", "only this policy")
     .option("--vm <id>", "only grants for this VM (id, instance id or ARN)")
     .option("--limit <n>", "at most this many rows", positiveInteger, 100)
@@ -23,8 +23,10 @@ Examples:
   jit list policies
   jit list history --policy web --limit 20
   jit list audit --json
+  jit list pending
 
-\`grants\` shows live grants; \`history\` shows ended ones too; \`audit\` shows the audit log, newest
+\`grants\` shows live grants (requests awaiting approval among them); \`pending\` the requests you
+may approve or deny (\`jit approve\`, \`jit deny\`); \`history\` shows ended ones too; \`audit\` shows the audit log, newest
 first. With --broker, \`grants\` and \`history\` show your own grants (every grant for the broker's
 readers), \`policies\` the policies you may request, and \`audit\` is for readers.`,
     )
@@ -32,7 +34,11 @@ readers), \`policies\` the policies you may request, and \`audit\` is for reader
       const out = ctx.output(cmd);
       const now = new Date();
       const broker = brokerClient(opts, ctx.streams.env);
-      const found = broker ? await fromBroker(broker.client, what, opts) : await ctx.withAccess(cmd, ({ ledger }) => fromLedger(ledger, what, opts), { readOnly: true });
+      const found = broker
+        ? await fromBroker(broker.client, what, opts)
+        : what === "pending"
+          ? await ctx.withAccess(cmd, (options) => ctx.modules.access.pendingApprovals(options), { readOnly: true })
+          : await ctx.withAccess(cmd, ({ ledger }) => fromLedger(ledger, what, opts), { readOnly: true });
       if (what === "policies") {
         const records = found as { policy: Policy }[];
         out.result(records, () =>
@@ -67,6 +73,10 @@ readers), \`policies\` the policies you may request, and \`audit\` is for reader
         return;
       }
       const grants = found as Grant[];
+      if (what === "pending") {
+        out.result(grants, () => (grants.length === 0 ? "Nothing waits for your approval." : pendingTable(grants, now)));
+        return;
+      }
       out.result(grants, () => (grants.length === 0 ? (what === "grants" ? "No live grants." : "No grants.") : grantTable(grants, now)));
     });
 }
@@ -89,6 +99,7 @@ async function fromBroker(client: import("../../broker/client").BrokerClient, wh
   if (opts.vm) throw new JitError("InvalidInput", "--vm is not available through a broker; use --policy", { field: "--vm" });
   if (what === "policies") return (await client.policies()).filter((p) => !opts.policy || p.name === opts.policy).map(({ cloud: _cloud, ...policy }) => ({ policy }));
   if (what === "audit") return client.audit({ ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
+  if (what === "pending") return client.approvals();
   return client.grants({ state: what === "grants" ? "live" : "all", ...(opts.policy ? { policy: opts.policy } : {}), limit: opts.limit });
 }
 
@@ -115,4 +126,17 @@ export function grantTable(grants: Grant[], now: Date): string {
       { header: "ends", value: ({ p }) => `${p.endTimeUtc} (${relativeTime(new Date(p.endTimeUtc), now)})` },
     ],
   );
+}
+
+/** Requests waiting for the caller's decision: who asks for what, why, how many approvals it has, until when. */
+export function pendingTable(grants: Grant[], now: Date): string {
+  return formatTable(grants, [
+    { header: "grant", value: (g) => g.id },
+    { header: "policy", value: (g) => g.policy },
+    { header: "requester", value: (g) => g.requester },
+    { header: "access", value: (g) => g.virtualMachines.flatMap((vm) => vm.ports.map((p) => `${modules.model.vmNameOf(vm.id)}:${p.number} from ${p.sourceAddressPrefix}`)).join(", ") },
+    { header: "justification", value: (g) => g.justification ?? "" },
+    { header: "approvals", value: (g) => `${new Set((g.approval?.votes ?? []).map((v) => v.approver.toLowerCase())).size}/${g.approval?.required}` },
+    { header: "expires", value: (g) => (g.approval ? `${g.approval.expiresAt} (${relativeTime(new Date(g.approval.expiresAt), now)})` : "") },
+  ]);
 }

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { CliContext } from "../context";
 import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
+import { describeDecision } from "./approve";
 import type { BrokerClient } from "../../broker/client";
 import type { Cloud, Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
@@ -22,6 +23,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     .option("--until <time>", "when access ends, as an ISO-8601 date-time")
     .option("-s, --source <prefix>", "the address or CIDR block to allow (default: your public address, detected)")
     .option("-j, --justification <text>", "why you need access (kept in the audit log)")
+    .option("--break-glass", "emergency access without approval, for the policy's break-glass principals (needs --justification)")
     .addHelpText(
       "after",
       `
@@ -57,6 +59,7 @@ direct role).`,
           })),
         })),
         ...(opts.justification ? { justification: opts.justification } : {}),
+        ...(opts.breakGlass ? { breakGlass: true } : {}),
       });
       const broker = brokerClient(opts, ctx.streams.env);
       let grant: Grant;
@@ -73,6 +76,10 @@ direct role).`,
       }
       const now = new Date();
       const rows = grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => ({ vm: ctx.modules.model.vmNameOf(vm.id), vmId: vm.id, ...p })));
+      if (grant.state === "awaiting-approval") {
+        out.result(grant, () => `${describeDecision(grant)} Nothing is open yet; an approver runs: jit approve ${grant.id}`);
+        return;
+      }
       out.result(grant, () =>
         [
           `Grant ${grant.id} is active (policy ${grant.policy}, requested by ${grant.requester}).`,
@@ -141,6 +148,7 @@ interface RequestFlags extends BrokerFlags {
   until?: string;
   source?: string;
   justification?: string;
+  breakGlass?: boolean;
 }
 
 function maxDuration(policy: Policy, vmId: string, port: number): string {

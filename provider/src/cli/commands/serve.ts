@@ -18,6 +18,7 @@ interface ServeFlags {
   console: boolean;
   consoleUrl?: string;
   consoleClientId?: string;
+  config?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -39,9 +40,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--ca-file <pem>", "an extra CA certificate for the authority and STS endpoints (private or local endpoints)")
     .option("--dev-identity <name>", "LOCAL DEVELOPMENT ONLY: trust every caller as <name>, without proof (loopback addresses only)")
     .option("--rate <per-minute>", "requests per minute per caller", "120")
-    .option("--console-url <url>", "the web console's address as browsers reach it (https://jit.example.com); without it the console at /console/ answers loopback addresses only")
+    .option("--console-url <url>", "the web console's address as browsers reach it (https://jit.example.com/console); approve/deny links in notifications lead there; without it the console answers loopback addresses only")
     .option("--console-client-id <id>", "the Entra ID app (client) id the console signs in with (authorization code with PKCE; the first --azure-tenant); a client secret, if the app needs one, from JIT_CONSOLE_CLIENT_SECRET")
     .option("--no-console", "serve the API only, without the web console")
+    .option("--config <file>", "read these settings, notification sinks, consoleUrl and approval defaults from a YAML or JSON file; flags given as well win")
     .addHelpText(
       "after",
       `
@@ -49,17 +51,25 @@ Examples:
   jit serve --listen 0.0.0.0:8080 --azure-tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 --admin ops@contoso.com
   jit serve --aws-sts-endpoint https://sts.eu-west-1.amazonaws.com/ --broker-id jit.example.com --reader 'arn:aws:iam::123456789012:role/Audit'
   jit serve --dev-identity ana@example.com
+  jit serve --config broker.yaml
 
 The broker runs with its own cloud credentials (DefaultAzureCredential, the AWS default chain), which
 need the broker role (\`jit role … --kind broker\`); requesters need only the request role. Put TLS in
 front of it (a reverse proxy or load balancer): tokens and signed requests travel in headers. It
 logs one JSON line per request on stdout (caller, route, outcome, latency; never a credential).
+Routes: GET /v1/openapi.json describes them.
+
 The web console is at /console/ (sign in with --console-client-id, an AWS signed identity proof, or
---dev-identity); behind a proxy give --console-url, the https address browsers use.
-Routes: GET /v1/openapi.json describes them.`,
+--dev-identity); behind a proxy give --console-url, the address browsers use (https://jit.example.com/console).
+
+The config file (see README, "Running it for a team") holds listen, azure {tenants, authority,
+audiences}, aws {stsEndpoints, brokerId}, readers, admins, caFile, devIdentity, rate, consoleUrl,
+approvals {defaultTimeout} and notifications {sinks: slack | teams | webhook}; secrets may be
+written { env: NAME }. A mistake names its key path (notifications.sinks[0].url).`,
     )
-    .action(async (opts: ServeFlags, cmd: Command) => {
+    .action(async (flags: ServeFlags, cmd: Command) => {
       const out = ctx.output(cmd);
+      const opts = withConfig(flags, cmd);
       const { host, port } = parseListen(opts.listen);
       const rate = Number(opts.rate);
       if (!Number.isInteger(rate) || rate < 1) throw new JitError("InvalidInput", `"${opts.rate}" is not a positive whole number`, { field: "--rate" });
@@ -109,6 +119,10 @@ Routes: GET /v1/openapi.json describes them.`,
                   : {}),
                 fetch,
               },
+              ...(opts.approvalTimeout ? { approvalTimeout: opts.approvalTimeout } : {}),
+              ...(opts.sinks?.length
+                ? { notify: { sinks: opts.sinks, ...(opts.consoleUrl ? { consoleUrl: opts.consoleUrl } : {}), ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}), send: broker.outbound(ca ? { ca } : {}) } }
+                : {}),
             },
             { host, port },
           );
@@ -121,6 +135,42 @@ Routes: GET /v1/openapi.json describes them.`,
         process.off("SIGTERM", onSignal);
       }
     });
+}
+
+type Settings = Omit<ServeFlags, "config"> & {
+  approvalTimeout?: string;
+  sinks?: import("../../notify").SinkConfig[];
+  intervalMs?: number;
+};
+
+/** The flags, over the config file's settings: a flag typed on the command line wins over the file, the file over a flag's default. */
+function withConfig(flags: ServeFlags, cmd: Command): Settings {
+  if (!flags.config) return flags;
+  const { loadBrokerConfig } = require("../../broker/config") as typeof import("../../broker/config");
+  const file = loadBrokerConfig(flags.config);
+  const typed = (name: keyof ServeFlags) => cmd.getOptionValueSource(name) === "cli";
+  const pick = <K extends keyof ServeFlags>(name: K, fromFile: ServeFlags[K] | undefined): Partial<Pick<ServeFlags, K>> => {
+    const value = typed(name) || fromFile === undefined ? flags[name] : fromFile;
+    return (value === undefined ? {} : { [name]: value }) as Partial<Pick<ServeFlags, K>>;
+  };
+  return {
+    ...pick("listen", file.listen),
+    ...pick("azureTenant", file.azure?.tenants),
+    ...pick("azureAuthority", file.azure?.authority),
+    ...pick("azureAudience", file.azure?.audiences),
+    ...pick("awsStsEndpoint", file.aws?.stsEndpoints),
+    ...pick("brokerId", file.aws?.brokerId),
+    ...pick("reader", file.readers),
+    ...pick("admin", file.admins),
+    ...pick("caFile", file.caFile),
+    ...pick("devIdentity", file.devIdentity),
+    ...pick("rate", file.rate === undefined ? undefined : String(file.rate)),
+    ...pick("consoleUrl", file.consoleUrl),
+    ...pick("consoleClientId", undefined),
+    ...pick("console", undefined),
+    ...(file.approvals?.defaultTimeout ? { approvalTimeout: file.approvals.defaultTimeout } : {}),
+    ...(file.notifications ? { sinks: file.notifications.sinks, ...(file.notifications.intervalSeconds !== undefined ? { intervalMs: file.notifications.intervalSeconds * 1000 } : {}) } : {}),
+  } as Settings;
 }
 
 function parseListen(text: string): { host: string; port: number } {
