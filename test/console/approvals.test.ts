@@ -54,7 +54,16 @@ test("a notification's link (<console>/requests/<id>) opens the request: to deci
   const ana = await signedIn(c, "ana");
   await ana.post("/console/request", { csrf: ana.csrf(), policy: "web", vm: c.vm.vmId, port: "22", minutes: "30", source: "203.0.113.7", justification: "INC-6" });
   const [held] = await c.w.ledger.listGrants();
-  const bob = await signedIn(c, "bob");
+  // Bob follows the link signed out: sign-in first, then the request.
+  const bob = new FormClient(c.broker.url);
+  const link = await bob.get(`/console/requests/${held.id}`);
+  assert.equal(link.status, 303);
+  const signin = await bob.get(link.headers.get("location") as string);
+  const azureStart = /href="(\/console\/auth\/azure\?next=[^"]+)"/.exec(signin.text)?.[1] ?? "";
+  assert.ok(azureStart, "the Microsoft sign-in keeps where to land");
+  const back = await authorizeAs(bob, c.w.emu, "bob", azureStart.replace(/&amp;/g, "&"));
+  const landed = await bob.get(back.slice(c.broker.url.length));
+  assert.match(landed.text, new RegExp(`content="0;url=/console/requests/${held.id}"`));
   const forBob = await bob.get(`/console/requests/${held.id}`);
   assert.equal(forBob.status, 200);
   assert.match(forBob.text, new RegExp(`action="/console/approvals/${held.id}/approve"`));

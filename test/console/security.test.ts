@@ -233,3 +233,22 @@ test("extend is offered exactly when the broker has the extend route, and moves 
   const after = await c.ledger.getGrant(grant.id);
   assert.equal(Date.parse(after?.endTimeUtc ?? "") - Date.parse(grant.endTimeUtc), 30 * 60_000);
 });
+
+test("signed out, a console link leads through sign-in back to that page, and the landing page cannot be another site", async (t) => {
+  const c = await devConsole();
+  t.after(() => c.close());
+  const ana = new FormClient(c.broker.url);
+  const deep = await ana.get("/console/audit?q=INC-1");
+  assert.equal(deep.status, 303);
+  assert.equal(deep.headers.get("location"), "/console/?next=%2Fconsole%2Faudit%3Fq%3DINC-1");
+  await ana.get(deep.headers.get("location") as string);
+  const signedIn = await ana.post("/console/auth/dev", { csrf: ana.csrf() });
+  assert.equal(signedIn.headers.get("location"), "/console/audit?q=INC-1");
+
+  for (const next of ["https://evil.example/", "//evil.example/console/", "/console//evil.example", "/console/auth/dev", "/elsewhere", "/console/\\evil"]) {
+    const other = new FormClient(c.broker.url);
+    await other.get(`/console/?next=${encodeURIComponent(next)}`);
+    const res = await other.post("/console/auth/dev", { csrf: other.csrf() });
+    assert.equal(res.headers.get("location"), "/console/", `ignored: ${next}`);
+  }
+});

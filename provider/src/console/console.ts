@@ -142,7 +142,7 @@ export class Console {
     if (!caller) {
       if (method === "POST") throw new Refusal(403, "your session has ended; sign in again");
       if (path === "/") return this.signInPage(x);
-      return this.redirect(x, "/console/");
+      return this.redirect(x, `/console/?next=${encodeURIComponent(x.url.pathname + x.url.search)}`);
     }
     const grantAction = /^\/grants\/([A-Za-z0-9._-]{1,128})\/(revoke|extend)$/.exec(path);
     const approvalAction = /^\/approvals\/([A-Za-z0-9._-]{1,128})\/(approve|deny)$/.exec(path);
@@ -295,27 +295,27 @@ export class Console {
 
   // ---- Sign-in and sign-out.
 
-  private signInPage(x: Exchange, message?: pages.Message, status = 200): number {
-    const pending = this.sessions.startSignIn();
+  private signInPage(x: Exchange, message?: pages.Message, status = 200, next = landing(x.url.searchParams.get("next"))): number {
+    const pending = this.sessions.startSignIn(next);
     this.setCookie(x, "signin", pending.id, 600);
-    return this.page(x, status, pages.signInPage(this.frame(x), { csrf: pending.state, dev: this.auth.devIdentity, azure: this.azure !== undefined, aws: this.auth.aws !== undefined }, message));
+    return this.page(x, status, pages.signInPage(this.frame(x), { csrf: pending.state, dev: this.auth.devIdentity, azure: this.azure !== undefined, aws: this.auth.aws !== undefined, ...(next ? { next } : {}) }, message));
   }
 
   /** A new session for who signed in (a new id, so a session fixed beforehand is worth nothing), then the console. */
-  private async signIn(x: Exchange, method: NonNullable<Session["method"]>, prove: () => Promise<BrokerCaller>, expiresAt?: number): Promise<number> {
+  private async signIn(x: Exchange, method: NonNullable<Session["method"]>, prove: () => Promise<BrokerCaller>, expiresAt?: number, taken = this.sessions.takeSignIn(this.cookie(x, "signin"))): Promise<number> {
     if (method === "dev" && this.auth.devIdentity === undefined) throw new Refusal(404, "this broker has no development identity");
-    this.sessions.takeSignIn(this.cookie(x, "signin"));
+    const next = taken?.next ?? "/console/";
     let caller: BrokerCaller;
     try {
       caller = await prove();
     } catch (err) {
-      return this.signInPage(x, { kind: "error", text: describe(err).message }, 401);
+      return this.signInPage(x, { kind: "error", text: describe(err).message }, 401, taken?.next);
     }
     if (x.session) this.sessions.delete(x.session.id);
     x.session = this.sessions.create({ caller, method, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     this.setCookie(x, "session", x.session.id, Math.ceil(this.sessions.limits.absoluteMs / 1000));
     this.setCookie(x, "signin", "", 0);
-    return method === "azure" ? this.page(x, 200, pages.continuePage()) : this.redirect(x, "/console/");
+    return method === "azure" ? this.page(x, 200, pages.continuePage(next)) : this.redirect(x, next);
   }
 
   private signInAws(x: Exchange): Promise<number> {
@@ -329,7 +329,7 @@ export class Console {
 
   private startAzure(x: Exchange): number {
     if (!this.azure) throw new Refusal(404, "this broker has no Azure sign-in configured");
-    const pending = this.sessions.startSignIn();
+    const pending = this.sessions.startSignIn(landing(x.url.searchParams.get("next")));
     this.setCookie(x, "signin", pending.id, 600);
     return this.redirect(x, this.azure.authorizeUrl(`${x.origin}/console/auth/callback`, pending.state, pending.verifier));
   }
@@ -357,7 +357,7 @@ export class Console {
       return this.signInPage(x, { kind: "error", text: describe(err).message }, 401);
     }
     const exp = Number(decodeJwt(token).claims.exp);
-    return this.signIn(x, "azure", () => authenticate({ azure: verifier }, `Bearer ${token}`), Number.isFinite(exp) ? exp * 1000 : undefined);
+    return this.signIn(x, "azure", () => authenticate({ azure: verifier }, `Bearer ${token}`), Number.isFinite(exp) ? exp * 1000 : undefined, pending);
   }
 
   private signOut(x: Exchange): number {
@@ -488,6 +488,12 @@ export class Console {
       return this.page(x, status, pages.auditPage(this.frame(x), search, undefined, { kind: "error", text: message }));
     }
   }
+}
+
+/** A page of this console to land on after sign-in; anything else (another site, a sign-in route) is ignored, so the parameter is no open redirect. */
+function landing(next: string | null): string | undefined {
+  if (next === null || next.length > 512) return undefined;
+  return /^\/console\/(?!auth\/)[A-Za-z0-9._~\/?=&%+-]*$/.test(next) && !next.includes("//") ? next : undefined;
 }
 
 /** An error as the API would answer it: its status, its safe message, the field it names. */
