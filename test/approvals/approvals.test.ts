@@ -151,4 +151,17 @@ for (const [cloud, make] of WORLDS) {
     assert.equal((await w.ledger.listAudit({ grant: held.id, action: "grant.apply" })).length, 1);
     assert.ok(w.open("203.0.113.40"));
   });
+
+  test(`${cloud}: the requester may withdraw a held request (revoke): it ends with nothing written, and no vote counts after`, async (t) => {
+    const w = await withWorld(t, make);
+    const before = w.writes();
+    const held = await w.as("ana").initiate("web", ask(w.vmId, "203.0.113.60"));
+    await w.as("bo").decide(held.id, "approve");
+    const withdrawn = await w.as("ana").revoke(held.id);
+    assert.equal(withdrawn.state, "revoked");
+    assert.equal(withdrawn.reason, "UserRequested");
+    await refused(w.as("cy").decide(held.id, "approve"), "Conflict", /is revoked/);
+    assert.equal(w.writes(), before, "nothing was ever written to the cloud");
+    assert.ok(!w.open("203.0.113.60"));
+  });
 }

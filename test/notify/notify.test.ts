@@ -190,3 +190,23 @@ test("a sink that answers 500 for a minute gets every event after it recovers, o
   assert.deepEqual([recovered.ok, recovered.backlog, recovered.delivered], [true, 0, 5]);
   assert.deepEqual(await h.ledger.listOutbox(), []);
 });
+
+test("a grant that ends within ten minutes is announced as expiring, once, whichever broker gets there first", async (t) => {
+  const r = await receiver();
+  const h = await startHarness({ notify: { sinks: [{ kind: "webhook", name: "siem", url: `${r.url}/hook`, secret: SECRET }], intervalMs: 0 } });
+  t.after(async () => {
+    await h.close();
+    await r.close();
+  });
+  const token = h.authority.token();
+  const long = await h.call("POST", "/v1/policies/web/initiate", { token, body: ask("203.0.113.20") });
+  const short = await h.call("POST", "/v1/policies/web/initiate", { token, body: { virtualMachines: [{ id: VM, ports: [{ number: 22, duration: "PT8M", allowedSourceAddressPrefix: "203.0.113.21" }] }] } });
+  assert.equal(await h.broker.broker.announceExpiring(), 1, "only the grant ending within ten minutes");
+  assert.equal(await h.broker.broker.announceExpiring(), 0, "and only once");
+  assert.equal((await h.ledger.getGrant(short.body.id))?.expiryAnnounced, true);
+  assert.equal((await h.ledger.getGrant(long.body.id))?.expiryAnnounced, undefined);
+  await h.broker.broker.notifier!.round();
+  const expiring = r.on("/hook").map((x) => JSON.parse(x.body)).filter((e) => e.kind === "expiring");
+  assert.deepEqual(expiring.map((e) => e.grant.id), [short.body.id]);
+  assert.match(expiring[0].summary, /^Access expiring soon: /);
+});

@@ -1,4 +1,4 @@
-import { Grant, NotificationKind, newNotification } from "../model";
+import { Grant, NotificationKind, epochMs, isJitError, newNotification } from "../model";
 import type { AccessContext } from "./context";
 
 /**
@@ -12,4 +12,30 @@ export async function announce(ctx: AccessContext, kind: NotificationKind, grant
   } catch (err) {
     ctx.progress(`could not queue the ${kind} notification for grant ${grant.id}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** How long before its end a grant is announced as expiring, by default. */
+export const EXPIRING_WITHIN_MS = 10 * 60_000;
+
+/**
+ * Queues "expiring" for each active grant that ends within `withinMs`, once per grant: the mark on
+ * the grant is written by compare-and-swap first, so two brokers never both announce it. Reads the
+ * due index, not the grants' history.
+ */
+export async function announceExpiring(ctx: AccessContext, withinMs = EXPIRING_WITHIN_MS): Promise<number> {
+  const now = ctx.now().getTime();
+  let count = 0;
+  for (const grant of await ctx.ledger.dueForRestore(now + withinMs)) {
+    if (grant.state !== "active" || grant.expiryAnnounced || epochMs(grant.endTimeUtc) <= now) continue;
+    let marked: Grant;
+    try {
+      marked = await ctx.ledger.updateGrant(grant.id, grant.version, { ...grant, expiryAnnounced: true });
+    } catch (err) {
+      if (isJitError(err, "VersionConflict")) continue;
+      throw err;
+    }
+    await announce(ctx, "expiring", marked, { detail: `ends ${marked.endTimeUtc}` });
+    count++;
+  }
+  return count;
 }

@@ -80,7 +80,7 @@ export function removePolicy(policy: Policy, baseline: BaselineRecord, options: 
   return withContext(options, async (ctx) => {
     const driver = await ctx.driver(policyCloud(policy));
     const actor = options.actor ?? "pulumi";
-    for (const grant of await ctx.ledger.listGrants({ policy: policy.name, state: ["pending", "applying", "active", "restoring"] })) {
+    for (const grant of await ctx.ledger.listGrants({ policy: policy.name, state: ["awaiting-approval", "pending", "applying", "active", "restoring"] })) {
       await endGrant(ctx, driver, grant, "PolicyChanged", { actor: "pulumi-jit policy delete" });
     }
     await driver.removeBaseline(policy, baseline, ctx.progress);

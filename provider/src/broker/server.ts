@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AccessContext, AccessOptions, openContext } from "../access";
 import { Console, ConsoleOptions, isConsolePath } from "../console";
+import { announceExpiring } from "../access/announce";
 import { JitError } from "../model";
 import { Authenticators, BrokerCaller, authenticate } from "./auth";
 import { HttpError, toHttpError } from "./errors";
@@ -45,6 +46,8 @@ export interface BrokerOptions {
 }
 
 export interface BrokerNotifyOptions extends Omit<NotifierOptions, "send" | "log"> {
+  /** How long before its end a grant is announced as expiring (default 10 minutes). */
+  expiringWithinMs?: number;
   /** How often the outbox is read, in ms (default 2000); 0: only when `broker.notifier.round()` is called. */
   intervalMs?: number;
   send?: NotifierOptions["send"];
@@ -127,6 +130,11 @@ export class Broker {
     if (notify && notify.sinks.length > 0) {
       this.notifier = new Notifier(ctx.ledger, { ...notify, send: notify.send ?? outbound(), log: (fields) => this.write(fields) });
     }
+  }
+
+  /** Queues "expiring" for grants that end soon (see `announceExpiring`); the delivery loop calls it before each round. */
+  announceExpiring(): Promise<number> {
+    return announceExpiring(this.ctx, this.options.notify?.expiringWithinMs);
   }
 
   authMethods() {
@@ -313,7 +321,7 @@ export async function startBroker(options: BrokerOptions, listen: { host: string
   const ctx = await openContext(options.access ?? {});
   const broker = new Broker(ctx, options);
   const interval = options.notify?.intervalMs ?? 2000;
-  const delivering = broker.notifier && interval > 0 ? broker.notifier.start(interval) : undefined;
+  const delivering = broker.notifier && interval > 0 ? broker.notifier.start(interval, () => broker.announceExpiring()) : undefined;
   const server = http.createServer({ maxHeaderSize: broker.limits.maxHeaderBytes, requestTimeout: broker.limits.requestTimeoutMs, headersTimeout: broker.limits.headersTimeoutMs });
   server.keepAliveTimeout = broker.limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 64;

@@ -231,6 +231,8 @@ export const Grant = z
     breakGlass: z.literal(true).optional(),
     /** Granted without waiting for approval because the request matched this `autoApprove` rule (its index in the policy). */
     autoApproved: z.number().int().min(0).optional(),
+    /** The "expiring soon" notification was queued (once per grant). */
+    expiryAnnounced: z.literal(true).optional(),
   })
   .superRefine((grant, ctx) => {
     const latest = utc(Math.max(...grant.virtualMachines.flatMap((vm) => vm.ports.map((p) => Date.parse(p.endTimeUtc)))));

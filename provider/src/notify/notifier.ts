@@ -153,12 +153,13 @@ export class Notifier {
     });
   }
 
-  /** Runs rounds every `intervalMs` until stopped; a failed round is logged and the next one tries again. */
-  start(intervalMs: number): { stop(): Promise<void> } {
+  /** Runs rounds every `intervalMs` until stopped (`before` first, each time); a failed round is logged and the next one tries again. */
+  start(intervalMs: number, before?: () => Promise<unknown>): { stop(): Promise<void> } {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const tick = async () => {
       try {
+        await before?.();
         await this.round();
       } catch (err) {
         this.o.log?.({ level: "error", message: `notifications: ${err instanceof Error ? err.message : String(err)}` });

@@ -166,8 +166,8 @@ async function stateFromLedger(cloud: Cloud, id: string): Promise<PropertyMap | 
   if (!record) return undefined;
   const found = (await import("../model")).policyCloud(record.policy);
   if (found !== cloud) throw new JitError("InvalidInput", `policy "${id}" is on ${found}; import it as pulumi-jit:${found}:JitPolicy`, { field: "id" });
-  const { name, virtualMachines, requesters, approvers } = record.policy;
-  return { policyName: name, virtualMachines, ...(requesters ? { requesters } : {}), ...(approvers ? { approvers } : {}), baseline: record.baseline };
+  const { name, virtualMachines, ...optional } = record.policy;
+  return { policyName: name, virtualMachines, ...optional, baseline: record.baseline };
 }
 
 /**

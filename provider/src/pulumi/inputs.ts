@@ -10,6 +10,10 @@ export interface PolicyResourceInputs {
   virtualMachines: PolicyInput["virtualMachines"];
   requesters?: string[];
   approvers?: string[];
+  approvalsRequired?: number;
+  approvalTimeout?: string;
+  autoApprove?: { sourceWithin?: string[]; maxDuration?: string }[];
+  breakGlass?: { principals: string[]; maxRequestAccessDuration?: string };
   /** Azure: the resource group the policy belongs to, as in Defender (kept for export; rules go where the VMs' NSGs are). */
   resourceGroupName?: string;
   /** AWS: also change security groups that instances outside the policy use. */
@@ -27,6 +31,10 @@ export const POLICY_RESOURCE_INPUTS = {
   virtualMachines: ["azure", "aws"],
   requesters: ["azure", "aws"],
   approvers: ["azure", "aws"],
+  approvalsRequired: ["azure", "aws"],
+  approvalTimeout: ["azure", "aws"],
+  autoApprove: ["azure", "aws"],
+  breakGlass: ["azure", "aws"],
   resourceGroupName: ["azure"],
   allowSharedSecurityGroups: ["aws"],
   region: ["aws"],
@@ -48,6 +56,10 @@ export function policyOf(inputs: PolicyResourceInputs): unknown {
     virtualMachines: inputs.virtualMachines,
     ...(inputs.requesters ? { requesters: inputs.requesters } : {}),
     ...(inputs.approvers ? { approvers: inputs.approvers } : {}),
+    ...(inputs.approvalsRequired !== undefined ? { approvalsRequired: inputs.approvalsRequired } : {}),
+    ...(inputs.approvalTimeout ? { approvalTimeout: inputs.approvalTimeout } : {}),
+    ...(inputs.autoApprove ? { autoApprove: inputs.autoApprove } : {}),
+    ...(inputs.breakGlass ? { breakGlass: inputs.breakGlass } : {}),
   };
 }
 

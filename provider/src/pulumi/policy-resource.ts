@@ -22,8 +22,16 @@ export interface JitPolicyArgsBase {
   policyName?: pulumi.Input<string>;
   /** Principals who may request access, on top of the cloud permission check. */
   requesters?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Principals who may approve requests. */
+  /** Principals who may approve requests; listing them makes requests wait for approval. */
   approvers?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Distinct approvals a request needs (default 1 with approvers, else 0). */
+  approvalsRequired?: pulumi.Input<number>;
+  /** How long a request waits for approval (ISO-8601, default PT1H). */
+  approvalTimeout?: pulumi.Input<string>;
+  /** Low-risk requests approved at once: a source inside `sourceWithin`, a duration at most `maxDuration`. */
+  autoApprove?: pulumi.Input<pulumi.Input<{ sourceWithin?: pulumi.Input<pulumi.Input<string>[]>; maxDuration?: pulumi.Input<string> }>[]>;
+  /** Emergency principals who may skip approval with a justification, under a shorter maximum. */
+  breakGlass?: pulumi.Input<{ principals: pulumi.Input<pulumi.Input<string>[]>; maxRequestAccessDuration?: pulumi.Input<string> }>;
 }
 
 export const RESOURCE_MODULE: Record<Cloud, string> = { azure: "pulumi-jit/azure", aws: "pulumi-jit/aws" };
