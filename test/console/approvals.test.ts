@@ -75,4 +75,14 @@ test("a notification's link (<console>/requests/<id>) opens the request: to deci
   const forCleo = await cleo.get(`/console/requests/${held.id}`);
   assert.equal(forCleo.status, 404);
   assert.doesNotMatch(forCleo.text, /INC-6/);
+
+  // The requester withdraws it from her grants page: nothing was, or is, written to the cloud.
+  const writes = c.w.emu.calls.list({ write: true }).length;
+  const page = await ana.get("/console/grants");
+  assert.match(page.text, /Withdraw<span class="skip"> /);
+  const withdrawn = await ana.post(`/console/grants/${held.id}/revoke`, { csrf: ana.csrf() });
+  assert.equal(withdrawn.status, 303, withdrawn.text.slice(0, 600));
+  assert.notEqual((await c.w.ledger.getGrant(held.id))?.state, "awaiting-approval");
+  assert.equal(c.w.emu.calls.list({ write: true }).length, writes, "zero cloud writes");
+  assert.match((await bob.get("/console/approvals")).text, /Nothing waits for your approval/);
 });
