@@ -19,6 +19,7 @@ const RULES: { from: string; forbidden: string[]; why: string }[] = [
   { from: "driver", forbidden: ["access", "azure", "aws"], why: "the port depends on the model only" },
   { from: "cli", forbidden: ["emulator"], why: "the CLI ships without the emulator" },
   { from: "broker", forbidden: ["azure", "aws", "plan", "emulator", "clouds.ts", "scan"], why: "the broker works through access only" },
+  { from: "console", forbidden: ["access", "azure", "aws", "plan", "emulator", "clouds.ts", "scan", "cli", "pulumi"], why: "the console works through the broker's own routes only" },
 ];
 
 function sources(dir: string): string[] {

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as http from "node:http";
+import { OPENAPI } from "../../provider/src/broker/openapi";
 import { FormClient, devConsole, VM } from "./support";
 
 /** fetch will not send another Host; a plain request will, as a rebound DNS name would make a browser do. */
@@ -104,7 +105,8 @@ test("a POST without the CSRF token, with a forged one, or with another session'
 });
 
 test("a POST from another origin, or with no origin at all, is refused even with the session cookie and token", async (t) => {
-  const c = await devConsole();
+  const logs: string[] = [];
+  const c = await devConsole({ log: (line) => logs.push(line) });
   t.after(() => c.close());
   const ana = new FormClient(c.broker.url);
   await ana.signInDev();
@@ -127,6 +129,12 @@ test("a POST from another origin, or with no origin at all, is refused even with
   assert.equal((await c.ledger.listGrants()).length, 0);
   const ok = await ana.post("/console/request", REQUEST(token), { "sec-fetch-site": "same-origin" });
   assert.equal(ok.status, 303);
+
+  // One log line per console request, as for the API, and never the session's secrets in it.
+  const refused = logs.map((l) => JSON.parse(l)).filter((l) => l.route === "/console/*" && l.status === 403);
+  assert.equal(refused.length, cases.length);
+  assert.ok(refused.every((l) => l.outcome === "Refused" && l.caller === "dev@example.com"));
+  for (const secret of [...ana.cookies.values(), token]) assert.ok(!logs.join("\n").includes(secret), "no cookie or token in the log");
 
   // A cookie sent with a Host that is not the broker's loopback name (DNS rebinding) gets nothing.
   const rebound = await rawGet(c.broker.url, "/console/grants", { host: "attacker.example", cookie: [...ana.cookies].map(([k, v]) => `${k}=${v}`).join("; ") });
@@ -201,4 +209,46 @@ test("signing out ends the session on the server: the old cookie and token no lo
   assert.equal(res.status, 403);
   assert.match(res.text, /security token is missing|session has ended/);
   assert.deepEqual(await c.ledger.listGrants(), []);
+});
+
+test("extend is offered exactly when the broker has the extend route, and moves the grant's end when it does", async (t) => {
+  const c = await devConsole();
+  t.after(() => c.close());
+  const ana = new FormClient(c.broker.url);
+  await ana.signInDev();
+  await ana.get("/console/");
+  assert.equal((await ana.post("/console/request", REQUEST(ana.csrf()))).status, 303);
+  const page = await ana.get("/console/grants");
+  const [grant] = await c.ledger.listGrants();
+  const offered = page.text.includes(`action="/console/grants/${grant.id}/extend"`);
+  assert.equal(offered, Object.hasOwn(OPENAPI.paths, "/v1/grants/{grant}/extend"), "the form follows the broker's OpenAPI document");
+  if (!offered) {
+    const refused = await ana.post(`/console/grants/${grant.id}/extend`, { csrf: ana.csrf(), minutes: "30" });
+    assert.equal(refused.status, 404);
+    assert.match(refused.text, /cannot extend/);
+    return;
+  }
+  const extended = await ana.post(`/console/grants/${grant.id}/extend`, { csrf: ana.csrf(), minutes: "30" });
+  assert.equal(extended.status, 303, extended.text.slice(0, 800));
+  const after = await c.ledger.getGrant(grant.id);
+  assert.equal(Date.parse(after?.endTimeUtc ?? "") - Date.parse(grant.endTimeUtc), 30 * 60_000);
+});
+
+test("signed out, a console link leads through sign-in back to that page, and the landing page cannot be another site", async (t) => {
+  const c = await devConsole();
+  t.after(() => c.close());
+  const ana = new FormClient(c.broker.url);
+  const deep = await ana.get("/console/audit?q=INC-1");
+  assert.equal(deep.status, 303);
+  assert.equal(deep.headers.get("location"), "/console/?next=%2Fconsole%2Faudit%3Fq%3DINC-1");
+  await ana.get(deep.headers.get("location") as string);
+  const signedIn = await ana.post("/console/auth/dev", { csrf: ana.csrf() });
+  assert.equal(signedIn.headers.get("location"), "/console/audit?q=INC-1");
+
+  for (const next of ["https://evil.example/", "//evil.example/console/", "/console//evil.example", "/console/auth/dev", "/elsewhere", "/console/\\evil"]) {
+    const other = new FormClient(c.broker.url);
+    await other.get(`/console/?next=${encodeURIComponent(next)}`);
+    const res = await other.post("/console/auth/dev", { csrf: other.csrf() });
+    assert.equal(res.headers.get("location"), "/console/", `ignored: ${next}`);
+  }
 });

@@ -172,8 +172,8 @@ export function emulatorGet(emu: AzureWorld["emu"], url: string): Promise<{ stat
 }
 
 /** The first half of the code flow: the console's redirect to /authorize, and the identity provider's redirect back, for `principal`. */
-export async function authorizeAs(client: FormClient, emu: AzureWorld["emu"], principal: string): Promise<string> {
-  const start = await client.get("/console/auth/azure");
+export async function authorizeAs(client: FormClient, emu: AzureWorld["emu"], principal: string, from = "/console/auth/azure"): Promise<string> {
+  const start = await client.get(from);
   if (start.status !== 303) throw new Error(`sign-in start answered ${start.status}`);
   const authorize = new URL(start.headers.get("location") as string);
   authorize.searchParams.set("login_hint", principal);

@@ -217,6 +217,7 @@ export class Broker {
     try {
       const served = await console.handle(req, res, new URL(req.url ?? "/", "http://broker.invalid"), peer);
       line.status = served.status;
+      line.outcome = served.outcome;
       line.caller = served.caller;
     } catch (err) {
       const answer = line.failed(err);

@@ -104,12 +104,8 @@ export class Console {
     }
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   /** Answers one request under /console/; never throws. */
-  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, peer: string): Promise<{ status: number; caller?: BrokerCaller }> {
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, peer: string): Promise<{ status: number; outcome: string; caller?: BrokerCaller }> {
     const x: Exchange = { req, res, url, peer: peer.replace(/^::ffff:/, ""), origin: "", secure: false, cookies: [] };
     try {
       x.origin = this.originOf(req);
@@ -119,11 +115,12 @@ export class Console {
       if (x.session?.caller) this.broker.limit(`caller:${x.session.caller.principal.id}`);
       if (req.method === "POST") await this.checkPost(x);
       else if (req.method !== "GET" && req.method !== "HEAD") throw new Refusal(405, `${req.method} is not allowed here`);
-      return { status: await this.route(x), caller: x.session?.caller };
+      const status = await this.route(x);
+      return { status, outcome: status < 400 ? "ok" : "Refused", caller: x.session?.caller };
     } catch (err) {
-      const { status, message } = err instanceof Refusal ? { status: err.status, message: err.message } : describe(err);
+      const { status, message, code } = err instanceof Refusal ? { status: err.status, message: err.message, code: "Refused" } : describe(err);
       this.page(x, status, pages.errorPage(this.frame(x), status, message), status === 429 ? { "retry-after": "60" } : {});
-      return { status, caller: x.session?.caller };
+      return { status, outcome: code, caller: x.session?.caller };
     }
   }
 
@@ -145,7 +142,7 @@ export class Console {
     if (!caller) {
       if (method === "POST") throw new Refusal(403, "your session has ended; sign in again");
       if (path === "/") return this.signInPage(x);
-      return this.redirect(x, "/console/");
+      return this.redirect(x, `/console/?next=${encodeURIComponent(x.url.pathname + x.url.search)}`);
     }
     const grantAction = /^\/grants\/([A-Za-z0-9._-]{1,128})\/(revoke|extend)$/.exec(path);
     const approvalAction = /^\/approvals\/([A-Za-z0-9._-]{1,128})\/(approve|deny)$/.exec(path);
@@ -156,6 +153,8 @@ export class Console {
     if (method === "POST" && grantAction) return this.grantAction(x, caller, grantAction[1], grantAction[2] as "revoke" | "extend");
     if (method === "GET" && path === "/approvals" && this.approvals) return this.approvalsPage(x, caller);
     if (method === "POST" && approvalAction && this.approvals) return this.approvalAction(x, caller, approvalAction[1], approvalAction[2] as "approve" | "deny");
+    const one = /^\/requests\/([A-Za-z0-9._-]{1,128})$/.exec(path);
+    if (method === "GET" && one) return this.oneRequest(x, caller, one[1]);
     if (method === "GET" && path === "/audit") return this.audit(x, caller);
     throw new Refusal(404, "there is no such page in the console");
   }
@@ -176,7 +175,7 @@ export class Console {
   private originOf(req: http.IncomingMessage): string {
     if (this.publicOrigin) return this.publicOrigin;
     const host = req.headers.host ?? "";
-    if (!LOOPBACK_HOST.test(host)) throw new Refusal(421, "this console serves loopback addresses only; set the console's public URL (console.publicUrl) to serve it elsewhere");
+    if (!LOOPBACK_HOST.test(host)) throw new Refusal(421, "this console serves loopback addresses only; set the console's public URL (jit serve --console-url) to serve it elsewhere");
     return `http://${host.toLowerCase()}`;
   }
 
@@ -296,27 +295,27 @@ export class Console {
 
   // ---- Sign-in and sign-out.
 
-  private signInPage(x: Exchange, message?: pages.Message, status = 200): number {
-    const pending = this.sessions.startSignIn();
+  private signInPage(x: Exchange, message?: pages.Message, status = 200, next = landing(x.url.searchParams.get("next"))): number {
+    const pending = this.sessions.startSignIn(next);
     this.setCookie(x, "signin", pending.id, 600);
-    return this.page(x, status, pages.signInPage(this.frame(x), { csrf: pending.state, dev: this.auth.devIdentity, azure: this.azure !== undefined, aws: this.auth.aws !== undefined }, message));
+    return this.page(x, status, pages.signInPage(this.frame(x), { csrf: pending.state, dev: this.auth.devIdentity, azure: this.azure !== undefined, aws: this.auth.aws !== undefined, ...(next ? { next } : {}) }, message));
   }
 
   /** A new session for who signed in (a new id, so a session fixed beforehand is worth nothing), then the console. */
-  private async signIn(x: Exchange, method: NonNullable<Session["method"]>, prove: () => Promise<BrokerCaller>, expiresAt?: number): Promise<number> {
+  private async signIn(x: Exchange, method: NonNullable<Session["method"]>, prove: () => Promise<BrokerCaller>, expiresAt?: number, taken = this.sessions.takeSignIn(this.cookie(x, "signin"))): Promise<number> {
     if (method === "dev" && this.auth.devIdentity === undefined) throw new Refusal(404, "this broker has no development identity");
-    this.sessions.takeSignIn(this.cookie(x, "signin"));
+    const next = taken?.next ?? "/console/";
     let caller: BrokerCaller;
     try {
       caller = await prove();
     } catch (err) {
-      return this.signInPage(x, { kind: "error", text: describe(err).message }, 401);
+      return this.signInPage(x, { kind: "error", text: describe(err).message }, 401, taken?.next);
     }
     if (x.session) this.sessions.delete(x.session.id);
     x.session = this.sessions.create({ caller, method, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     this.setCookie(x, "session", x.session.id, Math.ceil(this.sessions.limits.absoluteMs / 1000));
     this.setCookie(x, "signin", "", 0);
-    return method === "azure" ? this.page(x, 200, pages.continuePage()) : this.redirect(x, "/console/");
+    return method === "azure" ? this.page(x, 200, pages.continuePage(next)) : this.redirect(x, next);
   }
 
   private signInAws(x: Exchange): Promise<number> {
@@ -330,7 +329,7 @@ export class Console {
 
   private startAzure(x: Exchange): number {
     if (!this.azure) throw new Refusal(404, "this broker has no Azure sign-in configured");
-    const pending = this.sessions.startSignIn();
+    const pending = this.sessions.startSignIn(landing(x.url.searchParams.get("next")));
     this.setCookie(x, "signin", pending.id, 600);
     return this.redirect(x, this.azure.authorizeUrl(`${x.origin}/console/auth/callback`, pending.state, pending.verifier));
   }
@@ -358,7 +357,7 @@ export class Console {
       return this.signInPage(x, { kind: "error", text: describe(err).message }, 401);
     }
     const exp = Number(decodeJwt(token).claims.exp);
-    return this.signIn(x, "azure", () => authenticate({ azure: verifier }, `Bearer ${token}`), Number.isFinite(exp) ? exp * 1000 : undefined);
+    return this.signIn(x, "azure", () => authenticate({ azure: verifier }, `Bearer ${token}`), Number.isFinite(exp) ? exp * 1000 : undefined, pending);
   }
 
   private signOut(x: Exchange): number {
@@ -405,7 +404,7 @@ export class Console {
     const q = x.url.searchParams;
     const { policy, vm } = await this.findVm(x, caller, q.get("policy") ?? "", q.get("vm") ?? "");
     const max = Math.min(...vm.ports.map((p) => pages.minutesOf(p.maxRequestAccessDuration)));
-    const form: pages.RequestForm = { policy: policy.name, vm: vm.id, ports: vm.ports.length === 1 ? [vm.ports[0].number] : [], minutes: Math.min(60, max), source: x.peer, justification: "" };
+    const form: pages.RequestForm = { ports: vm.ports.length === 1 ? [vm.ports[0].number] : [], minutes: Math.min(60, max), source: x.peer, justification: "" };
     return this.page(x, 200, pages.requestPage(this.frame(x), policy, vm, form));
   }
 
@@ -413,8 +412,6 @@ export class Console {
     const raw = x.form ?? new URLSearchParams();
     const { policy, vm } = await this.findVm(x, caller, raw.get("policy") ?? "", raw.get("vm") ?? "");
     const kept: pages.RequestForm = {
-      policy: policy.name,
-      vm: vm.id,
       ports: raw.getAll("port").map(Number).filter(Number.isInteger),
       minutes: Number(raw.get("minutes")) || 0,
       source: (raw.get("source") ?? "").slice(0, 64),
@@ -455,6 +452,18 @@ export class Console {
     return this.page(x, 200, pages.approvalsPage(this.frame(x), grants, this.notice(x)));
   }
 
+  /** Where notifications' links lead: the request in the approvals inbox when it waits for this caller, else among their grants. */
+  private async oneRequest(x: Exchange, caller: BrokerCaller, id: string): Promise<number> {
+    if (this.approvals) {
+      const { grants } = (await this.broker.call(caller, x.peer, "GET", "/v1/approvals")).body as { grants: Grant[] };
+      const waiting = grants.filter((g) => g.id === id);
+      if (waiting.length > 0) return this.page(x, 200, pages.approvalsPage(this.frame(x), waiting));
+    }
+    const grant = (await this.broker.call(caller, x.peer, "GET", `/v1/grants/${encodeURIComponent(id)}`)).body as Grant;
+    const mine = (g: Grant) => g.requester.toLowerCase() === caller.principal.id.toLowerCase();
+    return this.page(x, 200, pages.grantsPage(this.frame(x), [grant], true, { extend: this.extend, mine }));
+  }
+
   private async approvalAction(x: Exchange, caller: BrokerCaller, id: string, action: "approve" | "deny"): Promise<number> {
     this.fields(x, Form.csrfOnly);
     try {
@@ -481,8 +490,14 @@ export class Console {
   }
 }
 
+/** A page of this console to land on after sign-in; anything else (another site, a sign-in route) is ignored, so the parameter is no open redirect. */
+function landing(next: string | null): string | undefined {
+  if (next === null || next.length > 512) return undefined;
+  return /^\/console\/(?!auth\/)[A-Za-z0-9._~\/?=&%+-]*$/.test(next) && !next.includes("//") ? next : undefined;
+}
+
 /** An error as the API would answer it: its status, its safe message, the field it names. */
-function describe(err: unknown): { status: number; message: string; field?: string } {
+function describe(err: unknown): { status: number; code: string; message: string; field?: string } {
   const { status, body } = toHttpError(err);
-  return { status, message: body.error.message, ...(body.error.field ? { field: body.error.field } : {}) };
+  return { status, code: body.error.code, message: body.error.message, ...(body.error.field ? { field: body.error.field } : {}) };
 }

@@ -61,6 +61,8 @@ function messageBox(message: Message): Html {
 
 export interface SignInChoices {
   csrf: string;
+  /** Where to land once signed in (already checked to be a console page). */
+  next?: string;
   dev?: string;
   azure: boolean;
   aws: boolean;
@@ -72,7 +74,7 @@ export function signInPage(frame: Frame, choices: SignInChoices, message?: Messa
     frame,
     "Sign in",
     html`<div class="signin">
-${choices.azure ? html`<section aria-labelledby="azure"><h2 id="azure">Azure</h2><p>Sign in with your Microsoft Entra ID account; the broker checks your token as it checks the API's.</p><p><a class="button" href="/console/auth/azure">Sign in with Microsoft</a></p></section>` : ""}
+${choices.azure ? html`<section aria-labelledby="azure"><h2 id="azure">Azure</h2><p>Sign in with your Microsoft Entra ID account; the broker checks your token as it checks the API's.</p><p><a class="button" href="/console/auth/azure${query({ next: choices.next })}">Sign in with Microsoft</a></p></section>` : ""}
 ${
   choices.aws
     ? html`<section aria-labelledby="aws"><h2 id="aws">AWS</h2><form method="post" action="/console/auth/aws"><input type="hidden" name="csrf" value="${choices.csrf}">
@@ -115,8 +117,6 @@ export function vmsPage(frame: Frame, policies: RequestablePolicy[], message?: M
 }
 
 export interface RequestForm {
-  policy: string;
-  vm: string;
   ports: number[];
   minutes: number;
   source: string;
@@ -263,6 +263,6 @@ export function errorPage(frame: Frame, status: number, text: string): Html {
 }
 
 /** The page a sign-in callback answers with: the session cookie is SameSite=Strict, which a cross-site redirect chain would not send, so the browser moves on from this same-site page. */
-export function continuePage(): Html {
-  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/console/"><title>Signed in · pulumi-jit</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main id="main"><h1>Signed in</h1><p><a href="/console/">Continue to the console</a></p></main></body></html>`;
+export function continuePage(next: string): Html {
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${next}"><title>Signed in · pulumi-jit</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main id="main"><h1>Signed in</h1><p><a href="${next}">Continue to the console</a></p></main></body></html>`;
 }

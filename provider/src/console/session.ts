@@ -28,6 +28,8 @@ export interface PendingSignIn {
   state: string;
   verifier: string;
   expiresAt: number;
+  /** The console page to land on once signed in (a notification's link, say). */
+  next?: string;
 }
 
 export interface SessionLimits {
@@ -122,8 +124,8 @@ export class SessionStore {
     this.sessions.delete(id);
   }
 
-  startSignIn(): PendingSignIn {
-    const pending: PendingSignIn = { id: randomToken(), state: randomToken(), verifier: randomToken(), expiresAt: this.now() + 10 * 60_000 };
+  startSignIn(next?: string): PendingSignIn {
+    const pending: PendingSignIn = { id: randomToken(), state: randomToken(), verifier: randomToken(), expiresAt: this.now() + 10 * 60_000, ...(next !== undefined ? { next } : {}) };
     this.pending.set(pending.id, pending);
     return pending;
   }

@@ -40,7 +40,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--ca-file <pem>", "an extra CA certificate for the authority and STS endpoints (private or local endpoints)")
     .option("--dev-identity <name>", "LOCAL DEVELOPMENT ONLY: trust every caller as <name>, without proof (loopback addresses only)")
     .option("--rate <per-minute>", "requests per minute per caller", "120")
-    .option("--console-url <url>", "the web console's address as browsers reach it (https://jit.example.com); without it the console at /console/ answers loopback addresses only")
+    .option("--console-url <url>", "the web console's address as browsers reach it (https://jit.example.com/console); approve/deny links in notifications lead there; without it the console answers loopback addresses only")
     .option("--console-client-id <id>", "the Entra ID app (client) id the console signs in with (authorization code with PKCE; the first --azure-tenant); a client secret, if the app needs one, from JIT_CONSOLE_CLIENT_SECRET")
     .option("--no-console", "serve the API only, without the web console")
     .option("--config <file>", "read these settings, notification sinks, consoleUrl and approval defaults from a YAML or JSON file; flags given as well win")
@@ -57,9 +57,10 @@ The broker runs with its own cloud credentials (DefaultAzureCredential, the AWS 
 need the broker role (\`jit role … --kind broker\`); requesters need only the request role. Put TLS in
 front of it (a reverse proxy or load balancer): tokens and signed requests travel in headers. It
 logs one JSON line per request on stdout (caller, route, outcome, latency; never a credential).
-The web console is at /console/ (sign in with --console-client-id, an AWS signed identity proof, or
---dev-identity); behind a proxy give --console-url, the https address browsers use.
 Routes: GET /v1/openapi.json describes them.
+
+The web console is at /console/ (sign in with --console-client-id, an AWS signed identity proof, or
+--dev-identity); behind a proxy give --console-url, the address browsers use (https://jit.example.com/console).
 
 The config file (see README, "Running it for a team") holds listen, azure {tenants, authority,
 audiences}, aws {stsEndpoints, brokerId}, readers, admins, caFile, devIdentity, rate, consoleUrl,
