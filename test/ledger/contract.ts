@@ -122,6 +122,27 @@ export function ledgerContract(backend: Backend): void {
     assert.equal(await ledger.nextDueAt(), at(80));
   });
 
+  test(`${backend}: what a ledger last wrote gives way to another writer's later write (grants and the audit log's head)`, async () => {
+    const { ledger, url } = await fresh();
+    const other = await openLedger(url, { now: () => clock });
+    ledgers.push(other);
+    const grant = await ledger.createGrant(sampleGrant({ id: newGrantId() }));
+    await other.updateGrant(grant.id, 1, transition(grant, "applying"));
+    await assertRejectsJitError(() => ledger.updateGrant(grant.id, 1, transition(grant, "applying")), "VersionConflict", "version", /is at version 2, not at version 1/);
+    const applying = (await ledger.getGrant(grant.id))!;
+    assert.equal((await ledger.updateGrant(grant.id, 2, transition(applying, "active"))).version, 3);
+    await assertRejectsJitError(() => other.updateGrant(grant.id, 2, transition(applying, "active")), "VersionConflict", "version", /is at version 3/);
+
+    const event = (i: number) => newAuditEvent({ actor: "sweeper", action: "grant.expire", target: { policy: "web" }, outcome: "success", time: NOW + i });
+    await ledger.appendAudit(event(1));
+    await other.appendAudit(event(2));
+    await other.appendAudit(event(3));
+    await ledger.appendAudit(event(4));
+    const log = await other.readAuditLog();
+    assert.deepEqual(log.map((e) => e.position), [1, 2, 3, 4]);
+    assert.deepEqual(verifyAuditChain(log).problems, []);
+  });
+
   test(`${backend}: concurrent audit appends form one chain that verifies`, async () => {
     const { ledger, url } = await fresh();
     const other = await openLedger(url, { now: () => clock });

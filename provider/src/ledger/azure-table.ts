@@ -16,6 +16,12 @@ import { DUE_SHARDS, DueItem, ItemKind, ItemStore, STORE_SCHEMA_VERSION, StoredI
 /** A string property holds 64 KiB (32K UTF-16 units); longer bodies are split over body0, body1, ... */
 const CHUNK = 30_000;
 
+/** An item's version, ETag and due time, as last seen. */
+type Seen = { version?: number; etag?: string; dueAt?: number };
+
+/** How many items' ETags a store remembers (a sweep of this many grants reads none before writing). */
+const SEEN_ITEMS = 20_000;
+
 type Entity = { partitionKey: string; rowKey: string; etag?: string; version?: number; dueAt?: number; chunks?: number } & Record<string, unknown>;
 
 function statusOf(err: unknown): number | undefined {
@@ -42,6 +48,12 @@ export interface AzureTableOptions {
 export class AzureTableStore implements ItemStore {
   readonly description: string;
   private readonly client: TableClient;
+  /**
+   * What this store last read or wrote of each item: its version, ETag and due time. A write at
+   * that version goes out with that ETag and no read first; if the item has changed since, the
+   * ETag no longer matches and the write is refused, as after a read.
+   */
+  private readonly seen = new Map<string, Seen>();
 
   constructor(options: AzureTableOptions) {
     this.description = options.description;
@@ -75,12 +87,21 @@ export class AzureTableStore implements ItemStore {
   private async entity(partition: string, row: string): Promise<Entity | undefined> {
     return this.call(async () => {
       try {
-        return (await this.client.getEntity<Entity>(partition, row)) as Entity;
+        return this.note(partition, row, (await this.client.getEntity<Entity>(partition, row)) as Entity);
       } catch (err) {
-        if (statusOf(err) === 404) return undefined;
+        if (statusOf(err) === 404) return this.note(partition, row, undefined);
         throw err;
       }
     });
+  }
+
+  /** Remembers (or, given nothing, forgets) what was seen of an item; the oldest are forgotten first. */
+  private note<T extends Seen | undefined>(partition: string, row: string, item: T): T {
+    const id = `${partition}/${row}`;
+    this.seen.delete(id);
+    if (item?.etag !== undefined) this.seen.set(id, { version: item.version, etag: item.etag, dueAt: item.dueAt });
+    if (this.seen.size > SEEN_ITEMS) this.seen.delete(this.seen.keys().next().value!);
+    return item;
   }
 
   async get(kind: ItemKind, key: string): Promise<StoredItem | undefined> {
@@ -90,16 +111,20 @@ export class AzureTableStore implements ItemStore {
 
   async put(kind: ItemKind, key: string, body: string, expected: number, dueAt?: number): Promise<boolean> {
     const entity: Entity = { partitionKey: kind, rowKey: key, version: expected + 1, ...chunked(body), ...(dueAt === undefined ? {} : { dueAt }) };
-    const current = expected === 0 ? undefined : await this.entity(kind, key);
+    const known = this.seen.get(`${kind}/${key}`);
+    const current = expected === 0 ? undefined : known?.version === expected ? known : await this.entity(kind, key);
     if (expected !== 0 && (current === undefined || current.version !== expected)) return false;
     if (kind === "grant" && dueAt !== undefined && current?.dueAt !== dueAt) await this.indexDue(key, dueAt);
     const written = await this.call(async () => {
       try {
-        if (current === undefined) await this.client.createEntity(entity);
-        else await this.client.updateEntity(entity, "Replace", { etag: current.etag });
+        const { etag } = current === undefined ? await this.client.createEntity(entity) : await this.client.updateEntity(entity, "Replace", { etag: current.etag });
+        this.note(kind, key, { version: entity.version, etag, dueAt });
         return true;
       } catch (err) {
-        if (statusOf(err) === 409 || statusOf(err) === 412 || statusOf(err) === 404) return false;
+        if (statusOf(err) === 409 || statusOf(err) === 412 || statusOf(err) === 404) {
+          this.note(kind, key, undefined);
+          return false;
+        }
         throw err;
       }
     });
@@ -120,6 +145,7 @@ export class AzureTableStore implements ItemStore {
     return this.call(async () => {
       try {
         await this.client.deleteEntity(kind, key, { etag: current.etag });
+        this.note(kind, key, undefined);
         return true;
       } catch (err) {
         if (statusOf(err) === 404 || statusOf(err) === 412) return false;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertJitError, assertRejectsJitError } from "../model/testing/assert";
-import { describeLedger, parseLedgerLocation } from "./open";
+import { describeLedger, parseLedgerLocation, storableLedgerProblem } from "./open";
 import { storeCall } from "./retry";
 
 test("a ledger location is a path or a URL; each URL form names its store, and secrets never show in its description", () => {
@@ -58,4 +58,16 @@ test("a store call retries throttling with growing backoff, then fails as Unavai
   assert.equal(value, "done");
   const refused = await assertRejectsJitError(() => storeCall("x", () => "fatal", () => Promise.reject(new Error("denied"))), "Unavailable", "ledger", /the store refused the request \(denied\)/);
   assert.doesNotMatch(refused.message, /attempts/);
+});
+
+test("a ledger location kept in a stack's state carries no credential, and the refusal repeats none", () => {
+  for (const ok of ["/srv/jit/ledger.db", "sqlite:///srv/jit/ledger.db", "azuretable://jitledger", "dynamodb://jit-ledger?region=eu-west-1", "postgres://db.internal:5432/jit?schema=team", "https://acct.table.core.windows.net/jitledger"]) {
+    assert.equal(storableLedgerProblem(ok), undefined, ok);
+  }
+  for (const bad of ["postgres://jit:hunter2@db.internal:5432/jit", "postgres://jit@db.internal/jit", "https://acct.table.core.windows.net/jitledger?sig=hunter2"]) {
+    const problem = storableLedgerProblem(bad);
+    assert.match(problem ?? "", /carries a credential/, bad);
+    assert.ok(!problem?.includes("hunter2"), problem);
+  }
+  assert.match(storableLedgerProblem("ftp://host/x") ?? "", /unknown kind of ledger/);
 });

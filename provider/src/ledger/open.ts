@@ -87,6 +87,26 @@ export function parseLedgerLocation(location: string, env: NodeJS.ProcessEnv = p
   }
 }
 
+/**
+ * Why `location` may not be kept where others read it (a stack's state, a configuration file), or
+ * undefined when it may: it must be a ledger location, and carry no secret (a password, a user name,
+ * or a key, signature or token in its query). Secrets stay in the environment, as the stores' own
+ * tools expect them: PGPASSWORD, AZURE_STORAGE_CONNECTION_STRING, the clouds' credential chains.
+ */
+export function storableLedgerProblem(location: string): string | undefined {
+  try {
+    const parsed = parseLedgerLocation(location, { AZURE_STORAGE_CONNECTION_STRING: "-" });
+    if (parsed.kind === "sqlite") return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const url = new URL(location);
+  if (url.username || url.password || describeUrl(url) !== url.href) {
+    return `${describeUrl(url)} carries a credential, which would be stored in plain text; give it to the environment instead (PGUSER and PGPASSWORD for PostgreSQL, AZURE_STORAGE_CONNECTION_STRING for azuretable://)`;
+  }
+  return undefined;
+}
+
 /** The ledger's location as people may see it: a path, or a URL without secrets. */
 export function describeLedger(location: string = defaultLedgerPath()): string {
   try {

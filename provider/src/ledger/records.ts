@@ -46,12 +46,15 @@ export function checkLimit(limit: number | undefined): number | undefined {
 }
 
 /** The keys of a grant's VMs, sorted (a valid grant names each VM once). */
-export function vmKeys(grant: Grant): string[] {
+export function vmKeys(grant: { virtualMachines: readonly { id: string }[] }): string[] {
   return grant.virtualMachines.map((vm) => vmKey(parseVmId(vm.id))).sort();
 }
 
+/** What of a grant is fixed when it is created. */
+export type FixedGrant = Pick<Grant, "policy" | "cloud" | "createdAt"> & { virtualMachines: readonly { id: string }[] };
+
 /** A grant's policy, cloud, VMs and creation time are fixed when it is created; an update that changes them is refused. */
-export function checkImmutable(id: string, stored: Grant, next: Grant): void {
+export function checkImmutable(id: string, stored: FixedGrant, next: FixedGrant): void {
   const same =
     stored.policy.toLowerCase() === next.policy.toLowerCase() &&
     stored.cloud === next.cloud &&

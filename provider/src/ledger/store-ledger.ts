@@ -7,7 +7,7 @@ import { parseOrThrow } from "../model/validate";
 import { Cloud, parseVmId, vmKey } from "../model/vm";
 import { AuditFilter, GrantFilter, Ledger, PolicyRecord, PolicyWrite, WriteOptions } from "./ledger";
 import { NotificationEvent, OutboxEntry, outboxKey, parseNotification } from "../model/notification";
-import { agree, checkImmutable, checkLimit, checkVersion, decode, nextOutbox } from "./records";
+import { FixedGrant, agree, checkImmutable, checkLimit, checkVersion, decode, nextOutbox } from "./records";
 import { ItemStore, StoredItem, auditKey, auditSeq } from "./store";
 
 export interface StoreLedgerOptions {
@@ -19,6 +19,15 @@ export interface StoreLedgerOptions {
 
 /** Appends race for the next position; each loser re-reads the head. Enough for dozens of writers at once. */
 const AUDIT_APPEND_ATTEMPTS = 200;
+
+/** How many grants' last known versions a ledger remembers (a sweep of this many due grants reads none twice). */
+const KNOWN_GRANTS = 20_000;
+
+/** What an update must keep of a grant (see `checkImmutable`), at the version it was last read or written. */
+interface KnownGrant {
+  version: number;
+  fixed: FixedGrant;
+}
 
 function changedMeanwhile(what: string): JitError {
   return new JitError("VersionConflict", `${what} changed while it was being written: someone else changed it; read it again and retry`, { field: "version" });
@@ -37,6 +46,14 @@ export class StoreLedger implements Ledger {
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private closed = false;
+  /**
+   * Grants as this ledger last read or wrote them. An update whose expected version is the one
+   * known here writes at once: the store's compare-and-swap on that version proves the stored
+   * record is the known one, so the read before the write would tell nothing new.
+   */
+  private readonly known = new Map<string, KnownGrant>();
+  /** The audit entry this ledger last appended or read as the head: the next append tries the position after it first. */
+  private auditHead: AuditRecord | undefined;
 
   constructor(
     private readonly store: ItemStore,
@@ -86,17 +103,27 @@ export class StoreLedger implements Ledger {
     if (!(await this.store.put("grant", stored.id, JSON.stringify(stored), 0, restoreDueAt(stored)))) {
       throw new JitError("Conflict", `grant ${stored.id} already exists`, { field: "id" });
     }
-    return stored;
+    return this.remember(stored);
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
     const item = await this.store.get("grant", id);
-    return item === undefined ? undefined : this.grantFrom(item);
+    if (item === undefined) {
+      this.known.delete(id);
+      return undefined;
+    }
+    return this.remember(this.grantFrom(item));
   }
 
   async updateGrant(id: string, expectedVersion: number, next: Grant): Promise<Grant> {
     const stored = parseGrant({ ...next, version: expectedVersion + 1 });
     if (stored.id !== id) throw new JitError("InvalidInput", `the grant passed is ${stored.id}, not ${id}`, { field: "id" });
+    const known = this.known.get(id);
+    if (known?.version === expectedVersion) {
+      checkImmutable(id, known.fixed, stored);
+      if (await this.store.put("grant", id, JSON.stringify(stored), expectedVersion, restoreDueAt(stored))) return this.remember(stored);
+      // Someone else wrote it since: read it to say whether it is gone or moved on.
+    }
     const current = await this.getGrant(id);
     if (current === undefined) throw new JitError("NotFound", `grant ${id} does not exist`, { field: "id" });
     checkVersion(`grant ${id}`, current.version, expectedVersion);
@@ -104,7 +131,16 @@ export class StoreLedger implements Ledger {
     if (!(await this.store.put("grant", id, JSON.stringify(stored), expectedVersion, restoreDueAt(stored)))) {
       throw changedMeanwhile(`grant ${id}`);
     }
-    return stored;
+    return this.remember(stored);
+  }
+
+  /** Notes the grant's version; the oldest noted are forgotten first, so the memory stays bounded. */
+  private remember(grant: Grant): Grant {
+    this.known.delete(grant.id);
+    const { policy, cloud, createdAt } = grant;
+    this.known.set(grant.id, { version: grant.version, fixed: { policy, cloud, createdAt, virtualMachines: grant.virtualMachines.map(({ id }) => ({ id })) } });
+    if (this.known.size > KNOWN_GRANTS) this.known.delete(this.known.keys().next().value!);
+    return grant;
   }
 
   async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
@@ -140,13 +176,22 @@ export class StoreLedger implements Ledger {
 
   async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
     const event = parseAuditEvent(input);
+    // The head this ledger knows first: when it is the only writer, the append needs no read.
+    let last = this.auditHead;
+    let known = last !== undefined;
     for (let attempt = 0; attempt < AUDIT_APPEND_ATTEMPTS; attempt++) {
-      const [head] = await this.store.list("audit", 1);
-      const last = head === undefined ? undefined : this.auditFrom(head);
+      if (!known) {
+        const [head] = await this.store.list("audit", 1);
+        last = head === undefined ? undefined : this.auditFrom(head);
+      }
       const entry = chainAudit(last, event);
-      if (await this.store.put("audit", auditKey(entry.seq), JSON.stringify(entry), 0)) return event;
-      // Another writer took this position: back off a little, at random, so racers spread out.
-      await this.sleep(Math.random() * Math.min(50, 2 * (attempt + 1)));
+      if (await this.store.put("audit", auditKey(entry.seq), JSON.stringify(entry), 0)) {
+        this.auditHead = entry;
+        return event;
+      }
+      // Another writer took this position: read the head again, and back off a little, at random, so racers spread out.
+      if (known) known = false;
+      else await this.sleep(Math.random() * Math.min(50, 2 * (attempt + 1)));
     }
     throw new JitError("Unavailable", `${this.description}: the audit log stayed busy through ${AUDIT_APPEND_ATTEMPTS} attempts to append; try again`, { field: "ledger" });
   }

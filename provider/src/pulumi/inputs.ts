@@ -1,3 +1,4 @@
+import { storableLedgerProblem } from "../ledger/open";
 import { Cloud, JitError, Policy, PolicyInput, fieldPath } from "../model";
 
 /**
@@ -20,6 +21,12 @@ export interface PolicyResourceInputs {
   allowSharedSecurityGroups?: boolean;
   /** AWS: the region of instances given by bare id, when the environment names none (default: the stack's `aws:region`). */
   region?: string;
+  /**
+   * The ledger the policy is registered in: a SQLite path or a ledger URL, as `--ledger` takes
+   * (default: `$JIT_LEDGER`, else `~/.pulumi-jit/ledger.db`). Kept in the stack's state, so it may
+   * carry no credential: those stay in the environment.
+   */
+  ledger?: string;
 }
 
 /**
@@ -38,6 +45,7 @@ export const POLICY_RESOURCE_INPUTS = {
   resourceGroupName: ["azure"],
   allowSharedSecurityGroups: ["aws"],
   region: ["aws"],
+  ledger: ["azure", "aws"],
 } as const satisfies Record<keyof PolicyResourceInputs, readonly Cloud[]>;
 
 /** The engine's placeholder for a value not known until apply (preview). */
@@ -74,6 +82,9 @@ export function providerRegion(cloud: Cloud, inputs: Pick<PolicyResourceInputs, 
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || inputs.region || undefined;
 }
 
+/** The longest ledger location taken, as for the provider's configuration. */
+const MAX_LEDGER = 2048;
+
 export interface CheckFailure {
   property: string;
   reason: string;
@@ -104,6 +115,10 @@ export function checkPolicyInputs(cloud: Cloud, inputs: PolicyResourceInputs): {
       failures.push({ property: `virtualMachines[${i}].id`, reason: `is not ${cloud === "aws" ? "an EC2 instance id or ARN" : "an Azure VM resource id"}; this is the ${cloud} JitPolicy` });
     }
   });
+  if (inputs.ledger !== undefined) {
+    const problem = typeof inputs.ledger === "string" && inputs.ledger.length <= MAX_LEDGER ? storableLedgerProblem(inputs.ledger) : `must be a ledger path or URL of at most ${MAX_LEDGER} characters`;
+    if (problem) failures.push({ property: "ledger", reason: problem });
+  }
   if (cloud === "azure" && inputs.allowSharedSecurityGroups !== undefined) {
     failures.push({ property: "allowSharedSecurityGroups", reason: "applies to AWS security groups only" });
   }

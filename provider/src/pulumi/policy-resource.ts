@@ -32,6 +32,12 @@ export interface JitPolicyArgsBase {
   autoApprove?: pulumi.Input<pulumi.Input<{ sourceWithin?: pulumi.Input<pulumi.Input<string>[]>; maxDuration?: pulumi.Input<string> }>[]>;
   /** Emergency principals who may skip approval with a justification, under a shorter maximum. */
   breakGlass?: pulumi.Input<{ principals: pulumi.Input<pulumi.Input<string>[]>; maxRequestAccessDuration?: pulumi.Input<string> }>;
+  /**
+   * The ledger to register the policy in: a SQLite path or a ledger URL, as `jit --ledger` takes
+   * (default: `$JIT_LEDGER` where `pulumi up` runs, else `~/.pulumi-jit/ledger.db`). It is kept in
+   * the stack's state, so a URL with a password or key is refused: credentials stay in the environment.
+   */
+  ledger?: pulumi.Input<string>;
 }
 
 export const RESOURCE_MODULE: Record<Cloud, string> = { azure: "pulumi-jit/azure", aws: "pulumi-jit/aws" };
@@ -50,6 +56,8 @@ export abstract class JitPolicyResource extends pulumi.dynamic.Resource {
   /** Differences from the baseline found by the last refresh; the next `pulumi up` repairs them. */
   declare public readonly drift: pulumi.Output<string[]>;
   declare public readonly warnings: pulumi.Output<string[]>;
+  /** The ledger the policy is registered in, when the program names one. */
+  declare public readonly ledger: pulumi.Output<string | undefined>;
 
   protected constructor(cloud: Cloud, name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
     requireArgs(`${cloud}.JitPolicy`, args, ["virtualMachines"]);
@@ -61,6 +69,8 @@ export abstract class JitPolicyResource extends pulumi.dynamic.Resource {
     const props: Record<keyof Omit<PolicyResourceInputs, "policyName">, unknown> & Record<string, unknown> = {
       ...args,
       policyName: args.policyName ?? name,
+      // An output whether given or not, so that a program can read it back.
+      ledger: args.ledger,
       cloud: undefined,
       rules: undefined,
       vms: undefined,

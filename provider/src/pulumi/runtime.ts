@@ -1,4 +1,5 @@
 import type { AccessOptions } from "../access/context";
+import { withContext } from "../access/context";
 import { applyPolicy, inspectPolicy, removePolicy } from "../access/policy";
 import type { BaselineOptions, BaselineRecord, BaselineResult } from "../driver";
 import { Cloud, JitError, Policy, parsePolicy } from "../model";
@@ -23,14 +24,24 @@ export interface PolicyResourceOutputs extends PolicyResourceInputs {
   baseline: BaselineRecord;
 }
 
-/** The ledger and drivers come from the environment; progress goes where the engine shows it. */
+/** Drivers come from the environment; progress goes where the engine shows it. */
 const ACCESS: AccessOptions = { progress: (m) => process.stderr.write(`pulumi-jit: ${m}\n`) };
 
-/** With the region the program's stack names (`aws:region`) when the environment names none. */
-function accessFor(cloud: Cloud, inputs: Pick<PolicyResourceInputs, "region">): AccessOptions {
+/**
+ * Runs `work` with the policy's ledger (its `ledger` input, else the environment's) and, on AWS,
+ * the region the program's stack names (`aws:region`) when the environment names none. A ledger
+ * opened here is closed however `work` ends.
+ */
+async function withAccess<T>(cloud: Cloud, inputs: Pick<PolicyResourceInputs, "region" | "ledger">, work: (access: AccessOptions) => Promise<T>): Promise<T> {
   const region = providerRegion(cloud, inputs);
-  if (!region) return ACCESS;
-  return { ...ACCESS, drivers: { aws: (require("../aws") as typeof import("../aws")).createAwsDriver({ region }) } };
+  const access: AccessOptions = region ? { ...ACCESS, drivers: { aws: (require("../aws") as typeof import("../aws")).createAwsDriver({ region }) } } : ACCESS;
+  if (inputs.ledger === undefined) return work(access);
+  const ledger = await (require("../ledger") as typeof import("../ledger")).openLedger(inputs.ledger);
+  try {
+    return await work({ ...access, ledger });
+  } finally {
+    await ledger.close();
+  }
 }
 
 const INPUT_KEYS = Object.keys(POLICY_RESOURCE_INPUTS) as (keyof PolicyResourceInputs)[];
@@ -52,19 +63,20 @@ export async function diff(olds: PolicyResourceOutputs, news: PolicyResourceInpu
 
 export async function create(cloud: Cloud, inputs: PolicyResourceInputs) {
   const policy = validPolicy(cloud, inputs);
-  const result = await applyPolicy({ policy, mode: "create", options: baselineOptions(inputs) }, accessFor(cloud, inputs));
+  const result = await withAccess(cloud, inputs, (access) => applyPolicy({ policy, mode: "create", options: baselineOptions(inputs) }, access));
   return { id: policy.name, outs: outputs(cloud, inputs, result) };
 }
 
 export async function read(cloud: Cloud, id: string, props: PolicyResourceOutputs) {
   const policy = validPolicy(cloud, props);
-  const inspected = await inspectPolicy(policy, props.baseline, accessFor(cloud, props));
+  const inspected = await withAccess(cloud, props, (access) => inspectPolicy(policy, props.baseline, access));
   return { id, props: outputs(cloud, props, inspected) };
 }
 
 export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: PolicyResourceInputs) {
   const policy = validPolicy(cloud, news);
-  const result = await applyPolicy({ policy, previous: olds.baseline, mode: "update", options: baselineOptions(news) }, accessFor(cloud, news));
+  if (olds.ledger !== news.ledger) await requireMoved(cloud, policy.name, olds, news);
+  const result = await withAccess(cloud, news, (access) => applyPolicy({ policy, previous: olds.baseline, mode: "update", options: baselineOptions(news) }, access));
   return { outs: outputs(cloud, news, result) };
 }
 
@@ -73,7 +85,23 @@ export async function update(cloud: Cloud, olds: PolicyResourceOutputs, news: Po
  * always leaves the network as it was before the policy.
  */
 export async function remove(cloud: Cloud, props: PolicyResourceOutputs): Promise<void> {
-  await removePolicy(validPolicy(cloud, props), props.baseline, accessFor(cloud, props));
+  await withAccess(cloud, props, (access) => removePolicy(validPolicy(cloud, props), props.baseline, access));
+}
+
+/**
+ * A policy moves to another ledger with its grants and audit log (`jit ledger migrate`), not by
+ * registering it afresh: that would leave its live grants, and the record of what to close, behind.
+ */
+async function requireMoved(cloud: Cloud, name: string, olds: PolicyResourceOutputs, news: PolicyResourceInputs): Promise<void> {
+  const found = await withAccess(cloud, news, (access) => withContext(access, (ctx) => ctx.ledger.getPolicy(name)));
+  if (found) return;
+  const { describeLedger } = require("../ledger") as typeof import("../ledger");
+  const [from, to] = [describeLedger(olds.ledger), describeLedger(news.ledger)];
+  throw new JitError(
+    "InvalidInput",
+    `policy "${name}" is registered in ${from}, not in ${to}: move the ledger first (jit ledger migrate --from <${from}> --to <${to}>), then run pulumi up again`,
+    { field: "ledger" },
+  );
 }
 
 function baselineOptions(inputs: PolicyResourceInputs): BaselineOptions {
