@@ -34,7 +34,7 @@ test("every example is in tsconfig.examples.json and has its project files", () 
   // The TypeScript examples; those in other languages are checked against schema.json by test/plugin/examples.test.ts.
   const all = readdirSync(EXAMPLES, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   const examples = all.filter((e) => /^runtime: nodejs$/m.test(readFileSync(path.join(EXAMPLES, e, "Pulumi.yaml"), "utf8")));
-  assert.deepEqual(examples.sort(), ["aws-ec2", "azure-vm"]);
+  assert.deepEqual(examples.sort(), ["aws-broker", "aws-ec2", "azure-broker", "azure-vm"]);
   assert.deepEqual(all.filter((e) => !examples.includes(e)).sort(), ["python-aws-ec2", "yaml-azure-vm"]);
   const config = JSON.parse(readFileSync(path.join(ROOT, TSCONFIG), "utf8")) as { files: string[] };
   assert.deepEqual(

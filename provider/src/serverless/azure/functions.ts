@@ -64,7 +64,9 @@ export function clientAddress(forwarded: string | null): string {
 
 export async function sweepHandler(_timer: Timer, invocation: InvocationContext): Promise<SweepReport> {
   const report = await sweepWith(await context());
-  (report.failed.length ? invocation.error : invocation.log)(`pulumi-jit sweep: ${JSON.stringify(report)}`);
+  const line = `pulumi-jit sweep: ${JSON.stringify(report)}`;
+  if (report.failed.length) invocation.error(line);
+  else invocation.log(line);
   return report;
 }
 
