@@ -18,7 +18,7 @@ import { AccessContext, AccessOptions, withContext } from "./context";
 import type { CloudDriver } from "../driver";
 import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
-import { PolicyRef, resolvePolicy } from "./policies";
+import { PolicyRef, resolvePolicyRecord } from "./policies";
 import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
 
@@ -59,7 +59,7 @@ export async function requestAccess(args: RequestAccessArgs, options: RequestAcc
 
 export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions = {}): Promise<Grant> {
   const { policy: ref, ...request } = args;
-  const policy = await resolvePolicy(ctx.ledger, ref);
+  const { policy, baseline } = await resolvePolicyRecord(ctx.ledger, ref);
   const cloud = policyCloud(policy);
   const driver = await ctx.driver(cloud);
   const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
@@ -110,7 +110,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   await journal.edit((g) => transition(g, "applying"));
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
-    await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
+    await driver.applyGrant(journal.grant, journal, ctx.progress, policy, baseline);
     grant = await journal.edit((g) => transition(g, "active"));
   } catch (err) {
     await undoFailedApply(ctx, driver, journal, err);

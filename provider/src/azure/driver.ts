@@ -69,8 +69,8 @@ export class AzureDriver implements CloudDriver {
     return azureRequesterMatches(listed, principal);
   }
 
-  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy): Promise<void> {
-    return applyGrant(this.clients, grant, journal, progress, policy);
+  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy, baseline?: BaselineRecord): Promise<void> {
+    return applyGrant(this.clients, grant, journal, progress, policy, baseline);
   }
 
   restoreGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<RestoreReport> {

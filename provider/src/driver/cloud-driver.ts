@@ -36,9 +36,10 @@ export interface CloudDriver {
    * and as applied once it is, so that a crash at any point leaves a record `restoreGrant` and
    * `sweep` can finish from. Must resume cleanly from a grant that already has changes. `policy`
    * is the policy the grant was checked against, for what it says about the way to a VM (Azure:
-   * the firewall in front of it, by `publicIpAddress`).
+   * the firewall in front of it, by `publicIpAddress`); `baseline` is what its last apply recorded
+   * (Azure: where each VM was found, so that a grant need not read it all again).
    */
-  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress, policy?: Policy): Promise<void>;
+  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress, policy?: Policy, baseline?: BaselineRecord): Promise<void>;
 
   /**
    * Removes exactly what the grant's changes recorded, verified against the record, and nothing
