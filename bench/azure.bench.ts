@@ -42,7 +42,6 @@ async function measure(work: (b: Bench) => Promise<unknown>, units: number, note
   const mark = b.emu.calls.mark();
   const from = b.emu.latency.now();
   await work(b);
-  if (process.env.OPS) console.log(JSON.stringify(b.emu.calls.byOperation({ since: mark })));
   return {
     calls: b.emu.calls.count({ since: mark }),
     writes: b.emu.calls.count({ since: mark, write: true }),

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { requestAccess, revokeAccess } from "../../provider/src/access";
+import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
 import { parseJitRule } from "../../provider/src/plan";
 import { azureWorld, deployPolicy, nsgIdsOf, reaches, rulesOf, snapshot } from "./support";
 
@@ -48,6 +48,37 @@ test("32 concurrent requests on one VM's NSGs, under injected 409 and 429 answer
     assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
   } finally {
     emu.faults.clear();
+    await world.close();
+  }
+});
+
+test("a sweep of many due grants on the same VMs writes each NSG once, and ends every grant", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vms = [1, 2, 3].map((i) => emu.seed.typicalVm({ resourceGroup: "due", name: `vm${i}`, subnet: "shared", nicNsg: i === 1 }));
+    await deployPolicy(world, {
+      name: "due",
+      virtualMachines: vms.map((vm) => ({ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] })),
+    });
+    const ids = [...new Set(vms.flatMap((vm) => nsgIdsOf(vm)))];
+    const baseline = snapshot(emu, ids);
+    const grants = [];
+    for (const [i, vm] of vms.entries()) {
+      for (const source of ["203.0.113.1", "203.0.113.2"]) {
+        grants.push(await requestAccess({ policy: "due", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: `PT${i + 1}H`, allowedSourceAddressPrefix: source }] }] }, world.options));
+      }
+    }
+    world.clock.t += 4 * 3600_000;
+    const mark = emu.calls.mark();
+    const report = await sweep({ ...world.options, repairBaselines: false });
+    assert.deepEqual(report.failed, []);
+    assert.deepEqual(new Set(report.restored.map((r) => r.grantId)), new Set(grants.map((g) => g.id)));
+    assert.ok(report.restored.every((r) => r.state === "expired"));
+    const writes = emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" });
+    assert.equal(writes.length, ids.length, `one write per NSG (${ids.length}), not one per grant (${grants.length})`);
+    assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
+  } finally {
     await world.close();
   }
 });

@@ -18,7 +18,7 @@ import { applyBaseline, inspectBaseline, removeBaseline } from "./baseline";
 import { AzureClients } from "./clients";
 import { AzureConnection, resolveConnection } from "./connection";
 import { applyGrant } from "./grant";
-import { restoreGrant } from "./restore";
+import { restoreGrant, restoreGrants } from "./restore";
 import { sweepOrphans } from "./sweep";
 import { principalOfToken } from "./token";
 
@@ -75,6 +75,10 @@ export class AzureDriver implements CloudDriver {
 
   restoreGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<RestoreReport> {
     return restoreGrant(this.clients, grant, journal, progress);
+  }
+
+  restoreGrants(items: ReadonlyArray<{ grant: Grant; journal: ChangeJournal }>, progress: Progress = quiet): Promise<Array<RestoreReport | Error>> {
+    return restoreGrants(this.clients, items, progress);
   }
 
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress: Progress = quiet): Promise<OrphanReport[]> {

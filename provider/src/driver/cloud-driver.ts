@@ -48,6 +48,13 @@ export interface CloudDriver {
   restoreGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<RestoreReport>;
 
   /**
+   * `restoreGrant` for many grants at once, where the cloud can do them together (Azure: one write
+   * per NSG for all of them). One result per grant, in order: its report, or the error that grant
+   * alone failed with.
+   */
+  restoreGrants?(items: ReadonlyArray<{ grant: Grant; journal: ChangeJournal }>, progress?: Progress): Promise<Array<RestoreReport | Error>>;
+
+  /**
    * Finds rules and groups of ours straight from the cloud, by the grant id and expiry stamped on
    * them, and removes those whose expiry has passed or whose grant the ledger knows has ended. A
    * rule whose grant the ledger does not know is left alone until its stamped expiry: it may
