@@ -1,4 +1,4 @@
-import { requestAccess, revokeAccess } from "../provider/src/access";
+import { requestAccess, revokeAccess, sweep } from "../provider/src/access";
 import { AzureDriver, createAzureDriver } from "../provider/src/azure";
 import { AzureEmulator, startAzureEmulator } from "../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../provider/src/ledger";
@@ -145,10 +145,43 @@ const concurrent: Scenario = {
     ),
 };
 
+/**
+ * A sweep pass that finds many grants due at once: 100 subnets of 10 VMs each, every VM granted (a
+ * request per subnet: 1,000 allow rules in 100 NSGs), all past their end. Set up unmeasured; the
+ * row is the sweep itself, its orphan listing included. (A policy holds at most 1,000 VMs, and
+ * seeding ten times as many VMs in the local endpoint takes minutes.)
+ */
+const SWEEP_NSGS = 100;
+const SWEEP_PER_NSG = 10;
+const sweepRow: Scenario = {
+  api: "ARM",
+  name: `sweep, ${SWEEP_NSGS} due grants (${SWEEP_NSGS * SWEEP_PER_NSG} VMs) over ${SWEEP_NSGS} NSGs`,
+  run: async () => {
+    const b = await bench();
+    const vmIds = fleet(b.emu, "due", SWEEP_NSGS * SWEEP_PER_NSG, SWEEP_NSGS, false);
+    await applyPolicy(b, "due", vmIds);
+    const bySubnet = Array.from({ length: SWEEP_NSGS }, (_, s) => vmIds.filter((_, i) => i % SWEEP_NSGS === s));
+    const options = { ledger: b.ledger, drivers: { azure: b.driver } };
+    const made = await Promise.all(
+      bySubnet.map((ids) => requestAccess({ policy: "due", virtualMachines: ids.map((id) => ({ id, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: "203.0.113.7" }] })) }, options)),
+    );
+    const later = new Date(Date.now() + 2 * 3600_000);
+    return measure(
+      async () => {
+        const report = await sweep({ ...options, now: () => later, repairBaselines: false });
+        if (report.failed.length > 0 || report.restored.length !== made.length) throw new Error(`the sweep did not end every grant: ${JSON.stringify(report.failed.slice(0, 3))}`);
+      },
+      SWEEP_NSGS * SWEEP_PER_NSG,
+      `${made.length} grants of ${SWEEP_PER_NSG} VMs ended in one pass; per NSG one write`,
+    );
+  },
+};
+
 const all = [
   ...scenariosFor("one", "1 VM (subnet NSG + NIC NSG)", 1, 1, true),
   concurrent,
   ...scenariosFor("fleet", "200 VMs behind 4 NSGs", 200, 4, false),
+  sweepRow,
 ];
 const last = all[all.length - 1];
 

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { requestAccess, revokeAccess } from "../../provider/src/access";
+import { NetworkManagementClient } from "@azure/arm-network";
+import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
 import { parseJitRule } from "../../provider/src/plan";
 import { azureWorld, deployPolicy, nsgIdsOf, reaches, rulesOf, snapshot } from "./support";
 
@@ -48,6 +49,63 @@ test("32 concurrent requests on one VM's NSGs, under injected 409 and 429 answer
     assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
   } finally {
     emu.faults.clear();
+    await world.close();
+  }
+});
+
+test("a sweep of many due grants on the same VMs writes each NSG once, and ends every grant", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vms = [1, 2, 3].map((i) => emu.seed.typicalVm({ resourceGroup: "due", name: `vm${i}`, subnet: "shared", nicNsg: i === 1 }));
+    await deployPolicy(world, {
+      name: "due",
+      virtualMachines: vms.map((vm) => ({ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] })),
+    });
+    const ids = [...new Set(vms.flatMap((vm) => nsgIdsOf(vm)))];
+    const baseline = snapshot(emu, ids);
+    const grants = [];
+    for (const [i, vm] of vms.entries()) {
+      for (const source of ["203.0.113.1", "203.0.113.2"]) {
+        grants.push(await requestAccess({ policy: "due", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: `PT${i + 1}H`, allowedSourceAddressPrefix: source }] }] }, world.options));
+      }
+    }
+    world.clock.t += 4 * 3600_000;
+    const mark = emu.calls.mark();
+    const report = await sweep({ ...world.options, repairBaselines: false });
+    assert.deepEqual(report.failed, []);
+    assert.deepEqual(new Set(report.restored.map((r) => r.grantId)), new Set(grants.map((g) => g.id)));
+    assert.ok(report.restored.every((r) => r.state === "expired"));
+    const writes = emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" });
+    assert.equal(writes.length, ids.length, `one write per NSG (${ids.length}), not one per grant (${grants.length})`);
+    assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a grant reads only the NSGs it writes while the policy's recorded placement holds, and reads the VMs again once it does not", async () => {
+  const world = await azureWorld();
+  const { emu } = world;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "placed", name: "vm1" });
+    await deployPolicy(world, { name: "placed", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }] });
+    const ask = (source: string) => requestAccess({ policy: "placed", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] }, world.options);
+    let mark = emu.calls.mark();
+    await ask("203.0.113.1");
+    assert.deepEqual(emu.calls.byOperation({ since: mark, write: false }), { Permissions_ListForResource: 1, NetworkSecurityGroups_Get: 2, AsyncOperation_Get: 4 }, "no VM, NIC or subnet read; each operation answers \"in progress\" once here");
+
+    // Somebody removes the policy's deny rule from the NIC's NSG: the record no longer matches what is there.
+    const nsgName = vm.nicNsgId!.split("/").pop()!;
+    const deny = emu.state.nsgRules("placed", nsgName).find((r) => parseJitRule(r)?.kind === "deny")!;
+    const network = new NetworkManagementClient(emu.credential, emu.subscriptionId, emu.clientOptions);
+    await network.securityRules.delete("placed", nsgName, deny.name, { updateIntervalInMs: 0 });
+    mark = emu.calls.mark();
+    const second = await ask("203.0.113.2");
+    assert.equal(second.state, "active");
+    assert.ok(emu.calls.count({ since: mark, operation: "VirtualMachines_Get" }) === 1, "the VM was read again");
+    assert.equal(reaches(emu, vm, "203.0.113.2", 22), true);
+  } finally {
     await world.close();
   }
 });

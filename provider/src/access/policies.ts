@@ -1,3 +1,4 @@
+import type { BaselineRecord } from "../driver";
 import type { Ledger } from "../ledger";
 import { JitError, Policy, PolicyInput, parsePolicy } from "../model";
 
@@ -5,7 +6,12 @@ import { JitError, Policy, PolicyInput, parsePolicy } from "../model";
 export type PolicyRef = string | Policy | PolicyInput;
 
 export async function resolvePolicy(ledger: Ledger, ref: PolicyRef): Promise<Policy> {
-  if (typeof ref !== "string") return parsePolicy(ref, "policy");
+  return (await resolvePolicyRecord(ledger, ref)).policy;
+}
+
+/** The policy, and the baseline its last apply recorded when it is registered in the ledger (an inline policy has none). */
+export async function resolvePolicyRecord(ledger: Ledger, ref: PolicyRef): Promise<{ policy: Policy; baseline?: BaselineRecord }> {
+  if (typeof ref !== "string") return { policy: parsePolicy(ref, "policy") };
   const record = await ledger.getPolicy(ref);
   if (!record) {
     const known = (await ledger.listPolicies()).map((r) => r.policy.name);
@@ -15,5 +21,5 @@ export async function resolvePolicy(ledger: Ledger, ref: PolicyRef): Promise<Pol
       { field: "policy" },
     );
   }
-  return record.policy;
+  return { policy: record.policy, ...(record.baseline === undefined ? {} : { baseline: record.baseline as BaselineRecord }) };
 }

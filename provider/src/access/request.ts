@@ -21,10 +21,10 @@ import {
 } from "../model";
 import { Caller, authorizeRequest } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { CloudDriver, Principal } from "../driver";
+import type { BaselineRecord, CloudDriver, Principal } from "../driver";
 import type { BrokerClientOptions } from "../broker/client";
 import { LedgerJournal } from "./journal";
-import { PolicyRef, resolvePolicy } from "./policies";
+import { PolicyRef, resolvePolicyRecord } from "./policies";
 import { endGrant } from "./restore";
 import { detectPublicAddress } from "./source-address";
 import { announce } from "./announce";
@@ -117,7 +117,7 @@ export async function requestWith(ctx: AccessContext, args: RequestAccessArgs, o
   }
   const journal = new LedgerJournal(ctx.ledger, grant);
   await journal.edit((g) => transition(g, "applying"));
-  return openGrant(ctx, admitted.driver, journal, policy, principal.id);
+  return openGrant(ctx, admitted.driver, journal, policy, principal.id, admitted.baseline);
 }
 
 /** A request checked against its policy and authorised, at `start` (a scheduled request) or now. */
@@ -126,6 +126,8 @@ interface Admitted {
   driver: CloudDriver;
   principal: Principal;
   checked: CheckedRequest;
+  /** What the policy's last apply recorded (where it found each VM), which spares a grant reading the VMs again. */
+  baseline: BaselineRecord | undefined;
   /** Whether it opens at once, or waits for approvals. */
   route: ApprovalRoute;
   scheduled: boolean;
@@ -137,7 +139,7 @@ interface Admitted {
  */
 async function admit(ctx: AccessContext, args: RequestAccessArgs, options: RequestAccessOptions, start: Date | undefined): Promise<Admitted> {
   const { policy: ref, ...request } = args;
-  const policy = await resolvePolicy(ctx.ledger, ref);
+  const { policy, baseline } = await resolvePolicyRecord(ctx.ledger, ref);
   const cloud = policyCloud(policy);
   const driver = await ctx.driver(cloud);
   const caller: Caller = options.caller ?? { principal: await driver.whoAmI(), mode: "direct" };
@@ -155,7 +157,7 @@ async function admit(ctx: AccessContext, args: RequestAccessArgs, options: Reque
     if (start !== undefined && route.kind === "hold") {
       throw new JitError("InvalidInput", `policy "${policy.name}" needs approval, so access cannot be scheduled ahead; request it when it is needed`, { field: "start" });
     }
-    return { policy, driver, principal, checked, route, scheduled: start !== undefined };
+    return { policy, driver, principal, checked, baseline, route, scheduled: start !== undefined };
   } catch (err) {
     if (err instanceof JitError) {
       await ctx.ledger.appendAudit(
@@ -203,11 +205,12 @@ async function scheduleWith(ctx: AccessContext, admitted: Admitted): Promise<Gra
  * openers one wins): opens the ports journalling each change, marks it active, and ends older
  * grants it supersedes. A failure undoes what was opened.
  */
-export async function openGrant(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, policy: Policy, actor: string): Promise<Grant> {
+export async function openGrant(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, policy: Policy, actor: string, recorded?: BaselineRecord): Promise<Grant> {
   let grant = journal.grant;
+  const baseline = recorded ?? ((await ctx.ledger.getPolicy(policy.name))?.baseline as BaselineRecord | null | undefined) ?? undefined;
   try {
     ctx.progress(`opening ${describeGrant(grant)}`);
-    await driver.applyGrant(journal.grant, journal, ctx.progress, policy);
+    await driver.applyGrant(journal.grant, journal, ctx.progress, policy, baseline);
     grant = await journal.edit((g) => transition(g, "active"));
   } catch (err) {
     await undoFailedApply(ctx, driver, journal, err);

@@ -18,7 +18,17 @@ export async function restoreWith(
   final: Extract<GrantState, "expired" | "revoked" | "failed">,
   actor = "pulumi-jit",
 ): Promise<RestoreReport> {
-  const report = await driver.restoreGrant(journal.grant, journal, ctx.progress);
+  return concludeRestore(ctx, journal, final, await driver.restoreGrant(journal.grant, journal, ctx.progress), actor);
+}
+
+/** Moves a restored grant to its final state (or `failed`, when its restore left changes in place) and audits it. */
+export async function concludeRestore(
+  ctx: AccessContext,
+  journal: LedgerJournal,
+  final: Extract<GrantState, "expired" | "revoked" | "failed">,
+  report: RestoreReport,
+  actor = "pulumi-jit",
+): Promise<RestoreReport> {
   const left = openChanges(journal.grant);
   // Only a verified, complete restore may say the network is back as it was; anything left behind
   // keeps the grant due, so `sweep` tries again.

@@ -1,9 +1,9 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud } from "../model";
+import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { BaselineRecord, KnownGrantState, OrphanReport, SweepScope } from "../driver";
+import type { BaselineRecord, KnownGrantState, OrphanReport, RestoreReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
 import { applyPolicyWith } from "./policy";
-import { endGrant } from "./restore";
+import { concludeRestore, finalStateFor } from "./restore";
 import { expireApproval } from "./approvals";
 import { openScheduled } from "./schedule";
 
@@ -48,6 +48,7 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
   const abandoned = (await ctx.ledger.listGrants({ state: ["pending", "applying"] })).filter((g) => epochMs(g.createdAt) <= abandonedBefore);
   const due = new Map<string, Grant>([...(await ctx.ledger.dueForRestore(now)), ...abandoned].map((g) => [g.id, g]));
 
+  const restoring: Restoring[] = [];
   for (const grant of due.values()) {
     try {
       if (grant.state === "scheduled") {
@@ -56,12 +57,19 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
         else if (state) report.restored.push({ grantId: grant.id, state });
         continue;
       }
-      const state = await finishGrant(ctx, grant, abandoned.includes(grant) && epochMs(grant.endTimeUtc) > now.getTime());
-      if (state) report.restored.push({ grantId: grant.id, state });
+      if (grant.state === "awaiting-approval") {
+        // A request still waiting for approval when its timeout passed: nothing is in the cloud to undo.
+        const state = (await expireApproval(ctx, grant))?.state;
+        if (state) report.restored.push({ grantId: grant.id, state });
+        continue;
+      }
+      const taken = await takeGrant(ctx, grant, abandoned.includes(grant) && epochMs(grant.endTimeUtc) > now.getTime());
+      if (taken) restoring.push(taken);
     } catch (err) {
       report.failed.push({ grantId: grant.id, error: err instanceof Error ? err.message : String(err) });
     }
   }
+  await restoreTogether(ctx, restoring, report);
 
   report.orphans = await sweepOrphans(ctx, options.scope, now);
   if (options.repairBaselines !== false) report.baselines = await repairBaselines(ctx);
@@ -80,29 +88,83 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
   return report;
 }
 
-/** Returns the state the grant ended in, or undefined if another process had it. */
+/**
+ * Ends one due grant now (the exact-time expiry of a serverless broker): as the sweep would, for
+ * this grant alone. Returns the state it ended in, or undefined if another process had it.
+ */
 export async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
-  const driver = await ctx.driver(grant.cloud);
+  if (grant.state === "awaiting-approval") return (await expireApproval(ctx, grant))?.state;
+  const taken = await takeGrant(ctx, grant, abandonedEarly);
+  if (!taken) return undefined;
+  const driver = await ctx.driver(taken.cloud);
+  return taken.finish(await driver.restoreGrant(taken.grant, taken.journal, ctx.progress));
+}
+
+/** A due grant this sweep has taken: what to restore of it, and how to finish once that is done. */
+interface Restoring {
+  cloud: Grant["cloud"];
+  grant: Grant;
+  journal: LedgerJournal;
+  /** Returns the state the grant ended in. */
+  finish(report: RestoreReport): Promise<string>;
+}
+
+/** What is to be restored of a due grant, taken from other sweeps by compare-and-swap; undefined if another process had it. */
+async function takeGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<Restoring | undefined> {
   const journal = new LedgerJournal(ctx.ledger, grant);
+  const restoring = (g: Grant, finish: Restoring["finish"]): Restoring => ({ cloud: grant.cloud, grant: g, journal, finish });
   if (isFinalState(grant.state)) {
     // A failed apply or restore left changes behind: remove them; the grant's state stays.
-    await driver.restoreGrant(grant, journal, ctx.progress);
-    return grant.state;
+    return restoring(grant, async () => grant.state);
   }
-  // A request still waiting for approval when its timeout passed: nothing is in the cloud to undo.
-  if (grant.state === "awaiting-approval") return (await expireApproval(ctx, grant))?.state;
   const now = ctx.now().getTime();
   if ((grant.state === "active" || grant.state === "applying") && !abandonedEarly && epochMs(grant.endTimeUtc) > now) {
     // Some ports of the grant ended before others: close those, and keep the grant for the rest.
     const ended = openChanges(grant).filter((c) => c.endTimeUtc !== undefined && epochMs(c.endTimeUtc) <= now);
     if (ended.length === 0) return undefined;
     ctx.progress(`closing ${ended.length} ended port(s) of grant ${grant.id}`);
-    await driver.restoreGrant({ ...grant, changes: ended }, journal, ctx.progress);
-    return "partly ended";
+    return restoring({ ...grant, changes: ended }, async () => "partly ended");
+  }
+  if (grant.state !== "restoring") {
+    try {
+      await journal.edit((g) => transition(g, "restoring", abandonedEarly ? "Failed" : "Expired"));
+    } catch {
+      return undefined; // another process took it first, and restores it
+    }
   }
   ctx.progress(`restoring grant ${grant.id}`);
-  const ended = await endGrant(ctx, driver, journal, abandonedEarly ? "Failed" : "Expired", { actor: "pulumi-jit sweep", ifFree: true });
-  return ended?.state;
+  return restoring(journal.grant, async (report) => {
+    await concludeRestore(ctx, journal, finalStateFor(journal.grant), report, "pulumi-jit sweep");
+    return journal.grant.state;
+  });
+}
+
+/**
+ * Restores the taken grants together, per cloud: a driver that can restore many at once (Azure:
+ * one write per NSG for all of them) gets them all; otherwise one by one. Each grant succeeds or
+ * fails on its own.
+ */
+async function restoreTogether(ctx: AccessContext, restoring: readonly Restoring[], report: SweepReport): Promise<void> {
+  const failed = (r: Restoring, err: unknown) => report.failed.push({ grantId: r.grant.id, error: err instanceof Error ? err.message : String(err) });
+  for (const cloud of new Set(restoring.map((r) => r.cloud))) {
+    const mine = restoring.filter((r) => r.cloud === cloud);
+    const driver = await ctx.driver(cloud);
+    const outcomes: Array<RestoreReport | Error> = driver.restoreGrants
+      ? await driver.restoreGrants(mine.map((r) => ({ grant: r.grant, journal: r.journal })), ctx.progress)
+      : await Promise.all(mine.map((r) => driver.restoreGrant(r.grant, r.journal, ctx.progress).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+    for (const [i, r] of mine.entries()) {
+      const outcome = outcomes[i];
+      if (outcome instanceof Error) {
+        failed(r, outcome);
+        continue;
+      }
+      try {
+        report.restored.push({ grantId: r.grant.id, state: await r.finish(outcome) });
+      } catch (err) {
+        failed(r, err);
+      }
+    }
+  }
 }
 
 async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {

@@ -25,21 +25,48 @@ export function missingActions(permissions: readonly Permission[], actions: read
   return actions.filter((action) => !permissions.some((p) => allows(p, action)));
 }
 
-/** For each VM, the actions the caller lacks there (the permissions API answers for the caller only). */
+/**
+ * For each VM, the actions the caller lacks there (the permissions API answers for the caller
+ * only). Where a request names several VMs of one resource group, the group's permissions are read
+ * once: an action allowed at the group's scope is allowed on every VM in it (role assignments are
+ * inherited), so only the VMs that leaves something missing for (an assignment on the VM itself)
+ * are asked about one by one.
+ */
 export async function callerMissingPermissions(clients: AzureClients, vmIds: readonly string[], actions: readonly string[]): Promise<Map<string, string[]>> {
-  const missing = await mapLimit(vmIds, clients.connection.readConcurrency, async (vmId) => {
+  const refs = vmIds.map((vmId) => {
     const ref = parseVmId(vmId);
     if (ref.cloud !== "azure") throw new JitError("InvalidInput", `${vmId} is not an Azure VM`);
+    return ref;
+  });
+  const groupKey = (ref: (typeof refs)[number]) => `${ref.subscriptionId}/${ref.resourceGroup}`.toLowerCase();
+  const perGroup = new Map<string, number>();
+  for (const ref of refs) perGroup.set(groupKey(ref), (perGroup.get(groupKey(ref)) ?? 0) + 1);
+  const shared = [...perGroup].filter(([, n]) => n > 1).map(([k]) => refs.find((r) => groupKey(r) === k)!);
+  const groupMissing = new Map(
+    await mapLimit(shared, clients.connection.readConcurrency, async (ref) => {
+      const authorization = await clients.authorization(ref.subscriptionId);
+      const permissions = await listed(authorization.permissions.listForResourceGroup(ref.resourceGroup), `resource group ${ref.resourceGroup}`);
+      return [groupKey(ref), missingActions(permissions, actions)] as const;
+    }),
+  );
+  const missing = await mapLimit(refs, clients.connection.readConcurrency, async (ref) => {
+    const inGroup = groupMissing.get(groupKey(ref));
+    if (inGroup !== undefined && inGroup.length === 0) return [];
     const authorization = await clients.authorization(ref.subscriptionId);
-    const permissions: Permission[] = [];
-    try {
-      for await (const p of authorization.permissions.listForResource(ref.resourceGroup, "Microsoft.Compute", "", "virtualMachines", ref.name)) permissions.push(p);
-    } catch (err) {
-      throw cloudError(err, `reading the caller's permissions on VM ${vmId}`);
-    }
+    const permissions = await listed(authorization.permissions.listForResource(ref.resourceGroup, "Microsoft.Compute", "", "virtualMachines", ref.name), `VM ${ref.name} in resource group ${ref.resourceGroup}`);
     return missingActions(permissions, actions);
   });
   return new Map(vmIds.map((id, i) => [id, missing[i]]));
+}
+
+async function listed(pages: AsyncIterable<Permission>, what: string): Promise<Permission[]> {
+  const out: Permission[] = [];
+  try {
+    for await (const p of pages) out.push(p);
+  } catch (err) {
+    throw cloudError(err, `reading the caller's permissions on ${what}`);
+  }
+  return out;
 }
 
 /**

@@ -152,8 +152,10 @@ export async function applyBaseline(clients: AzureClients, policy: Policy, previ
   const seen = written.map((w) => w.after);
   const placed = seen.flatMap((s) => (s.nsg ? policyDenyRules(policy.name, s.nsg) : []));
   const placedInFirewalls = placedFirewallDenyRules(policy, firewalls.after);
+  const behindFirewall = new Set(firewallsFound.flatMap((f) => f.vms.map((vm) => vm.name)));
+  const placements = resolved.filter((vm) => vm.exists && !behindFirewall.has(vm.name)).map((vm) => ({ vmId: vm.id, name: vm.name, paths: vm.paths }));
   return {
-    record: baselineRecord(placed, placedInFirewalls),
+    record: baselineRecord(placed, placedInFirewalls, placements),
     rules: [...placed.map(outputRule), ...placedInFirewalls.map(firewallOutputRule)],
     vms: await vmStatuses(policy, resolver, seen, firewalls.after),
     // What was found wrong has just been put right: nothing is left for the next `pulumi up` to do.

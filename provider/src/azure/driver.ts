@@ -22,7 +22,7 @@ import { AzureConnection, resolveConnection } from "./connection";
 import { applyGrant } from "./grant";
 import { extendGrant } from "./extend";
 import { reach } from "./reach";
-import { restoreGrant } from "./restore";
+import { restoreGrant, restoreGrants } from "./restore";
 import { sweepOrphans } from "./sweep";
 import { principalOfToken } from "./token";
 
@@ -73,12 +73,16 @@ export class AzureDriver implements CloudDriver {
     return azureRequesterMatches(listed, principal);
   }
 
-  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy): Promise<void> {
-    return applyGrant(this.clients, grant, journal, progress, policy);
+  applyGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet, policy?: Policy, baseline?: BaselineRecord): Promise<void> {
+    return applyGrant(this.clients, grant, journal, progress, policy, baseline);
   }
 
   restoreGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<RestoreReport> {
     return restoreGrant(this.clients, grant, journal, progress);
+  }
+
+  restoreGrants(items: ReadonlyArray<{ grant: Grant; journal: ChangeJournal }>, progress: Progress = quiet): Promise<Array<RestoreReport | Error>> {
+    return restoreGrants(this.clients, items, progress);
   }
 
   sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress: Progress = quiet): Promise<OrphanReport[]> {

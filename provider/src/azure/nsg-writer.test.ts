@@ -90,6 +90,18 @@ describe("the NSG writer, against the local ARM endpoint", () => {
     assert.ok(names().includes("theirs@100"), "the delete planned on the stale read was refused, and the fresh plan keeps it");
   });
 
+  it("starts from the NSG as its own last write left it, reading it again only when that write was not the last", async () => {
+    await writer.apply(nsgId, putLowestFree(rule("first", 0)));
+    let mark = emu.calls.mark();
+    await writer.apply(nsgId, putLowestFree(rule("second", 0)));
+    assert.deepEqual(emu.calls.byOperation({ since: mark }), { NetworkSecurityGroups_CreateOrUpdate: 1, AsyncOperation_Get: 2 }, "no read: the ETag of its own write is current");
+    emu.seed.rule("rg", "nsg", rule("meanwhile", 4000));
+    mark = emu.calls.mark();
+    await writer.apply(nsgId, putLowestFree(rule("third", 0)));
+    assert.deepEqual(emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }).map((c) => c.status), [412, 200]);
+    assert.ok(["first", "second", "third", "meanwhile"].every((n) => names().some((x) => x.startsWith(`${n}@`))));
+  });
+
   it("gives up with Conflict after its retries, and reports other refusals as CloudError with ARM's status and code", async () => {
     emu.faults.inject({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { kind: "error", status: 409, code: "AnotherOperationInProgress" }, 4);
     await assert.rejects(writer.apply(nsgId, putLowestFree(rule("never", 0))), (e: unknown) => isJitError(e, "Conflict") && /gave up after 4 attempts/.test(String(e)) && /409 AnotherOperationInProgress/.test(String(e)));
@@ -107,7 +119,7 @@ describe("the NSG writer, against the local ARM endpoint", () => {
     const mark = emu.calls.mark();
     const added: string[] = [];
     await Promise.all(Array.from({ length: 8 }, (_, i) => writer.apply(nsgId, putLowestFree(rule(`turn-${i}`, 0)), { afterPut: async (r) => void added.push(r.name) })));
-    emu.calls.expect({ since: mark, write: true }, 1, "one write for all eight");
+    assert.equal(emu.calls.list({ since: mark, write: true }).filter((c) => c.status < 300).length, 1, "one write for all eight");
     assert.deepEqual(added.sort(), Array.from({ length: 8 }, (_, i) => `turn-${i}`), "each writer hears of its own rule");
     assert.equal(new Set(emu.state.nsgRules("rg", "nsg").map((r) => r.priority)).size, emu.state.nsgRules("rg", "nsg").length);
   });

@@ -39,6 +39,16 @@ interface Job {
 const WAITING = new WeakMap<AzureClients, Map<string, Job[]>>();
 
 /**
+ * When each snapshot was taken (read, or left by a write of ours), in order, and the last one each
+ * NSG was left in by our own write: a write starts from the newest state known, so that a plan
+ * handed a snapshot read before another write of ours does not earn a certain 412.
+ */
+const TAKEN = new WeakMap<NsgSnapshot, number>();
+const LAST_WRITTEN = new WeakMap<AzureClients, Map<string, NsgSnapshot>>();
+let clock = 0;
+const taken = (snapshot: NsgSnapshot): NsgSnapshot => (TAKEN.set(snapshot, ++clock), snapshot);
+
+/**
  * Applies plans to an NSG in one write of the whole NSG per pass: every rule the plan puts and
  * every rule it deletes, together, under `If-Match: <the ETag the plan was made on>`. A write of the
  * whole NSG sends back every other rule exactly as read, and the ETag makes ARM refuse it (412)
@@ -102,13 +112,28 @@ export class NsgWriter {
   private async write(nsgId: string, jobs: readonly Job[]): Promise<NsgWrite[]> {
     const ref = parseResourceId(nsgId, NSG);
     const network = await this.clients.network(ref.subscriptionId);
-    const start = jobs.find((j) => j.first)?.first ?? (await this.get(network, ref, nsgId));
+    const written = LAST_WRITTEN.get(this.clients) ?? new Map<string, NsgSnapshot>();
+    LAST_WRITTEN.set(this.clients, written);
+    const known = [written.get(idKey(nsgId)), ...jobs.map((j) => j.first)].filter((s): s is NsgSnapshot => s !== undefined);
+    const newest = known.sort((a, b) => (TAKEN.get(b) ?? 0) - (TAKEN.get(a) ?? 0))[0];
+    const start = newest ?? (await this.get(network, ref, nsgId));
+    // Our own last write is a safe start for a write (its ETag says whether it is still current),
+    // but not for deciding that nothing needs writing: for that the NSG is read.
+    const remembered = start === written.get(idKey(nsgId)) && !jobs.some((j) => j.first === start);
     let doing = `writing NSG ${nsgId}`;
+    // The NSG as it was before our first write landed: what callers compare their records with.
+    let before = start.nsg;
+    let wrote = false;
+    const read = async () => {
+      const fresh = await this.get(network, ref, nsgId);
+      if (!wrote) before = fresh.nsg;
+      return fresh;
+    };
     return optimistic<NsgSnapshot, NsgWrite[]>({
       kind: "NSG",
       id: nsgId,
       first: start,
-      read: () => this.get(network, ref, nsgId),
+      read,
       doing: () => doing,
       connection: this.clients.connection,
       progress: this.progress,
@@ -116,16 +141,22 @@ export class NsgWriter {
         const changes = planInTurn(jobs, current.nsg);
         const combined = combine(changes, current.nsg, nsgId);
         const after = nsgWithChange(current.nsg, combined);
-        if (combined.put.length === 0 && combined.delete.length === 0) return { done: jobs.map(() => ({ before: start.nsg, after: current.nsg })) };
+        if (combined.put.length === 0 && combined.delete.length === 0) {
+          if (remembered && current === start) return { next: await read() };
+          return { done: jobs.map(() => ({ before, after: current.nsg })) };
+        }
         if (current.etag === undefined) throw new JitError("CloudError", `NSG ${nsgId} came back without an ETag, so it cannot be written safely`);
         doing = `writing ${describeChange(combined)} in NSG ${nsgId}`;
         for (const [i, job] of jobs.entries()) for (const rule of changes[i].put) await job.hooks.beforePut?.(rule);
         const etag = await this.put(network, ref, withChange(current.sdk, combined), current.etag, describeChange(combined));
+        wrote = true;
         for (const [i, job] of jobs.entries()) {
           for (const rule of changes[i].put) await job.hooks.afterPut?.(rule);
           for (const name of changes[i].delete) await job.hooks.afterDelete?.(name, false);
         }
-        return { next: { nsg: after, sdk: withChange(current.sdk, combined), ...(etag === undefined ? {} : { etag }) } };
+        const next = taken({ nsg: after, sdk: withChange(current.sdk, combined), ...(etag === undefined ? {} : { etag }) });
+        written.set(idKey(nsgId), next);
+        return { next };
       },
     });
   }
@@ -134,7 +165,7 @@ export class NsgWriter {
     try {
       const snapshot = fromSdkNsg(await network.networkSecurityGroups.get(ref.resourceGroup, ref.name));
       // Plans and records name the NSG as the caller did (ARM may answer in another case).
-      return { ...snapshot, nsg: { ...snapshot.nsg, id: nsgId } };
+      return taken({ ...snapshot, nsg: { ...snapshot.nsg, id: nsgId } });
     } catch (err) {
       if (isNotFound(err)) throw new JitError("NotFound", `NSG ${nsgId} does not exist`, { cause: err });
       throw cloudError(err, `reading NSG ${nsgId}`);

@@ -50,9 +50,23 @@ const RecordedFirewallDeny = z.strictObject({
 });
 export type FirewallDenyRule = z.output<typeof RecordedFirewallDeny>;
 
+/** Where a VM's traffic comes in, as resolved when the baseline was applied (see `ResolvedVm`). */
+const RecordedPath = z.strictObject({
+  nicId: z.string().min(1),
+  subnetId: z.string().min(1).optional(),
+  subnetNsgId: z.string().min(1).optional(),
+  nicNsgId: z.string().min(1).optional(),
+  addresses: Strings,
+  publicIpIds: Strings,
+  applicationSecurityGroups: z.record(z.string(), Strings),
+});
+const RecordedPlacement = z.strictObject({ vmId: z.string().min(1), name: z.string().min(1), paths: z.array(RecordedPath) });
+export type Placement = z.output<typeof RecordedPlacement>;
+
 const AzureBaselineRecord = z.strictObject({
   denyRules: z.array(z.strictObject({ nsgId: z.string().min(1), rule: RecordedRule })).default([]),
   firewallDenyRules: z.array(RecordedFirewallDeny).default([]),
+  placements: z.array(RecordedPlacement).default([]),
 });
 
 function parseRecord(record: BaselineRecord | undefined): z.output<typeof AzureBaselineRecord> {
@@ -73,11 +87,21 @@ export function recordedFirewallDenyRules(record: BaselineRecord | undefined): F
   return parseRecord(record).firewallDenyRules;
 }
 
-/** The record of a baseline; `firewallDenyRules` only when there are some, so that an NSG-only record keeps its shape. */
-export function baselineRecord(denyRules: readonly AddedRule[], firewallDenyRules: readonly FirewallDenyRule[] = []): BaselineRecord {
+/**
+ * Where each VM the baseline protects was found (VMs behind an Azure Firewall aside): a grant on
+ * the policy starts from there instead of reading the VM, its interfaces and subnets again, and
+ * checks it against the NSGs it reads anyway (see grant.ts). None in a record from before.
+ */
+export function recordedPlacements(record: BaselineRecord | undefined): Placement[] {
+  return parseRecord(record).placements;
+}
+
+/** The record of a baseline; `firewallDenyRules` and `placements` only when there are some, so that an older record keeps its shape. */
+export function baselineRecord(denyRules: readonly AddedRule[], firewallDenyRules: readonly FirewallDenyRule[] = [], placements: readonly Placement[] = []): BaselineRecord {
   return {
     denyRules: denyRules.map(({ nsgId, rule }) => ({ nsgId, rule: jsonRule(rule) })),
     ...(firewallDenyRules.length ? { firewallDenyRules: firewallDenyRules.map((r) => ({ ...r, rule: jsonRule(r.rule) })) } : {}),
+    ...(placements.length ? { placements: placements.map((p) => structuredClone(p)) } : {}),
   };
 }
 

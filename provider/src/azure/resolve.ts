@@ -33,17 +33,76 @@ export interface ResolvedVm {
 }
 
 /**
+ * From how many VMs (or interfaces) of one resource group on a listing is cheaper: it costs a call
+ * per page (ARM pages lists by a hundred or so), a GET one call each.
+ */
+const LIST_FROM = 8;
+
+/**
  * Reads VMs, their network interfaces (which may live in other resource groups, or other
  * subscriptions), their subnets and public IPs, each once per operation: a VM resolved for one
  * operation is never reused by the next, which must see NICs or NSGs attached since.
  */
 export class Resolver {
   private readonly memo = new Map<string, Promise<unknown>>();
+  /** VMs (`vm:<id>`) and network interfaces (`nic:<id>`) as their resource group's listing answered them. */
+  private readonly listed = new Map<string, unknown>();
 
   constructor(private readonly clients: AzureClients) {}
 
-  vms(ids: readonly string[]): Promise<ResolvedVm[]> {
+  /**
+   * Many VMs of one resource group are read by listing the group (a call per page) instead of one
+   * GET each, and so are their network interfaces; a VM or interface the listing did not have is
+   * read on its own.
+   */
+  async vms(ids: readonly string[]): Promise<ResolvedVm[]> {
+    await this.listMany(
+      ids.flatMap((id) => {
+        const ref = parseVmId(id);
+        return ref.cloud === "azure" ? [{ id, subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup }] : [];
+      }),
+      "vm",
+      async (subscriptionId, resourceGroup) => (await this.clients.compute(subscriptionId)).virtualMachines.list(resourceGroup),
+    );
+    const nicIds = [...this.listed.values()].flatMap((vm) => ((vm as VirtualMachine).networkProfile?.networkInterfaces ?? []).flatMap((n) => (n.id ? [n.id] : [])));
+    await this.listMany(
+      nicIds.flatMap((id) => {
+        try {
+          const ref = parseResourceId(id, NIC);
+          return [{ id, subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup }];
+        } catch {
+          return [];
+        }
+      }),
+      "nic",
+      async (subscriptionId, resourceGroup) => (await this.clients.network(subscriptionId)).networkInterfaces.list(resourceGroup),
+    );
     return mapLimit(ids, this.clients.connection.readConcurrency, (id) => this.vm(id));
+  }
+
+  /** Lists each resource group holding at least `LIST_FROM` of `wanted`, keeping what it lists by `kind` and id. */
+  private async listMany(
+    wanted: ReadonlyArray<{ id: string; subscriptionId: string; resourceGroup: string }>,
+    kind: "vm" | "nic",
+    list: (subscriptionId: string, resourceGroup: string) => Promise<AsyncIterable<{ id?: string }>>,
+  ): Promise<void> {
+    const groups = new Map<string, { subscriptionId: string; resourceGroup: string; count: number }>();
+    for (const w of wanted) {
+      if (this.listed.has(`${kind}:${idKey(w.id)}`)) continue;
+      const key = `${w.subscriptionId}/${w.resourceGroup}`.toLowerCase();
+      const group = groups.get(key) ?? { subscriptionId: w.subscriptionId, resourceGroup: w.resourceGroup, count: 0 };
+      group.count += 1;
+      groups.set(key, group);
+    }
+    const many = [...groups.values()].filter((g) => g.count >= LIST_FROM);
+    await mapLimit(many, this.clients.connection.readConcurrency, async ({ subscriptionId, resourceGroup }) => {
+      try {
+        for await (const item of await list(subscriptionId, resourceGroup)) if (item.id) this.listed.set(`${kind}:${idKey(item.id)}`, item);
+      } catch (err) {
+        // Each VM is then read on its own, which says precisely what is wrong with which.
+        if (!isNotFound(err)) throw cloudError(err, `listing the ${kind === "vm" ? "VMs" : "network interfaces"} of resource group ${resourceGroup}`);
+      }
+    });
   }
 
   vm(id: string): Promise<ResolvedVm> {
@@ -53,7 +112,7 @@ export class Resolver {
       const compute = await this.clients.compute(ref.subscriptionId);
       let vm: VirtualMachine;
       try {
-        vm = await compute.virtualMachines.get(ref.resourceGroup, ref.name);
+        vm = (this.listed.get(`vm:${idKey(id)}`) as VirtualMachine | undefined) ?? (await compute.virtualMachines.get(ref.resourceGroup, ref.name));
       } catch (err) {
         if (isNotFound(err)) return { id, name: ref.name, exists: false, paths: [] };
         throw cloudError(err, `reading VM ${id}`);
@@ -91,7 +150,8 @@ export class Resolver {
   private async nicPaths(nicId: string): Promise<NicPath[]> {
     const ref = parseResourceId(nicId, NIC);
     const network = await this.clients.network(ref.subscriptionId);
-    const nic: NetworkInterface = await read(`network interface ${nicId}`, () => network.networkInterfaces.get(ref.resourceGroup, ref.name));
+    const nic: NetworkInterface =
+      (this.listed.get(`nic:${idKey(nicId)}`) as NetworkInterface | undefined) ?? (await read(`network interface ${nicId}`, () => network.networkInterfaces.get(ref.resourceGroup, ref.name)));
     const bySubnet = new Map<string, NicPath>();
     for (const config of nic.ipConfigurations ?? []) {
       const subnetId = config.subnet?.id ?? "";

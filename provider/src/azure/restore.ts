@@ -3,6 +3,7 @@ import { Grant, JitError, isJitError } from "../model";
 import { AddedRule, RestorePlan, planRestore } from "../plan";
 import type { AzureClients } from "./clients";
 import { idKey, shortName } from "./ids";
+import { mapLimit } from "./parallel";
 import { NsgWriter } from "./nsg-writer";
 import { restoreFirewallChanges } from "./firewall-grant";
 import { FirewallNatChange, NsgRuleChange, recordedRule } from "./record";
@@ -19,37 +20,61 @@ import { FirewallNatChange, NsgRuleChange, recordedRule } from "./record";
  * tried, and then the failures are reported together, naming what was closed all the same.
  */
 export async function restoreGrant(clients: AzureClients, grant: Grant, journal: ChangeJournal, progress: Progress): Promise<RestoreReport> {
-  const writer = new NsgWriter(clients, progress);
-  const report: RestoreReport = { removed: 0, alreadyGone: 0, mismatches: [] };
-  const open = grant.changes.filter((c) => c.status !== "removed");
-  const failures: { where: string; err: unknown }[] = [];
-  const closed: string[] = [];
-  try {
-    await restoreFirewallChanges(clients, open.filter((c): c is FirewallNatChange => c.kind === "azure-firewall-nat-rule"), journal, progress, report);
-  } catch (err) {
-    failures.push({ where: "the Azure Firewall", err });
-  }
-  const byNsg = new Map<string, { change: NsgRuleChange; added: AddedRule }[]>();
-  for (const change of open) {
-    if (change.kind === "azure-firewall-nat-rule") continue;
-    const rule = change.kind === "azure-nsg-rule" ? recordedRule(change) : undefined;
-    if (change.kind !== "azure-nsg-rule" || rule === undefined) {
-      report.mismatches.push(`a ${change.kind} change is not one the Azure driver recorded; left as it is`);
-      continue;
-    }
-    const entries = byNsg.get(idKey(change.nsgId)) ?? [];
-    entries.push({ change, added: { nsgId: change.nsgId, rule } });
-    byNsg.set(idKey(change.nsgId), entries);
-  }
+  const [outcome] = await restoreGrants(clients, [{ grant, journal }], progress);
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
+}
 
-  // Side by side, as a grant writes them: each NSG's deletes wait for their own operations.
-  await Promise.all([...byNsg.values()].map(async (entries) => {
+/** One grant of a batch being restored: what it reports, and where it could not finish. */
+interface Restoring {
+  grant: Grant;
+  journal: ChangeJournal;
+  report: RestoreReport;
+  failures: { where: string; err: unknown }[];
+  closed: string[];
+}
+
+/**
+ * Restores many grants at once (a sweep of everything due): each grant's firewall rules first, then
+ * every NSG they have rules in, each NSG in one write for all the grants (see `restoreGrant` for
+ * what each removal checks). Each grant gets its own report, or its own error naming what it could
+ * not finish; one grant's trouble does not stop the others.
+ */
+export async function restoreGrants(clients: AzureClients, items: ReadonlyArray<{ grant: Grant; journal: ChangeJournal }>, progress: Progress): Promise<Array<RestoreReport | JitError>> {
+  const writer = new NsgWriter(clients, progress);
+  const restoring: Restoring[] = items.map(({ grant, journal }) => ({ grant, journal, report: { removed: 0, alreadyGone: 0, mismatches: [] }, failures: [], closed: [] }));
+  const byNsg = new Map<string, { change: NsgRuleChange; added: AddedRule; of: Restoring }[]>();
+  await mapLimit(restoring, FIREWALL_GRANTS_AT_ONCE, async (r) => {
+    const open = r.grant.changes.filter((c) => c.status !== "removed");
+    try {
+      await restoreFirewallChanges(clients, open.filter((c): c is FirewallNatChange => c.kind === "azure-firewall-nat-rule"), r.journal, progress, r.report);
+    } catch (err) {
+      r.failures.push({ where: "the Azure Firewall", err });
+    }
+    for (const change of open) {
+      if (change.kind === "azure-firewall-nat-rule") continue;
+      const rule = change.kind === "azure-nsg-rule" ? recordedRule(change) : undefined;
+      if (change.kind !== "azure-nsg-rule" || rule === undefined) {
+        r.report.mismatches.push(`a ${change.kind} change is not one the Azure driver recorded; left as it is`);
+        continue;
+      }
+      const entries = byNsg.get(idKey(change.nsgId)) ?? [];
+      entries.push({ change, added: { nsgId: change.nsgId, rule }, of: r });
+      byNsg.set(idKey(change.nsgId), entries);
+    }
+  });
+
+  // Side by side, as a grant writes them: each NSG's write waits for its own operation.
+  await mapLimit([...byNsg.values()], NSGS_AT_ONCE, async (entries) => {
     const nsgId = entries[0].change.nsgId;
     const where = `NSG ${shortName(nsgId)}`;
     const recorded = entries.map((e) => e.added);
+    const byName = new Map(entries.map((e) => [e.added.rule.name.toLowerCase(), e]));
+    const grantsHere = [...new Set(entries.map((e) => e.of))];
     const markRemoved = async (name: string) => {
-      const entry = entries.find((e) => e.added.rule.name === name);
-      if (entry) await journal.update({ ...entry.change, status: "removed" });
+      const entry = byName.get(name.toLowerCase());
+      if (entry) await entry.of.journal.update({ ...entry.change, status: "removed" });
+      return entry;
     };
     const deletedNow = new Set<string>();
     let first: RestorePlan | undefined;
@@ -64,19 +89,19 @@ export async function restoreGrant(clients: AzureClients, grant: Grant, journal:
         },
         {
           afterDelete: async (name, vanished) => {
-            await markRemoved(name);
+            const entry = await markRemoved(name);
             deletedNow.add(name);
-            if (vanished) report.alreadyGone += 1;
-            else report.removed += 1;
+            if (entry && vanished) entry.of.report.alreadyGone += 1;
+            else if (entry) entry.of.report.removed += 1;
           },
         },
       );
       left = planRestore(recorded, [after]);
-      closed.push(where);
+      for (const r of grantsHere) r.closed.push(where);
     } catch (err) {
       if (!isJitError(err, "NotFound")) {
-        failures.push({ where, err });
-        progress(`${where}: ${(err as Error).message}; carrying on with the rest of the grant`);
+        for (const r of grantsHere) r.failures.push({ where, err });
+        progress(`${where}: ${(err as Error).message}; carrying on with the rest`);
         return;
       }
       left = { changes: [], removed: [], altered: [], gone: recorded, kept: [] };
@@ -87,16 +112,21 @@ export async function restoreGrant(clients: AzureClients, grant: Grant, journal:
     // Rules gone before this run got to them: never written, or removed by someone else.
     for (const gone of left.gone) {
       if (deletedNow.has(gone.rule.name)) continue;
-      await markRemoved(gone.rule.name);
-      report.alreadyGone += 1;
+      const entry = await markRemoved(gone.rule.name);
+      if (entry) entry.of.report.alreadyGone += 1;
     }
     for (const { current } of left.kept) {
-      report.mismatches.push(`rule ${current.name} in NSG ${nsgId} no longer says it belongs to grant ${grant.id} (its description is now "${current.description ?? ""}"); left in place`);
+      const entry = byName.get(current.name.toLowerCase());
+      entry?.of.report.mismatches.push(`rule ${current.name} in NSG ${nsgId} no longer says it belongs to grant ${entry.of.grant.id} (its description is now "${current.description ?? ""}"); left in place`);
     }
-  }));
-  if (failures.length > 0) throw restoreFailed(grant, failures, closed);
-  return report;
+  });
+  return restoring.map((r) => (r.failures.length > 0 ? restoreFailed(r.grant, r.failures, r.closed) : r.report));
 }
+
+/** Grants whose firewall rules are restored at once (each firewall write takes minutes, and ARM holds one per firewall). */
+const FIREWALL_GRANTS_AT_ONCE = 8;
+/** NSGs written at once: each has its own lock in ARM, so they do not slow each other down. */
+const NSGS_AT_ONCE = 50;
 
 /** One error for every place a restore could not finish, carrying the first one's code and cause. */
 function restoreFailed(grant: Grant, failures: { where: string; err: unknown }[], closed: string[]): JitError {

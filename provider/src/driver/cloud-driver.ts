@@ -36,15 +36,23 @@ export interface CloudDriver {
    * and as applied once it is, so that a crash at any point leaves a record `restoreGrant` and
    * `sweep` can finish from. Must resume cleanly from a grant that already has changes. `policy`
    * is the policy the grant was checked against, for what it says about the way to a VM (Azure:
-   * the firewall in front of it, by `publicIpAddress`).
+   * the firewall in front of it, by `publicIpAddress`); `baseline` is what its last apply recorded
+   * (Azure: where each VM was found, so that a grant need not read it all again).
    */
-  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress, policy?: Policy): Promise<void>;
+  applyGrant(grant: Grant, journal: ChangeJournal, progress?: Progress, policy?: Policy, baseline?: BaselineRecord): Promise<void>;
 
   /**
    * Removes exactly what the grant's changes recorded, verified against the record, and nothing
    * else; journals each removal. Idempotent: changes already gone are marked removed.
    */
   restoreGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<RestoreReport>;
+
+  /**
+   * `restoreGrant` for many grants at once, where the cloud can do them together (Azure: one write
+   * per NSG for all of them). One result per grant, in order: its report, or the error that grant
+   * alone failed with.
+   */
+  restoreGrants?(items: ReadonlyArray<{ grant: Grant; journal: ChangeJournal }>, progress?: Progress): Promise<Array<RestoreReport | Error>>;
 
   /**
    * Finds rules and groups of ours straight from the cloud, by the grant id and expiry stamped on
