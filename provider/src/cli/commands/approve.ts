@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command } from "../commander";
 import type { CliContext } from "../context";
 import type { Grant } from "../../model";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";

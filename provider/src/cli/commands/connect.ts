@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { Command } from "commander";
+import type { Command } from "../commander";
 import { modules, type CliContext } from "../context";
 import type { Column } from "../output";
 import type { Connection } from "../../access/connect";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "../commander";
 import type { CliContext } from "../context";
 import { relativeTime } from "../output";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
