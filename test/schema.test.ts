@@ -217,7 +217,7 @@ const RESOURCES: ResourceEntry[] = [
  * `<module>.<Class>`. An entry must name an exported resource class that schema.json lacks; once the
  * schema has it, the check asks for the entry to move from here to RESOURCES.
  */
-const NOT_IN_SCHEMA_YET: readonly string[] = [];
+const NOT_IN_SCHEMA_YET: readonly string[] = ["aws.JitBroker", "azure.JitBroker"];
 
 
 type ZodObjectLike = z.ZodType & { shape: Record<string, z.ZodType> };

@@ -36,7 +36,7 @@ test("the YAML example's resources, properties, functions and outputs are the sc
   assert.deepEqual(yamlProblems(doc, broken), [
     `jit: azureToken: is not a setting of the provider`,
     `policy: virtualMachines[0].ports[0].protocol: must be one of "TCP", "UDP", "*", not "ICMP"`,
-    `policy: virtualMachines[0].ports[0].allowedSourceAddressPrefx: is not a property of pulumi-jit:index:PortRule; it has number, protocol, allowedSourceAddressPrefix, allowedSourceAddressPrefixes, maxRequestAccessDuration`,
+    `policy: virtualMachines[0].ports[0].allowedSourceAddressPrefx: is not a property of pulumi-jit:index:PortRule; it has number, protocol, allowedSourceAddressPrefix, allowedSourceAddressPrefixes, maxRequestAccessDuration, approvalsRequired`,
     `requestRole: kind: must be one of "configure", "request", "broker", "direct", "read", not "requestor"`,
     `variables.openGrants: limit: must be a whole number, not "ten"`,
     `outputs.denyRules: policy has no output denyRules`,

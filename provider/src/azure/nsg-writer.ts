@@ -39,12 +39,11 @@ interface Job {
 const WAITING = new WeakMap<AzureClients, Map<string, Job[]>>();
 
 /**
- * When each snapshot was taken (read, or left by a write of ours), in order, and the last one each
- * NSG was left in by our own write: a write starts from the newest state known, so that a plan
- * handed a snapshot read before another write of ours does not earn a certain 412.
+ * When each snapshot was taken (read, or left by a write of ours), in order: a write starts from
+ * the newest state known, so that a plan handed a snapshot read before another write of ours does
+ * not earn a certain 412.
  */
 const TAKEN = new WeakMap<NsgSnapshot, number>();
-const LAST_WRITTEN = new WeakMap<AzureClients, Map<string, NsgSnapshot>>();
 let clock = 0;
 const taken = (snapshot: NsgSnapshot): NsgSnapshot => (TAKEN.set(snapshot, ++clock), snapshot);
 
@@ -112,14 +111,11 @@ export class NsgWriter {
   private async write(nsgId: string, jobs: readonly Job[]): Promise<NsgWrite[]> {
     const ref = parseResourceId(nsgId, NSG);
     const network = await this.clients.network(ref.subscriptionId);
-    const written = LAST_WRITTEN.get(this.clients) ?? new Map<string, NsgSnapshot>();
-    LAST_WRITTEN.set(this.clients, written);
-    const known = [written.get(idKey(nsgId)), ...jobs.map((j) => j.first)].filter((s): s is NsgSnapshot => s !== undefined);
+    // Not our own last write: NRP gives the NSG a new ETag when the write's operation completes, so
+    // the ETag a PUT answers with is stale by then. The newest read a caller brings, else a read.
+    const known = jobs.map((j) => j.first).filter((s): s is NsgSnapshot => s !== undefined);
     const newest = known.sort((a, b) => (TAKEN.get(b) ?? 0) - (TAKEN.get(a) ?? 0))[0];
     const start = newest ?? (await this.get(network, ref, nsgId));
-    // Our own last write is a safe start for a write (its ETag says whether it is still current),
-    // but not for deciding that nothing needs writing: for that the NSG is read.
-    const remembered = start === written.get(idKey(nsgId)) && !jobs.some((j) => j.first === start);
     let doing = `writing NSG ${nsgId}`;
     // The NSG as it was before our first write landed: what callers compare their records with.
     let before = start.nsg;
@@ -142,7 +138,6 @@ export class NsgWriter {
         const combined = combine(changes, current.nsg, nsgId);
         const after = nsgWithChange(current.nsg, combined);
         if (combined.put.length === 0 && combined.delete.length === 0) {
-          if (remembered && current === start) return { next: await read() };
           return { done: jobs.map(() => ({ before, after: current.nsg })) };
         }
         if (current.etag === undefined) throw new JitError("CloudError", `NSG ${nsgId} came back without an ETag, so it cannot be written safely`);
@@ -154,9 +149,7 @@ export class NsgWriter {
           for (const rule of changes[i].put) await job.hooks.afterPut?.(rule);
           for (const name of changes[i].delete) await job.hooks.afterDelete?.(name, false);
         }
-        const next = taken({ nsg: after, sdk: withChange(current.sdk, combined), ...(etag === undefined ? {} : { etag }) });
-        written.set(idKey(nsgId), next);
-        return { next };
+        return { next: taken({ nsg: after, sdk: withChange(current.sdk, combined), ...(etag === undefined ? {} : { etag }) }) };
       },
     });
   }

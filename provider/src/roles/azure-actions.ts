@@ -56,7 +56,8 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
   },
   {
     action: "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",
-    kinds: READERS,
+    // Read by status and scan only: grants, restores and sweeps do not look at admin rules.
+    kinds: ["configure", "read"],
     why: "Azure Virtual Network Manager's security admin rules in effect on the VM's virtual network, which Azure applies before any NSG: status and scan report those that open or close a port",
   },
   {
