@@ -115,6 +115,8 @@ for (const [cloud, start, stampsOf] of [
         const events = await ledger.listAudit({ grant: grant.id, action: "grant.extend" });
         assert.deepEqual(events.map((e) => e.outcome).sort(), ["refused", "success"]);
         assert.match(events.find((e) => e.outcome === "success")?.message ?? "", /^extended by PT1H, until /);
+        const extended = (await ledger.listOutbox()).filter((e) => e.event.kind === "extended" && e.event.grant.id === grant.id);
+        assert.equal(extended.length, 1, "one extended notification, queued for the sinks");
       } finally {
         await ledger.close();
       }

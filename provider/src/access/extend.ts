@@ -3,6 +3,8 @@ import { Caller, authorizeRequest, describe } from "./authorize";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import { LedgerJournal } from "./journal";
 import { resolvePolicy } from "./policies";
+import { announce } from "./announce";
+import { scheduleExpiry } from "./expiry";
 
 export interface ExtendOptions extends AccessOptions {
   /** Who asks, when it is not the driver's own identity (the broker passes the caller it verified). */
@@ -80,6 +82,9 @@ export async function extendWith(ctx: AccessContext, grantId: string, duration: 
       message: `extended by ${formatDuration(epochMs(done.endTimeUtc) - epochMs(grant.endTimeUtc))}, until ${done.endTimeUtc} (was ${grant.endTimeUtc})`,
     }),
   );
+  await announce(ctx, "extended", done, { actor: caller.principal.id, detail: `until ${done.endTimeUtc} (was ${grant.endTimeUtc})` });
+  // An expiry scheduled for the old end finds nothing due then; the new end needs its own.
+  await scheduleExpiry(ctx, done);
   return done;
 }
 

@@ -9,7 +9,7 @@ import { parseOrThrow } from "./validate";
 import { Cloud, VmId } from "./vm";
 
 /** What people are told about: each step of a grant's life. */
-export const NotificationKind = z.enum(["requested", "pending-approval", "approved", "denied", "granted", "break-glass", "expiring", "expired", "revoked", "failed"]);
+export const NotificationKind = z.enum(["requested", "pending-approval", "approved", "denied", "granted", "break-glass", "extended", "expiring", "expired", "revoked", "failed"]);
 export type NotificationKind = z.infer<typeof NotificationKind>;
 
 const NOTIFICATION_ID_LENGTH = 16;

@@ -35,6 +35,7 @@ const TITLES: Record<NotificationKind, string> = {
   denied: "Access denied",
   granted: "Access granted",
   "break-glass": "BREAK-GLASS access",
+  extended: "Access extended",
   expiring: "Access expiring soon",
   expired: "Access expired",
   revoked: "Access revoked",
