@@ -11,7 +11,8 @@
 // OBJECT_TYPES when they mirror a model); a function is an invoke in the plugin; see docs/schema.md.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv2020 from "ajv/dist/2020";
@@ -53,6 +54,8 @@ import { JitPortArgs, POLICY_RESOURCE_TYPE, RESOURCE_MODULE } from "../provider/
 import { IamPolicyDocument, IamStatement, ROLE_KINDS } from "../provider/src/roles";
 import { JIT_ROLE_POLICY_TYPE } from "../provider/src/roles/aws-component";
 import { JIT_ROLE_TYPE } from "../provider/src/roles/azure-component";
+import { AWS_BROKER_TYPE } from "../provider/src/pulumi/aws-broker";
+import { AZURE_BROKER_TYPE } from "../provider/src/pulumi/azure-broker";
 import { outputOf, runMockProgram } from "./support/pulumi";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -122,6 +125,8 @@ interface ResourceEntry {
   requiredInputs: readonly string[];
   /** Makes one with every input set, inside a mocked program (no provider code runs). */
   construct: () => pulumi.Resource;
+  /** What the children's registrations answer, where the component reads their outputs (ARNs, host names). */
+  mocks?: Partial<pulumi.runtime.Mocks>;
 }
 
 // The components' argument names: their classes keep no list at run time, so the lists are here and
@@ -131,6 +136,31 @@ const JIT_ROLE_REQUIRED = ["kind", "scope"] as const;
 const JIT_ROLE_POLICY_INPUTS = ["kind", "instanceArns", "tag", "region", "accountId", "principalArns", "policyName", "description", "role", "user"] as const;
 const JIT_ROLE_POLICY_REQUIRED = ["kind"] as const;
 const POLICY_REQUIRED = ["virtualMachines"] as const;
+const AWS_BROKER_INPUTS = ["instanceArns", "tag", "region", "accountId", "sweepSchedule", "exactTimeExpiry", "authType", "awsStsEndpoints", "brokerId", "azureTenants", "readers", "admins", "memorySize", "logRetentionDays", "vpcConfig", "handlerPackage", "tags"] as const;
+const AZURE_BROKER_INPUTS = ["resourceGroupName", "location", "scopes", "tenants", "audiences", "readers", "admins", "sweepSchedule", "maximumInstanceCount", "instanceMemoryMB", "allowedIpRanges", "roleName", "handlerPackage", "tags"] as const;
+const AZURE_BROKER_REQUIRED = ["resourceGroupName", "scopes", "tenants"] as const;
+
+/** A stand-in for a built function package: under mocks the components only check that one is there. */
+const FUNCTION_PACKAGE = (() => {
+  const dir = mkdtempSync(path.join(tmpdir(), "jit-schema-package-"));
+  writeFileSync(path.join(dir, "index.js"), "");
+  return dir;
+})();
+
+/** Children answer with the outputs the broker components read from them. */
+const BROKER_MOCKS: Partial<pulumi.runtime.Mocks> = {
+  newResource: (a) => ({
+    id: `${a.name}-id`,
+    state: {
+      ...a.inputs,
+      name: a.inputs.name ?? a.inputs.tableName ?? a.inputs.queueName ?? a.inputs.containerName ?? a.name,
+      arn: `arn:aws:${a.type.split(":")[1].split("/")[0]}:eu-west-1:123456789012:${a.name}`,
+      functionUrl: "https://abc.lambda-url.eu-west-1.on.aws/",
+      identity: { type: "SystemAssigned", principalId: "11111111-2222-3333-4444-555555555555" },
+      defaultHostName: "jit-app.azurewebsites.net",
+    },
+  }),
+};
 
 // One entry per schema resource. A dynamic resource registers `pulumi-nodejs:dynamic/...`; a
 // component registers its schema token as it is.
@@ -210,6 +240,52 @@ const RESOURCES: ResourceEntry[] = [
         user: "ana",
       }),
   },
+  {
+    token: "pulumi-jit:aws:JitBroker",
+    exported: jit.aws.JitBroker,
+    runtimeType: AWS_BROKER_TYPE,
+    inputs: AWS_BROKER_INPUTS,
+    requiredInputs: [],
+    mocks: BROKER_MOCKS,
+    // `instanceArns` and `tag` exclude each other, as do IAM auth and the broker's own STS check.
+    construct: () =>
+      new jit.aws.JitBroker("broker", {
+        instanceArns: ["arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0"],
+        region: "eu-west-1",
+        accountId: "123456789012",
+        sweepSchedule: "rate(10 minutes)",
+        exactTimeExpiry: true,
+        readers: ["arn:aws:iam::123456789012:role/Audit"],
+        admins: ["arn:aws:iam::123456789012:role/Ops"],
+        memorySize: 512,
+        logRetentionDays: 14,
+        handlerPackage: FUNCTION_PACKAGE,
+        tags: { team: "platform" },
+      }),
+  },
+  {
+    token: "pulumi-jit:azure:JitBroker",
+    exported: jit.azure.JitBroker,
+    runtimeType: AZURE_BROKER_TYPE,
+    inputs: AZURE_BROKER_INPUTS,
+    requiredInputs: AZURE_BROKER_REQUIRED,
+    mocks: BROKER_MOCKS,
+    construct: () =>
+      new jit.azure.JitBroker("broker", {
+        resourceGroupName: "jit",
+        location: "westeurope",
+        scopes: [`${SUBSCRIPTION}/resourceGroups/app`],
+        tenants: ["00000000-0000-0000-0000-0000000000aa"],
+        readers: ["00000000-0000-0000-0000-0000000000ab"],
+        sweepSchedule: "0 */10 * * * *",
+        maximumInstanceCount: 10,
+        instanceMemoryMB: 2048,
+        allowedIpRanges: ["203.0.113.0/24"],
+        roleName: "jit broker",
+        handlerPackage: FUNCTION_PACKAGE,
+        tags: { team: "platform" },
+      }),
+  },
 ];
 
 /**
@@ -217,7 +293,7 @@ const RESOURCES: ResourceEntry[] = [
  * `<module>.<Class>`. An entry must name an exported resource class that schema.json lacks; once the
  * schema has it, the check asks for the entry to move from here to RESOURCES.
  */
-const NOT_IN_SCHEMA_YET: readonly string[] = ["aws.JitBroker", "azure.JitBroker"];
+const NOT_IN_SCHEMA_YET: readonly string[] = [];
 
 
 type ZodObjectLike = z.ZodType & { shape: Record<string, z.ZodType> };
@@ -345,6 +421,10 @@ const TYPE_LEVEL: Record<string, boolean> = {
   "azure.JitRole required arguments": same<RequiredKeys<jit.azure.JitRoleArgs>, (typeof JIT_ROLE_REQUIRED)[number]>(true),
   "aws.JitRolePolicy arguments": same<keyof jit.aws.JitRolePolicyArgs, (typeof JIT_ROLE_POLICY_INPUTS)[number]>(true),
   "aws.JitRolePolicy required arguments": same<RequiredKeys<jit.aws.JitRolePolicyArgs>, (typeof JIT_ROLE_POLICY_REQUIRED)[number]>(true),
+  "aws.JitBroker arguments": same<keyof jit.aws.AwsJitBrokerArgs, (typeof AWS_BROKER_INPUTS)[number]>(true),
+  "aws.JitBroker required arguments": same<RequiredKeys<jit.aws.AwsJitBrokerArgs>, never>(true),
+  "azure.JitBroker arguments": same<keyof jit.azure.AzureJitBrokerArgs, (typeof AZURE_BROKER_INPUTS)[number]>(true),
+  "azure.JitBroker required arguments": same<RequiredKeys<jit.azure.AzureJitBrokerArgs>, (typeof AZURE_BROKER_REQUIRED)[number]>(true),
   "aws.JitRolePolicy tag": same<keyof pulumi.Unwrap<NonNullable<jit.aws.JitRolePolicyArgs["tag"]>>, (typeof ROLE_TAG_KEYS)[number]>(true),
   "IamPolicyDocument keys": same<keyof IamPolicyDocument, (typeof IAM_DOCUMENT_KEYS)[number]>(true),
   "IamStatement keys": same<keyof IamStatement, (typeof IAM_STATEMENT_KEYS)[number]>(true),
@@ -653,7 +733,7 @@ test("property names, required lists and enum values match the code", () => {
 test("each resource class registers its type token and exposes exactly the schema's output properties", async () => {
   const doc = loadSchema();
   for (const entry of RESOURCES) {
-    const { result, resources } = await runMockProgram(entry.construct, { runProviders: false });
+    const { result, resources } = await runMockProgram(entry.construct, { runProviders: false, ...(entry.mocks ? { mocks: entry.mocks } : {}) });
     // urn:pulumi:<stack>::<project>::<parent types$…>type::<name>
     const registered = (await outputOf(result.urn)).split("::")[2].split("$").pop();
     assert.equal(registered, entry.runtimeType, `${entry.token}: the registered type token`);

@@ -1,4 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { JitBroker as AwsJitBroker } from "../pulumi/aws-broker";
+import { JitBroker as AzureJitBroker } from "../pulumi/azure-broker";
 import { JitRolePolicy } from "../roles/aws-component";
 import { JitRole } from "../roles/azure-component";
 import type { PackageSchema } from "./schema";
@@ -11,6 +13,8 @@ import type { PackageSchema } from "./schema";
 const COMPONENTS: Record<string, (name: string, inputs: pulumi.Inputs, opts: pulumi.ComponentResourceOptions) => pulumi.ComponentResource> = {
   "pulumi-jit:azure:JitRole": (name, inputs, opts) => new JitRole(name, inputs as never, opts),
   "pulumi-jit:aws:JitRolePolicy": (name, inputs, opts) => new JitRolePolicy(name, inputs as never, opts),
+  "pulumi-jit:aws:JitBroker": (name, inputs, opts) => new AwsJitBroker(name, inputs as never, opts),
+  "pulumi-jit:azure:JitBroker": (name, inputs, opts) => new AzureJitBroker(name, inputs as never, opts),
 };
 
 export const COMPONENT_TYPES = Object.keys(COMPONENTS);
