@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NetworkManagementClient } from "@azure/arm-network";
-import { requestAccess, sweep } from "../../provider/src/access";
+import { requestAccess, sweep, sweepWith } from "../../provider/src/access";
 import { BrokerClient } from "../../provider/src/broker/client";
 import { startAzureEmulator } from "../../provider/src/emulator/azure";
 import { openLedger } from "../../provider/src/ledger";
@@ -131,7 +131,11 @@ async function brokerRun(actions: readonly string[], behindFirewall: boolean): P
       const older = await ledger.getGrant(first.id);
       if (older?.state !== "revoked") return { ok: false, why: `the superseded grant is ${older?.state}: ${older?.error ?? ""}` };
       const revoked = await new BrokerClient(ana).revoke(second.id);
-      return revoked.state === "revoked" ? { ok: true, why: "" } : { ok: false, why: `revoked grant is ${revoked.state}` };
+      if (revoked.state !== "revoked") return { ok: false, why: `revoked grant is ${revoked.state}` };
+      // The broker role also runs the sweep where the broker is serverless: its baseline repair too.
+      const swept = await sweepWith(broker.broker.ctx, { scope: {} });
+      const trouble = [...swept.failed.map((f) => f.error), ...swept.baselines.flatMap((b) => (b.error ? [b.error] : []))];
+      return trouble.length ? { ok: false, why: `sweep: ${trouble.join("; ")}` } : { ok: true, why: "" };
     } catch (err) {
       return { ok: false, why: (err as Error).message };
     } finally {

@@ -29,7 +29,7 @@ test("Azure: each kind's actions, and nothing else", () => {
     "Microsoft.Network/virtualNetworks/subnets/read",
     "Microsoft.Network/virtualNetworks/read",
   ];
-  // Status and scan report Virtual Network Manager admin rules; grants and sweeps do not read them.
+  // Status, scan and a sweep's baseline repair read Virtual Network Manager admin rules; requests do not.
   const adminRules = "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action";
   const writes = [
     "Microsoft.Network/azureFirewalls/write",
@@ -40,7 +40,7 @@ test("Azure: each kind's actions, and nothing else", () => {
   const initiate = "Microsoft.Security/locations/jitNetworkAccessPolicies/initiate/action";
   const joins = ["Microsoft.Network/publicIPAddresses/join/action", "Microsoft.Network/virtualNetworks/subnets/join/action"];
   assert.deepEqual(sorted(azureActions("configure")), sorted([...reads, adminRules, ...writes, ...joins]));
-  assert.deepEqual(sorted(azureActions("broker")), sorted([...reads, ...writes, ...joins]));
+  assert.deepEqual(sorted(azureActions("broker")), sorted([...reads, adminRules, ...writes, ...joins]));
   assert.deepEqual(sorted(azureActions("direct")), sorted([...reads, ...writes, ...joins, initiate]));
   assert.deepEqual(
     sorted(azureActions("request")),

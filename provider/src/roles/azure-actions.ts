@@ -56,8 +56,8 @@ export const AZURE_ACTIONS: readonly AzureActionEntry[] = [
   },
   {
     action: "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",
-    // Read by status and scan only: grants, restores and sweeps do not look at admin rules.
-    kinds: ["configure", "read"],
+    // Read by status, scan and a sweep's baseline repair (the broker's), not by requests.
+    kinds: ["configure", "broker", "read"],
     why: "Azure Virtual Network Manager's security admin rules in effect on the VM's virtual network, which Azure applies before any NSG: status and scan report those that open or close a port",
   },
   {
