@@ -4,88 +4,35 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { applyPolicy, requestAccess, sweep } from "../../provider/src/access";
+import { requestAccess, sweep } from "../../provider/src/access";
 import { createAwsDriver } from "../../provider/src/aws";
-import { AwsStsVerifier, outbound, startBroker } from "../../provider/src/broker";
 import { BrokerClient, awsAuthorization, signGetCallerIdentity } from "../../provider/src/broker/client";
-import { AwsEmulator, startAwsEmulator } from "../../provider/src/emulator/aws";
-import { openLedger } from "../../provider/src/ledger";
-import { parsePolicy } from "../../provider/src/model";
 import { IamPolicyDocument, awsActions, awsPolicyDocument } from "../../provider/src/roles";
 import { reachable } from "../aws/support";
+import { AWS_ACCOUNT as ACCOUNT, AWS_BROKER_ID as BROKER_ID, AWS_REGION as REGION, AwsBrokerWorld, awsBrokerWorld } from "./support";
 
-const REGION = "eu-west-1";
-const ACCOUNT = "123456789012";
 const SOURCE = "203.0.113.7";
-const BROKER_ID = "jit.example.test";
 const SSO_ROLE = { name: "AWSReservedSSO_Ops_0a1b2c3d", type: "role" as const, path: "/aws-reserved/sso.amazonaws.com/eu-west-1/", sessionName: "ana@example.com" };
 
 function withoutAction(doc: IamPolicyDocument, action: string): IamPolicyDocument {
   return { ...doc, Statement: doc.Statement.map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) })).filter((s) => s.Action.length > 0) };
 }
 
-interface AwsSetup {
-  emu: AwsEmulator;
-  instanceId: string;
-  groupId: string;
-  ledger: Awaited<ReturnType<typeof openLedger>>;
-  broker: Awaited<ReturnType<typeof startBroker>>;
-  verifierClock: { offset: number };
-  logs: string[];
+interface AwsSetup extends AwsBrokerWorld {
   client(principal: string): BrokerClient;
-  close(): Promise<void>;
 }
 
-async function setup(brokerPolicy: (instanceArn: string) => IamPolicyDocument = (arn) => awsPolicyDocument({ kind: "broker", instanceArns: [arn], region: REGION, accountId: ACCOUNT })): Promise<AwsSetup> {
-  const emu = await startAwsEmulator({ region: REGION, accountId: ACCOUNT, randomSeed: 11, principals: [{ name: "admin", policies: [{ name: "all", document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }] }] });
-  const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }] });
-  const vm = emu.seed.instance({ groupIds: [web.id] });
-  const arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${vm.id}`;
-  emu.seed.principal({ name: "jit-broker", type: "role", policies: [{ name: "broker", document: JSON.stringify(brokerPolicy(arn)) }] });
+async function setup(brokerPolicy?: (instanceArn: string) => IamPolicyDocument): Promise<AwsSetup> {
   const request = JSON.stringify(awsPolicyDocument({ kind: "request" }));
-  emu.seed.principal({ ...SSO_ROLE, policies: [{ name: "request", document: request }] });
-  emu.seed.principal({ name: "bob", policies: [{ name: "request", document: request }] });
-  const ledger = await openLedger(":memory:");
-  const admin = createAwsDriver({ ...emu.clientConfig, maxAttempts: 1, backoffMs: 2 });
-  await applyPolicy(
-    {
-      policy: parsePolicy({
-        name: "web",
-        virtualMachines: [{ id: arn, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }],
-        requesters: [`arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Ops_*`],
-      }),
-      mode: "create",
-    },
-    { ledger, drivers: { aws: admin } },
-  );
-  const brokerDriver = createAwsDriver({ ...emu.clientConfig, credentials: emu.credentialsFor("jit-broker"), maxAttempts: 1, backoffMs: 2 });
-  const verifierClock = { offset: 0 };
-  const logs: string[] = [];
-  const broker = await startBroker(
-    {
-      access: { ledger, drivers: { aws: brokerDriver } },
-      auth: { aws: new AwsStsVerifier({ brokerId: BROKER_ID, stsEndpoints: [emu.endpoint], region: REGION, fetch: outbound(), now: () => Date.now() + verifierClock.offset }) },
-      log: (l) => logs.push(l),
-    },
-    { host: "127.0.0.1", port: 0 },
-  );
-  return {
-    emu,
-    instanceId: vm.id,
-    groupId: web.id,
-    ledger,
-    broker,
-    verifierClock,
-    logs,
-    client: (principal) => new BrokerClient({ url: broker.url, awsCredentials: emu.credentialsFor(principal) }),
-    async close() {
-      await broker.close();
-      await admin.destroy();
-      await brokerDriver.destroy();
-      await ledger.close();
-      await emu.close();
-    },
-  };
+  const world = await awsBrokerWorld({
+    randomSeed: 11,
+    requesters: [
+      { ...SSO_ROLE, policies: [{ name: "request", document: request }] },
+      { name: "bob", policies: [{ name: "request", document: request }] },
+    ],
+    ...(brokerPolicy ? { brokerPolicy } : {}),
+  });
+  return { ...world, client: (principal) => new BrokerClient({ url: world.broker.url, awsCredentials: world.emu.credentialsFor(principal) }) };
 }
 
 const ask = (instanceId: string, duration = "PT1H") => ({ virtualMachines: [{ id: instanceId, ports: [{ number: 22, duration, allowedSourceAddressPrefix: SOURCE }] }], justification: "INC-9" });

@@ -3,52 +3,17 @@
 // which verifies the SigV4 signature; the policy's requesters decide what the console offers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyPolicy } from "../../provider/src/access";
-import { createAwsDriver } from "../../provider/src/aws";
-import { AwsStsVerifier, outbound, startBroker } from "../../provider/src/broker";
 import { awsAuthorization, signGetCallerIdentity } from "../../provider/src/broker/client";
-import { startAwsEmulator } from "../../provider/src/emulator/aws";
-import { openLedger } from "../../provider/src/ledger";
-import { parsePolicy } from "../../provider/src/model";
-import { awsPolicyDocument } from "../../provider/src/roles";
 import { reachable } from "../aws/support";
+import { AWS_BROKER_ID as BROKER_ID, AWS_REGION as REGION, awsBrokerWorld } from "../broker/support";
 import { FormClient, TEST_LIMITS } from "./support";
 
-const REGION = "eu-west-1";
-const ACCOUNT = "123456789012";
-const BROKER_ID = "jit.example.test";
 const OPS = { name: "AWSReservedSSO_Ops_0a1b2c3d", type: "role" as const, path: "/aws-reserved/sso.amazonaws.com/eu-west-1/", sessionName: "ana@example.com" };
 
 test("AWS sign-in: a signed identity proof for this broker signs in; one for another broker, or not a proof, is refused with the reason", async (t) => {
-  const emu = await startAwsEmulator({ region: REGION, accountId: ACCOUNT, randomSeed: 7, principals: [{ name: "admin", policies: [{ name: "all", document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }] }] });
-  const web = emu.seed.securityGroup({ name: "web", ingress: [{ port: 22, source: "0.0.0.0/0" }] });
-  const vm = emu.seed.instance({ groupIds: [web.id] });
-  const arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${vm.id}`;
-  emu.seed.principal({ name: "jit-broker", type: "role", policies: [{ name: "broker", document: JSON.stringify(awsPolicyDocument({ kind: "broker", instanceArns: [arn], region: REGION, accountId: ACCOUNT })) }] });
-  emu.seed.principal({ ...OPS, policies: [] });
-  const ledger = await openLedger(":memory:");
-  const admin = createAwsDriver({ ...emu.clientConfig, maxAttempts: 1, backoffMs: 2 });
-  await applyPolicy(
-    {
-      policy: parsePolicy({
-        name: "web",
-        virtualMachines: [{ id: arn, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }],
-        requesters: [`arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Ops_*`],
-      }),
-      mode: "create",
-    },
-    { ledger, drivers: { aws: admin } },
-  );
-  const driver = createAwsDriver({ ...emu.clientConfig, credentials: emu.credentialsFor("jit-broker"), maxAttempts: 1, backoffMs: 2 });
-  const verifier = new AwsStsVerifier({ brokerId: BROKER_ID, stsEndpoints: [emu.endpoint], region: REGION, fetch: outbound() });
-  const broker = await startBroker({ access: { ledger, drivers: { aws: driver } }, auth: { aws: verifier }, log: () => undefined, limits: TEST_LIMITS }, { host: "127.0.0.1", port: 0 });
-  t.after(async () => {
-    await broker.close();
-    await admin.destroy();
-    await driver.destroy();
-    await ledger.close();
-    await emu.close();
-  });
+  const world = await awsBrokerWorld({ randomSeed: 7, requesters: [{ ...OPS, policies: [] }], limits: TEST_LIMITS });
+  t.after(() => world.close());
+  const { emu, broker, verifier, instanceId, instanceArn: arn } = world;
   const proof = async (brokerId: string) => awsAuthorization(await signGetCallerIdentity({ brokerId, stsEndpoint: emu.endpoint, stsRegion: REGION }, emu.credentialsFor(OPS.name)));
 
   const mallory = new FormClient(broker.url);
@@ -73,9 +38,9 @@ test("AWS sign-in: a signed identity proof for this broker signs in; one for ano
   assert.equal(verifier.forwarded, forwarded + 1, "STS was asked once, at sign-in");
   const home = await ana.get("/console/");
   assert.match(home.text, /Signed in as <strong>ana@example.com<\/strong> <span class="muted">\(aws\)<\/span>/);
-  assert.ok(home.text.includes(vm.id), "the instance the policy's requesters allow");
+  assert.ok(home.text.includes(instanceId), "the instance the policy's requesters allow");
   const made = await ana.post("/console/request", { csrf: ana.csrf(), policy: "web", vm: arn, port: "22", minutes: "15", source: "203.0.113.9", justification: "INC-7" });
   assert.equal(made.status, 303, made.text.slice(0, 800));
-  assert.ok(reachable(emu, vm.id, "203.0.113.9", 22), "open for the requester's address");
+  assert.ok(reachable(emu, instanceId, "203.0.113.9", 22), "open for the requester's address");
   assert.equal(verifier.forwarded, forwarded + 1, "the session, not a new proof, carries the request");
 });

@@ -1,22 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openLedger } from "../ledger";
 import { JitError } from "../model";
 import { requestAccess, revokeAccess, sweep } from "./index";
-import { FakeDriver } from "./testing/fake-driver";
+import { POLICY, VM, fakeWorld } from "./testing/fake-world";
 
-const VM = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";
-const POLICY = {
-  name: "web",
-  virtualMachines: [{ id: VM, ports: [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }],
-};
-
-async function setup(start = Date.parse("2030-01-01T00:00:00Z")) {
-  const ledger = await openLedger(":memory:");
-  await ledger.putPolicy({ policy: POLICY, baseline: {} });
-  const driver = new FakeDriver();
-  const clock = { t: start };
-  const options = { ledger, drivers: { azure: driver }, now: () => new Date(clock.t) };
+async function setup(start?: number) {
+  const { ledger, driver, clock, options } = await fakeWorld(start);
   const ask = (duration = "PT1H", source = "203.0.113.7") =>
     requestAccess({ policy: "web", virtualMachines: [{ id: VM, ports: [{ number: 22, duration, allowedSourceAddressPrefix: source }] }], justification: "INC-1" }, options);
   return { ledger, driver, clock, options, ask };

@@ -1,28 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openLedger } from "../ledger";
 import { isJitError } from "../model";
 import { connect } from "./connect";
-import { FakeDriver } from "./testing/fake-driver";
-
-const VM = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";
-const POLICY = {
-  name: "web",
-  virtualMachines: [{ id: VM, ports: [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }],
-};
+import { VM, fakeWorld } from "./testing/fake-world";
 
 /** A ledger with the policy, the fake cloud, and a clock that only `sleep` moves. */
 async function setup() {
-  const ledger = await openLedger(":memory:");
-  await ledger.putPolicy({ policy: POLICY, baseline: {} });
-  const driver = new FakeDriver();
-  const clock = { t: Date.parse("2030-01-01T00:00:00Z") };
+  const { ledger, driver, clock, options: base } = await fakeWorld();
   const progress: string[] = [];
   const slept: number[] = [];
   const options = {
-    ledger,
-    drivers: { azure: driver },
-    now: () => new Date(clock.t),
+    ...base,
     progress: (m: string) => progress.push(m),
     sleep: async (ms: number) => {
       slept.push(ms);

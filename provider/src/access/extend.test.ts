@@ -1,22 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openLedger } from "../ledger";
 import { isJitError } from "../model";
 import { extendAccess, requestAccess } from "./index";
 import { FakeDriver } from "./testing/fake-driver";
-
-const VM = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web1";
-const POLICY = {
-  name: "web",
-  virtualMachines: [{ id: VM, ports: [{ number: 22, protocol: "TCP" as const, allowedSourceAddressPrefix: "203.0.113.0/24", maxRequestAccessDuration: "PT3H" }] }],
-};
+import { VM, fakeWorld } from "./testing/fake-world";
 
 async function setup() {
-  const ledger = await openLedger(":memory:");
-  await ledger.putPolicy({ policy: POLICY, baseline: {} });
-  const driver = new FakeDriver();
-  const clock = { t: Date.parse("2030-01-01T00:00:00Z") };
-  const options = { ledger, drivers: { azure: driver }, now: () => new Date(clock.t) };
+  const { ledger, driver, clock, options } = await fakeWorld();
   const grant = await requestAccess({ policy: "web", virtualMachines: [{ id: VM, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: "203.0.113.7" }] }] }, options);
   return { ledger, driver, clock, options, grant };
 }

@@ -23,8 +23,6 @@ export interface RouteResult {
   body: unknown;
 }
 
-const LIVE: readonly GrantState[] = LIVE_STATES;
-
 /** The initiate body: Defender's (`virtualMachines` with ports), plus `justification`. The rest is checked by the model. */
 const InitiateBody = z.strictObject({
   virtualMachines: z.array(z.unknown()).min(1, { error: "must list at least one VM" }).max(100, { error: "at most 100 VMs per request" }),
@@ -115,7 +113,7 @@ export async function connect(input: RouteInput): Promise<RouteResult> {
 
 export async function listGrants(input: RouteInput): Promise<RouteResult> {
   const q = queryOf(GrantsQuery, input.query);
-  const state = q.state === "live" ? LIVE : q.state === "ended" ? GrantState.options.filter((s) => !LIVE.includes(s)) : undefined;
+  const state = q.state === "live" ? LIVE_STATES : q.state === "ended" ? GrantState.options.filter((s) => !LIVE_STATES.includes(s)) : undefined;
   const all = await isReader(input);
   const grants = await input.ctx.ledger.listGrants({ ...(state ? { state } : {}), ...(q.policy ? { policy: q.policy } : {}), ...(all ? { limit: q.limit } : {}) });
   const visible = all ? grants : grants.filter((g) => owns(input, g)).slice(0, q.limit);
