@@ -140,8 +140,8 @@ async function readNsgs(writer: NsgWriter, ids: readonly string[]): Promise<Map<
 
 /**
  * Whether the recorded placement still holds, as far as the NSGs just read tell: each NSG recorded
- * on a VM's way still holds the policy's deny rule for that VM, naming each of the VM's recorded
- * addresses. A VM moved to another subnet or interface, or given another address, fails this (its
+ * on a VM's way still holds deny rules of the policy (shared by its VMs there) naming each of the
+ * VM's recorded addresses. A VM moved to another subnet or interface, or given another address, fails this (its
  * deny rules are where it was), and the grant then resolves the VMs afresh; the next sweep's
  * baseline repair records the new placement.
  */
@@ -152,7 +152,7 @@ function placementsHold(policy: string, placed: readonly ResolvedVm[], read: Rea
         if (nsgId === undefined) return true;
         const denies = (read.get(idKey(nsgId))?.nsg.securityRules ?? []).filter((r) => {
           const info = parseJitRule(r);
-          return info?.kind === "deny" && info.policy === policy && info.vm.toLowerCase() === vm.name.toLowerCase();
+          return info?.kind === "deny" && info.policy === policy;
         });
         const named = new Set(denies.flatMap((r) => [...(r.destinationAddressPrefixes ?? []), ...(r.destinationAddressPrefix === undefined ? [] : [r.destinationAddressPrefix])]));
         return denies.length > 0 && path.addresses.every((a) => named.has(a));

@@ -2,7 +2,7 @@ import type { NetworkManagementClient } from "@azure/arm-network";
 import type { PipelineResponse } from "@azure/core-rest-pipeline";
 import type { Progress } from "../driver";
 import { JitError, isJitError } from "../model";
-import type { Nsg, NsgChange, NsgRule } from "../plan";
+import { checkNsgLimits, type Nsg, type NsgChange, type NsgRule } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError, isNotFound } from "./errors";
 import { awaitOperation, optimistic, writeOptions } from "./writes";
@@ -140,6 +140,8 @@ export class NsgWriter {
         if (combined.put.length === 0 && combined.delete.length === 0) {
           return { done: jobs.map(() => ({ before, after: current.nsg })) };
         }
+        // Azure's per-NSG limits, before the write: one ARM would refuse costs a write and its poll.
+        checkNsgLimits(current.nsg, after);
         if (current.etag === undefined) throw new JitError("CloudError", `NSG ${nsgId} came back without an ETag, so it cannot be written safely`);
         doing = `writing ${describeChange(combined)} in NSG ${nsgId}`;
         for (const [i, job] of jobs.entries()) for (const rule of changes[i].put) await job.hooks.beforePut?.(rule);

@@ -9,8 +9,12 @@ import { protocolFromToken, protocolToken } from "./protocols";
  * Names and descriptions of the NSG rules pulumi-jit writes, and the parser that recognises them
  * again without a ledger (the sweeper, scans, restore after the ledger is lost).
  *
- *   deny   name  jit-deny-<policy>-<vm>-<tcp|udp|all>[6]-<hash>
- *          desc  jit-deny p=<policy> v=<vm>
+ *   deny   name  jit-deny-<policy>-<group>-<tcp|udp|all>[6]-<hash>
+ *          desc  jit-deny p=<policy> g=<group>
+ *          (shared by the policy's VMs behind one NSG with the same ports and placement; see
+ *          `denyGroupKey`. Earlier versions wrote one per VM, `jit-deny-<policy>-<vm>-…` with
+ *          `v=<vm>`: still recognised, so that applying the policy again replaces them, and still
+ *          what Azure Firewall deny collections hold.)
  *   allow  name  jit-allow-<grant>-<port>-<tcp|udp|all>[6]-<hash>
  *          desc  jit-allow g=<grant> p=<policy> v=<vm> exp=<UTC expiry, whole seconds>
  *
@@ -32,6 +36,7 @@ export const MAX_DESCRIPTION = 140;
 
 export type JitRuleInfo =
   | { kind: "deny"; policy: string; vm: string; protocol: Protocol; family?: 6 }
+  | { kind: "deny"; policy: string; group: string; protocol: Protocol; family?: 6 }
   | { kind: "allow"; policy: string; vm: string; grantId: string; port: number; protocol: Protocol; expiresAt: Date; family?: 6 };
 
 /** FNV-1a over the text, as 8 hex digits: the hash that keeps our names unique when shortened. */
@@ -68,6 +73,22 @@ export function denyRuleName(policy: string, vm: string, protocol: Protocol, fam
   return ruleName("jit-deny-", `${policy}-${vm}`, familyToken(protocol, family), ["deny", policy, vm, protocol, ...familyIdentity(family)]);
 }
 
+const MAX_LISTED_PORTS = 30;
+
+/**
+ * The group of a shared deny rule: its ports and the lowest number it may take (its placement, see
+ * nsg-deny-baseline), e.g. `22.3389-1000`. A long port list is hashed, so that the description
+ * stays within Azure's 140 characters.
+ */
+export function denyGroupKey(ports: readonly number[], from: number): string {
+  const listed = [...new Set(ports)].sort((a, b) => a - b).join(".");
+  return `${listed.length <= MAX_LISTED_PORTS ? listed : `h${fnv1a(listed)}`}-${from}`;
+}
+
+export function sharedDenyRuleName(policy: string, group: string, protocol: Protocol, family: Family = 4): string {
+  return ruleName("jit-deny-", `${policy}-${group}`, familyToken(protocol, family), ["shared-deny", policy, group, protocol, ...familyIdentity(family)]);
+}
+
 export function allowRuleName(grantId: string, vm: string, port: number, protocol: Protocol, family: Family = 4): string {
   return ruleName("jit-allow-", grantId, `${port}-${familyToken(protocol, family)}`, ["allow", grantId, vm, port, protocol, ...familyIdentity(family)]);
 }
@@ -90,6 +111,10 @@ export function stampTime(at: Date): string {
 
 export function denyRuleDescription(policy: string, vm: string): string {
   return stamp("deny", [["p", policy], ["v", vm]]);
+}
+
+export function sharedDenyRuleDescription(policy: string, group: string): string {
+  return stamp("deny", [["p", policy], ["g", group]]);
 }
 
 export function allowRuleDescription(grantId: string, policy: string, vm: string, expiresAt: Date): string {
@@ -128,15 +153,20 @@ const parseNamed = memoized((key: string): Parsed | null => {
   if (!parsed) return null;
   const { kind, fields } = parsed;
   const policy = fields.get("p");
-  const vm = fields.get("v");
-  if (policy === undefined || vm === undefined) return null;
+  if (policy === undefined) return null;
   if (kind === "deny") {
     const token = /-([a-z]+)(6?)-[0-9a-f]{8}$/.exec(name);
     const protocol = protocolFromToken(token?.[1] ?? "");
     const family: Family = token?.[2] === "6" ? 6 : 4;
-    if (fields.size !== 2 || protocol === undefined || denyRuleName(policy, vm, protocol, family) !== name) return null;
-    return { kind, policy, vm, protocol, ...(family === 6 ? { family } : {}) };
+    const [vm, group] = [fields.get("v"), fields.get("g")];
+    if (fields.size !== 2 || protocol === undefined) return null;
+    const familyField = family === 6 ? { family } : {};
+    if (vm !== undefined && denyRuleName(policy, vm, protocol, family) === name) return { kind, policy, vm, protocol, ...familyField };
+    if (group !== undefined && sharedDenyRuleName(policy, group, protocol, family) === name) return { kind, policy, group, protocol, ...familyField };
+    return null;
   }
+  const vm = fields.get("v");
+  if (vm === undefined) return null;
   const grantId = fields.get("g");
   const expiry = fields.get("exp");
   const tail = /-(\d{1,5})-([a-z]+)(6?)-[0-9a-f]{8}$/.exec(name);

@@ -5,8 +5,8 @@ import type { Nsg, NsgRule, RuleRef } from "./nsg-types";
  * Priority allocation for the rules pulumi-jit adds to an NSG (docs/priorities.md explains why).
  *
  * - User rules keep their numbers: nothing here renumbers, and a number in use by any inbound rule
- *   (including one of ours that the same plan deletes, since adapters put before they delete) is
- *   never handed out again.
+ *   is never handed out again, unless the same plan deletes that rule (the NSG is written whole,
+ *   so its replacement may take the number).
  * - A deny rule takes the lowest free number that is at least DENY_FLOOR (1000) and greater than
  *   every rule already there for its VM and ports, so those keep precedence; with none, 1000. That
  *   leaves 100–999 for allow rules ahead of it.
@@ -27,9 +27,18 @@ export class PrioritySlots {
   private readonly taken = new Set<number>();
   private rules: number;
 
-  constructor(private readonly nsg: Nsg) {
-    for (const r of nsg.securityRules) if (r.direction === "Inbound") this.taken.add(r.priority);
-    this.rules = nsg.securityRules.length;
+  /**
+   * `leaving`: rules the same plan deletes. The adapter writes the NSG whole, so their numbers are
+   * free for the rules that replace them, and they no longer count against Azure's limit.
+   */
+  constructor(
+    private readonly nsg: Nsg,
+    leaving: readonly string[] = [],
+  ) {
+    const gone = new Set(leaving);
+    const staying = nsg.securityRules.filter((r) => !gone.has(r.name));
+    for (const r of staying) if (r.direction === "Inbound") this.taken.add(r.priority);
+    this.rules = staying.length;
   }
 
   /** Counts one more rule in the NSG, or fails if Azure would refuse it. */
@@ -64,14 +73,21 @@ export class PrioritySlots {
     return undefined;
   }
 
-  /** A number for a deny rule that must come after `after` (the last rule already there for its ports). */
-  forDeny(after: RuleRef | undefined): number {
-    const p = this.lowestFree(Math.max(DENY_FLOOR, (after?.priority ?? 0) + 1), MAX_PRIORITY);
+  /**
+   * A number for a deny rule that must come after `after` (the last allow rule already there for
+   * its ports) and, when given, before `before` (an allow rule placed behind the deny rule it
+   * replaces, which must stay behind).
+   */
+  forDeny(after: RuleRef | undefined, before?: RuleRef): number {
+    const from = Math.max(DENY_FLOOR, (after?.priority ?? 0) + 1);
+    const to = before ? before.priority - 1 : MAX_PRIORITY;
+    const p = this.lowestFree(from, to);
     if (p !== undefined) return p;
     const behind = after && after.priority >= DENY_FLOOR ? ` after rule ${after.name} (${after.priority}), which must keep precedence,` : "";
+    const ahead = before ? ` ahead of rule ${before.name} (${before.priority}), which must stay behind it,` : "";
     throw new JitError(
       "CapacityExceeded",
-      `NSG ${this.nsg.id} has no free priority${behind} between ${DENY_FLOOR} and ${MAX_PRIORITY} for a JIT deny rule`,
+      `NSG ${this.nsg.id} has no free priority${behind}${ahead} between ${from} and ${to} for a JIT deny rule`,
     );
   }
 

@@ -3,12 +3,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parsePrefix, prefixContains } from "../model/address";
 import { isJitError } from "../model/errors";
+import type { Protocol } from "../model/protocol";
 import { planAllowGrant, type AllowGrantPlan } from "./nsg-allow";
-import { planDenyBaseline, type BaselineVm, type DenyBaselinePlan } from "./nsg-deny-baseline";
+import { planDenyBaseline, policyDenyRuleFor, type BaselineVm, type DenyBaselinePlan } from "./nsg-deny-baseline";
 import { inboundEvaluator } from "./nsg-evaluator";
-import { denyRuleName, parseJitRule } from "./nsg-names";
+import { addressContext, addressTerm } from "./nsg-addresses";
+import { MAX_ADDRESSES_AND_PORTS, addressesAndPorts } from "./nsg-limits";
+import { compileRule, ruleTouches } from "./nsg-match";
+import { parseJitRule } from "./nsg-names";
+import { DENY_FLOOR, MAX_RULES_PER_NSG } from "./nsg-priorities";
 import { planRestore, planSweep } from "./nsg-restore";
 import type { AddedRule, Nsg, NsgChange, NsgPath, NsgProtocol, NsgRule } from "./nsg-types";
+import { ALL_PORTS } from "./port-ranges";
+import { nsgProtocol } from "./protocols";
 import type { GrantPort, PortSpec } from "./types";
 import { applyNsgChange, applyNsgChanges } from "./testing/nsg-apply";
 import {
@@ -18,7 +25,9 @@ import {
   VIRTUAL_NETWORK,
   VM1,
   VM2,
+  POLICY_PORTS,
   flowProtocols,
+  nsgArb,
   topologyArb,
   userRuleArb,
 } from "./testing/nsg-arbitraries";
@@ -130,7 +139,7 @@ test("property: after the baseline a selected port is closed to every source, un
           for (const spec of vm.ports) {
             const status = plan.ports.find((p) => p.vm === vm.name && p.port === spec.number && p.protocol === spec.protocol);
             const exposedBy = status?.status === "exposed" ? status.exposedBy : [];
-            const deny = after.securityRules.find((r) => r.name === denyRuleName("web", vm.name, spec.protocol)) as NsgRule;
+            const deny = policyDenyRuleFor(after, "web", vm.addresses[0], spec.number) as NsgRule;
             for (const r of exposedBy) assert.ok(r.access === "Allow" && r.priority < deny.priority, `${r.name} is an allow rule ahead of our deny`);
             const decide = inboundEvaluator({ nic: after }, options);
             for (const destination of vm.addresses)
@@ -170,6 +179,54 @@ test("property: during a grant the port is open to the grant's source, and nothi
       });
       const wholePrefix = inboundEvaluator(pathOf(granted.nsgs, "vm1"), options);
       for (const protocol of flowProtocols(port.protocol)) assert.ok(wholePrefix({ source: port.source, destination: VM1.addresses[0], port: port.number, protocol }).allowed, "the whole source prefix gets in");
+    }),
+    RUNS,
+  );
+});
+
+/** Many VMs behind one NSG, each with one of two port sets. */
+const fleetArb = fc.record({
+  nsg: nsgArb("subnet"),
+  portSets: fc.tuple(fc.subarray(POLICY_PORTS, { minLength: 1 }), fc.subarray(POLICY_PORTS, { minLength: 1 })),
+  choices: fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+});
+
+test("property: shared deny rules close every VM's ports but where a user rule ahead opens them, leave user rules alone, number at most one per placement, and keep Azure's limits", () => {
+  fc.assert(
+    fc.property(fleetArb, ({ nsg, portSets, choices }) => {
+      const vms: BaselineVm[] = choices.map((second, i) => ({ name: `vm${i}`, addresses: [`10.1.2.${20 + i}`], ports: portSets[second ? 1 : 0] }));
+      const plan = unlessFull(() => planDenyBaseline({ policy: "web", nsg, vms, virtualNetwork: VIRTUAL_NETWORK }));
+      if (!plan) return;
+      const after = applyNsgChange(nsg, plan.change);
+      assertOnlyOurs(nsg, plan.change, after);
+      assert.deepEqual(planDenyBaseline({ policy: "web", nsg: after, vms, virtualNetwork: VIRTUAL_NETWORK }).change.put, [], "planning again changes nothing");
+
+      const decide = inboundEvaluator({ nic: after }, options);
+      const ctx = addressContext(VIRTUAL_NETWORK, undefined);
+      const userAllows = nsg.securityRules.filter((r) => r.direction === "Inbound" && r.access === "Allow").map((r) => compileRule(nsg.id, r));
+      const placements = new Set<string>();
+      for (const vm of vms) {
+        for (const spec of vm.ports) {
+          const deny = policyDenyRuleFor(after, "web", vm.addresses[0], spec.number);
+          assert.ok(deny, `${vm.name}:${spec.number} has a deny rule`);
+          for (const protocol of flowProtocols(spec.protocol))
+            for (const source of SOURCE_SAMPLES) {
+              const d = decide({ source, destination: vm.addresses[0], port: spec.number, protocol }).nic;
+              if (d.allowed) assert.ok(parseJitRule(d.rule ?? { name: "" }) === undefined && (d.rule?.priority ?? 0) < deny.priority, `${source} reaches ${vm.name}:${spec.number} only through a user rule ahead of the deny`);
+            }
+        }
+        for (const protocol of ["TCP", "UDP", "*"] as const satisfies readonly Protocol[]) {
+          const ports = vm.ports.filter((p) => p.protocol === protocol).map((p) => p.number).sort((a, b) => a - b);
+          if (ports.length === 0) continue;
+          const flows = { sources: [addressTerm("*")], destinations: [addressTerm(vm.addresses[0])], ports: ports.map((p) => ({ from: p, to: p })), sourcePorts: [ALL_PORTS], protocol: nsgProtocol(protocol) };
+          const last = Math.max(0, ...userAllows.filter((c) => ruleTouches(c, flows, ctx)).map((c) => c.ref.priority));
+          placements.add(`${protocol}|${ports.join(",")}|${Math.max(DENY_FLOOR, last + 1)}`);
+        }
+      }
+      const ours = after.securityRules.filter((r) => parseJitRule(r)?.kind === "deny");
+      assert.ok(ours.length <= placements.size, `${ours.length} deny rules for ${placements.size} placements`);
+      assert.ok(after.securityRules.length <= MAX_RULES_PER_NSG);
+      assert.ok(after.securityRules.reduce((sum, r) => sum + addressesAndPorts(r), 0) <= MAX_ADDRESSES_AND_PORTS);
     }),
     RUNS,
   );

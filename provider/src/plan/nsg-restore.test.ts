@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { allowRuleName, denyRuleName } from "./nsg-names";
+import { allowRuleName, sharedDenyRuleName } from "./nsg-names";
 import { planBaselineRemoval, planRestore, planSweep } from "./nsg-restore";
 import type { Nsg } from "./nsg-types";
 import type { GrantPort } from "./types";
@@ -79,7 +79,7 @@ test("the sweeper also removes rules of grants the caller knows have ended, befo
 
 test("removing a baseline deletes the recorded deny rules that still say they are the policy's, and nothing else", () => {
   const { before, during } = setUp();
-  const deny = denyRuleName("web", "vm1", "TCP");
+  const deny = sharedDenyRuleName("web", "22-1000", "TCP");
   const recorded = before.map((n) => ({ nsgId: n.id, rule: n.securityRules.find((r) => r.name === deny)! }));
   const plan = planBaselineRemoval("web", recorded, during);
   assert.deepEqual(plan.changes, [

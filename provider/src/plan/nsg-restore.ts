@@ -24,11 +24,12 @@ export const allowStamp: Stamp = (rule) => {
   return info?.kind === "allow" ? `${info.grantId}/${info.vm}/${info.port}/${info.protocol}` : undefined;
 };
 
-/** One of `policy`'s deny rules: which VM and protocol. */
+/** One of `policy`'s deny rules: which VM (or, shared, which group of VMs) and protocol. */
 export function denyStamp(policy: string): Stamp {
   return (rule) => {
     const info = parseJitRule(rule);
-    return info?.kind === "deny" && info.policy === policy ? `${info.vm}/${info.protocol}` : undefined;
+    if (info?.kind !== "deny" || info.policy !== policy) return undefined;
+    return `${"vm" in info ? info.vm : `g=${info.group}`}/${info.protocol}`;
   };
 }
 

@@ -71,10 +71,11 @@ export interface RuleRef {
 }
 
 /**
- * Writes to one NSG. Adapters PUT every rule in `put` (create or replace by name) before they DELETE
- * the names in `delete`, so that a port is never left without its deny rule in between; priorities
- * are chosen with that order in mind. Every write carries the NSG's ETag; on 409/412/429 or
- * `SecurityRuleConflict` the adapter re-reads the NSG and plans again.
+ * Writes to one NSG, made in one write of the whole NSG: every rule in `put` (created or replaced
+ * by name) and every name in `delete` together, so that a port is never left without its deny rule
+ * in between, and a rule may take the number of one the same change deletes. Every write carries
+ * the NSG's ETag; on 409/412/429 or `SecurityRuleConflict` the adapter re-reads the NSG and plans
+ * again.
  */
 export interface NsgChange {
   nsgId: string;

@@ -1,6 +1,6 @@
 import type { Policy } from "../model/policy";
 import { parseVmId } from "../model/vm";
-import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, describeUnfiltered, inboundEvaluator, openToInternet, parseJitRule, sessionsCutNote, whoCanReach } from "../plan";
+import { DEFAULT_SECURITY_RULES, Flow, MAX_PRIORITY, Nsg, NsgPath, NsgRule, PathDecision, Reach, RuleRef, adminRuleName, adminRulesAt, describeAdminFinding, describeUnfiltered, inboundEvaluator, openToInternet, parseJitRule, policyDenyRuleFor, sessionsCutNote, whoCanReach } from "../plan";
 import { isBroadSource } from "./broad";
 import { Settings, coveringPolicies, policyFor, verdictOf } from "./common";
 import type { AzureNicInventory, AzureVmInventory, ExposingRule, Exposure, ScanResult } from "./types";
@@ -43,19 +43,11 @@ function exposing(path: NsgPath, level: Level, ref: RuleRef): ExposingRule {
 
 const describeRule = (r: ExposingRule) => `rule "${r.name}" (priority ${r.priority}) in ${r.level} NSG ${nsgName(r.container)}`;
 
-/** The policy's deny rule for this VM in an NSG, if it is there. */
-function policyDeny(nsg: Nsg, policy: string, vm: string): NsgRule | undefined {
-  return nsg.securityRules.find((r) => {
-    const info = parseJitRule(r);
-    return info?.kind === "deny" && info.policy === policy && info.vm === vm;
-  });
-}
-
 /** What a policy selecting an exposed port failed to do, in the NSGs whose rules let the source in. */
-function policyNote(path: NsgPath, exposedBy: ExposingRule[], policy: string, vm: string): Pick<Exposure, "shadowedDeny"> & { note: string } {
+function policyNote(path: NsgPath, exposedBy: ExposingRule[], policy: string, address: string, port: number): Pick<Exposure, "shadowedDeny"> & { note: string } {
   for (const allow of exposedBy) {
     const nsg = path[allow.level as Level];
-    const deny = nsg && policyDeny(nsg, policy, vm);
+    const deny = nsg && policyDenyRuleFor(nsg, policy, address, port);
     if (nsg && deny && deny.priority > (allow.priority ?? 0)) {
       const shadowedDeny: ExposingRule = { container: nsg.id, name: deny.name, priority: deny.priority, level: allow.level, source: "*" };
       return { shadowedDeny, note: `JIT policy "${policy}" selects it, but its deny rule "${deny.name}" (priority ${deny.priority}) is shadowed by user rule "${allow.name}" (priority ${allow.priority})` };
@@ -205,7 +197,7 @@ export function classifyAzureVm(vm: AzureVmInventory, policies: readonly Policy[
         continue;
       }
       const policy = policyFor(port, base.policies);
-      const { note, ...shadow } = policy ? policyNote(t.path, found.exposedBy, policy, name) : { note: undefined };
+      const { note, ...shadow } = policy ? policyNote(t.path, found.exposedBy, policy, t.address, port) : { note: undefined };
       exposures.push({ ...found, ...(policy ? { policy } : {}), ...shadow, reason: exposureReason(t, found, note) });
     }
   }

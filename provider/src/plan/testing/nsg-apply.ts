@@ -11,20 +11,17 @@ export function assertValidRule(rule: NsgRule, nsg: Nsg): void {
   if (clash) throw new Error(`SecurityRuleConflict: ${rule.name} and ${clash.name} share priority ${rule.priority}`);
 }
 
-/** Applies a change as Azure would, puts before deletes, refusing what Azure refuses. */
+/** Applies a change as Azure would take it, in one write of the whole NSG, refusing what Azure refuses. */
 export function applyNsgChange(nsg: Nsg, change: NsgChange): Nsg {
   if (change.nsgId !== nsg.id) throw new Error(`change for ${change.nsgId} applied to ${nsg.id}`);
-  let rules = [...nsg.securityRules];
+  for (const name of change.delete) if (!nsg.securityRules.some((r) => r.name === name)) throw new Error(`no rule ${name} to delete`);
+  const rules = nsg.securityRules.filter((r) => !change.delete.includes(r.name));
   for (const rule of change.put) {
     assertValidRule(rule, { ...nsg, securityRules: rules });
     const at = rules.findIndex((r) => r.name === rule.name);
     if (at >= 0) rules[at] = rule;
     else rules.push(rule);
     if (rules.length > MAX_RULES_PER_NSG) throw new Error("too many rules");
-  }
-  for (const name of change.delete) {
-    if (!rules.some((r) => r.name === name)) throw new Error(`no rule ${name} to delete`);
-    rules = rules.filter((r) => r.name !== name);
   }
   return { ...nsg, securityRules: rules };
 }
