@@ -27,6 +27,7 @@ test("SDK errors become JitErrors that keep ARM's status and code, and the origi
   assert.equal(wrapped.message, "putting rule r in NSG n failed: HTTP 400 SecurityRuleInvalidAddressPrefix: Security rule has invalid Address prefix.");
   assert.equal(wrapped.cause, err);
   assert.equal(cloudError(rest(400, "SecurityRuleCountLimitReached"), "x").code, "CapacityExceeded");
+  assert.equal(cloudError(rest(400, "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached"), "x").code, "CapacityExceeded");
   const mine = new JitError("Conflict", "already one of ours");
   assert.equal(cloudError(mine, "x"), mine);
 });

@@ -79,7 +79,7 @@ export function isSignInFailure(err: unknown): boolean {
 }
 
 /** ARM's answer when an NSG is full: no room, which is ours to report as such. */
-const CAPACITY = new Set(["SecurityRuleCountLimitReached"]);
+const CAPACITY = new Set(["SecurityRuleCountLimitReached", "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached"]);
 
 /** An SDK error as a JitError (`CloudError`, or `CapacityExceeded`) whose message keeps ARM's status and code, with the SDK error as `cause`. */
 export function cloudError(err: unknown, doing: string): JitError {

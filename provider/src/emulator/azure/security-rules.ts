@@ -12,6 +12,7 @@ const ACCESSES = ["Allow", "Deny"] as const;
 const DIRECTIONS = ["Inbound", "Outbound"] as const;
 
 const MAX_RULES_PER_NSG = 1000;
+const MAX_ADDRESSES_AND_PORTS = 4000;
 const MIN_PRIORITY = 100;
 const MAX_PRIORITY = 4096;
 const MAX_DESCRIPTION = 140;
@@ -214,10 +215,32 @@ export function validateRule(
   };
 }
 
-/** NSG-wide limits: at most 1,000 rules, and one rule per priority and direction. */
+/** What a rule counts towards the NSG's addresses-and-ports limit: each source and destination prefix and port range. */
+function addressesAndPorts(p: RuleProps): number {
+  const count = (single: string | undefined, plural: readonly string[] | undefined) => (plural && plural.length > 0 ? plural.length : single === undefined ? 0 : 1);
+  return (
+    count(p.sourceAddressPrefix, p.sourceAddressPrefixes) +
+    count(p.destinationAddressPrefix, p.destinationAddressPrefixes) +
+    count(p.sourcePortRange, p.sourcePortRanges) +
+    count(p.destinationPortRange, p.destinationPortRanges)
+  );
+}
+
+/**
+ * NSG-wide limits: at most 1,000 rules, at most 4,000 source and destination addresses and ports
+ * over all of them, and one rule per priority and direction.
+ */
 export function checkRuleSet(rules: readonly RuleDoc[]): void {
   if (rules.length > MAX_RULES_PER_NSG) {
     fail(400, "SecurityRuleCountLimitReached", `A security group cannot have more than ${MAX_RULES_PER_NSG} security rules.`);
+  }
+  const listed = rules.reduce((sum, r) => sum + addressesAndPorts(r.properties), 0);
+  if (listed > MAX_ADDRESSES_AND_PORTS) {
+    fail(
+      400,
+      "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached",
+      `A security group cannot have more than ${MAX_ADDRESSES_AND_PORTS} source and destination addresses and ports in its security rules; this one would have ${listed}.`,
+    );
   }
   const seen = new Map<string, string>();
   for (const rule of rules) {

@@ -142,6 +142,18 @@ describe("the Azure emulator validates as Azure does", () => {
     await network.securityRules.createOrUpdate("rg", "full", "r999", { ...ssh, priority: 1099, destinationPortRange: "3389" }, fast);
   });
 
+  it("at most 4,000 source and destination addresses and ports over an NSG's rules, in an NSG PUT and rule by rule", async () => {
+    const hosts = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `10.3.${(from + i) >> 8}.${(from + i) & 255}`);
+    // Each rule: one source, one source port, one destination port, and its destinations.
+    const wide = (name: string, priority: number, destinations: string[]): SecurityRule => ({ ...ssh, name, priority, destinationAddressPrefix: undefined, destinationAddressPrefixes: destinations });
+    const err = await armError(network.networkSecurityGroups.createOrUpdate("rg", "wide", { location: "westeurope", securityRules: [wide("a", 100, hosts(2000)), wide("b", 101, hosts(1995, 2000))] }, fast));
+    assert.deepEqual([err.statusCode, err.code], [400, "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached"]);
+    assert.match(err.message, /cannot have more than 4000 source and destination addresses and ports/);
+    await network.networkSecurityGroups.createOrUpdate("rg", "wide", { location: "westeurope", securityRules: [wide("a", 100, hosts(2000)), wide("b", 101, hosts(1994, 2000))] }, fast);
+    const one = await armError(network.securityRules.createOrUpdate("rg", "wide", "c", { ...ssh, priority: 102 }, fast));
+    assert.equal(one.code, "SecurityRuleAddressesOrPortsPerSecurityGroupLimitReached");
+  });
+
   it("an NSG PUT validates every rule in it", async () => {
     const err = await armError(
       network.networkSecurityGroups.createOrUpdate(
