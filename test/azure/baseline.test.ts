@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NetworkManagementClient } from "@azure/arm-network";
 import { parsePolicy } from "../../provider/src/model";
-import { allowRuleDescription, allowRuleName, denyRuleName, parseJitRule } from "../../provider/src/plan";
+import { allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule, sharedDenyRuleName } from "../../provider/src/plan";
 import { AzureWorld, azureWorld, nsgIdsOf, reaches, rulesOf, snapshot } from "./support";
 
 const OFFICE = "203.0.113.0/24";
@@ -24,7 +24,7 @@ describe("the Azure deny baseline", () => {
 
     const result = await driver.applyBaseline(policyFor("plain", vm.vmId), undefined, {});
     assert.deepEqual(result.vms, [{ vmId: vm.vmId, status: "protected" }]);
-    assert.deepEqual(result.rules.map((r) => [r.container, r.name, r.priority, r.ports]), nsgIdsOf(vm).map((id) => [id, denyRuleName("plain", "vm1", "TCP"), 1000, [22, 3389]]));
+    assert.deepEqual(result.rules.map((r) => [r.container, r.name, r.priority, r.ports]), nsgIdsOf(vm).map((id) => [id, sharedDenyRuleName("plain", "22.3389-1000", "TCP"), 1000, [22, 3389]]));
     for (const source of ["198.51.100.9", "10.0.0.9", "203.0.113.7"]) {
       for (const port of [22, 3389]) assert.equal(reaches(emu, vm, source, port), false, `${source} → ${port}`);
     }
@@ -72,7 +72,7 @@ describe("the Azure deny baseline", () => {
     assert.deepEqual((await driver.inspectBaseline(policy, record)).drift, []);
 
     const network = new NetworkManagementClient(emu.credential, emu.subscriptionId, emu.clientOptions);
-    const name = denyRuleName("drift", "vm1", "TCP");
+    const name = sharedDenyRuleName("drift", "22.3389-1000", "TCP");
     await network.securityRules.delete("drift", "vm1-nsg", name, { updateIntervalInMs: 0 });
     const subnetNsg = vm.subnetNsgId!.split("/").pop()!;
     const edited = await network.securityRules.get("drift", subnetNsg, name);
@@ -108,7 +108,8 @@ describe("the Azure deny baseline", () => {
       virtualMachines: [vm1, vm2].map((vm) => ({ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: OFFICE }] })),
     });
     const first = await driver.applyBaseline(both, undefined, {});
-    assert.equal(first.rules.length, 4, "each VM has a deny rule in the shared subnet NSG and in its own NIC's");
+    assert.equal(first.rules.length, 3, "the VMs share one deny rule in the subnet NSG, and each has one in its own NIC's");
+    assert.deepEqual(rulesOf(emu, vm1.subnetNsgId!).find((r) => parseJitRule(r)?.kind === "deny")?.destinationAddressPrefixes, [vm1.privateIpAddress, vm2.privateIpAddress].sort());
 
     const mark = emu.calls.mark();
     const changed = parsePolicy({ ...both, virtualMachines: [{ ...both.virtualMachines[0], ports: [...both.virtualMachines[0].ports, { number: 3389, protocol: "TCP", allowedSourceAddressPrefix: OFFICE }] }] });
@@ -138,13 +139,54 @@ describe("the Azure deny baseline", () => {
       const inspected = await driver.inspectBaseline(policy, record);
       assert.deepEqual(inspected.vms.map((v) => v.status), ["protected", "notApplicable"]);
       assert.match(inspected.vms[1].detail ?? "", /does not exist/);
-      assert.deepEqual(inspected.drift.map((d) => d.replace(/jit-deny-gone-vm2-tcp-\w+/, "R")), ["deny rule R in NSG gone-vnet-default-nsg is no longer needed", "deny rule R in NSG vm2-nsg is no longer needed"]);
+      assert.deepEqual(
+        inspected.drift.map((d) => d.replace(/jit-deny-gone-22-1000-tcp-\w+/, "R")),
+        ["deny rule R in NSG gone-vnet-default-nsg is out of date", "deny rule R in NSG vm2-nsg is no longer needed"],
+        "the subnet's shared rule shrinks to vm1; vm2's own NSG loses its rule",
+      );
       const applied = await driver.applyBaseline(policy, record, {});
       assert.deepEqual(applied.warnings, [`VM ${vm2.vmId} does not exist: there is nothing to protect`]);
-      assert.deepEqual(applied.rules.map((r) => r.name.replace(/-\w+$/, "")), ["jit-deny-gone-vm1-tcp", "jit-deny-gone-vm1-tcp"]);
+      assert.deepEqual(applied.rules.map((r) => r.name.replace(/-\w+$/, "")), ["jit-deny-gone-22-1000-tcp", "jit-deny-gone-22-1000-tcp"]);
+      assert.deepEqual(rulesOf(emu, vm1.subnetNsgId!).find((r) => parseJitRule(r)?.kind === "deny")?.destinationAddressPrefix, vm1.privateIpAddress);
       assert.deepEqual(snapshot(emu, ids)[vm2.nicNsgId!], original[vm2.nicNsgId!], "vm2's NSG is as it was");
     } finally {
       emu.faults.clear();
     }
+  });
+
+  it("replaces the one-per-VM deny rules of an earlier apply with shared ones, in one write per NSG, and records those", async () => {
+    const { emu, driver } = world;
+    const vms = [1, 2, 3].map((i) => emu.seed.typicalVm({ resourceGroup: "legacy", name: `vm${i}`, nicNsg: false }));
+    const subnetNsgId = vms[0].subnetNsgId!;
+    const policy = parsePolicy({ name: "legacy", virtualMachines: vms.map((vm) => ({ id: vm.vmId, ports: [{ number: 22, protocol: "TCP" }] })) });
+    // What an earlier version placed: a deny rule per VM, and a user rule put behind vm2's since.
+    const legacy = vms.map((vm, i) => ({
+      name: denyRuleName("legacy", `vm${i + 1}`, "TCP"),
+      description: denyRuleDescription("legacy", `vm${i + 1}`),
+      priority: 1000 + i,
+      direction: "Inbound" as const,
+      access: "Deny" as const,
+      protocol: "Tcp" as const,
+      sourceAddressPrefix: "*",
+      sourcePortRange: "*",
+      destinationAddressPrefix: vm.privateIpAddress,
+      destinationPortRange: "22",
+    }));
+    for (const rule of legacy) emu.seed.rule("legacy", subnetNsgId.split("/").pop()!, rule);
+    emu.seed.rule("legacy", subnetNsgId.split("/").pop()!, { name: "ssh-late", priority: 1500, direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "*", destinationAddressPrefix: vms[1].privateIpAddress, destinationPortRange: "22" });
+    const record = { denyRules: legacy.map((rule) => ({ nsgId: subnetNsgId, rule })) };
+
+    const mark = emu.calls.mark();
+    const applied = await driver.applyBaseline(policy, record, {});
+    assert.deepEqual(emu.calls.byOperation({ since: mark, write: true }), { NetworkSecurityGroups_CreateOrUpdate: 1 });
+    const name = sharedDenyRuleName("legacy", "22-1000", "TCP");
+    assert.deepEqual(applied.rules.map((r) => [r.name, r.priority]), [[name, 1000]], "the number the old rules held is free again");
+    assert.deepEqual(rulesOf(emu, subnetNsgId).filter((r) => parseJitRule(r)).map((r) => r.name), [name]);
+    assert.deepEqual(applied.vms.map((v) => v.status), ["protected", "protected", "protected"], "ssh-late stays behind vm2's deny rule");
+    assert.equal(reaches(emu, vms[1], "10.0.0.9", 22), false);
+    assert.deepEqual(applied.warnings, []);
+    assert.deepEqual((await driver.inspectBaseline(policy, applied.record)).drift, []);
+    await driver.removeBaseline(policy, applied.record);
+    assert.deepEqual(rulesOf(emu, subnetNsgId).map((r) => r.name), ["ssh-late"]);
   });
 });

@@ -57,7 +57,7 @@ describe("JIT rules and infrastructure as code on the same NSG", () => {
 
     const inspected = await world.driver.inspectBaseline(policy.policy, policy.baseline as never);
     assert.equal(inspected.drift.length, 1);
-    assert.match(inspected.drift[0], /^deny rule jit-deny-inline-vm1-tcp-\w+ is missing from NSG vm1-nsg$/);
+    assert.match(inspected.drift[0], /^deny rule jit-deny-inline-22-1000-tcp-\w+ is missing from NSG vm1-nsg$/);
 
     const report = await sweep(world.options);
     assert.deepEqual(report.baselines.find((b) => b.policy === "inline"), { policy: "inline", drift: inspected.drift, repaired: true });
