@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Policy, parsePolicy } from "../../provider/src/model";
-import { Nsg, NsgRule, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName } from "../../provider/src/plan";
+import { Nsg, NsgRule, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, sharedDenyRuleDescription, sharedDenyRuleName } from "../../provider/src/plan";
 import { AzureVmInventory, classify } from "../../provider/src/scan";
 
 const SUB = "/subscriptions/6f1c1a0e-3c3b-4c1e-9b7a-2f0e5d1c4b3a";
@@ -22,8 +22,21 @@ function policy(name: string, vmName: string, ports: number[]): Policy {
   return parsePolicy({ name, virtualMachines: [{ id: vmId(vmName), ports: ports.map((number) => ({ number, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" })) }] });
 }
 
-/** The policy's deny rule for a VM, as the baseline planner names and describes it. */
-function jitDeny(policyName: string, vmName: string, priority: number, ports: string[], address = "10.0.0.4"): NsgRule {
+/** The policy's deny rule shared by the VMs at `addresses`, as the baseline planner names and describes it. */
+function jitDeny(policyName: string, priority: number, ports: string[], addresses = ["10.0.0.4"]): NsgRule {
+  const group = `${ports.join(".")}-1000`;
+  return rule(sharedDenyRuleName(policyName, group, "TCP"), priority, {
+    access: "Deny",
+    description: sharedDenyRuleDescription(policyName, group),
+    destinationAddressPrefix: undefined,
+    destinationAddressPrefixes: addresses,
+    destinationPortRange: undefined,
+    destinationPortRanges: ports,
+  });
+}
+
+/** The policy's deny rule for one VM, as an earlier version named and described it. */
+function legacyDeny(policyName: string, vmName: string, priority: number, ports: string[], address = "10.0.0.4"): NsgRule {
   return rule(denyRuleName(policyName, vmName, "TCP"), priority, {
     access: "Deny",
     description: denyRuleDescription(policyName, vmName),
@@ -84,15 +97,17 @@ test("RDP from 10.0.0.0/8 only is healthy, and says how narrow it is", () => {
 });
 
 test("a VM a policy covers, with its deny rule in place, is healthy", () => {
-  const r = one(vm("web1", [{ nic: nsg("web1-nsg", [jitDeny("web", "web1", 1000, ["22", "3389"])]) }]), [policy("web", "web1", [22, 3389])]);
+  const r = one(vm("web1", [{ nic: nsg("web1-nsg", [jitDeny("web", 1000, ["22", "3389"], ["10.0.0.4", "10.0.0.9"])]) }]), [policy("web", "web1", [22, 3389])]);
   assert.equal(r.verdict, "Healthy");
   assert.equal(r.reason, 'covered by JIT policy "web" (22, 3389); no management port is open to a broad source');
   assert.deepEqual(r.policies, [{ name: "web", ports: [22, 3389] }]);
-  assert.match(r.details[0], /closed by rule "jit-deny-web-web1-tcp-[0-9a-f]{8}" \(priority 1000\)/);
+  assert.match(r.details[0], /closed by rule "jit-deny-web-22.3389-1000-tcp-[0-9a-f]{8}" \(priority 1000\)/);
+  const earlier = one(vm("web1", [{ nic: nsg("web1-nsg", [legacyDeny("web", "web1", 1000, ["22", "3389"])]) }]), [policy("web", "web1", [22, 3389])]);
+  assert.match(earlier.details[0], /closed by rule "jit-deny-web-web1-tcp-[0-9a-f]{8}" \(priority 1000\)/, "a deny rule of an earlier version, one per VM, is still recognised");
 });
 
 test("a policy whose deny rule a user allow rule shadows: unhealthy, and the shadowing is said", () => {
-  const deny = jitDeny("web", "web1", 1000, ["22"]);
+  const deny = jitDeny("web", 1000, ["22"], ["10.0.0.4", "10.0.0.5"]);
   const r = one(vm("web1", [{ nic: nsg("web1-nsg", [rule("legacy-ssh", 150), deny]) }]), [policy("web", "web1", [22])]);
   assert.equal(r.verdict, "Unhealthy");
   const [e] = r.exposures;

@@ -113,12 +113,12 @@ test("scan: each VM's verdict, with the rule that decides it", async () => {
 
   const legacy = r.get("legacy1") as ScanResult;
   assert.equal(legacy.exposures[0].policy, "legacy");
-  assert.match(legacy.exposures[0].shadowedDeny?.name ?? "", /^jit-deny-legacy-legacy1-tcp-/);
+  assert.match(legacy.exposures[0].shadowedDeny?.name ?? "", /^jit-deny-legacy-22-1000-tcp-/);
   assert.ok((legacy.exposures[0].shadowedDeny?.priority ?? 0) > 200);
-  assert.match(legacy.reason, /open to \* through rule "legacy-ssh" \(priority 200\) in nic NSG legacy1-nsg; JIT policy "legacy" selects it, but its deny rule "jit-deny-legacy-legacy1-tcp-\w+" \(priority \d+\) is shadowed by user rule "legacy-ssh" \(priority 200\)/);
+  assert.match(legacy.reason, /open to \* through rule "legacy-ssh" \(priority 200\) in nic NSG legacy1-nsg; JIT policy "legacy" selects it, but its deny rule "jit-deny-legacy-22-1000-tcp-\w+" \(priority \d+\) is shadowed by user rule "legacy-ssh" \(priority 200\)/);
 
   assert.equal(r.get("app1")?.reason, 'covered by JIT policy "app" (22); no management port is open to a broad source');
-  assert.match(r.get("app1")?.details[0] ?? "", /port 22 on 10\.0\.0\.\d+: closed by rule "jit-deny-app-app1-tcp-\w+"/);
+  assert.match(r.get("app1")?.details[0] ?? "", /port 22 on 10\.0\.0\.\d+: closed by rule "jit-deny-app-[\d.]+-\d+-tcp-\w+"/);
   assert.equal(r.get("db1")?.reason, "no management port is open to a broad source");
   assert.ok(r.get("db1")?.details.some((d) => /port 3389 .*open only to 10\.0\.0\.0\/8 \(rule "allow-rdp-internal" \(priority 200\)/.test(d)));
   assert.match(r.get("bare")?.reason ?? "", /no NSG on its network interfaces or their subnets/);
