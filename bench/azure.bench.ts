@@ -2,7 +2,9 @@ import { requestAccess, revokeAccess, sweep } from "../provider/src/access";
 import { AzureDriver, createAzureDriver } from "../provider/src/azure";
 import { AzureEmulator, startAzureEmulator } from "../provider/src/emulator/azure";
 import { Ledger, openLedger } from "../provider/src/ledger";
+import type { BaselineResult } from "../provider/src/driver";
 import { Grant, parsePolicy } from "../provider/src/model";
+import { MAX_ADDRESSES_AND_PORTS, addressesAndPorts, type NsgRule } from "../provider/src/plan";
 import type { Measured, Scenario } from "./harness";
 
 /**
@@ -51,11 +53,14 @@ async function measure(work: (b: Bench) => Promise<unknown>, units: number, note
   };
 }
 
-/** A fleet: `count` VMs spread over `subnets` subnets, each subnet with its own NSG; with a NIC NSG each when `nicNsg`. */
-function fleet(emu: AzureEmulator, name: string, count: number, subnets: number, nicNsg: boolean): string[] {
+/**
+ * A fleet: `count` VMs spread over `subnets` subnets, each subnet with its own NSG (named
+ * `<name>-vnet-s<n>-nsg`) and address range `prefix(n)`; with a NIC NSG each when `nicNsg`.
+ */
+function fleet(emu: AzureEmulator, name: string, count: number, subnets: number, nicNsg: boolean, prefix = (s: number) => `10.0.${s}.0/24`): string[] {
   return Array.from({ length: count }, (_, i) => {
     const s = i % subnets;
-    return emu.seed.typicalVm({ resourceGroup: name, name: `vm${String(i).padStart(3, "0")}`, subnet: `s${s}`, subnetPrefix: `10.0.${s}.0/24`, nicNsg, publicIp: false }).vmId;
+    return emu.seed.typicalVm({ resourceGroup: name, name: `vm${String(i).padStart(3, "0")}`, subnet: `s${s}`, subnetPrefix: prefix(s), nicNsg, publicIp: false }).vmId;
   });
 }
 
@@ -65,10 +70,25 @@ const SSH_RDP = [
 ] as const;
 
 /** Places a policy over `vmIds` and records it in the ledger, as `jit policy apply` does. */
-async function applyPolicy(b: Bench, name: string, vmIds: readonly string[]): Promise<void> {
+async function applyPolicy(b: Bench, name: string, vmIds: readonly string[]): Promise<BaselineResult> {
   const policy = parsePolicy({ name, virtualMachines: vmIds.map((id) => ({ id, ports: SSH_RDP })) });
   const result = await b.driver.applyBaseline(policy, undefined, {});
   await b.ledger.putPolicy({ policy, baseline: result.record as never });
+  return result;
+}
+
+/** How many deny rules the applies placed per NSG, e.g. "1 deny rule in each of 4 NSGs". */
+function rulesPerNsg(results: readonly BaselineResult[]): string {
+  const counts = new Map<string, number>();
+  for (const rule of results.flatMap((r) => r.rules)) counts.set(rule.container, (counts.get(rule.container) ?? 0) + 1);
+  const per = [...new Set(counts.values())].sort((a, b) => a - b).join(" or ");
+  return `${per} deny rule${per === "1" ? "" : "s"} in each of ${counts.size} NSG${counts.size === 1 ? "" : "s"}`;
+}
+
+/** An apply measured, with the deny rules it left per NSG in the note. */
+function measureApply(apply: (b: Bench) => Promise<BaselineResult[]>, units: number, note: string): Promise<Measured> {
+  let results: BaselineResult[] = [];
+  return measure(async (b) => (results = await apply(b)), units, () => `${note}; ${rulesPerNsg(results)}`);
 }
 
 /** A request opens at most 100 VMs: a policy over more is asked for in requests of 100, side by side. */
@@ -88,7 +108,7 @@ function scenariosFor(name: string, label: string, count: number, subnets: numbe
       run: async () => {
         const b = await bench();
         const vmIds = fleet(b.emu, name, count, subnets, nicNsg);
-        return measure((b) => applyPolicy(b, name, vmIds), count, "per NSG: one write of its deny rules");
+        return measureApply(async (b) => [await applyPolicy(b, name, vmIds)], count, "per NSG: one write of its deny rules");
       },
     },
     {
@@ -116,6 +136,24 @@ function scenariosFor(name: string, label: string, count: number, subnets: numbe
     },
   ];
 }
+
+/**
+ * Two policies of 1,000 VMs (the most a policy holds) in one subnet behind one NSG: one shared deny
+ * rule each. Seeding is unmeasured; the row is the two applies, side by side.
+ */
+const CROWD = 2000;
+const CROWD_NSG = { resourceGroup: "crowd", name: "crowd-vnet-s0-nsg" };
+const crowdRow: Scenario = {
+  api: "ARM",
+  name: `policy apply, ${CROWD.toLocaleString("en")} VMs behind one NSG (two policies)`,
+  run: async () => {
+    const b = await bench();
+    const vmIds = fleet(b.emu, CROWD_NSG.resourceGroup, CROWD, 1, false, () => "10.0.0.0/20");
+    const measured = await measureApply((b) => Promise.all(chunks(vmIds, CROWD / 2).map((ids, i) => applyPolicy(b, `crowd${i}`, ids))), CROWD, "one write of the NSG per policy");
+    const listed = b.emu.state.nsgRules(CROWD_NSG.resourceGroup, CROWD_NSG.name).reduce((sum, r) => sum + addressesAndPorts(r as NsgRule), 0);
+    return { ...measured, note: `${measured.note}; ${listed} of Azure's ${MAX_ADDRESSES_AND_PORTS} addresses and ports` };
+  },
+};
 
 /** Lost races (412, 409, 429) the endpoint answered since `mark`, per grant. */
 function retriesPer(b: Bench, mark: number, grantsMade: number): string {
@@ -181,6 +219,7 @@ const all = [
   ...scenariosFor("one", "1 VM (subnet NSG + NIC NSG)", 1, 1, true),
   concurrent,
   ...scenariosFor("fleet", "200 VMs behind 4 NSGs", 200, 4, false),
+  crowdRow,
   sweepRow,
 ];
 const last = all[all.length - 1];

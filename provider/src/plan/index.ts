@@ -13,7 +13,7 @@ export type { Flow, EvaluationOptions, NsgDecision, PathDecision, Reach, ReachTa
 export { MAX_DESCRIPTION, MAX_RULE_NAME, allowRuleDescription, allowRuleName, denyRuleDescription, denyRuleName, parseJitRule, sharedDenyRuleDescription, sharedDenyRuleName, stampTime } from "./nsg-names";
 export type { JitRuleInfo } from "./nsg-names";
 export { DENY_FLOOR, MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "./nsg-priorities";
-export { MAX_ADDRESSES_AND_PORTS, checkNsgLimits } from "./nsg-limits";
+export { MAX_ADDRESSES_AND_PORTS, addressesAndPorts, checkNsgLimits } from "./nsg-limits";
 export { baselinePortStatuses, planDenyBaseline, policyDenyRuleFor } from "./nsg-deny-baseline";
 export type { BaselineVm, DenyBaselineInput, DenyBaselinePlan, PortStatus } from "./nsg-deny-baseline";
 export { describeUnfiltered, openToInternet, pathPortStatus, sessionsCutNote } from "./nsg-path-status";
