@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { AzureEmulator, SeedRule, startAzureEmulator } from "../emulator/azure";
 import { isJitError } from "../model";
-import type { Nsg, NsgChange, NsgRule } from "../plan";
+import { planDenyBaseline, sharedDenyRuleName, type Nsg, type NsgChange, type NsgRule } from "../plan";
 import { AzureClients } from "./clients";
 import { resolveConnection } from "./connection";
 import { NsgWriter } from "./nsg-writer";
@@ -125,5 +125,32 @@ describe("the NSG writer, against the local ARM endpoint", () => {
     const results = await Promise.allSettled([writer.apply(nsgId, putLowestFree(rule("good-1", 0))), writer.apply(nsgId, putLowestFree(bad)), writer.apply(nsgId, putLowestFree(rule("good-2", 0)))]);
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
     assert.ok(names().some((n) => n.startsWith("good-1@")) && names().some((n) => n.startsWith("good-2@")) && !names().some((n) => n.startsWith("bad-prefix@")));
+  });
+
+  it("refuses, before writing, a plan that would take the NSG past Azure's 4,000 addresses and ports", async () => {
+    const crowded = emu.seed.nsg("rg", "crowded");
+    const hosts = Array.from({ length: 3998 }, (_, i) => `10.4.${i >> 8}.${i & 255}`);
+    const mark = emu.calls.mark();
+    await assert.rejects(
+      writer.apply(crowded, (nsg) => ({ nsgId: nsg.id, put: [{ ...rule("wide", 100), destinationAddressPrefix: undefined, destinationAddressPrefixes: hosts }], delete: [] })),
+      (e: unknown) => isJitError(e, "CapacityExceeded") && /NSG .*crowded would list 4001 addresses and ports/.test(String(e)),
+    );
+    assert.equal(emu.calls.count({ since: mark, write: true }), 0, "nothing written");
+  });
+
+  it("a shared deny rule planned on a stale read is planned again behind the allow rule another writer added meanwhile", async () => {
+    const fleet = emu.seed.nsg("rg", "fleet");
+    const vms = ["10.5.0.4", "10.5.0.5"].map((address, i) => ({ name: `vm${i}`, addresses: [address], ports: [{ number: 22, protocol: "TCP" as const }] }));
+    let plans = 0;
+    const mark = emu.calls.mark();
+    await writer.apply(fleet, (nsg) => {
+      if (plans++ === 0) emu.seed.rule("rg", "fleet", { ...rule("theirs", 1000), destinationAddressPrefix: "10.5.0.0/24", sourceAddressPrefix: "10.9.0.0/16" });
+      return planDenyBaseline({ policy: "web", nsg, vms }).change;
+    });
+    assert.deepEqual(emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }).map((c) => c.status), [412, 200]);
+    const rules = emu.state.nsgRules("rg", "fleet");
+    const deny = sharedDenyRuleName("web", "22-1001", "TCP");
+    assert.deepEqual(rules.map((r) => `${r.name}@${r.priority}`).sort(), [`${deny}@1001`, "theirs@1000"]);
+    assert.deepEqual(rules.find((r) => r.name === deny)?.destinationAddressPrefixes, ["10.5.0.4", "10.5.0.5"]);
   });
 });
