@@ -8,9 +8,12 @@ import {
   MAX_RULE_NAME,
   allowRuleDescription,
   allowRuleName,
+  denyGroupKey,
   denyRuleDescription,
   denyRuleName,
   parseJitRule,
+  sharedDenyRuleDescription,
+  sharedDenyRuleName,
   stampTime,
 } from "./nsg-names";
 
@@ -78,6 +81,27 @@ test("our rules parse back; user rules, including look-alikes, do not", () => {
     { name: "AllowSSH", description: "jit-allow g=a p=b v=c exp=2030-01-01T00:00:00Z" },
   ];
   for (const rule of lookAlikes) assert.equal(parseJitRule(rule), undefined, JSON.stringify(rule));
+});
+
+test("shared deny rules: named for their policy, ports and placement, parsed back apart from one-per-VM rules", () => {
+  assert.equal(denyGroupKey([3389, 22, 22], 1000), "22.3389-1000");
+  const many = Array.from({ length: 12 }, (_, i) => 5000 + i);
+  assert.match(denyGroupKey(many, 1101), /^h[0-9a-f]{8}-1101$/, "a long port list is hashed");
+  assert.notEqual(denyGroupKey(many, 1101), denyGroupKey([...many, 6000], 1101));
+  const shared = { name: sharedDenyRuleName("web", "22.3389-1000", "TCP", 6), description: sharedDenyRuleDescription("web", "22.3389-1000") };
+  assert.match(shared.name, /^jit-deny-web-22\.3389-1000-tcp6-[0-9a-f]{8}$/);
+  assert.equal(shared.description, "jit-deny p=web g=22.3389-1000");
+  assert.deepEqual(parseJitRule(shared), { kind: "deny", policy: "web", group: "22.3389-1000", protocol: "TCP", family: 6 });
+  assert.notEqual(sharedDenyRuleName("web", "vm1", "TCP"), denyRuleName("web", "vm1", "TCP"), "a group never takes a VM's rule name");
+  for (const rule of [
+    { name: shared.name, description: "jit-deny p=web v=22.3389-1000" },
+    { name: shared.name, description: "jit-deny p=web g=22.3389-1001" },
+    { name: shared.name, description: "jit-deny p=web g=22.3389-1000 v=vm1" },
+  ]) {
+    assert.equal(parseJitRule(rule), undefined, JSON.stringify(rule));
+  }
+  const longest = sharedDenyRuleDescription("p".repeat(55), denyGroupKey(many, 4096));
+  assert.ok(longest.length <= MAX_DESCRIPTION);
 });
 
 test("property: every stamped rule parses back to what was stamped", () => {
