@@ -52,3 +52,15 @@ test("a full NSG (1,000 rules) takes no more", () => {
   almost.addRule();
   assert.throws(() => almost.addRule(), capacity(/already has 1000 rules/));
 });
+
+test("rules the same plan deletes give back their numbers and their place in the limit; a deny rule can be held ahead of a rule", () => {
+  const full = nsg("nsg-full", Array.from({ length: MAX_RULES_PER_NSG }, (_, i) => userRule(`r${i}`, DENY_FLOOR + i)));
+  const slots = new PrioritySlots(full, ["r0", "r1"]);
+  assert.equal(slots.forDeny(undefined), DENY_FLOOR, "r0's number is free: the NSG is written whole");
+  slots.addRule();
+  slots.addRule();
+  assert.throws(() => slots.addRule(), capacity(/already has 1000 rules/), "r0 and r1 leave, two new ones fit, a third does not");
+  const behind = nsg("nsg-b", [userRule("a", 1000), userRule("b", 1001), userRule("late", 1003)]);
+  assert.equal(new PrioritySlots(behind).forDeny(undefined, ref("late", 1003)), 1002);
+  assert.throws(() => new PrioritySlots(behind).forDeny(undefined, ref("b", 1001)), capacity(/NSG nsg-b has no free priority ahead of rule b \(1001\), which must stay behind it, between 1000 and 1000/));
+});
