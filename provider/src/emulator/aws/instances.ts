@@ -42,7 +42,7 @@ function instanceXml(state: Ec2State, instance: Instance, shownState = instance.
     rootDeviceType: "ebs",
     rootDeviceName: instance.rootDeviceName,
     tagSet: instance.tags.size > 0 ? tagsXml(instance.tags) : undefined,
-    networkInterfaceSet: interfaces.map((n) => ({ ...interfaceXml(state, n), attachment: attachmentXml(n) })),
+    networkInterfaceSet: interfaces.map((n) => ({ ...interfaceXml(state, n), attachment: attachmentXml(n, shownState === "pending" ? "attaching" : "attached") })),
   };
 }
 

@@ -48,7 +48,9 @@ export function groupSet(state: Ec2State, groupIds: string[]): XmlObject[] {
 }
 
 function association(state: Ec2State, eni: NetworkInterface): XmlObject | undefined {
-  return eni.publicIp === undefined ? undefined : { publicIp: eni.publicIp, publicDnsName: publicDnsName(state, eni.publicIp), ipOwnerId: "amazon" };
+  if (eni.publicIp === undefined) return undefined;
+  const elastic = eni.elasticIpAssociationId;
+  return { publicIp: eni.publicIp, publicDnsName: publicDnsName(state, eni.publicIp), ipOwnerId: elastic ? state.accountId : "amazon", associationId: elastic };
 }
 
 /** The parts of an interface that `Instance.NetworkInterfaces` and `DescribeNetworkInterfaces` share. */
@@ -75,9 +77,10 @@ export function interfaceXml(state: Ec2State, eni: NetworkInterface): XmlObject 
   };
 }
 
-export function attachmentXml(eni: NetworkInterface): XmlObject | undefined {
+/** `attaching` only in the answer to the launch that attaches it. */
+export function attachmentXml(eni: NetworkInterface, status = "attached"): XmlObject | undefined {
   const a = eni.attachment;
-  return a && { attachmentId: a.attachmentId, deviceIndex: a.deviceIndex, networkCardIndex: 0, status: "attached", attachTime: a.attachTime.toISOString(), deleteOnTermination: a.deleteOnTermination };
+  return a && { attachmentId: a.attachmentId, deviceIndex: a.deviceIndex, networkCardIndex: 0, status, attachTime: a.attachTime.toISOString(), deleteOnTermination: a.deleteOnTermination };
 }
 
 /** The whole interface, as DescribeNetworkInterfaces and CreateNetworkInterface show it. */

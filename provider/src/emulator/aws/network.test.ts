@@ -36,7 +36,7 @@ const arn = (type: string, id: string) => `arn:aws:ec2:us-east-1:${ACCOUNT}:${ty
 test("VPCs and subnets: created with EC2's range checks, listed, and deleted only when empty", () =>
   withEmulator({}, async ({ emu, ec2Once: ec2 }) => {
     const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.0.0.0/16", TagSpecifications: [{ ResourceType: "vpc", Tags: [{ Key: "Name", Value: "MyVPC" }] }] }));
-    assert.deepEqual([Vpc?.State, Vpc?.CidrBlock, Vpc?.IsDefault, Vpc?.InstanceTenancy, Vpc?.Tags], ["pending", "10.0.0.0/16", false, "default", [{ Key: "Name", Value: "MyVPC" }]]);
+    assert.deepEqual([Vpc?.State, Vpc?.CidrBlock, Vpc?.InstanceTenancy, Vpc?.Tags], ["pending", "10.0.0.0/16", "default", [{ Key: "Name", Value: "MyVPC" }]]);
     assert.match(Vpc?.DhcpOptionsId ?? "", /^dopt-[0-9a-f]{17}$/);
     const vpcId = Vpc!.VpcId!;
     const groups = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] }));
@@ -44,11 +44,11 @@ test("VPCs and subnets: created with EC2's range checks, listed, and deleted onl
     await failsWith(ec2.send(new CreateVpcCommand({ CidrBlock: "10.0.0.0/8" })), "InvalidVpc.Range");
 
     const { Subnet } = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.0.1.0/24", AvailabilityZone: "us-east-1c" }));
-    assert.deepEqual([Subnet?.State, Subnet?.AvailableIpAddressCount, Subnet?.AvailabilityZone, Subnet?.DefaultForAz, Subnet?.MapPublicIpOnLaunch], ["pending", 251, "us-east-1c", false, false]);
+    assert.deepEqual([Subnet?.State, Subnet?.AvailableIpAddressCount, Subnet?.AvailabilityZone, Subnet?.Tags], ["pending", 251, "us-east-1c", []]);
     await failsWith(ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.0.1.128/25" })), "InvalidSubnet.Conflict");
     await failsWith(ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.1.0.0/24" })), "InvalidSubnet.Range");
     const listed = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] }));
-    assert.deepEqual(listed.Subnets?.map((s) => [s.SubnetId, s.State, s.CidrBlock]), [[Subnet?.SubnetId, "available", "10.0.1.0/24"]]);
+    assert.deepEqual(listed.Subnets?.map((s) => [s.SubnetId, s.State, s.CidrBlock, s.DefaultForAz, s.MapPublicIpOnLaunch]), [[Subnet?.SubnetId, "available", "10.0.1.0/24", false, false]]);
     const defaults = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }));
     assert.deepEqual(defaults.Subnets?.map((s) => [s.VpcId, s.MapPublicIpOnLaunch]), [[emu.state.defaultVpc()?.id, true]]);
 

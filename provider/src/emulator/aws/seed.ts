@@ -77,6 +77,8 @@ export interface InterfaceSeed {
   privateIpAddress?: string;
   secondaryPrivateIpAddresses?: string[];
   publicIp?: string;
+  /** Makes `publicIp` an Elastic IP of the account, associated under this id (`eipassoc-…`). */
+  elasticIpAssociationId?: string;
   macAddress?: string;
   description?: string;
   sourceDestCheck?: boolean;
@@ -177,7 +179,7 @@ export class Seeder {
   }
 
   instance(seed: InstanceSeed = {}): Instance {
-    const interfaceSeeds = seed.interfaces ?? [seed];
+    const interfaceSeeds: InterfaceSeed[] = seed.interfaces ?? [{ ...seed, id: undefined }];
     if (interfaceSeeds.length === 0) throw new Error("an instance needs at least one network interface");
     const subnets = interfaceSeeds.map((s) => this.state.subnet(s.subnetId ?? this.defaultSubnet().id));
     if (new Set(subnets.map((s) => s.vpcId)).size > 1) throw new Error("an instance's interfaces must all be in one VPC");
@@ -253,6 +255,7 @@ export class Seeder {
       privateIpAddress: seed.privateIpAddress ?? freeAddress(this.state, subnet),
       secondaryPrivateIpAddresses: seed.secondaryPrivateIpAddresses ?? [],
       publicIp: seed.publicIp,
+      elasticIpAssociationId: seed.elasticIpAssociationId,
       macAddress: seed.macAddress ?? `0e:${this.state.randomHex(10).replace(/(..)(?!$)/g, "$1:")}`,
       sourceDestCheck: seed.sourceDestCheck ?? true,
       groupIds: [],

@@ -92,6 +92,8 @@ export interface NetworkInterface {
   privateIpAddress: string;
   secondaryPrivateIpAddresses: string[];
   publicIp?: string;
+  /** Set when the public address is an Elastic IP of the account (rather than one Amazon assigned at launch). */
+  elasticIpAssociationId?: string;
   macAddress: string;
   sourceDestCheck: boolean;
   groupIds: string[];

@@ -100,36 +100,40 @@ function availableAddresses(state: Ec2State, subnet: Subnet): number {
   return last - first + 1 - 5 - state.addressesIn(subnet.id).size;
 }
 
-function vpcXml(state: Ec2State, vpc: Vpc, status = "available"): XmlObject {
+/**
+ * A create's answer shows the new resource's (empty) tags and leaves out `isDefault` (VPC),
+ * `defaultForAz` and `mapPublicIpOnLaunch` (subnet), as the recorded and documented answers do.
+ */
+function vpcXml(state: Ec2State, vpc: Vpc, created = false): XmlObject {
   return {
     vpcId: vpc.id,
     ownerId: state.accountId,
-    state: status,
+    state: created ? "pending" : "available",
     cidrBlock: vpc.cidrBlock,
     cidrBlockAssociationSet: [{ cidrBlock: vpc.cidrBlock, associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlockState: { state: "associated" } }],
     dhcpOptionsId: vpc.dhcpOptionsId,
     instanceTenancy: "default",
-    isDefault: vpc.isDefault,
-    tagSet: vpc.tags.size > 0 ? tagsXml(vpc.tags) : undefined,
+    isDefault: created ? undefined : vpc.isDefault,
+    tagSet: created || vpc.tags.size > 0 ? tagsXml(vpc.tags) : undefined,
   };
 }
 
-function subnetXml(state: Ec2State, subnet: Subnet, status = "available"): XmlObject {
+function subnetXml(state: Ec2State, subnet: Subnet, created = false): XmlObject {
   const isDefault = state.vpc(subnet.vpcId).isDefault;
   return {
     subnetId: subnet.id,
     subnetArn: `arn:aws:ec2:${state.region}:${state.accountId}:subnet/${subnet.id}`,
-    state: status,
+    state: created ? "pending" : "available",
     vpcId: subnet.vpcId,
     ownerId: state.accountId,
     cidrBlock: subnet.cidrBlock,
     availableIpAddressCount: availableAddresses(state, subnet),
     availabilityZone: subnet.availabilityZone,
-    defaultForAz: isDefault,
-    mapPublicIpOnLaunch: isDefault,
+    defaultForAz: created ? undefined : isDefault,
+    mapPublicIpOnLaunch: created ? undefined : isDefault,
     assignIpv6AddressOnCreation: false,
     ipv6CidrBlockAssociationSet: [],
-    tagSet: subnet.tags.size > 0 ? tagsXml(subnet.tags) : undefined,
+    tagSet: created || subnet.tags.size > 0 ? tagsXml(subnet.tags) : undefined,
   };
 }
 
@@ -174,7 +178,7 @@ export const vpcOperations: Record<string, Operation> = {
     write: true,
     handle({ state }, req) {
       const vpc = createVpc(state, { id: state.newId("vpc"), cidrBlock: req.required("CidrBlock"), isDefault: false, tags: tagSpecifications(req, "vpc") });
-      return { vpc: vpcXml(state, vpc, "pending") };
+      return { vpc: vpcXml(state, vpc, true) };
     },
   },
 
@@ -207,7 +211,7 @@ export const vpcOperations: Record<string, Operation> = {
     handle({ state }, req) {
       const tags = tagSpecifications(req, "subnet");
       const subnet = createSubnet(state, { id: state.newId("subnet"), vpcId: req.required("VpcId"), cidrBlock: req.required("CidrBlock"), availabilityZone: req.str("AvailabilityZone"), tags });
-      return { subnet: subnetXml(state, subnet, "pending") };
+      return { subnet: subnetXml(state, subnet, true) };
     },
   },
 
