@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { Readable } from "node:stream";
 import * as ec2 from "@aws-sdk/client-ec2";
 import { XMLParser } from "fast-xml-parser";
 import { z } from "zod";
 import { AwsEmulator, AwsSeed, startAwsEmulator } from "../../provider/src/emulator/aws";
+import { onRawResponse } from "../../provider/src/emulator/aws/testing/harness";
 
 /**
  * Replays EC2 exchanges that botocore keeps as test data (recorded EC2 Query responses, and the EC2
@@ -19,7 +19,7 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 /** What was recorded for one exchange. */
 type Recorded =
   /** A recorded XML response, compared element by element on the wire. */
-  | { kind: "xml"; file: string; apiVersion: string; body: Json }
+  | { kind: "xml"; apiVersion: string; body: Json }
   /** A documentation example: the output it documents, compared with the SDK's parsed answer. */
   | { kind: "example"; output: Json }
   /** A recorded error: its code (and EC2's status for client errors). */
@@ -288,7 +288,7 @@ export function exchanges(): Ec2Exchange[] {
   const documented = Object.entries(examples).flatMap(([operation, list]) =>
     list.map((e) => ({ where: `examples-1.json#${e.id}`, operation, input: e.input ?? {}, recorded: { kind: "example" as const, output: (e.output ?? {}) as Json }, ...EXAMPLE_SETUPS[e.id] })),
   );
-  const recorded = RECORDED.map(({ file, ...rest }) => ({ where: file, recorded: { kind: "xml" as const, file, ...readRecording(file) }, ...rest }));
+  const recorded = RECORDED.map(({ file, ...rest }) => ({ where: file, recorded: { kind: "xml" as const, ...readRecording(file) }, ...rest }));
   return [...recorded, ...RECORDED_ERRORS, ...documented];
 }
 
@@ -410,37 +410,12 @@ function inScope(exchange: Ec2Exchange, body: Json): Json {
 
 // --- Replaying -----------------------------------------------------------------------------------
 
-interface RawResponse {
-  status: number;
-  body: string;
-}
-
-/** Keeps the raw answer of each call, for the comparison on the wire. */
-function capturing(client: ec2.EC2Client, sink: { last?: RawResponse }): ec2.EC2Client {
-  type Next = (args: unknown) => Promise<{ response: { statusCode: number; body: Readable } }>;
-  const capture = (next: Next) => async (args: unknown) => {
-    const result = await next(args);
-    const chunks: Buffer[] = [];
-    for await (const chunk of result.response.body) chunks.push(Buffer.from(chunk as Buffer));
-    const body = Buffer.concat(chunks);
-    sink.last = { status: result.response.statusCode, body: body.toString("utf8") };
-    result.response.body = Readable.from([body]);
-    return result;
-  };
-  (client.middlewareStack as unknown as { addRelativeTo(mw: unknown, o: object): void }).addRelativeTo(capture, {
-    name: "captureRawResponse",
-    relation: "after",
-    toMiddleware: "deserializerMiddleware",
-  });
-  return client;
-}
-
 type Command = new (input: Record<string, unknown>) => Parameters<ec2.EC2Client["send"]>[0];
 
 async function replay(exchange: Ec2Exchange): Promise<Ec2Outcome> {
   const emu: AwsEmulator = await startAwsEmulator({ region: exchange.region, accountId: exchange.accountId, randomSeed: 1 });
-  const sink: { last?: RawResponse } = {};
-  const client = capturing(new ec2.EC2Client({ ...emu.clientConfig, maxAttempts: 1 }), sink);
+  let raw = "";
+  const client = onRawResponse(new ec2.EC2Client({ ...emu.clientConfig, maxAttempts: 1 }), (response) => void (raw = response.body));
   const request = `${exchange.operation} ${JSON.stringify(exchange.input)}`;
   try {
     exchange.seed?.(emu.seed);
@@ -464,7 +439,7 @@ async function replay(exchange: Ec2Exchange): Promise<Ec2Outcome> {
         : error
           ? [`error: answered ${error.code} (${error.status}), ${recorded.kind === "xml" ? "recorded" : "documented"} success`]
           : recorded.kind === "xml"
-            ? compareTrees(inScope(exchange, recorded.body), parseXml(sink.last?.body ?? ""), rules)
+            ? compareTrees(inScope(exchange, recorded.body), parseXml(raw), rules)
             : compareTrees(recorded.output, output, rules);
     return { where: exchange.where, request, differences };
   } finally {

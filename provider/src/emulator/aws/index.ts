@@ -45,8 +45,8 @@ export type { ThrottleOptions as Ec2ThrottleOptions } from "./throttle";
 export type { Delivery as ScheduleDelivery, Schedule, SchedulerState } from "./scheduler";
 
 /**
- * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs, security groups
- * and rules, tags), STS GetCallerIdentity, IAM SimulatePrincipalPolicy and EventBridge Scheduler's
+ * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs and subnets,
+ * security groups and rules, tags), STS GetCallerIdentity, IAM SimulatePrincipalPolicy and EventBridge Scheduler's
  * one-time schedules (`scheduler`), on one 127.0.0.1 port.
  * The real SDK clients talk to it unchanged:
  *

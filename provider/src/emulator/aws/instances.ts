@@ -107,6 +107,15 @@ const instanceAttributes: Record<string, (state: Ec2State, i: Instance) => XmlOb
   ...Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, (state: Ec2State, i: Instance) => ({ [name]: { value: flag.get(state, i) } })])),
 };
 
+/** The instance a Modify/Reset call names, which must not be terminated. */
+function changeable(state: Ec2State, req: QueryNode): Instance {
+  const instance = state.instance(req.required("InstanceId"));
+  if (instance.state === "terminated" || instance.state === "shutting-down") {
+    throw new AwsError("IncorrectInstanceState", `The instance '${instance.id}' is not in a state from which it can be modified.`);
+  }
+  return instance;
+}
+
 /** `Attribute=x&Value=v`, the older form of `X.Value=v`. */
 function attributeValue(req: QueryNode, attribute: string): string | undefined {
   return req.str("Attribute") === attribute ? req.str("Value") : req.str(`${attribute[0].toUpperCase()}${attribute.slice(1)}.Value`);
@@ -256,7 +265,7 @@ export const instanceOperations: Record<string, Operation> = {
   ModifyInstanceAttribute: {
     write: true,
     handle({ state }, req) {
-      const instance = state.instance(req.required("InstanceId"));
+      const instance = changeable(state, req);
       const groupIds = req.strings("GroupId");
       if (groupIds.length > 0) {
         const interfaces = state.interfacesOf(instance);
@@ -285,7 +294,7 @@ export const instanceOperations: Record<string, Operation> = {
   ResetInstanceAttribute: {
     write: true,
     handle({ state }, req) {
-      const instance = state.instance(req.required("InstanceId"));
+      const instance = changeable(state, req);
       const attribute = req.required("Attribute");
       if (attribute !== "sourceDestCheck") throw new AwsError("InvalidParameterValue", `Value (${attribute}) for parameter attribute is invalid. Only sourceDestCheck can be reset here.`);
       flags.sourceDestCheck.set(state, instance, true);

@@ -124,17 +124,17 @@ function interfaceFilters(state: Ec2State): Filterable<NetworkInterface> {
 }
 
 /** The addresses a new interface asks for: a primary and secondaries, named or counted. */
-function requestedAddresses(state: Ec2State, subnetId: string, req: QueryNode, prefix = ""): string[] {
+function requestedAddresses(state: Ec2State, subnetId: string, req: QueryNode): string[] {
   const subnet = state.subnet(subnetId);
-  const listed = req.list(`${prefix}PrivateIpAddresses`).map((a) => ({ ip: a.required("PrivateIpAddress"), primary: a.bool("Primary") }));
-  const primary = req.str(`${prefix}PrivateIpAddress`) ?? listed.find((a) => a.primary)?.ip;
+  const listed = req.list("PrivateIpAddresses").map((a) => ({ ip: a.required("PrivateIpAddress"), primary: a.bool("Primary") }));
+  const primary = req.str("PrivateIpAddress") ?? listed.find((a) => a.primary)?.ip;
   const named = [...(primary === undefined ? [] : [primary]), ...listed.filter((a) => a.ip !== primary).map((a) => a.ip)];
   const used = state.addressesIn(subnet.id);
   for (const ip of named) {
     if (!contains(subnet.cidrBlock, ip)) throw new AwsError("InvalidParameterValue", `Address ${ip} does not fall within the subnet's address range`);
     if (used.has(ip)) throw new AwsError("InvalidIPAddress.InUse", `The specified address is already in use.`);
   }
-  const count = req.int(`${prefix}SecondaryPrivateIpAddressCount`) ?? 0;
+  const count = req.int("SecondaryPrivateIpAddressCount") ?? 0;
   const addresses = [...named];
   for (const ip of named) used.add(ip);
   // Each address chosen counts as used before the next is chosen.
@@ -149,13 +149,13 @@ function requestedAddresses(state: Ec2State, subnetId: string, req: QueryNode, p
 }
 
 /** A new, unattached interface in `subnetId`, from a request's (or a RunInstances interface specification's) parameters. */
-export function createInterface(state: Ec2State, req: QueryNode, subnetId: string, groupIds: string[], prefix = ""): NetworkInterface {
+export function createInterface(state: Ec2State, req: QueryNode, subnetId: string, groupIds: string[]): NetworkInterface {
   const subnet = state.subnet(subnetId);
-  const [primary, ...secondary] = requestedAddresses(state, subnet.id, req, prefix);
+  const [primary, ...secondary] = requestedAddresses(state, subnet.id, req);
   const eni: NetworkInterface = {
     id: state.newId("eni"),
     subnetId: subnet.id,
-    description: checkText(req.str(`${prefix}Description`) ?? "", "description"),
+    description: checkText(req.str("Description") ?? "", "description"),
     privateIpAddress: primary,
     secondaryPrivateIpAddresses: secondary,
     macAddress: `0e:${state.randomHex(10).replace(/(..)(?!$)/g, "$1:")}`,

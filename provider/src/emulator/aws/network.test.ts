@@ -180,6 +180,7 @@ test("RunInstances launches into a subnet with groups and tags; attributes are r
     assert.deepEqual(ended.TerminatingInstances, [{ InstanceId: first, PreviousState: { Code: 16, Name: "running" }, CurrentState: { Code: 32, Name: "shutting-down" } }]);
     const gone = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [first] }));
     assert.deepEqual(gone.Reservations?.[0].Instances?.map((i) => [i.State?.Name, i.NetworkInterfaces]), [["terminated", []]]);
+    await failsWith(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: first, SourceDestCheck: { Value: false } })), "IncorrectInstanceState");
     const left = await ec2.send(new DescribeNetworkInterfacesCommand({}));
     assert.deepEqual(left.NetworkInterfaces?.map((n) => [n.NetworkInterfaceId, n.Status]).sort(), [
       [emu.state.instance(second).networkInterfaceIds[0], "in-use"],

@@ -42,7 +42,7 @@ function blockOfSize(text: string, code: string): string {
 }
 
 const toInt = (ip: string) => ipaddr.IPv4.parse(ip).toByteArray().reduce((n, b) => n * 256 + b, 0);
-export const toIp = (n: number): string => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+const toIp = (n: number): string => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 
 /** First and last address of a block, as numbers. */
 function span(cidr: string): [number, number] {
