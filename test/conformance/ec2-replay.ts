@@ -13,6 +13,7 @@ import { onRawResponse } from "../../provider/src/emulator/aws/testing/harness";
  * answers by the rules in docs/emulator-conformance.md.
  */
 export const BOTOCORE = path.resolve(__dirname, "..", "..", "specs", "recordings", "botocore");
+export const CLI_EXAMPLES = path.resolve(__dirname, "..", "..", "specs", "recordings", "aws-cli");
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
@@ -273,6 +274,95 @@ const RECORDED: (Omit<Ec2Exchange, "where" | "recorded"> & { file: string })[] =
   },
 ];
 
+/**
+ * The AWS CLI's documented examples (`aws-cli/*.rst`): each `**title**` section's command, written
+ * here as the SDK input it sends, and the JSON after its `Output::`.
+ */
+function cliSections(file: string): Json[] {
+  const text = readFileSync(path.join(CLI_EXAMPLES, file), "utf8");
+  return text
+    .split(/^\*\*.+\*\*$/m)
+    .slice(1)
+    .map((section) => {
+      const [, after] = section.split(/^Output::$/m);
+      if (after === undefined) return {};
+      const block = after.split("\n").slice(1);
+      const end = block.findIndex((line) => line.trim() !== "" && !line.startsWith("    "));
+      return JSON.parse(block.slice(0, end < 0 ? undefined : end).join("\n")) as Json;
+    });
+}
+
+const cliGroup = (seed: AwsSeed, id = "sg-1234567890abcdef0") => seed.securityGroup({ id, name: "my-sg" });
+
+const CLI: (Omit<Ec2Exchange, "where" | "recorded"> & { file: string; section: number })[] = [
+  ...[
+    { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "203.0.113.0/24" }] },
+    { IpProtocol: "tcp", FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: "sg-1a2b3c4d" }] },
+    { IpProtocol: "tcp", FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: "172.31.0.0/16" }] },
+    { IpProtocol: "icmp", FromPort: 3, ToPort: 4, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+    { IpProtocol: "tcp", FromPort: 22, ToPort: 22, Ipv6Ranges: [{ CidrIpv6: "2001:db8:1234:1a00::/64" }] },
+    { IpProtocol: "icmpv6", Ipv6Ranges: [{ CidrIpv6: "::/0" }] },
+    { IpProtocol: "tcp", FromPort: 3389, ToPort: 3389, IpRanges: [{ CidrIp: "203.0.113.0/24", Description: "RDP access from NY office" }] },
+  ].map((permission, i) => ({
+    file: "authorize-security-group-ingress.rst",
+    section: i + 1,
+    operation: "AuthorizeSecurityGroupIngress",
+    input: {
+      GroupId: "sg-1234567890abcdef0",
+      IpPermissions: i === 2 ? [permission, { IpProtocol: "icmp", FromPort: -1, ToPort: -1, IpRanges: [{ CidrIp: "172.31.0.0/16" }] }] : [permission],
+    },
+    seed: (seed: AwsSeed) => {
+      cliGroup(seed);
+      seed.securityGroup({ id: "sg-1a2b3c4d", name: "source" });
+    },
+    assigned: ["SecurityGroupRuleId"],
+  })),
+  {
+    file: "authorize-security-group-ingress.rst",
+    section: 8,
+    operation: "AuthorizeSecurityGroupIngress",
+    input: { GroupId: "sg-04a351bfe432d4e71", IpPermissions: [{ IpProtocol: "all", PrefixListIds: [{ PrefixListId: "pl-002dc3ec097de1514" }] }] },
+    seed: (seed) => {
+      cliGroup(seed, "sg-04a351bfe432d4e71");
+      seed.prefixList({ id: "pl-002dc3ec097de1514", name: "offices" });
+    },
+    assigned: ["SecurityGroupRuleId"],
+  },
+  ...[{ Filters: [{ Name: "group-id", Values: ["sg-1234567890abcdef0"] }] }, { SecurityGroupRuleIds: ["sgr-cdef01234567890ab"] }].map((input, i) => ({
+    file: "describe-security-group-rules.rst",
+    section: i + 1,
+    operation: "DescribeSecurityGroupRules",
+    input,
+    accountId: "111122223333",
+    seed: (seed: AwsSeed) => {
+      const group = seed.securityGroup({ id: "sg-1234567890abcdef0", name: "my-sg", egress: [] });
+      seed.rules(group.id, [{ id: "sgr-abcdef01234567890", protocol: "-1", source: group.id }]);
+      seed.rules(group.id, [{ id: "sgr-bcdef01234567890a", protocol: "-1", source: "::/0" }, { id: "sgr-cdef01234567890ab", protocol: "-1", source: "0.0.0.0/0" }], true);
+    },
+  })),
+  {
+    file: "modify-security-group-rules.rst",
+    section: 1,
+    operation: "ModifySecurityGroupRules",
+    input: { GroupId: "sg-1234567890abcdef0", SecurityGroupRules: [{ SecurityGroupRuleId: "sgr-abcdef01234567890", SecurityGroupRule: { Description: "test", IpProtocol: "-1", CidrIpv4: "0.0.0.0/0" } }] },
+    seed: (seed) => seed.rules(cliGroup(seed).id, [{ id: "sgr-abcdef01234567890", port: 22, source: "203.0.113.0/24" }]),
+  },
+  ...[
+    { IpRanges: [{ CidrIp: "203.0.113.0/16", Description: "SSH access from corpnet" }] },
+    { PrefixListIds: [{ PrefixListId: "pl-12345678", Description: "SSH access from corpnet" }] },
+  ].map((sources, i) => ({
+    file: "update-security-group-rule-descriptions-ingress.rst",
+    section: i + 1,
+    operation: "UpdateSecurityGroupRuleDescriptionsIngress",
+    input: { GroupId: "sg-02f0d35a850ba727f", IpPermissions: [{ IpProtocol: "tcp", FromPort: 22, ToPort: 22, ...sources }] },
+    seed: (seed: AwsSeed) => {
+      const list = seed.prefixList({ id: "pl-12345678", name: "corpnet" });
+      cliGroup(seed, "sg-02f0d35a850ba727f");
+      seed.rules("sg-02f0d35a850ba727f", [{ port: 22, source: i === 0 ? "203.0.113.0/16" : list.id }]);
+    },
+  })),
+];
+
 /** Recorded errors: botocore keeps the body; EC2 answers client errors with 400. */
 const RECORDED_ERRORS: Ec2Exchange[] = [
   {
@@ -289,7 +379,8 @@ export function exchanges(): Ec2Exchange[] {
     list.map((e) => ({ where: `examples-1.json#${e.id}`, operation, input: e.input ?? {}, recorded: { kind: "example" as const, output: (e.output ?? {}) as Json }, ...EXAMPLE_SETUPS[e.id] })),
   );
   const recorded = RECORDED.map(({ file, ...rest }) => ({ where: file, recorded: { kind: "xml" as const, ...readRecording(file) }, ...rest }));
-  return [...recorded, ...RECORDED_ERRORS, ...documented];
+  const cli = CLI.map(({ file, section, ...rest }) => ({ where: `aws-cli/${file}#${section}`, recorded: { kind: "example" as const, output: cliSections(file)[section - 1] }, ...rest }));
+  return [...recorded, ...RECORDED_ERRORS, ...documented, ...cli];
 }
 
 // --- The comparison ------------------------------------------------------------------------------
@@ -353,6 +444,14 @@ export const KNOWN_DIFFERENCES: Record<string, { differences: string[]; why: str
   "examples-1.json#to-add-a-rule-with-a-description-1529012418116": {
     differences: ["error: answered InvalidGroupId.Malformed (400), documented success"],
     why: "the example's group id is 'sg-123abc12 ' with a trailing space; the endpoint refuses it as malformed, and EC2 does not document trimming ids",
+  },
+  "aws-cli/authorize-security-group-ingress.rst#3": {
+    differences: ['$.SecurityGroupRules[1].IpProtocol: recorded "tcp", answered "icmp"'],
+    why: "the documented output shows the ICMP rule the command adds as tcp (with ports -1), a slip in the example",
+  },
+  "aws-cli/authorize-security-group-ingress.rst#8": {
+    differences: ["error: answered InvalidParameterValue (400), documented success"],
+    why: "the command gives the protocol as 'all', which the endpoint refuses (EC2 documents -1 for all protocols); the documented output also names another group and prefix list than the command",
   },
 };
 

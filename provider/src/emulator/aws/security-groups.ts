@@ -39,9 +39,9 @@ function groupArn(state: Ec2State, groupId: string): string {
  * Adds rules to a group, or throws having added none: a rule that already exists (description
  * aside) or appears twice, or more rules in one direction and address family than the limit.
  */
-export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[], tags: Tags = new Map()): SecurityGroupRule[] {
+export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[], tags: Tags = new Map(), ids: string[] = []): SecurityGroupRule[] {
   checkRules(state, group.rules, specs);
-  const added = specs.map((spec) => ({ ...spec, id: state.newId("sgr"), groupId: group.id, tags: new Map(tags) }));
+  const added = specs.map((spec, i) => ({ ...spec, id: ids[i] ?? state.newId("sgr"), groupId: group.id, tags: new Map(tags) }));
   group.rules.push(...added);
   return added;
 }

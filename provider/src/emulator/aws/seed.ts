@@ -32,6 +32,7 @@ export interface SubnetSeed {
 }
 
 export interface RuleSeed {
+  id?: string;
   /** `tcp` (the default), `udp`, `icmp`, `icmpv6`, `-1`, or a protocol number. */
   protocol?: string | number;
   /** A single port; or `fromPort`/`toPort` for a range (ICMP type and code). */
@@ -57,6 +58,7 @@ export interface SecurityGroupSeed {
 }
 
 export interface PrefixListSeed {
+  id?: string;
   name: string;
   /** Default 10. */
   maxEntries?: number;
@@ -147,7 +149,7 @@ export class Seeder {
   prefixList(seed: PrefixListSeed): PrefixList {
     const family = seed.addressFamily ?? "IPv4";
     const list: PrefixList = {
-      id: this.state.newId("pl"),
+      id: this.id("pl", seed.id),
       name: seed.name,
       addressFamily: family,
       maxEntries: seed.maxEntries ?? 10,
@@ -175,7 +177,7 @@ export class Seeder {
   /** Adds rules to an existing group, as another writer might. */
   rules(groupId: string, seeds: RuleSeed[], egress = false): SecurityGroupRule[] {
     const group = this.state.group(groupId);
-    return seeds.flatMap((seed) => addRules(this.state, group, [this.ruleSpec(group, seed, egress)], tagMap(seed.tags)));
+    return seeds.flatMap((seed) => addRules(this.state, group, [this.ruleSpec(group, seed, egress)], tagMap(seed.tags), seed.id === undefined ? [] : [this.id("sgr", seed.id)]));
   }
 
   instance(seed: InstanceSeed = {}): Instance {

@@ -181,7 +181,8 @@ export class Ec2State {
 
   /** Whether any served resource already has this id. */
   hasId(id: string): boolean {
-    return [this.vpcs, this.subnets, this.groups, this.networkInterfaces, this.instances].some((m) => m.has(id));
+    const rules = [...this.groups.values()].flatMap((g) => g.rules.map((r) => r.id));
+    return [this.vpcs, this.subnets, this.groups, this.networkInterfaces, this.instances, this.prefixLists].some((m) => m.has(id)) || rules.includes(id);
   }
 
   /** A new id such as `sg-0a1b2c3d4e5f60718` (17 random hex digits: collisions are not a concern). */
