@@ -121,10 +121,19 @@ function attributeValue(req: QueryNode, attribute: string): string | undefined {
   return req.str("Attribute") === attribute ? req.str("Value") : req.str(`${attribute[0].toUpperCase()}${attribute.slice(1)}.Value`);
 }
 
-/** The interfaces a launch asks for, checked and created, or none (and nothing created) if one is refused. */
-function launchInterfaces(state: Ec2State, req: QueryNode): NetworkInterface[][] {
+interface LaunchInterface {
+  eni: NetworkInterface;
+  deleteOnTermination: boolean;
+}
+
+/**
+ * The interfaces a launch asks for, by device index, checked and created, or none (and nothing
+ * created) if one is refused. Interfaces the launch creates go with the instance unless told
+ * otherwise; existing ones attached by it stay.
+ */
+function launchInterfaces(state: Ec2State, req: QueryNode): LaunchInterface[][] {
   const count = req.int("MaxCount") ?? 0;
-  const specs = req.list("NetworkInterface");
+  const specs = [...req.list("NetworkInterface")].sort((a, b) => (a.int("DeviceIndex") ?? 0) - (b.int("DeviceIndex") ?? 0));
   const created: NetworkInterface[] = [];
   const make = (node: QueryNode, subnetId: string, groupIds: string[]) => {
     const eni = createInterface(state, node, subnetId, groupIds);
@@ -139,10 +148,11 @@ function launchInterfaces(state: Ec2State, req: QueryNode): NetworkInterface[][]
         }
         return specs.map((spec) => {
           const id = spec.str("NetworkInterfaceId");
-          if (id === undefined) return make(spec, spec.required("SubnetId"), spec.strings("SecurityGroupId"));
+          const deleteOnTermination = spec.str("DeleteOnTermination");
+          if (id === undefined) return { eni: make(spec, spec.required("SubnetId"), spec.strings("SecurityGroupId")), deleteOnTermination: deleteOnTermination !== "false" };
           const eni = state.networkInterface(id);
           if (eni.attachment) throw new AwsError("InvalidNetworkInterface.InUse", `Interface: [${eni.id}] in use.`);
-          return eni;
+          return { eni, deleteOnTermination: deleteOnTermination === "true" };
         });
       }
       const subnetId = req.str("SubnetId") ?? defaultSubnetId(state);
@@ -150,7 +160,7 @@ function launchInterfaces(state: Ec2State, req: QueryNode): NetworkInterface[][]
       const names = req.strings("SecurityGroup");
       if (names.length > 0 && !vpc.isDefault) throw new AwsError("InvalidParameterCombination", "The parameter groupName cannot be used with the parameter subnet");
       const groupIds = [...req.strings("SecurityGroupId"), ...names.map((name) => state.groupByIdOrName(undefined, name).id)];
-      return [make(req, subnetId, groupIds)];
+      return [{ eni: make(req, subnetId, groupIds), deleteOnTermination: true }];
     });
   } catch (err) {
     for (const eni of created) state.networkInterfaces.delete(eni.id);
@@ -201,16 +211,16 @@ export const instanceOperations: Record<string, Operation> = {
           instanceType: req.str("InstanceType") ?? "m1.small",
           state: "running",
           launchTime,
-          availabilityZone: state.subnet(interfaces[0].subnetId).availabilityZone,
-          networkInterfaceIds: interfaces.map((n) => n.id),
+          availabilityZone: state.subnet(interfaces[0].eni.subnetId).availabilityZone,
+          networkInterfaceIds: interfaces.map((n) => n.eni.id),
           disableApiTermination: req.bool("DisableApiTermination"),
           enaSupport: true,
           rootDeviceName: "/dev/xvda",
           tags: new Map(tags),
         };
-        interfaces.forEach((eni, deviceIndex) => {
+        interfaces.forEach(({ eni, deleteOnTermination }, deviceIndex) => {
           for (const [k, v] of interfaceTags) eni.tags.set(k, v);
-          eni.attachment = { instanceId: instance.id, deviceIndex, attachmentId: state.newId("eni-attach"), attachTime: launchTime, deleteOnTermination: true };
+          eni.attachment = { instanceId: instance.id, deviceIndex, attachmentId: state.newId("eni-attach"), attachTime: launchTime, deleteOnTermination };
         });
         state.instances.set(instance.id, instance);
         return instance;

@@ -181,10 +181,31 @@ test("RunInstances launches into a subnet with groups and tags; attributes are r
     const gone = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [first] }));
     assert.deepEqual(gone.Reservations?.[0].Instances?.map((i) => [i.State?.Name, i.NetworkInterfaces]), [["terminated", []]]);
     await failsWith(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: first, SourceDestCheck: { Value: false } })), "IncorrectInstanceState");
+    // Interfaces given by specification: a new one told to stay, and an existing one, which stays.
+    const spare = emu.seed.networkInterface({ subnetId });
+    const { Instances: [withSpecs] = [] } = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: "ami-abc12345",
+        MinCount: 1,
+        MaxCount: 1,
+        NetworkInterfaces: [
+          { DeviceIndex: 1, NetworkInterfaceId: spare.id },
+          { DeviceIndex: 0, SubnetId: subnetId, Groups: [web.id], DeleteOnTermination: false },
+        ],
+      }),
+    );
+    const [created, attached] = withSpecs.NetworkInterfaces ?? [];
+    assert.deepEqual(
+      [created.Attachment?.DeviceIndex, created.Attachment?.DeleteOnTermination, attached.NetworkInterfaceId, attached.Attachment?.DeviceIndex, attached.Attachment?.DeleteOnTermination],
+      [0, false, spare.id, 1, false],
+    );
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [withSpecs.InstanceId!] }));
     const left = await ec2.send(new DescribeNetworkInterfacesCommand({}));
     assert.deepEqual(left.NetworkInterfaces?.map((n) => [n.NetworkInterfaceId, n.Status]).sort(), [
       [emu.state.instance(second).networkInterfaceIds[0], "in-use"],
       [extra.id, "available"],
+      [created.NetworkInterfaceId, "available"],
+      [spare.id, "available"],
     ].sort());
   }));
 
