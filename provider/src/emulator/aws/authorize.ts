@@ -3,7 +3,7 @@ import { Decision, RequestContext, evaluate } from "./policy";
 import type { Principal, Principals } from "./principals";
 import type { ServiceName } from "./protocol";
 import type { QueryNode } from "./query";
-import type { Ec2State, Tags } from "./state";
+import type { Ec2State, Instance, NetworkInterface, Tags } from "./state";
 
 /**
  * IAM's evaluation of each call against the caller's identity policies. Following the AWS Service
@@ -12,7 +12,8 @@ import type { Ec2State, Tags } from "./state";
  * on the VPC (`aws:ResourceTag/…`); AuthorizeSecurityGroupIngress on the group and, when it tags the
  * new rules, on the rules; ModifyNetworkInterfaceAttribute on the interface, the groups it is given
  * and the instance it is attached to; a create that tags also needs `ec2:CreateTags` with
- * `ec2:CreateAction`. Describe actions have no resource-level permissions (`*`). Every resource
+ * `ec2:CreateAction`; RunInstances on the new instance and interface, the image, the subnets and
+ * groups. Describe actions have no resource-level permissions (`*`). Every resource
  * must be allowed; the first refused one is reported, with an encoded message that
  * `sts:DecodeAuthorizationMessage` turns back into the decision and its context.
  */
@@ -95,6 +96,10 @@ function ec2Authorizations(env: Env, action: string, req: QueryNode): { action: 
   const group = (id: string | undefined, name?: string) => found(() => state.groupByIdOrName(id, name, true));
   const onGroup = (a: string, g: ReturnType<typeof group>) =>
     g ? [{ action: ec2(a), resource: arn("security-group", g.id), entries: [...resourceTags(g.tags), ["ec2:Vpc", [arn("vpc", g.vpcId)]], ...regional] as Entries }] : [];
+  const on = (a: string, type: string, id: string, tags: Tags) => ({ action: ec2(a), resource: arn(type, id), entries: [...resourceTags(tags), ...regional] });
+  const onInterface = (a: string, eni: NetworkInterface | undefined) => (eni ? [on(a, "network-interface", eni.id, eni.tags)] : []);
+  const onInstance = (a: string, instance: Instance | undefined) => (instance ? [on(a, "instance", instance.id, instance.tags)] : []);
+  const attachedTo = (eni: NetworkInterface) => eni.attachment && found(() => state.instance(eni.attachment!.instanceId));
   const tagOnCreate = (type: string, tags: Tags, createAction: string) =>
     tags.size === 0 ? [] : [{ action: "ec2:CreateTags", resource: arn(type, "*"), entries: [...requestTags(tags), ["ec2:CreateAction", [createAction]], ...regional] as Entries }];
 
@@ -123,22 +128,83 @@ function ec2Authorizations(env: Env, action: string, req: QueryNode): { action: 
       return onGroup(action, group(req.str("GroupId"), req.str("GroupName")));
     case "ModifyNetworkInterfaceAttribute": {
       const eni = found(() => state.networkInterface(req.str("NetworkInterfaceId") ?? ""));
-      if (!eni) return [];
-      const instance = eni.attachment && found(() => state.instance(eni.attachment!.instanceId));
-      return [
-        { action: ec2(action), resource: arn("network-interface", eni.id), entries: [...resourceTags(eni.tags), ...regional] },
-        ...req.strings("SecurityGroupId").flatMap((id) => onGroup(action, group(id))),
-        ...(instance ? [{ action: ec2(action), resource: arn("instance", instance.id), entries: [...resourceTags(instance.tags), ...regional] }] : []),
-      ];
+      return eni ? [...onInterface(action, eni), ...req.strings("SecurityGroupId").flatMap((id) => onGroup(action, group(id))), ...onInstance(action, attachedTo(eni))] : [];
     }
     case "ModifyInstanceAttribute": {
       const instance = found(() => state.instance(req.str("InstanceId") ?? ""));
-      if (!instance) return [];
+      return instance ? [...onInstance(action, instance), ...req.strings("GroupId").flatMap((id) => onGroup(action, group(id)))] : [];
+    }
+    case "ModifySecurityGroupRules": {
+      const g = group(req.str("GroupId"));
+      const rules = req.list("SecurityGroupRule").flatMap((u) => found(() => state.rule(u.str("SecurityGroupRuleId") ?? "")) ?? []);
+      return [...onGroup(action, g), ...rules.map((r) => on(action, "security-group-rule", r.id, r.tags))];
+    }
+    case "UpdateSecurityGroupRuleDescriptionsIngress":
+    case "UpdateSecurityGroupRuleDescriptionsEgress":
+      return onGroup(action, group(req.str("GroupId"), req.str("GroupName")));
+    case "CreateVpc": {
+      const tags = specifiedTags(req, "vpc");
+      return [{ action: ec2(action), resource: arn("vpc", "*"), entries: [...requestTags(tags), ...regional] }, ...tagOnCreate("vpc", tags, action)];
+    }
+    case "DeleteVpc": {
+      const vpc = found(() => state.vpc(req.str("VpcId") ?? ""));
+      return vpc ? [on(action, "vpc", vpc.id, vpc.tags)] : [];
+    }
+    case "CreateSubnet": {
+      const tags = specifiedTags(req, "subnet");
+      const vpc = found(() => state.vpc(req.str("VpcId") ?? ""));
       return [
-        { action: ec2(action), resource: arn("instance", instance.id), entries: [...resourceTags(instance.tags), ...regional] },
-        ...req.strings("GroupId").flatMap((id) => onGroup(action, group(id))),
+        { action: ec2(action), resource: arn("subnet", "*"), entries: [...requestTags(tags), ...(vpc ? [["ec2:Vpc", [arn("vpc", vpc.id)]] as [string, string[]]] : []), ...regional] },
+        ...(vpc ? [on(action, "vpc", vpc.id, vpc.tags)] : []),
+        ...tagOnCreate("subnet", tags, action),
       ];
     }
+    case "DeleteSubnet": {
+      const subnet = found(() => state.subnet(req.str("SubnetId") ?? ""));
+      return subnet ? [on(action, "subnet", subnet.id, subnet.tags)] : [];
+    }
+    case "CreateNetworkInterface": {
+      const tags = specifiedTags(req, "network-interface");
+      const subnet = found(() => state.subnet(req.str("SubnetId") ?? ""));
+      return [
+        { action: ec2(action), resource: arn("network-interface", "*"), entries: [...requestTags(tags), ...(subnet ? ([["ec2:Subnet", [arn("subnet", subnet.id)]], ["ec2:Vpc", [arn("vpc", subnet.vpcId)]]] as Entries) : []), ...regional] },
+        ...(subnet ? [on(action, "subnet", subnet.id, subnet.tags)] : []),
+        ...req.strings("SecurityGroupId").flatMap((id) => onGroup(action, group(id))),
+        ...tagOnCreate("network-interface", tags, action),
+      ];
+    }
+    case "DeleteNetworkInterface":
+    case "ResetNetworkInterfaceAttribute":
+      return onInterface(action, found(() => state.networkInterface(req.str("NetworkInterfaceId") ?? "")));
+    case "AttachNetworkInterface":
+      return [
+        ...onInstance(action, found(() => state.instance(req.str("InstanceId") ?? ""))),
+        ...onInterface(action, found(() => state.networkInterface(req.str("NetworkInterfaceId") ?? ""))),
+      ];
+    case "DetachNetworkInterface": {
+      const eni = found(() => state.attachment(req.str("AttachmentId") ?? ""));
+      return eni ? [...onInstance(action, attachedTo(eni)), ...onInterface(action, eni)] : [];
+    }
+    case "RunInstances": {
+      const tags = specifiedTags(req, "instance");
+      const subnetIds = [req.str("SubnetId"), ...req.list("NetworkInterface").map((n) => n.str("SubnetId"))].flatMap((id) => id ?? []);
+      const groupIds = [...req.strings("SecurityGroupId"), ...req.list("NetworkInterface").flatMap((n) => n.strings("SecurityGroupId"))];
+      return [
+        { action: ec2(action), resource: arn("instance", "*"), entries: [...requestTags(tags), ...regional] },
+        { action: ec2(action), resource: arn("network-interface", "*"), entries: regional },
+        { action: ec2(action), resource: `arn:aws:ec2:${region}::image/${req.str("ImageId") ?? "*"}`, entries: regional },
+        ...subnetIds.flatMap((id) => {
+          const subnet = found(() => state.subnet(id));
+          return subnet ? [on(action, "subnet", subnet.id, subnet.tags)] : [];
+        }),
+        ...groupIds.flatMap((id) => onGroup(action, group(id))),
+        ...tagOnCreate("instance", tags, action),
+      ];
+    }
+    case "TerminateInstances":
+      return req.strings("InstanceId").flatMap((id) => onInstance(action, found(() => state.instance(id))));
+    case "ResetInstanceAttribute":
+      return onInstance(action, found(() => state.instance(req.str("InstanceId") ?? "")));
     case "CreateTags":
     case "DeleteTags": {
       const tags: Tags = new Map(req.list("Tag").slice(0, 64).map((t) => [t.str("Key") ?? "", t.str("Value") ?? ""]));

@@ -3,6 +3,7 @@ import { CallLog, EmulatorRequest, EmulatorResponse, FaultInjector, startEmulato
 import { AwsError } from "./errors";
 import { iamOperations } from "./iam";
 import { instanceOperations } from "./instances";
+import { networkInterfaceOperations } from "./network-interfaces";
 import type { Operation } from "./operations";
 import { AwsCredentials, Principal, PrincipalSeed, Principals } from "./principals";
 import { Authenticated, authenticate } from "./authenticate";
@@ -15,6 +16,7 @@ import { Seeder } from "./seed";
 import { Ec2State, Limits } from "./state";
 import { stsOperations } from "./sts";
 import { tagOperations } from "./tags";
+import { vpcOperations } from "./vpcs";
 import { ThrottleOptions, TokenBuckets } from "./throttle";
 
 export type { AwsCredentials, Principal as AwsPrincipal, PrincipalSeed as AwsPrincipalSeed } from "./principals";
@@ -43,8 +45,8 @@ export type { ThrottleOptions as Ec2ThrottleOptions } from "./throttle";
 export type { Delivery as ScheduleDelivery, Schedule, SchedulerState } from "./scheduler";
 
 /**
- * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs, security groups
- * and rules, tags), STS GetCallerIdentity, IAM SimulatePrincipalPolicy and EventBridge Scheduler's
+ * A local AWS endpoint for the EC2 Query API (instances, network interfaces, VPCs and subnets,
+ * security groups and rules, tags), STS GetCallerIdentity, IAM SimulatePrincipalPolicy and EventBridge Scheduler's
  * one-time schedules (`scheduler`), on one 127.0.0.1 port.
  * The real SDK clients talk to it unchanged:
  *
@@ -132,8 +134,9 @@ export interface AwsEmulatorEnv {
   AWS_EC2_METADATA_DISABLED: "true";
 }
 
-const operations: Record<ServiceName, Record<string, Operation>> = {
-  ec2: { ...securityGroupOperations, ...instanceOperations, ...tagOperations },
+/** Every action the endpoint serves, by service. */
+export const servedOperations: Record<ServiceName, Record<string, Operation>> = {
+  ec2: { ...vpcOperations, ...securityGroupOperations, ...networkInterfaceOperations, ...instanceOperations, ...tagOperations },
   sts: stsOperations,
   iam: iamOperations,
 };
@@ -240,7 +243,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       const params = parseRequest(req);
       const action = params.str("Action") ?? "";
       const service = serviceOf(req, params.str("Version"));
-      const op = Object.hasOwn(operations[service], action) ? operations[service][action] : undefined;
+      const op = Object.hasOwn(servedOperations[service], action) ? servedOperations[service][action] : undefined;
       let auth: Authenticated | AwsError;
       try {
         auth = authenticate(req, service, principals, { verifySignatures: options.verifySignatures ?? true, now: clock.now() });

@@ -1,111 +1,57 @@
 import { applyFilters, Filterable, paginate } from "./describe";
 import { AwsError } from "./errors";
+import { attachmentXml, createInterface, groupSet, interfaceXml, privateDnsName, publicDnsName, setInterfaceGroups } from "./network-interfaces";
 import type { Operation } from "./operations";
 import type { QueryNode } from "./query";
-import { Ec2State, Instance, instanceStateCodes, NetworkInterface, Vpc } from "./state";
-import { tagsXml } from "./tags";
+import { Ec2State, Instance, instanceStateCodes, InstanceStateName, NetworkInterface } from "./state";
+import { tagSpecifications, tagsXml } from "./tags";
+import { selected } from "./vpcs";
 import type { XmlObject } from "./xml";
 
-/** Instances, their network interfaces, VPCs, and which security groups an interface wears. */
-
-function dashed(ip: string): string {
-  return ip.replace(/\./g, "-");
-}
-
-function privateDnsName(state: Ec2State, ip: string): string {
-  return state.region === "us-east-1" ? `ip-${dashed(ip)}.ec2.internal` : `ip-${dashed(ip)}.${state.region}.compute.internal`;
-}
-
-function publicDnsName(state: Ec2State, ip: string): string {
-  return state.region === "us-east-1" ? `ec2-${dashed(ip)}.compute-1.amazonaws.com` : `ec2-${dashed(ip)}.${state.region}.compute.amazonaws.com`;
-}
-
 /**
- * Replaces the whole set of groups an interface wears, as both Modify*Attribute calls do. Every
- * group must exist and be in the interface's VPC, and the set must fit the per-interface limit.
+ * Instances, as far as their network goes: launched into subnets with interfaces and groups,
+ * described, their attributes read and changed, and terminated. A launch or a termination completes
+ * at once; the call's own answer still shows the state EC2 reports while it happens (`pending`,
+ * `shutting-down`). Compute and storage (volumes, block device mappings) are not modelled.
  */
-export function setInterfaceGroups(state: Ec2State, eni: NetworkInterface, groupIds: string[]): void {
-  const wanted = [...new Set(groupIds)];
-  if (wanted.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter groupId");
-  const vpcId = state.vpcOfInterface(eni).id;
-  for (const id of wanted) {
-    if (state.group(id).vpcId !== vpcId) throw new AwsError("InvalidParameter", `Security group ${id} and subnet ${eni.subnetId} belong to different networks.`);
-  }
-  if (wanted.length > state.limits.groupsPerInterface) {
-    throw new AwsError("SecurityGroupsPerInterfaceLimitExceeded", "The maximum number of security groups per interface has been reached.");
-  }
-  eni.groupIds = wanted;
+
+function stateXml(name: InstanceStateName): XmlObject {
+  return { code: instanceStateCodes[name], name };
 }
 
-/** Attributes other than the groups are not modelled; say so rather than pretend to apply them. */
-function onlyGroups(req: QueryNode, groupsParameter: string, others: string[]): string[] {
-  const unsupported = others.filter((name) => req.has(name));
-  if (unsupported.length > 0) throw new AwsError("UnsupportedOperation", `This endpoint models only the ${groupsParameter} attribute, not ${unsupported.join(", ")}.`);
-  return req.strings(groupsParameter);
-}
-
-function groupSet(state: Ec2State, groupIds: string[]): XmlObject[] {
-  return groupIds.map((id) => ({ groupId: id, groupName: state.groups.get(id)?.name }));
-}
-
-function association(state: Ec2State, eni: NetworkInterface): XmlObject | undefined {
-  return eni.publicIp === undefined ? undefined : { publicIp: eni.publicIp, publicDnsName: publicDnsName(state, eni.publicIp), ipOwnerId: "amazon" };
-}
-
-/** The parts of an interface that `Instance.NetworkInterfaces` and `DescribeNetworkInterfaces` share. */
-function interfaceXml(state: Ec2State, eni: NetworkInterface): XmlObject {
-  return {
-    networkInterfaceId: eni.id,
-    subnetId: eni.subnetId,
-    vpcId: state.vpcOfInterface(eni).id,
-    description: eni.description,
-    ownerId: state.accountId,
-    status: eni.attachment ? "in-use" : "available",
-    macAddress: eni.macAddress,
-    privateIpAddress: eni.privateIpAddress,
-    privateDnsName: privateDnsName(state, eni.privateIpAddress),
-    sourceDestCheck: true,
-    groupSet: groupSet(state, eni.groupIds),
-    association: association(state, eni),
-    privateIpAddressesSet: [
-      { privateIpAddress: eni.privateIpAddress, privateDnsName: privateDnsName(state, eni.privateIpAddress), primary: true, association: association(state, eni) },
-    ],
-    ipv6AddressesSet: [],
-    interfaceType: "interface",
-  };
-}
-
-function attachmentXml(eni: NetworkInterface): XmlObject | undefined {
-  const a = eni.attachment;
-  return a && { attachmentId: a.attachmentId, deviceIndex: a.deviceIndex, networkCardIndex: 0, status: "attached", attachTime: a.attachTime.toISOString(), deleteOnTermination: a.deviceIndex === 0 };
-}
-
-function instanceXml(state: Ec2State, instance: Instance): XmlObject {
+function instanceXml(state: Ec2State, instance: Instance, shownState = instance.state): XmlObject {
   const interfaces = state.interfacesOf(instance);
-  const [primary] = interfaces;
-  const subnet = state.subnet(primary.subnetId);
+  const [primary] = interfaces as (NetworkInterface | undefined)[];
+  const subnet = primary && state.subnet(primary.subnetId);
   return {
     instanceId: instance.id,
     imageId: instance.imageId,
-    instanceState: { code: instanceStateCodes[instance.state], name: instance.state },
-    privateDnsName: privateDnsName(state, primary.privateIpAddress),
-    dnsName: primary.publicIp === undefined ? "" : publicDnsName(state, primary.publicIp),
+    instanceState: stateXml(shownState),
+    privateDnsName: primary ? privateDnsName(state, primary.privateIpAddress) : "",
+    dnsName: primary?.publicIp === undefined ? "" : publicDnsName(state, primary.publicIp),
+    amiLaunchIndex: 0,
     instanceType: instance.instanceType,
     launchTime: instance.launchTime.toISOString(),
-    placement: { availabilityZone: subnet.availabilityZone, tenancy: "default" },
-    subnetId: subnet.id,
-    vpcId: subnet.vpcId,
-    privateIpAddress: primary.privateIpAddress,
-    ipAddress: primary.publicIp,
+    placement: { availabilityZone: instance.availabilityZone, tenancy: "default" },
+    subnetId: subnet?.id,
+    vpcId: subnet?.vpcId,
+    privateIpAddress: primary?.privateIpAddress,
+    ipAddress: primary?.publicIp,
+    sourceDestCheck: primary?.sourceDestCheck,
     groupSet: groupSet(state, [...new Set(interfaces.flatMap((n) => n.groupIds))]),
+    rootDeviceType: "ebs",
+    rootDeviceName: instance.rootDeviceName,
     tagSet: instance.tags.size > 0 ? tagsXml(instance.tags) : undefined,
-    networkInterfaceSet: interfaces.map((n) => ({ ...interfaceXml(state, n), attachment: attachmentXml(n) })),
+    networkInterfaceSet: interfaces.map((n) => ({ ...interfaceXml(state, n), attachment: attachmentXml(n, shownState === "pending" ? "attaching" : "attached") })),
   };
 }
 
 function instanceFilters(state: Ec2State): Filterable<Instance> {
   const each = (pick: (n: NetworkInterface) => string | string[] | undefined) => (i: Instance) => state.interfacesOf(i).flatMap((n) => pick(n) ?? []);
-  const primary = (i: Instance) => state.interfacesOf(i)[0];
+  const primary = (pick: (n: NetworkInterface) => string | undefined) => (i: Instance) => {
+    const [first] = state.interfacesOf(i) as (NetworkInterface | undefined)[];
+    return first && pick(first);
+  };
   return {
     fields: {
       "instance-id": (i) => i.id,
@@ -113,12 +59,14 @@ function instanceFilters(state: Ec2State): Filterable<Instance> {
       "instance-state-code": (i) => instanceStateCodes[i.state],
       "instance-type": (i) => i.instanceType,
       "image-id": (i) => i.imageId,
-      "vpc-id": (i) => state.vpcOfInterface(primary(i)).id,
-      "subnet-id": (i) => primary(i).subnetId,
-      "private-ip-address": (i) => primary(i).privateIpAddress,
-      "ip-address": (i) => primary(i).publicIp,
+      "reservation-id": (i) => i.reservationId,
+      "availability-zone": (i) => i.availabilityZone,
+      "vpc-id": primary((n) => state.vpcOfInterface(n).id),
+      "subnet-id": primary((n) => n.subnetId),
+      "private-ip-address": primary((n) => n.privateIpAddress),
+      "ip-address": primary((n) => n.publicIp),
       "network-interface.network-interface-id": each((n) => n.id),
-      "network-interface.addresses.private-ip-address": each((n) => n.privateIpAddress),
+      "network-interface.addresses.private-ip-address": each((n) => [n.privateIpAddress, ...n.secondaryPrivateIpAddresses]),
       "network-interface.group-id": each((n) => n.groupIds),
       "instance.group-id": each((n) => n.groupIds),
       "instance.group-name": each((n) => n.groupIds.map((id) => state.groups.get(id)?.name ?? "")),
@@ -127,60 +75,104 @@ function instanceFilters(state: Ec2State): Filterable<Instance> {
   };
 }
 
-function interfaceFilters(state: Ec2State): Filterable<NetworkInterface> {
-  return {
-    fields: {
-      "network-interface-id": (n) => n.id,
-      "attachment.instance-id": (n) => n.attachment?.instanceId,
-      "attachment.device-index": (n) => n.attachment?.deviceIndex,
-      "attachment.status": (n) => (n.attachment ? "attached" : undefined),
-      "group-id": (n) => n.groupIds,
-      "group-name": (n) => n.groupIds.map((id) => state.groups.get(id)?.name),
-      "vpc-id": (n) => state.vpcOfInterface(n).id,
-      "subnet-id": (n) => n.subnetId,
-      "availability-zone": (n) => state.subnet(n.subnetId).availabilityZone,
-      "private-ip-address": (n) => n.privateIpAddress,
-      "addresses.private-ip-address": (n) => n.privateIpAddress,
-      "association.public-ip": (n) => n.publicIp,
-      description: (n) => n.description,
-      status: (n) => (n.attachment ? "in-use" : "available"),
-      "owner-id": () => state.accountId,
-    },
-    tags: (n) => n.tags,
-  };
+/** The booleans ModifyInstanceAttribute sets and DescribeInstanceAttribute reads, besides the type and the groups. */
+const flags = {
+  disableApiTermination: {
+    get: (_: Ec2State, i: Instance) => i.disableApiTermination,
+    set: (_: Ec2State, i: Instance, on: boolean) => void (i.disableApiTermination = on),
+  },
+  sourceDestCheck: {
+    get: (state: Ec2State, i: Instance) => state.interfacesOf(i)[0]?.sourceDestCheck ?? true,
+    set: (state: Ec2State, i: Instance, on: boolean) => void (state.interfacesOf(i)[0].sourceDestCheck = on),
+  },
+  enaSupport: {
+    get: (_: Ec2State, i: Instance) => i.enaSupport,
+    set: (_: Ec2State, i: Instance, on: boolean) => void (i.enaSupport = on),
+  },
+};
+type Flag = keyof typeof flags;
+
+/** What DescribeInstanceAttribute answers for each attribute it serves. */
+const instanceAttributes: Record<string, (state: Ec2State, i: Instance) => XmlObject> = {
+  instanceType: (_, i) => ({ instanceType: { value: i.instanceType } }),
+  rootDeviceName: (_, i) => ({ rootDeviceName: { value: i.rootDeviceName } }),
+  instanceInitiatedShutdownBehavior: () => ({ instanceInitiatedShutdownBehavior: { value: "stop" } }),
+  groupSet: (state, i) => ({ groupSet: groupSet(state, [...new Set(state.interfacesOf(i).flatMap((n) => n.groupIds))]) }),
+  productCodes: () => ({ productCodes: [] }),
+  kernel: () => ({ kernel: {} }),
+  ramdisk: () => ({ ramdisk: {} }),
+  userData: () => ({ userData: {} }),
+  ebsOptimized: () => ({ ebsOptimized: { value: false } }),
+  disableApiStop: () => ({ disableApiStop: { value: false } }),
+  ...Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, (state: Ec2State, i: Instance) => ({ [name]: { value: flag.get(state, i) } })])),
+};
+
+/** The instance a Modify/Reset call names, which must not be terminated. */
+function changeable(state: Ec2State, req: QueryNode): Instance {
+  const instance = state.instance(req.required("InstanceId"));
+  if (instance.state === "terminated" || instance.state === "shutting-down") {
+    throw new AwsError("IncorrectInstanceState", `The instance '${instance.id}' is not in a state from which it can be modified.`);
+  }
+  return instance;
 }
 
-function vpcFilters(state: Ec2State): Filterable<Vpc> {
-  return {
-    fields: {
-      "vpc-id": (v) => v.id,
-      "is-default": (v) => v.isDefault,
-      cidr: (v) => v.cidrBlock,
-      "cidr-block-association.cidr-block": (v) => v.cidrBlock,
-      state: () => "available",
-      "owner-id": () => state.accountId,
-    },
-    tags: (v) => v.tags,
-  };
+/** `Attribute=x&Value=v`, the older form of `X.Value=v`. */
+function attributeValue(req: QueryNode, attribute: string): string | undefined {
+  return req.str("Attribute") === attribute ? req.str("Value") : req.str(`${attribute[0].toUpperCase()}${attribute.slice(1)}.Value`);
 }
 
-function vpcXml(state: Ec2State, vpc: Vpc): XmlObject {
-  return {
-    vpcId: vpc.id,
-    ownerId: state.accountId,
-    state: "available",
-    cidrBlock: vpc.cidrBlock,
-    cidrBlockAssociationSet: [{ cidrBlock: vpc.cidrBlock, associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlockState: { state: "associated" } }],
-    instanceTenancy: "default",
-    isDefault: vpc.isDefault,
-    tagSet: vpc.tags.size > 0 ? tagsXml(vpc.tags) : undefined,
-  };
+interface LaunchInterface {
+  eni: NetworkInterface;
+  deleteOnTermination: boolean;
 }
 
-/** The items a request names by id (each must exist), or all of them. */
-function selected<T>(req: QueryNode, idsParameter: string, lookup: (id: string) => T, all: Iterable<T>): T[] {
-  const ids = [...new Set(req.strings(idsParameter))];
-  return ids.length > 0 ? ids.map(lookup) : [...all];
+/**
+ * The interfaces a launch asks for, by device index, checked and created, or none (and nothing
+ * created) if one is refused. Interfaces the launch creates go with the instance unless told
+ * otherwise; existing ones attached by it stay.
+ */
+function launchInterfaces(state: Ec2State, req: QueryNode): LaunchInterface[][] {
+  const count = req.int("MaxCount") ?? 0;
+  const specs = [...req.list("NetworkInterface")].sort((a, b) => (a.int("DeviceIndex") ?? 0) - (b.int("DeviceIndex") ?? 0));
+  const created: NetworkInterface[] = [];
+  const make = (node: QueryNode, subnetId: string, groupIds: string[]) => {
+    const eni = createInterface(state, node, subnetId, groupIds);
+    created.push(eni);
+    return eni;
+  };
+  try {
+    return Array.from({ length: count }, () => {
+      if (specs.length > 0) {
+        if (req.has("SubnetId") || req.has("SecurityGroupId") || req.has("PrivateIpAddress")) {
+          throw new AwsError("InvalidParameterCombination", "Network interfaces and an instance-level subnet ID, security groups or private IP address may not be specified on the same request");
+        }
+        return specs.map((spec) => {
+          const id = spec.str("NetworkInterfaceId");
+          const deleteOnTermination = spec.str("DeleteOnTermination");
+          if (id === undefined) return { eni: make(spec, spec.required("SubnetId"), spec.strings("SecurityGroupId")), deleteOnTermination: deleteOnTermination !== "false" };
+          const eni = state.networkInterface(id);
+          if (eni.attachment) throw new AwsError("InvalidNetworkInterface.InUse", `Interface: [${eni.id}] in use.`);
+          return { eni, deleteOnTermination: deleteOnTermination === "true" };
+        });
+      }
+      const subnetId = req.str("SubnetId") ?? defaultSubnetId(state);
+      const vpc = state.vpc(state.subnet(subnetId).vpcId);
+      const names = req.strings("SecurityGroup");
+      if (names.length > 0 && !vpc.isDefault) throw new AwsError("InvalidParameterCombination", "The parameter groupName cannot be used with the parameter subnet");
+      const groupIds = [...req.strings("SecurityGroupId"), ...names.map((name) => state.groupByIdOrName(undefined, name).id)];
+      return [{ eni: make(req, subnetId, groupIds), deleteOnTermination: true }];
+    });
+  } catch (err) {
+    for (const eni of created) state.networkInterfaces.delete(eni.id);
+    throw err;
+  }
+}
+
+function defaultSubnetId(state: Ec2State): string {
+  const vpc = state.defaultVpc();
+  const subnet = vpc && [...state.subnets.values()].find((s) => s.vpcId === vpc.id);
+  if (!subnet) throw new AwsError("VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.");
+  return subnet.id;
 }
 
 export const instanceOperations: Record<string, Operation> = {
@@ -196,59 +188,126 @@ export const instanceOperations: Record<string, Operation> = {
     },
   },
 
-  DescribeNetworkInterfaces: {
-    write: false,
+  /** Launches MaxCount instances (capacity is not modelled), each with its own interfaces, in one reservation. */
+  RunInstances: {
+    write: true,
     handle({ state }, req) {
-      const enis = selected(req, "NetworkInterfaceId", (id) => state.networkInterface(id), state.networkInterfaces.values());
-      const page = paginate(applyFilters(enis, req, interfaceFilters(state)), req, "DescribeNetworkInterfaces", "NetworkInterfaceId");
+      const imageId = req.required("ImageId");
+      if (!/^ami-[0-9a-f]{8,17}$/.test(imageId)) throw new AwsError("InvalidAMIID.Malformed", `Invalid id: "${imageId}" (expecting "ami-...")`);
+      const [min, max] = [req.int("MinCount"), req.int("MaxCount")];
+      if (min === undefined || max === undefined) throw new AwsError("MissingParameter", `The request must contain the parameter ${min === undefined ? "MinCount" : "MaxCount"}`);
+      if (min < 1 || max < min) throw new AwsError("InvalidParameterValue", "Invalid value for MinCount or MaxCount: MinCount must be at least 1 and at most MaxCount");
+      const allowed = ["instance", "network-interface", "volume"];
+      const tags = tagSpecifications(req, "instance", allowed);
+      const interfaceTags = tagSpecifications(req, "network-interface", allowed);
+      const launched = launchInterfaces(state, req);
+      const reservationId = state.newId("r");
+      const launchTime = new Date();
+      const instances = launched.map((interfaces) => {
+        const instance: Instance = {
+          id: state.newId("i"),
+          reservationId,
+          imageId,
+          instanceType: req.str("InstanceType") ?? "m1.small",
+          state: "running",
+          launchTime,
+          availabilityZone: state.subnet(interfaces[0].eni.subnetId).availabilityZone,
+          networkInterfaceIds: interfaces.map((n) => n.eni.id),
+          disableApiTermination: req.bool("DisableApiTermination"),
+          enaSupport: true,
+          rootDeviceName: "/dev/xvda",
+          tags: new Map(tags),
+        };
+        interfaces.forEach(({ eni, deleteOnTermination }, deviceIndex) => {
+          for (const [k, v] of interfaceTags) eni.tags.set(k, v);
+          eni.attachment = { instanceId: instance.id, deviceIndex, attachmentId: state.newId("eni-attach"), attachTime: launchTime, deleteOnTermination };
+        });
+        state.instances.set(instance.id, instance);
+        return instance;
+      });
+      return { reservationId, ownerId: state.accountId, groupSet: [], instancesSet: instances.map((i) => instanceXml(state, i, "pending")) };
+    },
+  },
+
+  /**
+   * Ends the instances: interfaces marked to go with them are deleted, the others detached. An
+   * instance protected by `disableApiTermination` fails the whole call.
+   */
+  TerminateInstances: {
+    write: true,
+    handle({ state }, req) {
+      const ids = [...new Set(req.strings("InstanceId"))];
+      if (ids.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter InstanceId");
+      const instances = ids.map((id) => state.instance(id));
+      const locked = instances.find((i) => i.disableApiTermination);
+      if (locked) throw new AwsError("OperationNotPermitted", `The instance '${locked.id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`);
       return {
-        networkInterfaceSet: page.items.map((n) => {
-          const attachment = attachmentXml(n);
-          return {
-            ...interfaceXml(state, n),
-            availabilityZone: state.subnet(n.subnetId).availabilityZone,
-            requesterManaged: false,
-            attachment: attachment && { ...attachment, instanceId: n.attachment?.instanceId, instanceOwnerId: state.accountId },
-            tagSet: tagsXml(n.tags),
-          };
+        instancesSet: instances.map((instance) => {
+          const previous = instance.state;
+          for (const eni of state.interfacesOf(instance)) {
+            if (eni.attachment?.deleteOnTermination) state.networkInterfaces.delete(eni.id);
+            else eni.attachment = undefined;
+          }
+          instance.networkInterfaceIds = [];
+          instance.state = "terminated";
+          return { instanceId: instance.id, currentState: stateXml(previous === "terminated" ? "terminated" : "shutting-down"), previousState: stateXml(previous) };
         }),
-        nextToken: page.nextToken,
       };
     },
   },
 
-  DescribeVpcs: {
+  DescribeInstanceAttribute: {
     write: false,
     handle({ state }, req) {
-      const vpcs = selected(req, "VpcId", (id) => state.vpc(id), state.vpcs.values());
-      const page = paginate(applyFilters(vpcs, req, vpcFilters(state)), req, "DescribeVpcs", "VpcId");
-      return { vpcSet: page.items.map((v) => vpcXml(state, v)), nextToken: page.nextToken };
+      const instance = state.instance(req.required("InstanceId"));
+      const attribute = req.required("Attribute");
+      if (attribute === "blockDeviceMapping") throw new AwsError("UnsupportedOperation", "This endpoint does not model block device mappings.");
+      const answer = Object.hasOwn(instanceAttributes, attribute) ? instanceAttributes[attribute] : undefined;
+      if (!answer) throw new AwsError("InvalidParameterValue", `Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
+      return { instanceId: instance.id, ...answer(state, instance) };
     },
   },
 
-  ModifyNetworkInterfaceAttribute: {
-    write: true,
-    handle({ state }, req) {
-      const eni = state.networkInterface(req.required("NetworkInterfaceId"));
-      setInterfaceGroups(state, eni, onlyGroups(req, "SecurityGroupId", ["Description", "SourceDestCheck", "Attachment", "AssociatePublicIpAddress"]));
-      return { return: true };
-    },
-  },
-
-  /** Sets the groups of a single-interface instance; with more interfaces, EC2 asks for the interface. */
+  /**
+   * One attribute per call: the groups of a single-interface instance (with more interfaces, EC2
+   * asks for the interface), the type of a stopped instance, or one of the flags.
+   */
   ModifyInstanceAttribute: {
     write: true,
     handle({ state }, req) {
-      const instance = state.instance(req.required("InstanceId"));
-      const groupIds = onlyGroups(req, "GroupId", ["Attribute", "Value", "SourceDestCheck", "DisableApiTermination", "InstanceType", "UserData", "EbsOptimized"]);
-      const interfaces = state.interfacesOf(instance);
-      if (interfaces.length > 1) {
-        throw new AwsError(
-          "InvalidInstanceID",
-          `There are multiple interfaces attached to instance '${instance.id}'. Please specify an interface ID for the operation instead.`,
-        );
+      const instance = changeable(state, req);
+      const groupIds = req.strings("GroupId");
+      if (groupIds.length > 0) {
+        const interfaces = state.interfacesOf(instance);
+        if (interfaces.length > 1) {
+          throw new AwsError("InvalidInstanceID", `There are multiple interfaces attached to instance '${instance.id}'. Please specify an interface ID for the operation instead.`);
+        }
+        setInterfaceGroups(state, interfaces[0], groupIds);
+        return { return: true };
       }
-      setInterfaceGroups(state, interfaces[0], groupIds);
+      const type = attributeValue(req, "instanceType");
+      if (type !== undefined) {
+        if (instance.state !== "stopped") throw new AwsError("IncorrectInstanceState", `The instance '${instance.id}' is not in the 'stopped' state.`);
+        instance.instanceType = type;
+        return { return: true };
+      }
+      const flag = (Object.keys(flags) as Flag[]).find((name) => attributeValue(req, name) !== undefined);
+      if (flag) {
+        flags[flag].set(state, instance, attributeValue(req, flag)?.toLowerCase() === "true");
+        return { return: true };
+      }
+      throw new AwsError("UnsupportedOperation", "This endpoint models the groups, instanceType, disableApiTermination, sourceDestCheck and enaSupport attributes only.");
+    },
+  },
+
+  /** EC2 resets the source/destination check (and kernel, ramdisk, which are not modelled). */
+  ResetInstanceAttribute: {
+    write: true,
+    handle({ state }, req) {
+      const instance = changeable(state, req);
+      const attribute = req.required("Attribute");
+      if (attribute !== "sourceDestCheck") throw new AwsError("InvalidParameterValue", `Value (${attribute}) for parameter attribute is invalid. Only sourceDestCheck can be reset here.`);
+      flags.sourceDestCheck.set(state, instance, true);
       return { return: true };
     },
   },

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
@@ -12,7 +13,10 @@ import {
   EC2Client,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
+  ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -62,6 +66,7 @@ function snapshot(emu: AwsEmulator): string {
   return JSON.stringify({
     groups: [...s.groups.values()].map((g) => [g.id, g.rules.map((r) => [r.id, [...r.tags]]), [...g.tags]]),
     enis: [...s.networkInterfaces.values()].map((n) => [n.id, n.groupIds]),
+    instances: [...s.instances.values()].map((i) => [i.id, i.state]),
   });
 }
 
@@ -82,13 +87,19 @@ test("DryRun on each mutating action answers DryRunOperation (412) and changes n
       ec2Once.send(new ModifyInstanceAttributeCommand({ DryRun: true, InstanceId: instance.id, Groups: [emu.state.defaultGroup(group.vpcId).id] })),
       ec2Once.send(new CreateTagsCommand({ DryRun: true, Resources: [rule.id], Tags: [{ Key: "k", Value: "v" }] })),
       ec2Once.send(new DeleteTagsCommand({ DryRun: true, Resources: [group.id] })),
+      ec2Once.send(new RunInstancesCommand({ DryRun: true, ImageId: "ami-abc12345", MinCount: 1, MaxCount: 1 })),
+      ec2Once.send(new TerminateInstancesCommand({ DryRun: true, InstanceIds: [instance.id] })),
+      ec2Once.send(new CreateNetworkInterfaceCommand({ DryRun: true, SubnetId: emu.state.networkInterface(instance.networkInterfaceIds[0]).subnetId })),
+      ec2Once.send(
+        new ModifySecurityGroupRulesCommand({ DryRun: true, GroupId: group.id, SecurityGroupRules: [{ SecurityGroupRuleId: rule.id, SecurityGroupRule: { IpProtocol: "tcp", FromPort: 23, ToPort: 23, CidrIpv4: "1.2.3.4/32" } }] }),
+      ),
     ];
     for (const call of calls) {
       const e = await failsWith(call, "DryRunOperation", /Request would have succeeded, but DryRun flag is set/);
       assert.equal(e.$metadata.httpStatusCode, 412);
     }
     assert.equal(snapshot(emu), before);
-    emu.calls.expect({ since: mark, write: true }, 8, "dry runs are still calls, and count as writes");
+    emu.calls.expect({ since: mark, write: true }, calls.length, "dry runs are still calls, and count as writes");
   }));
 
 test("throttling: 503 RequestLimitExceeded surfaces with one attempt and is retried by the SDK's default strategy", () =>

@@ -33,6 +33,11 @@ export class QueryNode {
     return node;
   }
 
+  /** The structure at `path` (empty when the request has none). */
+  at(path: string): QueryNode {
+    return this.node(path) ?? new QueryNode();
+  }
+
   has(path: string): boolean {
     return this.node(path) !== undefined;
   }

@@ -7,7 +7,10 @@ import {
   describeRule,
   GroupReference,
   ipPermissionsXml,
+  normaliseCidr,
+  normaliseProtocol,
   peerKey,
+  portRange,
   readPermissions,
   revokedRuleXml,
   ruleKey,
@@ -36,10 +39,21 @@ function groupArn(state: Ec2State, groupId: string): string {
  * Adds rules to a group, or throws having added none: a rule that already exists (description
  * aside) or appears twice, or more rules in one direction and address family than the limit.
  */
-export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[], tags: Tags = new Map()): SecurityGroupRule[] {
-  const seen = new Set(group.rules.map(ruleKey));
+export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[], tags: Tags = new Map(), ids: string[] = []): SecurityGroupRule[] {
+  checkRules(state, group.rules, specs);
+  const added = specs.map((spec, i) => ({ ...spec, id: ids[i] ?? state.newId("sgr"), groupId: group.id, tags: new Map(tags) }));
+  group.rules.push(...added);
+  return added;
+}
+
+/**
+ * Throws unless `changed` can join `kept`: none already there (description aside), none twice, and
+ * every direction and address family within the limit.
+ */
+function checkRules(state: Ec2State, kept: RuleSpec[], changed: RuleSpec[]): void {
+  const seen = new Set(kept.map(ruleKey));
   const requested = new Set<string>();
-  for (const spec of specs) {
+  for (const spec of changed) {
     const key = ruleKey(spec);
     if (seen.has(key)) throw new AwsError("InvalidPermission.Duplicate", `the specified rule "${describeRule(spec)}" already exists`);
     if (requested.has(key)) throw new AwsError("InvalidParameterValue", "The same permission must not appear multiple times");
@@ -47,20 +61,17 @@ export function addRules(state: Ec2State, group: SecurityGroup, specs: RuleSpec[
   }
   for (const egress of [false, true]) {
     const { ipv4, ipv6 } = rulesPerFamily(
-      [...group.rules, ...specs].filter((r) => r.egress === egress),
+      [...kept, ...changed].filter((r) => r.egress === egress),
       (id) => state.prefixListWeight(id),
     );
     if (Math.max(ipv4, ipv6) > state.limits.rulesPerGroup) {
       throw new AwsError("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
     }
   }
-  const added = specs.map((spec) => ({ ...spec, id: state.newId("sgr"), groupId: group.id, tags: new Map(tags) }));
-  group.rules.push(...added);
-  return added;
 }
 
 /** A new group: no inbound rules and one outbound rule allowing all IPv4 traffic, as EC2 creates it. */
-export function createGroup(state: Ec2State, vpcId: string, name: string, description: string, tags: Tags = new Map()): SecurityGroup {
+export function createGroup(state: Ec2State, vpcId: string, name: string, description: string, tags: Tags = new Map(), id = state.newId("sg")): SecurityGroup {
   checkText(name, "group name");
   checkText(description, "group description");
   if (name.startsWith("sg-")) throw new AwsError("InvalidParameterValue", "Group names may not be in the format sg-*");
@@ -68,15 +79,15 @@ export function createGroup(state: Ec2State, vpcId: string, name: string, descri
   if ([...state.groups.values()].some((g) => g.vpcId === vpc.id && g.name === name)) {
     throw new AwsError("InvalidGroup.Duplicate", `The security group '${name}' already exists for VPC '${vpc.id}'`);
   }
-  const group: SecurityGroup = { id: state.newId("sg"), name, description, vpcId, rules: [], tags };
+  const group: SecurityGroup = { id, name, description, vpcId, rules: [], tags };
   state.groups.set(group.id, group);
   addRules(state, group, [{ egress: true, ...allTraffic, peer: { kind: "ipv4", cidr: "0.0.0.0/0" } }]);
   return group;
 }
 
 /** A VPC's default group, which also admits all traffic from its own members. */
-export function createDefaultGroup(state: Ec2State, vpcId: string): SecurityGroup {
-  const group = createGroup(state, vpcId, "default", "default VPC security group");
+export function createDefaultGroup(state: Ec2State, vpcId: string, id?: string): SecurityGroup {
+  const group = createGroup(state, vpcId, "default", "default VPC security group", new Map(), id);
   addRules(state, group, [{ egress: false, ...allTraffic, peer: { kind: "group", groupId: group.id, userId: state.accountId } }]);
   return group;
 }
@@ -214,6 +225,60 @@ function revoke(egress: boolean): Operation {
   };
 }
 
+/** A rule of `group` in the given direction, by id. */
+function ownRule(state: Ec2State, group: SecurityGroup, id: string, egress?: boolean): SecurityGroupRule {
+  const rule = state.rule(id);
+  if (rule.groupId !== group.id || (egress !== undefined && rule.egress !== egress)) throw notFound("InvalidSecurityGroupRuleId.NotFound", "security group rule ID", id);
+  return rule;
+}
+
+/** `SecurityGroupRuleRequest`: one protocol and port range, and exactly one peer. */
+function ruleRequest(state: Ec2State, group: SecurityGroup, egress: boolean, node: QueryNode): RuleSpec {
+  const protocol = normaliseProtocol(node.required("IpProtocol"));
+  const [fromPort, toPort] = portRange(protocol, node.int("FromPort"), node.int("ToPort"));
+  const peers: Peer[] = [
+    ...(node.str("CidrIpv4") === undefined ? [] : [{ kind: "ipv4" as const, cidr: normaliseCidr(node.required("CidrIpv4"), "ipv4") }]),
+    ...(node.str("CidrIpv6") === undefined ? [] : [{ kind: "ipv6" as const, cidr: normaliseCidr(node.required("CidrIpv6"), "ipv6") }]),
+    ...(node.str("PrefixListId") === undefined ? [] : [prefixListPeer(state, node.required("PrefixListId"))]),
+    ...(node.str("ReferencedGroupId") === undefined ? [] : [groupPeer(state, group, { groupId: node.required("ReferencedGroupId") })]),
+  ];
+  if (peers.length !== 1) throw new AwsError("InvalidParameterCombination", "Exactly one of CidrIpv4, CidrIpv6, PrefixListId and ReferencedGroupId must be given.");
+  const [peer] = peers;
+  const description = node.str("Description");
+  const reference = peer.kind === "group" || peer.kind === "prefixList";
+  return { egress, protocol, fromPort, toPort, peer, description: description === undefined ? undefined : checkText(description, "rule description", reference) };
+}
+
+/**
+ * Sets the descriptions of rules named by permission (each must match a rule, descriptions aside;
+ * one without a description clears it) or by rule id; nothing changes if any is not found.
+ */
+function updateDescriptions(egress: boolean): Operation {
+  return {
+    write: true,
+    handle({ state }, req) {
+      const group = ruleGroup(state, req, egress);
+      const byKey = new Map(group.rules.map((r) => [ruleKey(r), r]));
+      const byPermission = req.has("IpPermissions")
+        ? ruleSpecs(state, group, req, egress).map((spec) => {
+            const rule = byKey.get(ruleKey(spec));
+            if (!rule) throw new AwsError("InvalidPermission.NotFound", "The specified rule does not exist in this security group.");
+            return { rule, description: spec.description };
+          })
+        : [];
+      const byId = req.list("SecurityGroupRuleDescription").map((d) => {
+        const rule = ownRule(state, group, d.required("SecurityGroupRuleId"), egress);
+        const description = d.str("Description");
+        return { rule, description: description === undefined ? undefined : checkText(description, "rule description", rule.peer.kind !== "ipv4" && rule.peer.kind !== "ipv6") };
+      });
+      const updates = [...byPermission, ...byId];
+      if (updates.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter ipPermissions or securityGroupRuleDescriptions");
+      for (const { rule, description } of updates) rule.description = description;
+      return { return: true };
+    },
+  };
+}
+
 export const securityGroupOperations: Record<string, Operation> = {
   ...prefixListOperations,
 
@@ -239,6 +304,28 @@ export const securityGroupOperations: Record<string, Operation> = {
       }
       state.groups.delete(group.id);
       return { return: true, groupId: group.id };
+    },
+  },
+
+  UpdateSecurityGroupRuleDescriptionsIngress: updateDescriptions(false),
+  UpdateSecurityGroupRuleDescriptionsEgress: updateDescriptions(true),
+
+  /** Rewrites rules in place, keeping their ids, tags and direction; all or none. */
+  ModifySecurityGroupRules: {
+    write: true,
+    handle({ state }, req) {
+      const group = state.group(req.required("GroupId"));
+      const updates = req.list("SecurityGroupRule");
+      if (updates.length === 0) throw new AwsError("MissingParameter", "The request must contain the parameter SecurityGroupRules");
+      const changes = updates.map((u) => {
+        const rule = ownRule(state, group, u.required("SecurityGroupRuleId"));
+        if (!u.has("SecurityGroupRule")) throw new AwsError("MissingParameter", "The request must contain the parameter SecurityGroupRule");
+        return { rule, spec: ruleRequest(state, group, rule.egress, u.at("SecurityGroupRule")) };
+      });
+      const changed = new Set(changes.map((c) => c.rule));
+      checkRules(state, group.rules.filter((r) => !changed.has(r)), changes.map((c) => c.spec));
+      for (const { rule, spec } of changes) Object.assign(rule, spec);
+      return { return: true };
     },
   },
 

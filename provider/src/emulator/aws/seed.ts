@@ -1,24 +1,30 @@
-import ipaddr from "ipaddr.js";
-import { setInterfaceGroups } from "./instances";
+import { setInterfaceGroups } from "./network-interfaces";
 import type { Principal, PrincipalSeed, Principals } from "./principals";
 import { checkText, normaliseCidr, normaliseProtocol, portRange } from "./rules";
-import { addRules, createDefaultGroup, createGroup, groupPeer, prefixListPeer } from "./security-groups";
-import type { Ec2State, Instance, InstanceStateName, NetworkInterface, Peer, PrefixList, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc } from "./state";
+import { addRules, createGroup, groupPeer, prefixListPeer } from "./security-groups";
+import { Ec2State, Instance, InstanceStateName, isEc2Id, NetworkInterface, Peer, PrefixList, RuleSpec, SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc } from "./state";
 import { mergeTags } from "./tags";
+import { contains, createSubnet, createVpc, freeAddress } from "./vpcs";
 
 /**
  * Typed set-up of the emulated account, applied directly to the state (no API calls are made or
  * counted). It goes through the same checks as the API, so a seed cannot build what EC2 would
- * refuse: a rule over the limit, a sixth group on an interface, a malformed CIDR.
+ * refuse: a rule over the limit, a sixth group on an interface, a malformed CIDR. Resources may be
+ * given their ids (a recording's, say); ids left out are drawn from the seeded generator.
  */
 
 export interface VpcSeed {
+  id?: string;
+  /** The id of the VPC's default security group. */
+  defaultGroupId?: string;
+  dhcpOptionsId?: string;
   cidrBlock?: string;
   isDefault?: boolean;
   tags?: Record<string, string>;
 }
 
 export interface SubnetSeed {
+  id?: string;
   vpcId: string;
   cidrBlock?: string;
   availabilityZone?: string;
@@ -26,6 +32,7 @@ export interface SubnetSeed {
 }
 
 export interface RuleSeed {
+  id?: string;
   /** `tcp` (the default), `udp`, `icmp`, `icmpv6`, `-1`, or a protocol number. */
   protocol?: string | number;
   /** A single port; or `fromPort`/`toPort` for a range (ICMP type and code). */
@@ -39,6 +46,7 @@ export interface RuleSeed {
 }
 
 export interface SecurityGroupSeed {
+  id?: string;
   name: string;
   description?: string;
   /** The default VPC's (or, without one, the only VPC's) when left out. */
@@ -50,6 +58,7 @@ export interface SecurityGroupSeed {
 }
 
 export interface PrefixListSeed {
+  id?: string;
   name: string;
   /** Default 10. */
   maxEntries?: number;
@@ -61,23 +70,37 @@ export interface PrefixListSeed {
 }
 
 export interface InterfaceSeed {
+  id?: string;
   /** The default VPC's first subnet when left out. */
   subnetId?: string;
   /** The VPC's default group when left out. */
   groupIds?: string[];
   /** The next free address of the subnet when left out. */
   privateIpAddress?: string;
+  secondaryPrivateIpAddresses?: string[];
   publicIp?: string;
+  /** Makes `publicIp` an Elastic IP of the account, associated under this id (`eipassoc-…`). */
+  elasticIpAssociationId?: string;
+  macAddress?: string;
   description?: string;
+  sourceDestCheck?: boolean;
+  /** Of an attached interface; by default only the primary interface goes with its instance. */
+  attachmentId?: string;
+  deleteOnTermination?: boolean;
   tags?: Record<string, string>;
 }
 
 /** An instance; its own interface fields describe its single interface unless `interfaces` lists several. */
-export interface InstanceSeed extends Omit<InterfaceSeed, "tags"> {
+export interface InstanceSeed extends Omit<InterfaceSeed, "id" | "tags"> {
+  id?: string;
+  reservationId?: string;
   interfaces?: InterfaceSeed[];
   state?: InstanceStateName;
   instanceType?: string;
   imageId?: string;
+  launchTime?: Date;
+  rootDeviceName?: string;
+  disableApiTermination?: boolean;
   tags?: Record<string, string>;
 }
 
@@ -87,11 +110,8 @@ function tagMap(tags: Record<string, string> | undefined): Tags {
   return map;
 }
 
-const toInt = (ip: string) => ipaddr.IPv4.parse(ip).toByteArray().reduce((n, b) => n * 256 + b, 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
-
 function checkInside(address: string, cidr: string, what: string): void {
-  if (!ipaddr.IPv4.parse(address).match(ipaddr.IPv4.parseCIDR(cidr))) throw new Error(`${address} is outside ${what} (${cidr})`);
+  if (!contains(cidr, address)) throw new Error(`${address} is outside ${what} (${cidr})`);
 }
 
 export class Seeder {
@@ -103,15 +123,15 @@ export class Seeder {
   /** A VPC with its default security group. */
   vpc(seed: VpcSeed = {}): Vpc {
     if (seed.isDefault && this.state.defaultVpc()) throw new Error("there is already a default VPC");
-    const vpc: Vpc = {
-      id: this.state.newId("vpc"),
-      cidrBlock: normaliseCidr(seed.cidrBlock ?? (seed.isDefault ? "172.31.0.0/16" : "10.0.0.0/16"), "ipv4"),
+    const id = this.id("vpc", seed.id);
+    return createVpc(this.state, {
+      id,
+      cidrBlock: seed.cidrBlock ?? (seed.isDefault ? "172.31.0.0/16" : "10.0.0.0/16"),
       isDefault: seed.isDefault ?? false,
+      dhcpOptionsId: seed.dhcpOptionsId,
+      defaultGroupId: seed.defaultGroupId === undefined ? undefined : this.id("sg", seed.defaultGroupId),
       tags: tagMap(seed.tags),
-    };
-    this.state.vpcs.set(vpc.id, vpc);
-    createDefaultGroup(this.state, vpc.id);
-    return vpc;
+    });
   }
 
   /** The default VPC as a new account has it: 172.31.0.0/16, a /20 subnet in the region's first zone. */
@@ -123,26 +143,13 @@ export class Seeder {
 
   /** A subnet; by default the VPC's next /24 (/20 in a default VPC) in the region's first zone. */
   subnet(seed: SubnetSeed): Subnet {
-    const vpc = this.state.vpc(seed.vpcId);
-    const siblings = [...this.state.subnets.values()].filter((s) => s.vpcId === vpc.id).length;
-    const size = vpc.isDefault ? 20 : 24;
-    const [network] = vpc.cidrBlock.split("/");
-    const subnet: Subnet = {
-      id: this.state.newId("subnet"),
-      vpcId: vpc.id,
-      cidrBlock: normaliseCidr(seed.cidrBlock ?? `${toIp(toInt(network) + siblings * 2 ** (32 - size))}/${size}`, "ipv4"),
-      availabilityZone: seed.availabilityZone ?? `${this.state.region}a`,
-      tags: tagMap(seed.tags),
-    };
-    checkInside(subnet.cidrBlock.split("/")[0], vpc.cidrBlock, `VPC ${vpc.id}`);
-    this.state.subnets.set(subnet.id, subnet);
-    return subnet;
+    return createSubnet(this.state, { id: this.id("subnet", seed.id), vpcId: seed.vpcId, cidrBlock: seed.cidrBlock, availabilityZone: seed.availabilityZone, tags: tagMap(seed.tags) });
   }
 
   prefixList(seed: PrefixListSeed): PrefixList {
     const family = seed.addressFamily ?? "IPv4";
     const list: PrefixList = {
-      id: this.state.newId("pl"),
+      id: this.id("pl", seed.id),
       name: seed.name,
       addressFamily: family,
       maxEntries: seed.maxEntries ?? 10,
@@ -158,7 +165,7 @@ export class Seeder {
 
   securityGroup(seed: SecurityGroupSeed): SecurityGroup {
     const vpcId = seed.vpcId ?? this.state.defaultVpc()?.id ?? this.onlyVpc().id;
-    const group = createGroup(this.state, vpcId, seed.name, seed.description ?? seed.name, tagMap(seed.tags));
+    const group = createGroup(this.state, vpcId, seed.name, seed.description ?? seed.name, tagMap(seed.tags), this.id("sg", seed.id));
     if (seed.egress) {
       group.rules = [];
       this.rules(group.id, seed.egress, true);
@@ -170,33 +177,52 @@ export class Seeder {
   /** Adds rules to an existing group, as another writer might. */
   rules(groupId: string, seeds: RuleSeed[], egress = false): SecurityGroupRule[] {
     const group = this.state.group(groupId);
-    return seeds.flatMap((seed) => addRules(this.state, group, [this.ruleSpec(group, seed, egress)], tagMap(seed.tags)));
+    return seeds.flatMap((seed) => addRules(this.state, group, [this.ruleSpec(group, seed, egress)], tagMap(seed.tags), seed.id === undefined ? [] : [this.id("sgr", seed.id)]));
   }
 
   instance(seed: InstanceSeed = {}): Instance {
-    const interfaceSeeds = seed.interfaces ?? [seed];
+    const interfaceSeeds: InterfaceSeed[] = seed.interfaces ?? [{ ...seed, id: undefined }];
     if (interfaceSeeds.length === 0) throw new Error("an instance needs at least one network interface");
     const subnets = interfaceSeeds.map((s) => this.state.subnet(s.subnetId ?? this.defaultSubnet().id));
     if (new Set(subnets.map((s) => s.vpcId)).size > 1) throw new Error("an instance's interfaces must all be in one VPC");
     const instance: Instance = {
-      id: this.state.newId("i"),
-      reservationId: this.state.newId("r"),
+      id: this.id("i", seed.id),
+      reservationId: seed.reservationId ?? this.state.newId("r"),
       imageId: seed.imageId ?? "ami-0123456789abcdef0",
       instanceType: seed.instanceType ?? "t3.micro",
       state: seed.state ?? "running",
-      launchTime: new Date(),
+      launchTime: seed.launchTime ?? new Date(),
+      availabilityZone: subnets[0].availabilityZone,
       networkInterfaceIds: [],
+      disableApiTermination: seed.disableApiTermination ?? false,
+      enaSupport: true,
+      rootDeviceName: seed.rootDeviceName ?? "/dev/xvda",
       tags: tagMap(seed.tags),
     };
     try {
       // One at a time, so that each interface sees the addresses taken by the ones before it.
-      interfaceSeeds.forEach((s, deviceIndex) => instance.networkInterfaceIds.push(this.networkInterface(s, subnets[deviceIndex], instance, deviceIndex).id));
+      interfaceSeeds.forEach((s, deviceIndex) => {
+        const eni = this.buildInterface(s, subnets[deviceIndex]);
+        eni.attachment = {
+          instanceId: instance.id,
+          deviceIndex,
+          attachmentId: s.attachmentId ?? this.state.newId("eni-attach"),
+          attachTime: instance.launchTime,
+          deleteOnTermination: s.deleteOnTermination ?? deviceIndex === 0,
+        };
+        instance.networkInterfaceIds.push(eni.id);
+      });
     } catch (err) {
       for (const id of instance.networkInterfaceIds) this.state.networkInterfaces.delete(id);
       throw err;
     }
     this.state.instances.set(instance.id, instance);
     return instance;
+  }
+
+  /** An interface attached to nothing. */
+  networkInterface(seed: InterfaceSeed = {}): NetworkInterface {
+    return this.buildInterface(seed, this.state.subnet(seed.subnetId ?? this.defaultSubnet().id));
   }
 
   principal(seed: PrincipalSeed): Principal {
@@ -223,22 +249,32 @@ export class Seeder {
     return { egress, protocol, fromPort, toPort, peer, description: seed.description === undefined ? undefined : checkText(seed.description, "rule description") };
   }
 
-  private networkInterface(seed: InterfaceSeed, subnet: Subnet, instance: Instance, deviceIndex: number): NetworkInterface {
+  private buildInterface(seed: InterfaceSeed, subnet: Subnet): NetworkInterface {
     const eni: NetworkInterface = {
-      id: this.state.newId("eni"),
+      id: this.id("eni", seed.id),
       subnetId: subnet.id,
       description: seed.description ?? "",
-      privateIpAddress: seed.privateIpAddress ?? this.freeAddress(subnet),
+      privateIpAddress: seed.privateIpAddress ?? freeAddress(this.state, subnet),
+      secondaryPrivateIpAddresses: seed.secondaryPrivateIpAddresses ?? [],
       publicIp: seed.publicIp,
-      macAddress: `0e:${this.state.randomHex(10).replace(/(..)(?!$)/g, "$1:")}`,
+      elasticIpAssociationId: seed.elasticIpAssociationId,
+      macAddress: seed.macAddress ?? `0e:${this.state.randomHex(10).replace(/(..)(?!$)/g, "$1:")}`,
+      sourceDestCheck: seed.sourceDestCheck ?? true,
       groupIds: [],
-      attachment: { instanceId: instance.id, deviceIndex, attachmentId: this.state.newId("eni-attach"), attachTime: instance.launchTime },
       tags: tagMap(seed.tags),
     };
-    checkInside(eni.privateIpAddress, subnet.cidrBlock, `subnet ${subnet.id}`);
+    for (const address of [eni.privateIpAddress, ...eni.secondaryPrivateIpAddresses]) checkInside(address, subnet.cidrBlock, `subnet ${subnet.id}`);
     setInterfaceGroups(this.state, eni, seed.groupIds ?? [this.state.defaultGroup(subnet.vpcId).id]);
     this.state.networkInterfaces.set(eni.id, eni);
     return eni;
+  }
+
+  /** `id` when the seed names one (in EC2's form, not yet used), else a new one. */
+  private id(prefix: string, id: string | undefined): string {
+    if (id === undefined) return this.state.newId(prefix);
+    if (!isEc2Id(prefix, id)) throw new Error(`${id} is not a ${prefix}- id`);
+    if (this.state.hasId(id)) throw new Error(`${id} is already in use`);
+    return id;
   }
 
   private defaultSubnet(): Subnet {
@@ -246,17 +282,5 @@ export class Seeder {
     const subnet = [...this.state.subnets.values()].find((s) => s.vpcId === vpc.id);
     if (!subnet) throw new Error(`VPC ${vpc.id} has no subnet; seed one or name the subnet`);
     return subnet;
-  }
-
-  /** AWS keeps a subnet's first four addresses; the next one not in use. */
-  private freeAddress(subnet: Subnet): string {
-    const used = new Set([...this.state.networkInterfaces.values()].filter((n) => n.subnetId === subnet.id).map((n) => n.privateIpAddress));
-    const [network, bits] = subnet.cidrBlock.split("/");
-    const size = 2 ** (32 - Number(bits));
-    for (let offset = 4; offset < size - 1; offset++) {
-      const ip = toIp(toInt(network) + offset);
-      if (!used.has(ip)) return ip;
-    }
-    throw new Error(`subnet ${subnet.id} is full`);
   }
 }

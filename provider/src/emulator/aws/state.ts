@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { seededRandom } from "../common";
 import { AwsError, notFound } from "./errors";
 
@@ -12,6 +13,7 @@ export interface Vpc {
   id: string;
   cidrBlock: string;
   isDefault: boolean;
+  dhcpOptionsId: string;
   tags: Tags;
 }
 
@@ -80,6 +82,7 @@ export interface Attachment {
   deviceIndex: number;
   attachmentId: string;
   attachTime: Date;
+  deleteOnTermination: boolean;
 }
 
 export interface NetworkInterface {
@@ -87,8 +90,12 @@ export interface NetworkInterface {
   subnetId: string;
   description: string;
   privateIpAddress: string;
+  secondaryPrivateIpAddresses: string[];
   publicIp?: string;
+  /** Set when the public address is an Elastic IP of the account (rather than one Amazon assigned at launch). */
+  elasticIpAssociationId?: string;
   macAddress: string;
+  sourceDestCheck: boolean;
   groupIds: string[];
   attachment?: Attachment;
   tags: Tags;
@@ -112,8 +119,12 @@ export interface Instance {
   instanceType: string;
   state: InstanceStateName;
   launchTime: Date;
-  /** By device index: the first is the primary interface. */
+  availabilityZone: string;
+  /** By device index: the first is the primary interface. A terminated instance has none. */
   networkInterfaceIds: string[];
+  disableApiTermination: boolean;
+  enaSupport: boolean;
+  rootDeviceName: string;
   tags: Tags;
 }
 
@@ -124,7 +135,7 @@ export interface Limits {
 }
 
 /** EC2 ids: a prefix and 8 (older resources) or 17 lower-case hex digits. */
-function isEc2Id(prefix: string, id: string): boolean {
+export function isEc2Id(prefix: string, id: string): boolean {
   return new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`).test(id);
 }
 
@@ -150,6 +161,8 @@ export class Ec2State {
   readonly networkInterfaces = new Map<string, NetworkInterface>();
   readonly instances = new Map<string, Instance>();
   private readonly random: () => number;
+  /** The DHCP options set an account's VPCs get: one per account and region, as EC2 creates it. */
+  readonly defaultDhcpOptionsId: string;
 
   constructor(
     readonly accountId: string,
@@ -158,11 +171,18 @@ export class Ec2State {
     seed: number,
   ) {
     this.random = seededRandom(seed);
+    this.defaultDhcpOptionsId = `dopt-${createHash("sha256").update(`${accountId}/${region}`).digest("hex").slice(0, 17)}`;
   }
 
   /** Hex digits from the seeded generator, so that a run's ids replay. */
   randomHex(length: number): string {
     return Array.from({ length }, () => Math.floor(this.random() * 16).toString(16)).join("");
+  }
+
+  /** Whether any served resource already has this id. */
+  hasId(id: string): boolean {
+    const rules = [...this.groups.values()].flatMap((g) => g.rules.map((r) => r.id));
+    return [this.vpcs, this.subnets, this.groups, this.networkInterfaces, this.instances, this.prefixLists].some((m) => m.has(id)) || rules.includes(id);
   }
 
   /** A new id such as `sg-0a1b2c3d4e5f60718` (17 random hex digits: collisions are not a concern). */
@@ -189,6 +209,7 @@ export class Ec2State {
   }
 
   subnet(id: string): Subnet {
+    if (!isEc2Id("subnet", id)) throw new AwsError("InvalidSubnetID.Malformed", `Invalid id: "${id}"`);
     const subnet = this.subnets.get(id);
     if (!subnet) throw notFound("InvalidSubnetID.NotFound", "subnet ID", id);
     return subnet;
@@ -263,6 +284,19 @@ export class Ec2State {
     const instance = this.instances.get(id);
     if (!instance) throw notFound("InvalidInstanceID.NotFound", "instance ID", id);
     return instance;
+  }
+
+  /** The interface an attachment id names. */
+  attachment(attachmentId: string): NetworkInterface {
+    if (!isEc2Id("eni-attach", attachmentId)) throw new AwsError("InvalidAttachmentID.Malformed", `Invalid id: "${attachmentId}"`);
+    const eni = [...this.networkInterfaces.values()].find((n) => n.attachment?.attachmentId === attachmentId);
+    if (!eni) throw notFound("InvalidAttachmentID.NotFound", "attachment ID", attachmentId);
+    return eni;
+  }
+
+  /** Every address any interface of the subnet holds. */
+  addressesIn(subnetId: string): Set<string> {
+    return new Set([...this.networkInterfaces.values()].filter((n) => n.subnetId === subnetId).flatMap((n) => [n.privateIpAddress, ...n.secondaryPrivateIpAddresses]));
   }
 
   interfacesOf(instance: Instance): NetworkInterface[] {

@@ -1,10 +1,11 @@
+import { applyFilters, Filterable, paginate } from "./describe";
 import { AwsError } from "./errors";
 import type { Operation } from "./operations";
 import type { QueryNode } from "./query";
-import type { Tags } from "./state";
+import type { Ec2State, Tags } from "./state";
 import type { XmlObject } from "./xml";
 
-/** EC2 tags: `TagSpecification.N` at creation, CreateTags/DeleteTags afterwards (rules included). */
+/** EC2 tags: `TagSpecification.N` at creation, CreateTags/DeleteTags afterwards (rules included), DescribeTags across them all. */
 
 const maxTagsPerResource = 50;
 
@@ -27,19 +28,59 @@ export function mergeTags(tags: Tags, added: Tags): void {
   for (const [key, value] of added) tags.set(key, value);
 }
 
-/** The tags that `TagSpecification.N` gives a new resource of `resourceType`. */
-export function tagSpecifications(req: QueryNode, resourceType: string): Tags {
+/**
+ * The tags that `TagSpecification.N` gives a new resource of `resourceType`, where the call can
+ * create resources of the `allowed` types.
+ */
+export function tagSpecifications(req: QueryNode, resourceType: string, allowed = [resourceType]): Tags {
   const tags: Tags = new Map();
   for (const spec of req.list("TagSpecification")) {
     const type = spec.required("ResourceType");
-    if (type !== resourceType) throw new AwsError("InvalidParameterValue", `'${type}' is not a valid taggable resource type for this operation.`);
+    if (!allowed.includes(type)) throw new AwsError("InvalidParameterValue", `'${type}' is not a valid taggable resource type for this operation.`);
+    if (type !== resourceType) continue;
     for (const tag of spec.list("Tag")) tags.set(tag.required("Key"), tag.str("Value") ?? "");
   }
   mergeTags(new Map(), tags);
   return tags;
 }
 
+interface TagDescription {
+  resourceId: string;
+  resourceType: string;
+  key: string;
+  value: string;
+}
+
+/** Every tag of every served resource, each with its resource. */
+function allTags(state: Ec2State): TagDescription[] {
+  const of = (resourceType: string, items: Iterable<{ id: string; tags: Tags }>) =>
+    [...items].flatMap(({ id, tags }) => [...tags].map(([key, value]) => ({ resourceId: id, resourceType, key, value })));
+  const groups = [...state.groups.values()];
+  return [
+    ...of("vpc", state.vpcs.values()),
+    ...of("subnet", state.subnets.values()),
+    ...of("security-group", groups),
+    ...of("security-group-rule", groups.flatMap((g) => g.rules)),
+    ...of("network-interface", state.networkInterfaces.values()),
+    ...of("instance", state.instances.values()),
+    ...of("prefix-list", state.prefixLists.values()),
+  ];
+}
+
+const tagFilters: Filterable<TagDescription> = {
+  fields: { key: (t) => t.key, value: (t) => t.value, "resource-id": (t) => t.resourceId, "resource-type": (t) => t.resourceType },
+  tags: () => new Map(),
+};
+
 export const tagOperations: Record<string, Operation> = {
+  DescribeTags: {
+    write: false,
+    handle({ state }, req) {
+      const page = paginate(applyFilters(allTags(state), req, tagFilters), req, "DescribeTags");
+      return { tagSet: page.items.map((t) => ({ ...t })), nextToken: page.nextToken };
+    },
+  },
+
   CreateTags: {
     write: true,
     handle({ state }, req) {

@@ -77,22 +77,38 @@ interface AnyClient {
   };
 }
 
-/** Makes `client` fail any call whose raw response does not fit the SDK's schema of the operation. */
-function conforming<C extends AnyClient>(client: C, sdk: Record<string, unknown>): C {
-  const ec2Dialect = sdk === ec2;
-  const check = (next: (args: unknown) => Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Readable } }>, context: { commandName: string }) => async (args: unknown) => {
+export interface RawResponse {
+  /** The SDK command, e.g. `DescribeVpcsCommand`. */
+  commandName: string;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Hands every raw response `client` receives to `inspect` (which may throw to fail the call) before the SDK parses it. */
+export function onRawResponse<C extends AnyClient>(client: C, inspect: (response: RawResponse) => void): C {
+  type Next = (args: unknown) => Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Readable } }>;
+  const capture = (next: Next, context: { commandName: string }) => async (args: unknown) => {
     const result = await next(args);
     const chunks: Buffer[] = [];
     for await (const chunk of result.response.body) chunks.push(Buffer.from(chunk as Buffer));
-    const body = Buffer.concat(chunks).toString("utf8");
-    result.response.body = Readable.from([Buffer.from(body)]);
-    const operation = sdk[`${context.commandName.replace(/Command$/, "")}$`];
-    const problems = wireProblems(body, result.response.headers, operation, result.response.statusCode, ec2Dialect);
-    assert.deepEqual(problems, [], `${context.commandName}: the response does not fit the SDK's schema`);
+    const body = Buffer.concat(chunks);
+    result.response.body = Readable.from([body]);
+    inspect({ commandName: context.commandName, status: result.response.statusCode, headers: result.response.headers, body: body.toString("utf8") });
     return result;
   };
-  client.middlewareStack.addRelativeTo(check, { name: "wireConformance", relation: "after", toMiddleware: "deserializerMiddleware" });
+  client.middlewareStack.addRelativeTo(capture, { name: "rawResponse", relation: "after", toMiddleware: "deserializerMiddleware" });
   return client;
+}
+
+/** Makes `client` fail any call whose raw response does not fit the SDK's schema of the operation. */
+function conforming<C extends AnyClient>(client: C, sdk: Record<string, unknown>): C {
+  const ec2Dialect = sdk === ec2;
+  return onRawResponse(client, ({ commandName, status, headers, body }) => {
+    const operation = sdk[`${commandName.replace(/Command$/, "")}$`];
+    const problems = wireProblems(body, headers, operation, status, ec2Dialect);
+    assert.deepEqual(problems, [], `${commandName}: the response does not fit the SDK's schema`);
+  });
 }
 
 export interface Harness {
