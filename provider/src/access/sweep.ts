@@ -1,6 +1,6 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
+import { Grant, GrantId, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { BaselineRecord, KnownGrantState, OrphanReport, RestoreReport, SweepScope } from "../driver";
+import type { BaselineRecord, GrantStates, OrphanReport, RestoreReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
 import { applyPolicyWith } from "./policy";
 import { concludeRestore, finalStateFor } from "./restore";
@@ -186,6 +186,9 @@ async function finishRestored(ctx: AccessContext, r: Restoring, outcome: Restore
   }
 }
 
+/** Grants looked up at once by the orphan check. */
+const LOOKUPS_AT_ONCE = 16;
+
 async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {
   const policies = await ctx.ledger.listPolicies();
   const refs = policies.flatMap((r) => r.policy.virtualMachines.map((vm) => parseVmId(vm.id)));
@@ -193,16 +196,16 @@ async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, n
     azureSubscriptions: unique(refs.flatMap((ref) => (ref.cloud === "azure" ? [ref.subscriptionId] : []))),
     awsRegions: unique(refs.flatMap((ref) => (ref.cloud === "aws" ? [ref.region ?? ""] : []))),
   };
-  const grants = await ctx.ledger.listGrants();
-  const states = new Map(grants.map((g) => [g.id, g]));
-  const grantState = (id: string): KnownGrantState => {
-    const g = states.get(id);
-    if (!g) return "unknown";
-    return isFinalState(g.state) ? "ended" : "live";
+  // The grants that found rules name, looked up by id: the ledger's history is never listed.
+  const grantStates: GrantStates = async (ids) => {
+    // A stamp that names no possible grant id names no grant of this ledger.
+    const found = await mapLimit(ids.filter((id) => GrantId.safeParse(id).success), LOOKUPS_AT_ONCE, (id) => ctx.ledger.getGrant(id));
+    const states = new Map(found.flatMap((g) => (g ? [[g.id, isFinalState(g.state) ? ("ended" as const) : ("live" as const)]] : [])));
+    return (id) => states.get(id) ?? "unknown";
   };
   const out: OrphanReport[] = [];
-  if (scope.azureSubscriptions?.length) out.push(...(await (await ctx.driver("azure")).sweepOrphans({ azureSubscriptions: scope.azureSubscriptions }, now, grantState, ctx.progress)));
-  if (scope.awsRegions?.length) out.push(...(await (await ctx.driver("aws")).sweepOrphans({ awsRegions: scope.awsRegions }, now, grantState, ctx.progress)));
+  if (scope.azureSubscriptions?.length) out.push(...(await (await ctx.driver("azure")).sweepOrphans({ azureSubscriptions: scope.azureSubscriptions }, now, grantStates, ctx.progress)));
+  if (scope.awsRegions?.length) out.push(...(await (await ctx.driver("aws")).sweepOrphans({ awsRegions: scope.awsRegions }, now, grantStates, ctx.progress)));
   return out;
 }
 
