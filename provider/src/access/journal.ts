@@ -4,7 +4,8 @@ import type { ChangeJournal } from "../driver";
 
 /**
  * The ledger side of a grant's change journal: each intent and each applied or removed change is
- * written to the grant's record by compare-and-swap before the caller goes on. When another
+ * written to the grant's record by compare-and-swap before the caller goes on (removals may be
+ * held for the grant's next write instead: see `holdRemovals`). When another
  * process moved the record meanwhile, we re-read it and apply our edit to the newer version, as
  * long as the grant is still in the state we own it in.
  */
