@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NetworkManagementClient } from "@azure/arm-network";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { requestAccess, revokeAccess, sweep } from "../../provider/src/access";
 import { parseJitRule } from "../../provider/src/plan";
 import { azureWorld, deployPolicy, nsgIdsOf, reaches, rulesOf, snapshot } from "./support";
@@ -79,6 +80,45 @@ test("a sweep of many due grants on the same VMs writes each NSG once, and ends 
     const writes = emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" });
     assert.equal(writes.length, ids.length, `one write per NSG (${ids.length}), not one per grant (${grants.length})`);
     assert.deepEqual(snapshot(emu, ids), baseline, "back to the baseline");
+  } finally {
+    await world.close();
+  }
+});
+
+test("a sweep's one write of an NSG that another writer changed since the read is refused (412): it reads again, plans again, keeps the other writer's rule, and ends every grant", async () => {
+  let raced = false;
+  let emu: Awaited<ReturnType<typeof azureWorld>>["emu"] | undefined;
+  // Another writer adds a rule to the NSG just before the sweep's write reaches ARM.
+  const otherWriter: PipelinePolicy = {
+    name: "otherWriter",
+    sendRequest: (request, next) => {
+      if (!raced && request.method === "PUT" && /\/networkSecurityGroups\/[^/]+\?/.test(request.url)) {
+        raced = true;
+        emu!.seed.rule("race", "race-vnet-default-nsg", { name: "ops-https", priority: 4000, direction: "Inbound", access: "Allow", protocol: "Tcp", destinationPortRange: "443" });
+      }
+      return next(request);
+    },
+  };
+  const world = await azureWorld({ connection: { policies: [otherWriter] } });
+  emu = world.emu;
+  try {
+    const vm = emu.seed.typicalVm({ resourceGroup: "race", name: "vm1", nicNsg: false });
+    await deployPolicy(world, { name: "race", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, protocol: "TCP", allowedSourceAddressPrefix: "203.0.113.0/24" }] }] });
+    const grants = [];
+    for (const source of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) {
+      grants.push(await requestAccess({ policy: "race", virtualMachines: [{ id: vm.vmId, ports: [{ number: 22, duration: "PT1H", allowedSourceAddressPrefix: source }] }] }, world.options));
+    }
+    raced = false;
+    world.clock.t += 2 * 3600_000;
+    const mark = emu.calls.mark();
+    const report = await sweep({ ...world.options, repairBaselines: false });
+    assert.deepEqual(report.failed, []);
+    assert.deepEqual(new Set(report.restored.map((r) => r.grantId)), new Set(grants.map((g) => g.id)));
+    assert.deepEqual(emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }).map((c) => c.status), [412, 200], "the stale write refused, the fresh one landed");
+    const rules = rulesOf(emu, vm.subnetNsgId!);
+    assert.ok(rules.some((r) => r.name === "ops-https"), "the other writer's rule is kept");
+    assert.deepEqual(rules.filter((r) => parseJitRule(r)?.kind === "allow"), [], "every grant's rule is gone");
+    for (const g of grants) assert.equal((await world.ledger.getGrant(g.id))!.state, "expired");
   } finally {
     await world.close();
   }

@@ -40,7 +40,7 @@ test("Azure: configure lays, inspects and removes a baseline (NSGs and a classic
     const applied = await configure.applyBaseline(policy, undefined, {});
     assert.equal(applied.rules.length, 3, "a deny rule in the subnet's NSG, the NIC's and the firewall");
     await configure.inspectBaseline(policy, applied.record);
-    await configure.sweepOrphans({ azureSubscriptions: [emu.subscriptionId] }, new Date(), () => "unknown");
+    await configure.sweepOrphans({ azureSubscriptions: [emu.subscriptionId] }, new Date(), async () => () => "unknown");
 
     const report = await scan({ policies: [policy], azure: { subscriptionId: emu.subscriptionId, connection: { endpoint: emu.endpoint, ca: emu.clientOptions.tlsOptions.ca, credential: emu.credentialFor("auditor") as never } } });
     assert.equal(report.results[0].verdict, "Healthy", "the subnet's NSG keeps the Internet out");
@@ -71,7 +71,7 @@ test("AWS: configure lays, inspects and removes a baseline and sweeps; read scan
       const applied = await deployer.applyBaseline(policy, undefined, {});
       assert.deepEqual(applied.rules.map((r) => r.action), ["split"], "the wide rule is split around port 22");
       await deployer.inspectBaseline(policy, applied.record);
-      await deployer.sweepOrphans({ awsRegions: [emu.region] }, new Date(), () => "unknown");
+      await deployer.sweepOrphans({ awsRegions: [emu.region] }, new Date(), async () => () => "unknown");
 
       const report = await scan({ policies: [policy], aws: { region: emu.region, connection: { ...emu.clientConfig, credentials: emu.credentialsFor("auditor"), maxAttempts: 1 } } });
       assert.deepEqual(report.results[0].exposures.map((e) => e.port), [3389, 5985, 5986], "the split leaves the other ports open");

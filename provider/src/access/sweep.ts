@@ -1,11 +1,12 @@
-import { Grant, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
+import { Grant, GrantId, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
-import type { BaselineRecord, KnownGrantState, OrphanReport, RestoreReport, SweepScope } from "../driver";
+import type { BaselineRecord, GrantStates, OrphanReport, RestoreReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
 import { applyPolicyWith } from "./policy";
 import { concludeRestore, finalStateFor } from "./restore";
 import { expireApproval } from "./approvals";
 import { openScheduled } from "./schedule";
+import { mapLimit } from "../util/parallel";
 
 export interface SweepOptions extends AccessOptions {
   /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
@@ -142,30 +143,51 @@ async function takeGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boole
 /**
  * Restores the taken grants together, per cloud: a driver that can restore many at once (Azure:
  * one write per NSG for all of them) gets them all; otherwise one by one. Each grant succeeds or
- * fails on its own.
+ * fails on its own. The removals are written to the ledger with each grant's final state (see
+ * `holdRemovals`), and the grants are finished side by side, a few at a time.
  */
 async function restoreTogether(ctx: AccessContext, restoring: readonly Restoring[], report: SweepReport): Promise<void> {
-  const failed = (r: Restoring, err: unknown) => report.failed.push({ grantId: r.grant.id, error: err instanceof Error ? err.message : String(err) });
   for (const cloud of new Set(restoring.map((r) => r.cloud))) {
     const mine = restoring.filter((r) => r.cloud === cloud);
+    for (const r of mine) r.journal.holdRemovals();
     const driver = await ctx.driver(cloud);
     const outcomes: Array<RestoreReport | Error> = driver.restoreGrants
       ? await driver.restoreGrants(mine.map((r) => ({ grant: r.grant, journal: r.journal })), ctx.progress)
       : await Promise.all(mine.map((r) => driver.restoreGrant(r.grant, r.journal, ctx.progress).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
-    for (const [i, r] of mine.entries()) {
-      const outcome = outcomes[i];
-      if (outcome instanceof Error) {
-        failed(r, outcome);
-        continue;
-      }
-      try {
-        report.restored.push({ grantId: r.grant.id, state: await r.finish(outcome) });
-      } catch (err) {
-        failed(r, err);
-      }
+    const ended = await mapLimit(
+      mine.map((r, i) => ({ r, outcome: outcomes[i] })),
+      FINISHES_AT_ONCE,
+      ({ r, outcome }) => finishRestored(ctx, r, outcome),
+    );
+    for (const e of ended) {
+      if ("error" in e) report.failed.push(e);
+      else report.restored.push(e);
     }
   }
 }
+
+/** Grants of a sweep finished at once: each is a few writes to the ledger, a round trip each to a shared store. */
+const FINISHES_AT_ONCE = 16;
+
+/** Moves a restored grant to its final state, or records what its failed restore did remove; never throws. */
+async function finishRestored(ctx: AccessContext, r: Restoring, outcome: RestoreReport | Error): Promise<SweepReport["restored"][number] | SweepReport["failed"][number]> {
+  const error = (err: unknown) => ({ grantId: r.grant.id, error: err instanceof Error ? err.message : String(err) });
+  if (outcome instanceof Error) {
+    // What was removed before the failure; if even that cannot be written, the next restore finds it gone.
+    await r.journal.flush().catch((err: unknown) => ctx.progress(`grant ${r.grant.id}: could not record its removed rules: ${error(err).error}`));
+    return error(outcome);
+  }
+  try {
+    const state = await r.finish(outcome);
+    await r.journal.flush();
+    return { grantId: r.grant.id, state };
+  } catch (err) {
+    return error(err);
+  }
+}
+
+/** Grants looked up at once by the orphan check. */
+const LOOKUPS_AT_ONCE = 16;
 
 async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, now: Date): Promise<OrphanReport[]> {
   const policies = await ctx.ledger.listPolicies();
@@ -174,16 +196,16 @@ async function sweepOrphans(ctx: AccessContext, given: SweepScope | undefined, n
     azureSubscriptions: unique(refs.flatMap((ref) => (ref.cloud === "azure" ? [ref.subscriptionId] : []))),
     awsRegions: unique(refs.flatMap((ref) => (ref.cloud === "aws" ? [ref.region ?? ""] : []))),
   };
-  const grants = await ctx.ledger.listGrants();
-  const states = new Map(grants.map((g) => [g.id, g]));
-  const grantState = (id: string): KnownGrantState => {
-    const g = states.get(id);
-    if (!g) return "unknown";
-    return isFinalState(g.state) ? "ended" : "live";
+  // The grants that found rules name, looked up by id: the ledger's history is never listed.
+  const grantStates: GrantStates = async (ids) => {
+    // A stamp that names no possible grant id names no grant of this ledger.
+    const found = await mapLimit(ids.filter((id) => GrantId.safeParse(id).success), LOOKUPS_AT_ONCE, (id) => ctx.ledger.getGrant(id));
+    const states = new Map(found.flatMap((g) => (g ? [[g.id, isFinalState(g.state) ? ("ended" as const) : ("live" as const)]] : [])));
+    return (id) => states.get(id) ?? "unknown";
   };
   const out: OrphanReport[] = [];
-  if (scope.azureSubscriptions?.length) out.push(...(await (await ctx.driver("azure")).sweepOrphans({ azureSubscriptions: scope.azureSubscriptions }, now, grantState, ctx.progress)));
-  if (scope.awsRegions?.length) out.push(...(await (await ctx.driver("aws")).sweepOrphans({ awsRegions: scope.awsRegions }, now, grantState, ctx.progress)));
+  if (scope.azureSubscriptions?.length) out.push(...(await (await ctx.driver("azure")).sweepOrphans({ azureSubscriptions: scope.azureSubscriptions }, now, grantStates, ctx.progress)));
+  if (scope.awsRegions?.length) out.push(...(await (await ctx.driver("aws")).sweepOrphans({ awsRegions: scope.awsRegions }, now, grantStates, ctx.progress)));
   return out;
 }
 

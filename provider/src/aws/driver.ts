@@ -4,7 +4,7 @@ import type {
   BaselineResult,
   ChangeJournal,
   CloudDriver,
-  KnownGrantState,
+  GrantStates,
   OrphanReport,
   Principal,
   Progress,
@@ -64,8 +64,8 @@ export class AwsDriver implements CloudDriver {
     return restoreGrant(this.ctx, grant, journal, progress);
   }
 
-  sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]> {
-    return sweepOrphans(this.ctx, scope, now, grantState, progress);
+  sweepOrphans(scope: SweepScope, now: Date, grantStates: GrantStates, progress?: Progress): Promise<OrphanReport[]> {
+    return sweepOrphans(this.ctx, scope, now, grantStates, progress);
   }
 
   extendGrant(grant: Grant, journal: ChangeJournal, progress?: Progress): Promise<void> {

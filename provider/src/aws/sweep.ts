@@ -1,4 +1,4 @@
-import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../driver";
+import { GrantStates, OrphanReport, Progress, SweepScope, statesAsked } from "../driver";
 import { GRANT_GROUP_ROLE, SgOrphan, TAG_INSTANCE, TAG_ROLE, planSgOrphanSweep } from "../plan";
 import { retireGroup } from "./attachment";
 import { AwsContext, instanceLock, tagValue } from "./context";
@@ -14,7 +14,7 @@ export async function sweepOrphans(
   ctx: AwsContext,
   scope: SweepScope,
   now: Date,
-  grantState: (grantId: string) => KnownGrantState,
+  grantStates: GrantStates,
   progress?: Progress,
 ): Promise<OrphanReport[]> {
   // "" stands for instances named by bare id: the default region.
@@ -25,7 +25,9 @@ export async function sweepOrphans(
     const ec2 = await ctx.clients.ec2(region);
     const groups = await ec2.groups(`tag:${TAG_ROLE}`, [GRANT_GROUP_ROLE]);
     if (groups.length === 0) continue;
-    const plan = planSgOrphanSweep({ groups, rules: await ec2.rules(groups.map((g) => g.GroupId ?? "")), now, grantState });
+    const rules = await ec2.rules(groups.map((g) => g.GroupId ?? ""));
+    const grantState = await statesAsked(grantStates, (state) => planSgOrphanSweep({ groups, rules, now, grantState: state }));
+    const plan = planSgOrphanSweep({ groups, rules, now, grantState });
     const instanceOf = new Map(groups.map((g) => [g.GroupId ?? "", tagValue(g.Tags, TAG_INSTANCE) ?? ""]));
     const report = (orphan: SgOrphan, error?: unknown) => {
       out.push({

@@ -4,7 +4,7 @@ import type {
   BaselineResult,
   ChangeJournal,
   CloudDriver,
-  KnownGrantState,
+  GrantStates,
   OrphanReport,
   Principal,
   Progress,
@@ -85,8 +85,8 @@ export class AzureDriver implements CloudDriver {
     return restoreGrants(this.clients, items, progress);
   }
 
-  sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress: Progress = quiet): Promise<OrphanReport[]> {
-    return sweepOrphans(this.clients, scope, now, grantState, progress);
+  sweepOrphans(scope: SweepScope, now: Date, grantStates: GrantStates, progress: Progress = quiet): Promise<OrphanReport[]> {
+    return sweepOrphans(this.clients, scope, now, grantStates, progress);
   }
 
   extendGrant(grant: Grant, journal: ChangeJournal, progress: Progress = quiet): Promise<void> {

@@ -126,7 +126,7 @@ export async function restoreGrants(clients: AzureClients, items: ReadonlyArray<
 /** Grants whose firewall rules are restored at once (each firewall write takes minutes, and ARM holds one per firewall). */
 const FIREWALL_GRANTS_AT_ONCE = 8;
 /** NSGs written at once: each has its own lock in ARM, so they do not slow each other down. */
-const NSGS_AT_ONCE = 50;
+const NSGS_AT_ONCE = 100;
 
 /** One error for every place a restore could not finish, carrying the first one's code and cause. */
 function restoreFailed(grant: Grant, failures: { where: string; err: unknown }[], closed: string[]): JitError {

@@ -1,4 +1,4 @@
-import type { KnownGrantState, OrphanReport, Progress, SweepScope } from "../driver";
+import { GrantStates, OrphanReport, Progress, SweepScope, statesAsked } from "../driver";
 import { Nsg, SweepPlan, planFirewallSweep, planSweep, type Firewall, type FirewallSweepPlan } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError, isSignInFailure } from "./errors";
@@ -18,14 +18,13 @@ export async function sweepOrphans(
   clients: AzureClients,
   scope: SweepScope,
   now: Date,
-  grantState: (grantId: string) => KnownGrantState,
+  grantStates: GrantStates,
   progress: Progress,
 ): Promise<OrphanReport[]> {
-  const ended = (grantId: string) => grantState(grantId) === "ended";
   const out: OrphanReport[] = [];
   for (const subscriptionId of scope.azureSubscriptions ?? []) {
-    out.push(...(await sweepNsgs(clients, subscriptionId, now, ended, progress)));
-    out.push(...(await sweepFirewalls(clients, subscriptionId, now, ended, progress)));
+    out.push(...(await sweepNsgs(clients, subscriptionId, now, grantStates, progress)));
+    out.push(...(await sweepFirewalls(clients, subscriptionId, now, grantStates, progress)));
   }
   return out;
 }
@@ -53,13 +52,20 @@ function reporter(out: OrphanReport[], container: string, found: Found) {
   return { report, failRest };
 }
 
-async function sweepNsgs(clients: AzureClients, subscriptionId: string, now: Date, ended: (grantId: string) => boolean, progress: Progress): Promise<OrphanReport[]> {
+/** `ended` for the grants a plan asks about, looked up together (see `statesAsked`). */
+async function endedAsked(grantStates: GrantStates, plan: (ended: (grantId: string) => boolean) => unknown): Promise<(grantId: string) => boolean> {
+  const state = await statesAsked(grantStates, (s) => plan((grantId) => s(grantId) === "ended"));
+  return (grantId) => state(grantId) === "ended";
+}
+
+async function sweepNsgs(clients: AzureClients, subscriptionId: string, now: Date, grantStates: GrantStates, progress: Progress): Promise<OrphanReport[]> {
   const writer = new NsgWriter(clients, progress);
   const out: OrphanReport[] = [];
   try {
     const network = await clients.network(subscriptionId);
     for await (const listed of network.networkSecurityGroups.listAll()) {
       const first = fromSdkNsg(listed);
+      const ended = await endedAsked(grantStates, (e) => planSweep(first.nsg, now, e));
       const found: Found = new Map();
       const plan = (nsg: Nsg) => {
         const p: SweepPlan = planSweep(nsg, now, ended);
@@ -83,7 +89,7 @@ async function sweepNsgs(clients: AzureClients, subscriptionId: string, now: Dat
 }
 
 /** Firewalls under a Firewall Policy hold no classic collections, so none of ours: they are passed over. */
-async function sweepFirewalls(clients: AzureClients, subscriptionId: string, now: Date, ended: (grantId: string) => boolean, progress: Progress): Promise<OrphanReport[]> {
+async function sweepFirewalls(clients: AzureClients, subscriptionId: string, now: Date, grantStates: GrantStates, progress: Progress): Promise<OrphanReport[]> {
   const writer = new FirewallWriter(clients, progress);
   const out: OrphanReport[] = [];
   try {
@@ -91,6 +97,7 @@ async function sweepFirewalls(clients: AzureClients, subscriptionId: string, now
     for await (const listed of network.azureFirewalls.listAll()) {
       if (listed.firewallPolicy?.id !== undefined || listed.virtualHub?.id !== undefined) continue;
       const first = fromSdkFirewall(listed);
+      const ended = await endedAsked(grantStates, (e) => planFirewallSweep(first.firewall, now, e));
       const found: Found = new Map();
       let planned: FirewallSweepPlan | undefined;
       const plan = (firewall: Firewall) => {

@@ -60,7 +60,7 @@ export interface CloudDriver {
    * rule whose grant the ledger does not know is left alone until its stamped expiry: it may
    * belong to a grant made elsewhere.
    */
-  sweepOrphans(scope: SweepScope, now: Date, grantState: (grantId: string) => KnownGrantState, progress?: Progress): Promise<OrphanReport[]>;
+  sweepOrphans(scope: SweepScope, now: Date, grantStates: GrantStates, progress?: Progress): Promise<OrphanReport[]>;
 
   /**
    * Moves the expiry stamped on the grant's rules and groups to its new ends, in place (Azure: the
@@ -122,6 +122,27 @@ export interface ChangeJournal {
 
 /** What the ledger says of a grant whose rule was found in the cloud. */
 export type KnownGrantState = "live" | "ended" | "unknown";
+
+/**
+ * What the ledger says of the grants that rules found in the cloud name, asked for a batch of ids
+ * at a time (those one container's rules name): a sweep looks up what it finds, never the ledger's
+ * whole history.
+ */
+export type GrantStates = (grantIds: readonly string[]) => Promise<(grantId: string) => KnownGrantState>;
+
+/**
+ * The states of the grants `plan` asks about, looked up together: which those are is found by
+ * planning once with every grant unknown (a plan asks only about rules whose stamp has not
+ * already decided).
+ */
+export async function statesAsked(grantStates: GrantStates, plan: (state: (grantId: string) => KnownGrantState) => unknown): Promise<(grantId: string) => KnownGrantState> {
+  const asked = new Set<string>();
+  plan((grantId) => {
+    asked.add(grantId);
+    return "unknown";
+  });
+  return asked.size === 0 ? () => "unknown" : grantStates([...asked]);
+}
 
 export type Progress = (message: string) => void;
 

@@ -1,6 +1,6 @@
 import type { Change, Grant, Policy } from "../../model";
 import { changeKey } from "../../model";
-import type { BaselineResult, ChangeJournal, CloudDriver, KnownGrantState, OrphanReport, Principal, Reach, ReachQuery, RestoreReport } from "../../driver";
+import type { BaselineResult, ChangeJournal, CloudDriver, GrantStates, OrphanReport, Principal, Reach, ReachQuery, RestoreReport } from "../../driver";
 import { parsePrefix, prefixContains } from "../../model";
 
 /**
@@ -102,7 +102,8 @@ export class FakeDriver implements CloudDriver {
     return report;
   }
 
-  async sweepOrphans(_scope: unknown, now: Date, grantState: (id: string) => KnownGrantState): Promise<OrphanReport[]> {
+  async sweepOrphans(_scope: unknown, now: Date, grantStates: GrantStates): Promise<OrphanReport[]> {
+    const grantState = await grantStates([...new Set([...this.rules.values()].map((r) => r.grantId))]);
     const out: OrphanReport[] = [];
     for (const [name, r] of this.rules) {
       if (Date.parse(r.expiresAt) <= now.getTime() || grantState(r.grantId) === "ended") {
