@@ -62,6 +62,8 @@ export class AzureTableStore implements ItemStore {
    */
   private readonly seen = new Map<string, Seen>();
   private readonly gate = new Gate(IN_FLIGHT);
+  /** Removals of stale due-index entries still under way, by entry (see `unindexInBackground`). */
+  private readonly cleanups = new Map<string, Promise<void>>();
   readonly requests: RequestCounts = { reads: 0, writes: 0 };
 
   constructor(options: AzureTableOptions) {
@@ -139,7 +141,8 @@ export class AzureTableStore implements ItemStore {
       }
     });
     if (kind === "grant") {
-      if (written && current?.dueAt !== undefined && current.dueAt !== dueAt) await this.unindexDue(key, current.dueAt);
+      // The old entry is only a hint once the grant is written: remove it off the write's path.
+      if (written && current?.dueAt !== undefined && current.dueAt !== dueAt) this.unindexInBackground(key, current.dueAt);
       if (!written && dueAt !== undefined && current?.dueAt !== dueAt) {
         // Our entry was for a write that lost: drop it unless the winner wrote the same due time.
         const now = await this.entity(kind, key);
@@ -191,10 +194,28 @@ export class AzureTableStore implements ItemStore {
   }
 
   async close(): Promise<void> {
-    // The client holds no connection to close.
+    // The client holds no connection to close; the removals under way finish first.
+    await Promise.all(this.cleanups.values());
+  }
+
+  /**
+   * Removes a due-index entry without the caller waiting: once its grant is written it is only a
+   * hint. If the removal fails, or the process ends first, the entry stays a hint: skipped on
+   * read, and removed by the next read that finds its grant ended.
+   */
+  private unindexInBackground(key: string, dueAt: number): void {
+    const entry = dueKey(dueAt, key);
+    const cleanup: Promise<void> = this.unindexDue(key, dueAt)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.cleanups.get(entry) === cleanup) this.cleanups.delete(entry);
+      });
+    this.cleanups.set(entry, cleanup);
   }
 
   private async indexDue(key: string, dueAt: number): Promise<void> {
+    // The same entry may be on its way out from an earlier due time: write it again only after.
+    await this.cleanups.get(dueKey(dueAt, key));
     await this.call("writes", () => this.client.upsertEntity({ partitionKey: `due-${dueShard(key)}`, rowKey: dueKey(dueAt, key), grant: key, dueAt }, "Replace"));
   }
 
