@@ -199,6 +199,12 @@ export class StoreLedger implements Ledger {
         this.auditHead = entry;
         return event;
       }
+      // A write whose answer was lost and was sent again finds its own entry there: it is appended, once.
+      const there = await this.store.get("audit", auditKey(entry.seq));
+      if (there !== undefined && this.auditFrom(there).event.id === event.id) {
+        this.auditHead = this.auditFrom(there);
+        return event;
+      }
       // Another writer took this position: read the head again, and back off a little, at random, so racers spread out.
       if (known) known = false;
       else await this.sleep(Math.random() * Math.min(50, 2 * (attempt + 1)));
