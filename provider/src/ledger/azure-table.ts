@@ -20,8 +20,8 @@ const CHUNK = 30_000;
 /** An item's version, ETag and due time, as last seen. */
 type Seen = { version?: number; etag?: string; dueAt?: number };
 
-/** How many items' ETags a store remembers (a sweep of this many grants reads none before writing). */
-const SEEN_ITEMS = 20_000;
+/** How many items' ETags a store remembers: a sweep of half this many grants (each with its notification) reads none before writing. */
+const SEEN_ITEMS = 50_000;
 
 /** Requests in flight at once; more wait their turn in the store instead of in the HTTP client's socket pool. */
 const IN_FLIGHT = 32;
@@ -111,7 +111,8 @@ export class AzureTableStore implements ItemStore {
   private note<T extends Seen | undefined>(partition: string, row: string, item: T): T {
     const id = `${partition}/${row}`;
     this.seen.delete(id);
-    if (item?.etag !== undefined) this.seen.set(id, { version: item.version, etag: item.etag, dueAt: item.dueAt });
+    // Audit entries are written once and never again: remembering them would only push out the grants.
+    if (item?.etag !== undefined && partition !== "audit") this.seen.set(id, { version: item.version, etag: item.etag, dueAt: item.dueAt });
     if (this.seen.size > SEEN_ITEMS) this.seen.delete(this.seen.keys().next().value!);
     return item;
   }
