@@ -74,7 +74,7 @@ export class SqliteLedger implements Ledger {
   private closed = false;
   /** Statements by their SQL, compiled once. */
   private readonly statements = new Map<string, StatementSync>();
-  /** Writes made in this event-loop turn, committed together when it ends (see `write`). */
+  /** Writes made together, committed as one transaction (see `write`). */
   private queued: QueuedWrite[] = [];
 
   /** Opens the ledger at `path` (default `$JIT_LEDGER` or `~/.pulumi-jit/ledger.db`; `:memory:` for tests), migrating its schema. */
@@ -103,16 +103,18 @@ export class SqliteLedger implements Ledger {
 
   /**
    * Runs `work` (its reads and writes) in a write transaction. With synchronous=FULL each commit
-   * waits for the disk, and that wait is what a write costs; so the writes made in one event-loop
-   * turn (a sweep's claims side by side, a broker's concurrent requests) share one transaction and
-   * one wait. Each runs in its own savepoint, in the order they were made: one that fails (a
+   * waits for the disk, and that wait is what a write costs; so the writes made together (a
+   * sweep's claims side by side, a broker's concurrent requests: before the microtasks already
+   * queued have run) share one transaction and one wait. Each runs in its own savepoint, in the order they were made: one that fails (a
    * version conflict) is undone alone, and each still reads what the ones before it wrote, so
    * compare-and-swap means what it meant.
    */
   private write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (this.queued.length === 1) setImmediate(() => this.commitQueued());
+      // After the code that is running now and the continuations already queued: no timer turn
+      // is waited, so a caller that awaits each write is held up by nothing but the commit.
+      if (this.queued.length === 1) queueMicrotask(() => this.commitQueued());
     });
   }
 
