@@ -1,7 +1,8 @@
 import { sweep } from "../provider/src/access";
 import { FakeDriver } from "../provider/src/access/testing/fake-driver";
 import { Ledger, SqliteLedger, StoreLedger, parseLedgerLocation } from "../provider/src/ledger";
-import type { DueItem, ItemKind, ItemStore, StoredItem } from "../provider/src/ledger/store";
+import type { ItemStore } from "../provider/src/ledger/store";
+import { mapLimit } from "../provider/src/util/parallel";
 import { Grant, newAuditEvent, newGrantId, parseGrant } from "../provider/src/model";
 import { NOW, azurePolicy, sampleGrant } from "../provider/src/model/testing/fixtures";
 import { Backend, BACKENDS, StoreServer, startStore } from "../test/support/servers";
@@ -9,56 +10,23 @@ import type { Measured, Scenario } from "./harness";
 
 /**
  * The ledger on each backend, against the same local servers the tests use: grants recorded per
- * second (each with its audit entry), then a sweep of all of them once due. Calls are the store's
- * requests (reads and writes); SQLite is in-process, so its calls are statements. The count is
- * JIT_BENCH_GRANTS (default 10,000).
+ * second (each with its audit entry, by several requesters at once, as a broker takes them), then
+ * a sweep of all of them once due. Calls are the store's requests (reads and writes); SQLite is
+ * in-process and has none. The count is JIT_BENCH_GRANTS (default 1,000); JIT_BENCH_LEDGERS
+ * picks backends (e.g. `postgres,dynamodb`; default all).
  */
-const GRANTS = Number(process.env.JIT_BENCH_GRANTS ?? 10_000);
+const GRANTS = Number(process.env.JIT_BENCH_GRANTS ?? 1_000);
+const PICKED = process.env.JIT_BENCH_LEDGERS?.split(",").map((b) => b.trim());
+const unknown = PICKED?.filter((b) => !(BACKENDS as readonly string[]).includes(b)) ?? [];
+if (unknown.length) throw new Error(`JIT_BENCH_LEDGERS: no backend ${unknown.join(", ")} (known: ${BACKENDS.join(", ")})`);
+/** Requests recorded at once, as a broker serving many requesters would. */
+const REQUESTERS = 16;
 const HOUR = 3_600_000;
-
-/** Counts an item store's reads and writes. */
-class CountingStore implements ItemStore {
-  reads = 0;
-  writes = 0;
-  readonly description: string;
-  constructor(private readonly inner: ItemStore) {
-    this.description = inner.description;
-  }
-  init() {
-    return this.inner.init();
-  }
-  check() {
-    return this.inner.check();
-  }
-  get(kind: ItemKind, key: string): Promise<StoredItem | undefined> {
-    this.reads++;
-    return this.inner.get(kind, key);
-  }
-  put(kind: ItemKind, key: string, body: string, expected: number, dueAt?: number): Promise<boolean> {
-    this.writes++;
-    return this.inner.put(kind, key, body, expected, dueAt);
-  }
-  delete(kind: ItemKind, key: string, expected: number): Promise<boolean> {
-    this.writes++;
-    return this.inner.delete(kind, key, expected);
-  }
-  list(kind: ItemKind, limit?: number): Promise<StoredItem[]> {
-    this.reads++;
-    return this.inner.list(kind, limit);
-  }
-  due(now: number, limit: number): Promise<DueItem[]> {
-    this.reads++;
-    return this.inner.due(now, limit);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 interface Opened {
   server: StoreServer;
   ledger: Ledger;
-  counter?: CountingStore;
+  store?: ItemStore;
 }
 
 /** An active grant with its rule applied, due an hour after `now`. */
@@ -74,20 +42,23 @@ function activeGrant(i: number): Grant {
 }
 
 function counts(o: Opened, since: { reads: number; writes: number }, units: number, note: string): Measured {
-  if (!o.counter) return { calls: 0, writes: 0, units, note: `${note}; in-process, no store requests` };
-  return { calls: o.counter.reads + o.counter.writes - since.reads - since.writes, writes: o.counter.writes - since.writes, units, note };
+  if (!o.store) return { calls: 0, writes: 0, units, note: `${note}; in-process, no store requests` };
+  const { reads, writes } = o.store.requests;
+  return { calls: reads + writes - since.reads - since.writes, writes: writes - since.writes, units, note };
 }
 
 function mark(o: Opened) {
-  return { reads: o.counter?.reads ?? 0, writes: o.counter?.writes ?? 0 };
+  return { ...(o.store?.requests ?? { reads: 0, writes: 0 }) };
 }
+
+const perSecond = (n: number, ms: number) => (n / (ms / 1000)).toFixed(0);
 
 function scenariosFor(backend: Backend): Scenario[] {
   let opened: Opened | undefined;
   return [
     {
       api: `ledger:${backend}`,
-      name: `record ${GRANTS} grants (each with its audit entry)`,
+      name: `record ${GRANTS} grants (each with its audit entry, ${REQUESTERS} at a time)`,
       async run() {
         const server = await startStore(backend);
         Object.assign(process.env, server.env);
@@ -95,20 +66,23 @@ function scenariosFor(backend: Backend): Scenario[] {
         let o: Opened;
         if (location.kind === "sqlite") o = { server, ledger: new SqliteLedger(location.path, { now: () => NOW }) };
         else {
-          const counter = new CountingStore(await location.make());
-          await counter.init();
-          o = { server, ledger: new StoreLedger(counter, { now: () => NOW }), counter };
+          const store = await location.make();
+          await store.init();
+          o = { server, ledger: new StoreLedger(store, { now: () => NOW }), store };
         }
         opened = o;
         await o.ledger.putPolicy({ policy: azurePolicy() });
         const since = mark(o);
         const start = Date.now();
-        for (let i = 0; i < GRANTS; i++) {
-          const grant = await o.ledger.createGrant(activeGrant(i));
-          await o.ledger.appendAudit(newAuditEvent({ actor: "bench", action: "grant.request", target: { policy: "web", grant: grant.id }, outcome: "success", time: NOW }));
-        }
-        const rate = (GRANTS / ((Date.now() - start) / 1000)).toFixed(0);
-        return counts(o, since, GRANTS, `${rate} grants/s`);
+        await mapLimit(
+          Array.from({ length: GRANTS }, (_, i) => i),
+          REQUESTERS,
+          async (i) => {
+            const grant = await o.ledger.createGrant(activeGrant(i));
+            await o.ledger.appendAudit(newAuditEvent({ actor: "bench", action: "grant.request", target: { policy: "web", grant: grant.id }, outcome: "success", time: NOW }));
+          },
+        );
+        return counts(o, since, GRANTS, `${perSecond(GRANTS, Date.now() - start)} grants/s`);
       },
     },
     {
@@ -119,9 +93,10 @@ function scenariosFor(backend: Backend): Scenario[] {
         if (!o) throw new Error("the record scenario did not run");
         try {
           const since = mark(o);
+          const start = Date.now();
           const report = await sweep({ ledger: o.ledger, drivers: { azure: new FakeDriver() }, now: () => new Date(NOW + 2 * HOUR), scope: {}, repairBaselines: false });
           if (report.restored.length !== GRANTS) throw new Error(`swept ${report.restored.length} of ${GRANTS} grants: ${JSON.stringify(report.failed.slice(0, 3))}`);
-          return counts(o, since, GRANTS, "due grants read from the index, each claimed by compare-and-swap");
+          return counts(o, since, GRANTS, `${perSecond(GRANTS, Date.now() - start)} grants/s; due grants read from the index with their records, each claimed by compare-and-swap`);
         } finally {
           await o.ledger.close();
           await o.server.stop();
@@ -131,4 +106,4 @@ function scenariosFor(backend: Backend): Scenario[] {
   ];
 }
 
-export const scenarios: Scenario[] = BACKENDS.flatMap(scenariosFor);
+export const scenarios: Scenario[] = BACKENDS.filter((b) => PICKED === undefined || PICKED.includes(b)).flatMap(scenariosFor);

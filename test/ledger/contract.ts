@@ -86,6 +86,30 @@ export function ledgerContract(backend: Backend): void {
     }
   });
 
+  test(`${backend}: writes made side by side by one ledger each land or fail on their own, and due grants read back whole`, async () => {
+    const { ledger } = await fresh();
+    const grants = await Promise.all(Array.from({ length: 12 }, (_, i) => ledger.createGrant(sampleGrant({ id: newGrantId(), now: NOW + i * MINUTE }))));
+    // In one turn: a claim on each grant, every third at a stale version, and a second claim on the first grant.
+    const claims = await Promise.allSettled([
+      ...grants.map((g, i) => ledger.updateGrant(g.id, i % 3 === 2 ? 7 : 1, transition(g, "restoring", "Expired"))),
+      ledger.updateGrant(grants[0].id, 1, transition(grants[0], "restoring", "Expired")),
+    ]);
+    const codes = claims.map((c) => (c.status === "fulfilled" ? "ok" : (c.reason as { code?: string }).code));
+    assert.deepEqual(codes, [...grants.map((_, i) => (i % 3 === 2 ? "VersionConflict" : "ok")), "VersionConflict"]);
+    const stored = await Promise.all(grants.map((g) => ledger.getGrant(g.id)));
+    assert.deepEqual(
+      stored.map((g) => `${g?.state}@${g?.version}`),
+      grants.map((_, i) => (i % 3 === 2 ? "pending@1" : "restoring@2")),
+    );
+    const due = await ledger.dueForRestore(NOW + 2 * 60 * MINUTE);
+    assert.equal(due.length, grants.length);
+    assert.deepEqual(
+      [...due].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      [...stored].sort((a, b) => (a!.id < b!.id ? -1 : 1)),
+      "each due grant is its record as stored, at its version",
+    );
+  });
+
   test(`${backend}: listGrants filters by state, policy, VM and cloud, newest first`, async () => {
     const { ledger } = await fresh();
     const a = await ledger.createGrant(sampleGrant({ id: newGrantId(), now: NOW }));

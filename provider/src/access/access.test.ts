@@ -127,3 +127,38 @@ test("ports of one grant that end at different times close at their own ends", a
   assert.deepEqual((await sweep(options)).restored, [{ grantId: grant.id, state: "expired" }]);
   assert.equal(driver.rules.size, 0);
 });
+
+test("sweep claims many due grants side by side, reports them in due order, and skips one extended after the due list was read", async () => {
+  const { ledger, clock, options, ask } = await setup();
+  const grants = [];
+  for (let i = 0; i < 40; i++) {
+    grants.push(await ask("PT1H", `203.0.113.${i + 1}`));
+    clock.t += 1000;
+  }
+  clock.t += 3_600_000;
+  const [extended] = grants.splice(17, 1);
+  const later = new Date(clock.t + 3_600_000).toISOString();
+  const dueForRestore = ledger.dueForRestore.bind(ledger);
+  ledger.dueForRestore = async (now, limit) => {
+    const due = await dueForRestore(now, limit);
+    // Another process extends one of them between this sweep's read and its claim.
+    const current = (await ledger.getGrant(extended.id))!;
+    await ledger.updateGrant(extended.id, current.version, {
+      ...current,
+      endTimeUtc: later,
+      virtualMachines: current.virtualMachines.map((vm) => ({ ...vm, ports: vm.ports.map((p) => ({ ...p, endTimeUtc: later })) })),
+      changes: current.changes.map((c) => (c.endTimeUtc === undefined ? c : { ...c, endTimeUtc: later })),
+    });
+    return due;
+  };
+  const report = await sweep(options);
+  assert.deepEqual(report.failed, []);
+  assert.deepEqual(
+    report.restored.map((r) => r.grantId),
+    grants.map((g) => g.id),
+  );
+  const kept = await ledger.getGrant(extended.id);
+  assert.equal(kept?.state, "active");
+  assert.equal(kept?.endTimeUtc, later);
+  assert.ok(kept?.changes.every((c) => c.status === "applied"), "the extended grant's rule was not restored");
+});

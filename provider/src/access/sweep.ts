@@ -1,4 +1,4 @@
-import { Grant, GrantId, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
+import { Grant, GrantId, JitError, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { BaselineRecord, GrantStates, OrphanReport, RestoreReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
@@ -47,28 +47,19 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
   const report: SweepReport = { restored: [], opened: [], failed: [], orphans: [], baselines: [] };
   const abandonedBefore = now.getTime() - (options.abandonedAfterMs ?? DEFAULT_ABANDONED_AFTER_MS);
   const abandoned = (await ctx.ledger.listGrants({ state: ["pending", "applying"] })).filter((g) => epochMs(g.createdAt) <= abandonedBefore);
+  const abandonedIds = new Set(abandoned.map((g) => g.id));
   const due = new Map<string, Grant>([...(await ctx.ledger.dueForRestore(now)), ...abandoned].map((g) => [g.id, g]));
 
+  // Claims go side by side, a few at a time: each is a round trip to a shared store, and ten
+  // thousand due grants one after another would take that many round trips' time. Outcomes are
+  // reported in due order, whatever order the claims land in.
+  const claims = await mapLimit([...due.values()], CLAIMS_AT_ONCE, (grant) => claimDue(ctx, grant, abandonedIds.has(grant.id), now));
   const restoring: Restoring[] = [];
-  for (const grant of due.values()) {
-    try {
-      if (grant.state === "scheduled") {
-        const state = await openScheduled(ctx, grant);
-        if (state === "active") report.opened.push({ grantId: grant.id, state });
-        else if (state) report.restored.push({ grantId: grant.id, state });
-        continue;
-      }
-      if (grant.state === "awaiting-approval") {
-        // A request still waiting for approval when its timeout passed: nothing is in the cloud to undo.
-        const state = (await expireApproval(ctx, grant))?.state;
-        if (state) report.restored.push({ grantId: grant.id, state });
-        continue;
-      }
-      const taken = await takeGrant(ctx, grant, abandoned.includes(grant) && epochMs(grant.endTimeUtc) > now.getTime());
-      if (taken) restoring.push(taken);
-    } catch (err) {
-      report.failed.push({ grantId: grant.id, error: err instanceof Error ? err.message : String(err) });
-    }
+  for (const claim of claims) {
+    if (claim.restoring) restoring.push(claim.restoring);
+    if (claim.opened) report.opened.push(claim.opened);
+    if (claim.restored) report.restored.push(claim.restored);
+    if (claim.failed) report.failed.push(claim.failed);
   }
   await restoreTogether(ctx, restoring, report);
 
@@ -87,6 +78,37 @@ export async function sweepWith(ctx: AccessContext, options: SweepOptions = {}):
     );
   }
   return report;
+}
+
+/** Due grants claimed at once by one sweep. */
+const CLAIMS_AT_ONCE = 16;
+
+/** What a sweep's claim on one due grant came to: at most one of taken for restore, opened, ended, or failed. */
+interface Claim {
+  restoring?: Restoring;
+  opened?: SweepReport["opened"][number];
+  restored?: SweepReport["restored"][number];
+  failed?: SweepReport["failed"][number];
+}
+
+/** Claims one due grant for this sweep; never throws (a failure is the claim's outcome). */
+async function claimDue(ctx: AccessContext, grant: Grant, abandoned: boolean, now: Date): Promise<Claim> {
+  try {
+    if (grant.state === "scheduled") {
+      const state = await openScheduled(ctx, grant);
+      if (state === "active") return { opened: { grantId: grant.id, state } };
+      return state ? { restored: { grantId: grant.id, state } } : {};
+    }
+    if (grant.state === "awaiting-approval") {
+      // A request still waiting for approval when its timeout passed: nothing is in the cloud to undo.
+      const state = (await expireApproval(ctx, grant))?.state;
+      return state ? { restored: { grantId: grant.id, state } } : {};
+    }
+    const taken = await takeGrant(ctx, grant, abandoned && epochMs(grant.endTimeUtc) > now.getTime());
+    return taken ? { restoring: taken } : {};
+  } catch (err) {
+    return { failed: { grantId: grant.id, error: err instanceof Error ? err.message : String(err) } };
+  }
 }
 
 /**
@@ -128,7 +150,11 @@ async function takeGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boole
   }
   if (grant.state !== "restoring") {
     try {
-      await journal.edit((g) => transition(g, "restoring", abandonedEarly ? "Failed" : "Expired"));
+      await journal.edit((g) => {
+        // Read again after a conflict: a grant extended since the due list was read is no longer due.
+        if (!abandonedEarly && epochMs(g.endTimeUtc) > now) throw new JitError("Conflict", `grant ${g.id} was extended to ${g.endTimeUtc}`);
+        return transition(g, "restoring", abandonedEarly ? "Failed" : "Expired");
+      });
     } catch {
       return undefined; // another process took it first, and restores it
     }

@@ -1,8 +1,9 @@
 import { TableClient, odata } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/identity";
 import { JitError } from "../model/errors";
+import { Gate, mapLimit } from "../util/parallel";
 import { FailureKind, storeCall } from "./retry";
-import { DUE_SHARDS, DueItem, ItemKind, ItemStore, STORE_SCHEMA_VERSION, StoredItem, checkStoreSchema, dueKey, dueShard, mergeDue, notInitialised } from "./store";
+import { DUE_SHARDS, DueItem, ItemKind, ItemStore, RequestCounts, STORE_SCHEMA_VERSION, StoredItem, checkStoreSchema, dueKey, dueShard, mergeDue, notInitialised } from "./store";
 
 /**
  * Azure Table Storage. Every item is one entity (PartitionKey = kind, RowKey = key) written with
@@ -19,8 +20,14 @@ const CHUNK = 30_000;
 /** An item's version, ETag and due time, as last seen. */
 type Seen = { version?: number; etag?: string; dueAt?: number };
 
-/** How many items' ETags a store remembers (a sweep of this many grants reads none before writing). */
-const SEEN_ITEMS = 20_000;
+/** How many items' ETags a store remembers: a sweep of half this many grants (each with its notification) reads none before writing. */
+const SEEN_ITEMS = 50_000;
+
+/** Requests in flight at once; more wait their turn in the store instead of in the HTTP client's socket pool. */
+const IN_FLIGHT = 32;
+
+/** Due grants read side by side (Table storage has no batch read): their point reads, at most this many at once. */
+const DUE_READS = 16;
 
 type Entity = { partitionKey: string; rowKey: string; etag?: string; version?: number; dueAt?: number; chunks?: number } & Record<string, unknown>;
 
@@ -54,6 +61,10 @@ export class AzureTableStore implements ItemStore {
    * ETag no longer matches and the write is refused, as after a read.
    */
   private readonly seen = new Map<string, Seen>();
+  private readonly gate = new Gate(IN_FLIGHT);
+  /** Removals of stale due-index entries still under way, by entry (see `unindexInBackground`). */
+  private readonly cleanups = new Map<string, Promise<void>>();
+  readonly requests: RequestCounts = { reads: 0, writes: 0 };
 
   constructor(options: AzureTableOptions) {
     this.description = options.description;
@@ -69,13 +80,14 @@ export class AzureTableStore implements ItemStore {
     }
   }
 
-  private call<T>(work: () => Promise<T>): Promise<T> {
-    return storeCall(this.description, classify, work);
+  private call<T>(kind: keyof RequestCounts, work: () => Promise<T>): Promise<T> {
+    this.requests[kind]++;
+    return this.gate.run(() => storeCall(this.description, classify, work));
   }
 
   async init(): Promise<void> {
-    await this.call(() => this.client.createTable());
-    await this.call(() => this.client.upsertEntity({ partitionKey: "meta", rowKey: "schema", version: STORE_SCHEMA_VERSION }, "Replace"));
+    await this.call("writes", () => this.client.createTable());
+    await this.call("writes", () => this.client.upsertEntity({ partitionKey: "meta", rowKey: "schema", version: STORE_SCHEMA_VERSION }, "Replace"));
   }
 
   async check(): Promise<void> {
@@ -85,7 +97,7 @@ export class AzureTableStore implements ItemStore {
   }
 
   private async entity(partition: string, row: string): Promise<Entity | undefined> {
-    return this.call(async () => {
+    return this.call("reads", async () => {
       try {
         return this.note(partition, row, (await this.client.getEntity<Entity>(partition, row)) as Entity);
       } catch (err) {
@@ -99,7 +111,8 @@ export class AzureTableStore implements ItemStore {
   private note<T extends Seen | undefined>(partition: string, row: string, item: T): T {
     const id = `${partition}/${row}`;
     this.seen.delete(id);
-    if (item?.etag !== undefined) this.seen.set(id, { version: item.version, etag: item.etag, dueAt: item.dueAt });
+    // Audit entries are written once and never again: remembering them would only push out the grants.
+    if (item?.etag !== undefined && partition !== "audit") this.seen.set(id, { version: item.version, etag: item.etag, dueAt: item.dueAt });
     if (this.seen.size > SEEN_ITEMS) this.seen.delete(this.seen.keys().next().value!);
     return item;
   }
@@ -115,7 +128,7 @@ export class AzureTableStore implements ItemStore {
     const current = expected === 0 ? undefined : known?.version === expected ? known : await this.entity(kind, key);
     if (expected !== 0 && (current === undefined || current.version !== expected)) return false;
     if (kind === "grant" && dueAt !== undefined && current?.dueAt !== dueAt) await this.indexDue(key, dueAt);
-    const written = await this.call(async () => {
+    const written = await this.call("writes", async () => {
       try {
         const { etag } = current === undefined ? await this.client.createEntity(entity) : await this.client.updateEntity(entity, "Replace", { etag: current.etag });
         this.note(kind, key, { version: entity.version, etag, dueAt });
@@ -129,7 +142,8 @@ export class AzureTableStore implements ItemStore {
       }
     });
     if (kind === "grant") {
-      if (written && current?.dueAt !== undefined && current.dueAt !== dueAt) await this.unindexDue(key, current.dueAt);
+      // The old entry is only a hint once the grant is written: remove it off the write's path.
+      if (written && current?.dueAt !== undefined && current.dueAt !== dueAt) this.unindexInBackground(key, current.dueAt);
       if (!written && dueAt !== undefined && current?.dueAt !== dueAt) {
         // Our entry was for a write that lost: drop it unless the winner wrote the same due time.
         const now = await this.entity(kind, key);
@@ -142,7 +156,7 @@ export class AzureTableStore implements ItemStore {
   async delete(kind: ItemKind, key: string, expected: number): Promise<boolean> {
     const current = await this.entity(kind, key);
     if (current === undefined || current.version !== expected) return false;
-    return this.call(async () => {
+    return this.call("writes", async () => {
       try {
         await this.client.deleteEntity(kind, key, { etag: current.etag });
         this.note(kind, key, undefined);
@@ -165,12 +179,12 @@ export class AzureTableStore implements ItemStore {
         // Entries that are only hints are skipped, so read on until `limit` real ones are found.
         for (let after = ""; found.length < limit; ) {
           const page = await this.query(odata`PartitionKey eq ${`due-${shard}`} and RowKey gt ${after} and RowKey le ${dueKey(now, "~")}`, Math.min(1000, limit * 2));
-          for (const entry of page) {
+          await mapLimit(page, DUE_READS, async (entry) => {
             const grantKey = String(entry.grant);
             const grant = await this.entity("grant", grantKey);
-            if (grant !== undefined && grant.dueAt === entry.dueAt) found.push({ key: grantKey, dueAt: Number(entry.dueAt) });
+            if (grant !== undefined && grant.dueAt === entry.dueAt) found.push({ ...itemOf(grant), dueAt: Number(entry.dueAt) });
             else if (grant !== undefined && grant.dueAt === undefined) await this.unindexDue(grantKey, Number(entry.dueAt));
-          }
+          });
           if (page.length < Math.min(1000, limit * 2)) break;
           after = page[page.length - 1].rowKey;
         }
@@ -181,15 +195,33 @@ export class AzureTableStore implements ItemStore {
   }
 
   async close(): Promise<void> {
-    // The client holds no connection to close.
+    // The client holds no connection to close; the removals under way finish first.
+    await Promise.all(this.cleanups.values());
+  }
+
+  /**
+   * Removes a due-index entry without the caller waiting: once its grant is written it is only a
+   * hint. If the removal fails, or the process ends first, the entry stays a hint: skipped on
+   * read, and removed by the next read that finds its grant ended.
+   */
+  private unindexInBackground(key: string, dueAt: number): void {
+    const entry = dueKey(dueAt, key);
+    const cleanup: Promise<void> = this.unindexDue(key, dueAt)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.cleanups.get(entry) === cleanup) this.cleanups.delete(entry);
+      });
+    this.cleanups.set(entry, cleanup);
   }
 
   private async indexDue(key: string, dueAt: number): Promise<void> {
-    await this.call(() => this.client.upsertEntity({ partitionKey: `due-${dueShard(key)}`, rowKey: dueKey(dueAt, key), grant: key, dueAt }, "Replace"));
+    // The same entry may be on its way out from an earlier due time: write it again only after.
+    await this.cleanups.get(dueKey(dueAt, key));
+    await this.call("writes", () => this.client.upsertEntity({ partitionKey: `due-${dueShard(key)}`, rowKey: dueKey(dueAt, key), grant: key, dueAt }, "Replace"));
   }
 
   private async unindexDue(key: string, dueAt: number): Promise<void> {
-    await this.call(async () => {
+    await this.call("writes", async () => {
       try {
         await this.client.deleteEntity(`due-${dueShard(key)}`, dueKey(dueAt, key));
       } catch (err) {
@@ -199,9 +231,12 @@ export class AzureTableStore implements ItemStore {
   }
 
   private async query(filter: string, limit?: number): Promise<Entity[]> {
-    return this.call(async () => {
+    return this.call("reads", async () => {
       const out: Entity[] = [];
+      let pages = 0;
       for await (const page of this.client.listEntities<Entity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit ?? 1000) })) {
+        // The call counted the first page's request; each further page is one more.
+        if (pages++ > 0) this.requests.reads++;
         for (const e of page) {
           out.push(e as Entity);
           if (limit !== undefined && out.length >= limit) return out;

@@ -82,6 +82,9 @@ export const MIGRATIONS: readonly Migration[] = [
     record TEXT NOT NULL
   ) STRICT;
   `,
+  // A grant's VMs by grant id: every update checks them, and without this each check read the
+  // whole table (its key leads with the VM), which grew with the ledger's history.
+  `CREATE INDEX grant_vms_grant ON grant_vms (grant_id);`,
 ];
 
 function schemaVersion(db: DatabaseSync): number {

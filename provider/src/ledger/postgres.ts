@@ -1,6 +1,7 @@
 import { Pool } from "pg";
+import { Gate } from "../util/parallel";
 import { FailureKind, storeCall } from "./retry";
-import { DueItem, ItemKind, ItemStore, STORE_SCHEMA_VERSION, StoredItem, checkStoreSchema, notInitialised } from "./store";
+import { DueItem, ItemKind, ItemStore, RequestCounts, STORE_SCHEMA_VERSION, StoredItem, checkStoreSchema, notInitialised } from "./store";
 
 /**
  * PostgreSQL. One table of items keyed by (kind, key) with a version column: a write is one
@@ -15,6 +16,13 @@ function classify(err: unknown): FailureKind {
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" && TRANSIENT.has(code) ? "transient" : "fatal";
 }
+
+/**
+ * Connections per ledger. Queries beyond this wait in the ledger's own queue (`Gate`), never in
+ * the pool's, whose wait would count against the connection timeout: thousands of concurrent
+ * operations then take their turn instead of failing.
+ */
+const CONNECTIONS = 8;
 
 const schemaSql = (meta: string, items: string) => `
 CREATE TABLE IF NOT EXISTS ${meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +50,8 @@ export class PostgresStore implements ItemStore {
   private readonly schema?: string;
   private readonly meta: string;
   private readonly items: string;
+  private readonly gate = new Gate(CONNECTIONS);
+  readonly requests: RequestCounts = { reads: 0, writes: 0 };
 
   constructor(options: PostgresOptions) {
     this.description = options.description;
@@ -49,19 +59,20 @@ export class PostgresStore implements ItemStore {
     const prefix = options.schema === undefined ? "" : `"${options.schema}".`;
     this.meta = `${prefix}jit_meta`;
     this.items = `${prefix}jit_items`;
-    this.pool = new Pool({ connectionString: options.connectionString, max: 4, connectionTimeoutMillis: 10_000 });
+    this.pool = new Pool({ connectionString: options.connectionString, max: CONNECTIONS, connectionTimeoutMillis: 10_000 });
     // An idle client that loses its connection emits here; the next query reports the problem.
     this.pool.on("error", () => undefined);
   }
 
-  private query(text: string, values: unknown[] = []) {
-    return storeCall(this.description, classify, () => this.pool.query(text, values));
+  private query(text: string, values: unknown[] = [], kind: keyof RequestCounts = "reads") {
+    this.requests[kind]++;
+    return this.gate.run(() => storeCall(this.description, classify, () => this.pool.query(text, values)));
   }
 
   async init(): Promise<void> {
-    if (this.schema !== undefined) await this.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-    await this.query(schemaSql(this.meta, this.items));
-    await this.query(`INSERT INTO ${this.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(STORE_SCHEMA_VERSION)]);
+    if (this.schema !== undefined) await this.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`, [], "writes");
+    await this.query(schemaSql(this.meta, this.items), [], "writes");
+    await this.query(`INSERT INTO ${this.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(STORE_SCHEMA_VERSION)], "writes");
   }
 
   async check(): Promise<void> {
@@ -81,13 +92,13 @@ export class PostgresStore implements ItemStore {
     const due = dueAt ?? null;
     const result =
       expected === 0
-        ? await this.query(`INSERT INTO ${this.items} (kind, key, version, body, due_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (kind, key) DO NOTHING`, [kind, key, body, due])
-        : await this.query(`UPDATE ${this.items} SET version = $3 + 1, body = $4, due_at = $5 WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected, body, due]);
+        ? await this.query(`INSERT INTO ${this.items} (kind, key, version, body, due_at) VALUES ($1, $2, 1, $3, $4) ON CONFLICT (kind, key) DO NOTHING`, [kind, key, body, due], "writes")
+        : await this.query(`UPDATE ${this.items} SET version = $3 + 1, body = $4, due_at = $5 WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected, body, due], "writes");
     return result.rowCount === 1;
   }
 
   async delete(kind: ItemKind, key: string, expected: number): Promise<boolean> {
-    return (await this.query(`DELETE FROM ${this.items} WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected])).rowCount === 1;
+    return (await this.query(`DELETE FROM ${this.items} WHERE kind = $1 AND key = $2 AND version = $3`, [kind, key, expected], "writes")).rowCount === 1;
   }
 
   async list(kind: ItemKind, limit?: number): Promise<StoredItem[]> {
@@ -95,8 +106,8 @@ export class PostgresStore implements ItemStore {
   }
 
   async due(now: number, limit: number): Promise<DueItem[]> {
-    const rows = (await this.query(`SELECT key, due_at FROM ${this.items} WHERE due_at <= $1 AND kind = 'grant' ORDER BY due_at, key LIMIT $2`, [now, limit])).rows;
-    return rows.map((r) => ({ key: String(r.key), dueAt: Number(r.due_at) }));
+    const rows = (await this.query(`SELECT key, version, body, due_at FROM ${this.items} WHERE due_at <= $1 AND kind = 'grant' ORDER BY due_at, key LIMIT $2`, [now, limit])).rows;
+    return rows.map((r) => ({ ...itemOf(r), dueAt: Number(r.due_at) }));
   }
 
   async close(): Promise<void> {

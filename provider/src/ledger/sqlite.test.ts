@@ -10,7 +10,7 @@ import { assertRejectsJitError } from "../model/testing/assert";
 import { AWS_INSTANCE, AZURE_VM, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../model/testing/fixtures";
 import { LedgerCorruptError } from "./ledger";
 import { MIGRATIONS, migrate } from "./migrations";
-import { DUE_FOR_RESTORE_SQL, SqliteLedger } from "./sqlite";
+import { DUE_FOR_RESTORE_SQL, GRANT_VMS_SQL, SqliteLedger } from "./sqlite";
 import { openLedger } from "./open";
 import { MEMORY, defaultLedgerPath, openDatabase } from "./sqlite-db";
 
@@ -167,9 +167,11 @@ test("the expiry query reads the restore index, never scanning the grants' histo
   const db = openDatabase(path, 1000);
   db.exec("ANALYZE");
   const plan = db.prepare(`EXPLAIN QUERY PLAN ${DUE_FOR_RESTORE_SQL}`).all(NOW, -1).map((row) => String(row.detail));
+  const vmsPlan = db.prepare(`EXPLAIN QUERY PLAN ${GRANT_VMS_SQL}`).all("liveaaaaaaaa").map((row) => String(row.detail));
   const entries = db.prepare("SELECT count(*) AS n FROM grants WHERE due_at IS NOT NULL").get();
   db.close();
   assert.deepEqual(plan, ["SEARCH grants USING INDEX grants_due (due_at<?)"], "a range read of the index; no SCAN, no temporary sort");
+  assert.deepEqual(vmsPlan, ["SEARCH grant_vms USING COVERING INDEX grant_vms_grant (grant_id=?)"], "an update reads its grant's VMs by index, whatever the history");
   assert.equal(Number(entries?.n), 1, `${HISTORY} finished grants leave no entry in the restore index`);
   const reopened = new SqliteLedger(path);
   assert.deepEqual((await reopened.dueForRestore(NOW + 2 * HOUR)).map((g) => g.id), ["liveaaaaaaaa"]);

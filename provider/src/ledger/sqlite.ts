@@ -13,7 +13,7 @@
  * process's lock blocks the event loop for up to `busyTimeoutMs`; every write here is a few
  * milliseconds, which suits a CLI and a reconciler.
  */
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { AuditEvent, AuditEventInput, AuditRecord, StoredAudit, chainAudit, parseAuditEvent } from "../model/audit";
 import { JitError } from "../model/errors";
 import { Grant, parseGrant, restoreDueAt } from "../model/grant";
@@ -39,6 +39,9 @@ export interface SqliteLedgerOptions {
 /** Reads the restore index (`grants_due`): a range, never a scan of the grants' history. */
 export const DUE_FOR_RESTORE_SQL = "SELECT id, version, record FROM grants WHERE due_at <= ? ORDER BY due_at LIMIT ?";
 
+/** A grant's VMs, which every update checks: by the `grant_vms_grant` index, not a scan. */
+export const GRANT_VMS_SQL = "SELECT vm_key FROM grant_vms WHERE grant_id = ?";
+
 type Row = Record<string, unknown>;
 type Condition = [sql: string, ...params: SQLInputValue[]];
 
@@ -56,12 +59,23 @@ function limitOf(limit: number | undefined): number {
   return checkLimit(limit) ?? -1;
 }
 
+/** A write waiting for the next commit. */
+interface QueuedWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteLedger implements Ledger {
   readonly path: string;
   readonly description: string;
   private readonly db: DatabaseSync;
   private readonly clock: () => number;
   private closed = false;
+  /** Statements by their SQL, compiled once. */
+  private readonly statements = new Map<string, StatementSync>();
+  /** Writes made together, committed as one transaction (see `write`). */
+  private queued: QueuedWrite[] = [];
 
   /** Opens the ledger at `path` (default `$JIT_LEDGER` or `~/.pulumi-jit/ledger.db`; `:memory:` for tests), migrating its schema. */
   constructor(path: string = defaultLedgerPath(), options: SqliteLedgerOptions = {}) {
@@ -78,15 +92,70 @@ export class SqliteLedger implements Ledger {
     }
   }
 
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `work` (its reads and writes) in a write transaction. With synchronous=FULL each commit
+   * waits for the disk, and that wait is what a write costs; so the writes made together (a
+   * sweep's claims side by side, a broker's concurrent requests: before the microtasks already
+   * queued have run) share one transaction and one wait. Each runs in its own savepoint, in the order they were made: one that fails (a
+   * version conflict) is undone alone, and each still reads what the ones before it wrote, so
+   * compare-and-swap means what it meant.
+   */
+  private write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      // After the code that is running now and the continuations already queued: no timer turn
+      // is waited, so a caller that awaits each write is held up by nothing but the commit.
+      if (this.queued.length === 1) queueMicrotask(() => this.commitQueued());
+    });
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      writeTransaction(this.db, () => {
+        for (const { work } of batch) {
+          this.db.exec("SAVEPOINT write");
+          try {
+            outcomes.push({ ok: true, value: work() });
+          } catch (error) {
+            this.db.exec("ROLLBACK TO write");
+            outcomes.push({ ok: false, error });
+          }
+          this.db.exec("RELEASE write");
+        }
+      });
+    } catch (err) {
+      // The transaction itself failed (the lock, the disk): none of the writes happened.
+      for (const { reject } of batch) reject(err);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) resolve(outcome.value);
+      else reject(outcome.error);
+    });
+  }
+
   async putPolicy(write: PolicyWrite, options: WriteOptions = {}): Promise<PolicyRecord> {
     const policy = parsePolicy(write.policy, "policy");
-    return writeTransaction(this.db, () => {
-      const row = this.db.prepare("SELECT version FROM policies WHERE name = ?").get(policy.name);
+    return this.write(() => {
+      const row = this.sql("SELECT version FROM policies WHERE name = ?").get(policy.name);
       const current = row === undefined ? undefined : Number(row.version);
       checkVersion(`policy "${policy.name}"`, current, options.expectedVersion);
       const record = parseOrThrow(PolicyRecord, { policy, baseline: write.baseline ?? null, version: (current ?? 0) + 1, updatedAt: utc(this.clock()) }, "policy record");
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO policies (name, cloud, version, record) VALUES (?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET name = excluded.name, cloud = excluded.cloud, version = excluded.version, record = excluded.record`,
         )
@@ -96,52 +165,51 @@ export class SqliteLedger implements Ledger {
   }
 
   async getPolicy(name: string): Promise<PolicyRecord | undefined> {
-    const row = this.db.prepare("SELECT name, version, record FROM policies WHERE name = ?").get(name);
+    const row = this.sql("SELECT name, version, record FROM policies WHERE name = ?").get(name);
     return row === undefined ? undefined : this.policyFrom(row);
   }
 
   async listPolicies(filter: { cloud?: Cloud } = {}): Promise<PolicyRecord[]> {
     const w = where([filter.cloud !== undefined && ["cloud = ?", filter.cloud]]);
-    return this.db.prepare(`SELECT name, version, record FROM policies${w.sql} ORDER BY name`).all(...w.params).map((row) => this.policyFrom(row));
+    return this.sql(`SELECT name, version, record FROM policies${w.sql} ORDER BY name`).all(...w.params).map((row) => this.policyFrom(row));
   }
 
   async deletePolicy(name: string, options: WriteOptions = {}): Promise<boolean> {
-    return writeTransaction(this.db, () => {
-      const row = this.db.prepare("SELECT version FROM policies WHERE name = ?").get(name);
+    return this.write(() => {
+      const row = this.sql("SELECT version FROM policies WHERE name = ?").get(name);
       checkVersion(`policy "${name}"`, row === undefined ? undefined : Number(row.version), options.expectedVersion);
-      return Number(this.db.prepare("DELETE FROM policies WHERE name = ?").run(name).changes) > 0;
+      return Number(this.sql("DELETE FROM policies WHERE name = ?").run(name).changes) > 0;
     });
   }
 
   async createGrant(grant: Grant): Promise<Grant> {
     const stored = parseGrant({ ...grant, version: 1 });
-    return writeTransaction(this.db, () => {
-      const inserted = this.db
-        .prepare(
+    return this.write(() => {
+      const inserted = this.sql(
           `INSERT INTO grants (id, version, state, policy, cloud, created_at, due_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO NOTHING`,
         )
         .run(stored.id, stored.version, stored.state, stored.policy, stored.cloud, epochMs(stored.createdAt), restoreDueAt(stored) ?? null, JSON.stringify(stored));
       if (Number(inserted.changes) === 0) throw new JitError("Conflict", `grant ${stored.id} already exists`, { field: "id" });
-      const addVm = this.db.prepare("INSERT INTO grant_vms (vm_key, grant_id) VALUES (?, ?)");
+      const addVm = this.sql("INSERT INTO grant_vms (vm_key, grant_id) VALUES (?, ?)");
       for (const key of vmKeys(stored)) addVm.run(key, stored.id);
       return stored;
     });
   }
 
   async getGrant(id: string): Promise<Grant | undefined> {
-    const row = this.db.prepare("SELECT id, version, record FROM grants WHERE id = ?").get(id);
+    const row = this.sql("SELECT id, version, record FROM grants WHERE id = ?").get(id);
     return row === undefined ? undefined : this.grantFrom(row);
   }
 
   async updateGrant(id: string, expectedVersion: number, next: Grant): Promise<Grant> {
     const stored = parseGrant({ ...next, version: expectedVersion + 1 });
     if (stored.id !== id) throw new JitError("InvalidInput", `the grant passed is ${stored.id}, not ${id}`, { field: "id" });
-    return writeTransaction(this.db, () => {
-      const row = this.db.prepare("SELECT version, policy, cloud, created_at FROM grants WHERE id = ?").get(id);
+    return this.write(() => {
+      const row = this.sql("SELECT version, policy, cloud, created_at FROM grants WHERE id = ?").get(id);
       if (row === undefined) throw new JitError("NotFound", `grant ${id} does not exist`, { field: "id" });
       checkVersion(`grant ${id}`, Number(row.version), expectedVersion);
-      const vms = this.db.prepare("SELECT vm_key FROM grant_vms WHERE grant_id = ?").all(id).map((r) => String(r.vm_key)).sort();
+      const vms = this.sql(GRANT_VMS_SQL).all(id).map((r) => String(r.vm_key)).sort();
       const same =
         row.policy === stored.policy &&
         row.cloud === stored.cloud &&
@@ -149,8 +217,7 @@ export class SqliteLedger implements Ledger {
         JSON.stringify(vms) === JSON.stringify(vmKeys(stored));
       if (!same) throw new JitError("InvalidInput", `grant ${id}: its policy, cloud, VMs and creation time never change`, { field: "policy" });
       // The version predicate repeats the check above as the write itself: compare-and-swap.
-      const updated = this.db
-        .prepare("UPDATE grants SET version = ?, state = ?, due_at = ?, record = ? WHERE id = ? AND version = ?")
+      const updated = this.sql("UPDATE grants SET version = ?, state = ?, due_at = ?, record = ? WHERE id = ? AND version = ?")
         .run(stored.version, stored.state, restoreDueAt(stored) ?? null, JSON.stringify(stored), id, expectedVersion);
       if (Number(updated.changes) !== 1) throw new JitError("VersionConflict", `grant ${id} changed while it was being updated`, { field: "version" });
       return stored;
@@ -165,29 +232,27 @@ export class SqliteLedger implements Ledger {
       filter.cloud !== undefined && ["cloud = ?", filter.cloud],
       filter.vm !== undefined && ["id IN (SELECT grant_id FROM grant_vms WHERE vm_key = ?)", vmKey(parseVmId(filter.vm, "vm"))],
     ]);
-    return this.db
-      .prepare(`SELECT id, version, record FROM grants${w.sql} ORDER BY created_at DESC, id LIMIT ?`)
+    return this.sql(`SELECT id, version, record FROM grants${w.sql} ORDER BY created_at DESC, id LIMIT ?`)
       .all(...w.params, limitOf(filter.limit))
       .map((row) => this.grantFrom(row));
   }
 
   async dueForRestore(now: Date | number, limit?: number): Promise<Grant[]> {
-    return this.db
-      .prepare(DUE_FOR_RESTORE_SQL)
+    return this.sql(DUE_FOR_RESTORE_SQL)
       .all(epochMs(now), limitOf(limit))
       .map((row) => this.grantFrom(row));
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const row = this.db.prepare("SELECT MIN(due_at) AS due FROM grants WHERE due_at IS NOT NULL").get() as { due: number | null } | undefined;
+    const row = this.sql("SELECT MIN(due_at) AS due FROM grants WHERE due_at IS NOT NULL").get() as { due: number | null } | undefined;
     return row?.due ?? undefined;
   }
 
   async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
     const event = parseAuditEvent(input);
     // The write lock orders appends, so that each entry chains to the one before it.
-    writeTransaction(this.db, () => {
-      const last = this.db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").get();
+    await this.write(() => {
+      const last = this.sql("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").get();
       this.insertAudit(chainAudit(last === undefined ? undefined : { seq: Number(last.seq), hash: String(last.hash) }, event));
     });
     return event;
@@ -195,16 +260,15 @@ export class SqliteLedger implements Ledger {
 
   async importAudit(record: AuditRecord): Promise<void> {
     const entry = parseOrThrow(AuditRecord, record, "audit entry");
-    writeTransaction(this.db, () => {
-      if (this.db.prepare("SELECT 1 FROM audit WHERE seq = ?").get(entry.seq)) throw new JitError("Conflict", `audit entry ${entry.seq} already exists`, { field: "seq" });
+    await this.write(() => {
+      if (this.sql("SELECT 1 FROM audit WHERE seq = ?").get(entry.seq)) throw new JitError("Conflict", `audit entry ${entry.seq} already exists`, { field: "seq" });
       this.insertAudit(entry);
     });
   }
 
   private insertAudit(entry: AuditRecord): void {
     const { event } = entry;
-    const inserted = this.db
-      .prepare(
+    const inserted = this.sql(
         `INSERT INTO audit (seq, id, time, action, actor, outcome, policy, grant_id, vm_key, record, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       )
@@ -226,8 +290,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async readAuditLog(): Promise<StoredAudit[]> {
-    return this.db
-      .prepare("SELECT seq, prev, hash, record FROM audit ORDER BY seq")
+    return this.sql("SELECT seq, prev, hash, record FROM audit ORDER BY seq")
       .all()
       .map((row) => {
         let event: unknown = row.record;
@@ -252,8 +315,7 @@ export class SqliteLedger implements Ledger {
       filter.since !== undefined && ["time >= ?", epochMs(filter.since)],
       filter.until !== undefined && ["time <= ?", epochMs(filter.until)],
     ]);
-    return this.db
-      .prepare(`SELECT id, record FROM audit${w.sql} ORDER BY time DESC, seq DESC LIMIT ?`)
+    return this.sql(`SELECT id, record FROM audit${w.sql} ORDER BY time DESC, seq DESC LIMIT ?`)
       .all(...w.params, limitOf(filter.limit))
       .map((row) => {
         const key = String(row.id);
@@ -266,14 +328,15 @@ export class SqliteLedger implements Ledger {
   async enqueueNotification(input: NotificationEvent): Promise<OutboxEntry> {
     const event = parseNotification(input);
     const entry: OutboxEntry = { key: outboxKey(event), version: 1, event, deliveries: {} };
-    const inserted = this.db.prepare("INSERT INTO outbox (key, version, record) VALUES (?, 1, ?) ON CONFLICT (key) DO NOTHING").run(entry.key, JSON.stringify(entry));
-    if (Number(inserted.changes) === 0) throw new JitError("Conflict", `outbox entry ${entry.key} already exists`, { field: "key" });
-    return entry;
+    return this.write(() => {
+      const inserted = this.sql("INSERT INTO outbox (key, version, record) VALUES (?, 1, ?) ON CONFLICT (key) DO NOTHING").run(entry.key, JSON.stringify(entry));
+      if (Number(inserted.changes) === 0) throw new JitError("Conflict", `outbox entry ${entry.key} already exists`, { field: "key" });
+      return entry;
+    });
   }
 
   async listOutbox(limit?: number): Promise<OutboxEntry[]> {
-    return this.db
-      .prepare("SELECT key, version, record FROM outbox ORDER BY key LIMIT ?")
+    return this.sql("SELECT key, version, record FROM outbox ORDER BY key LIMIT ?")
       .all(limitOf(limit))
       .map((row) => {
         const key = String(row.key);
@@ -288,22 +351,24 @@ export class SqliteLedger implements Ledger {
 
   async updateOutbox(key: string, expectedVersion: number, next: OutboxEntry): Promise<OutboxEntry> {
     const stored = nextOutbox(key, expectedVersion, next);
-    return writeTransaction(this.db, () => {
-      const row = this.db.prepare("SELECT version FROM outbox WHERE key = ?").get(key);
+    return this.write(() => {
+      const row = this.sql("SELECT version FROM outbox WHERE key = ?").get(key);
       if (row === undefined) throw new JitError("NotFound", `outbox entry ${key} does not exist`, { field: "key" });
       checkVersion(`outbox entry ${key}`, Number(row.version), expectedVersion);
-      this.db.prepare("UPDATE outbox SET version = ?, record = ? WHERE key = ? AND version = ?").run(stored.version, JSON.stringify(stored), key, expectedVersion);
+      this.sql("UPDATE outbox SET version = ?, record = ? WHERE key = ? AND version = ?").run(stored.version, JSON.stringify(stored), key, expectedVersion);
       return stored;
     });
   }
 
   async deleteOutbox(key: string, expectedVersion: number): Promise<boolean> {
-    return Number(this.db.prepare("DELETE FROM outbox WHERE key = ? AND version = ?").run(key, expectedVersion).changes) === 1;
+    return this.write(() => Number(this.sql("DELETE FROM outbox WHERE key = ? AND version = ?").run(key, expectedVersion).changes) === 1);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Writes already made are committed, not dropped.
+    this.commitQueued();
     this.db.close();
   }
 

@@ -54,6 +54,8 @@ export class StoreLedger implements Ledger {
   private readonly known = new Map<string, KnownGrant>();
   /** The audit entry this ledger last appended or read as the head: the next append tries the position after it first. */
   private auditHead: AuditRecord | undefined;
+  /** The last append this ledger started: the next one waits for it. */
+  private appending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: ItemStore,
@@ -164,9 +166,9 @@ export class StoreLedger implements Ledger {
   async dueForRestore(now: Date | number, limit?: number): Promise<Grant[]> {
     const at = epochMs(now);
     const due = await this.store.due(at, checkLimit(limit) ?? Number.MAX_SAFE_INTEGER);
-    const grants = await Promise.all(due.map((d) => this.getGrant(d.key)));
+    const grants = due.map((item) => this.remember(this.grantFrom(item)));
     // The record is the truth: an index entry may trail a grant that was just updated.
-    return grants.filter((g): g is Grant => g !== undefined && (restoreDueAt(g) ?? Infinity) <= at).sort((a, b) => (restoreDueAt(a) ?? 0) - (restoreDueAt(b) ?? 0));
+    return grants.filter((g) => (restoreDueAt(g) ?? Infinity) <= at).sort((a, b) => (restoreDueAt(a) ?? 0) - (restoreDueAt(b) ?? 0));
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -176,6 +178,14 @@ export class StoreLedger implements Ledger {
 
   async appendAudit(input: AuditEvent | AuditEventInput): Promise<AuditEvent> {
     const event = parseAuditEvent(input);
+    // This process's appends take turns: each chains to the entry the one before it wrote, instead
+    // of all racing for the same position and re-reading the head.
+    const appended = this.appending.then(() => this.append(event));
+    this.appending = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async append(event: AuditEvent): Promise<AuditEvent> {
     // The head this ledger knows first: when it is the only writer, the append needs no read.
     let last = this.auditHead;
     let known = last !== undefined;
@@ -187,6 +197,12 @@ export class StoreLedger implements Ledger {
       const entry = chainAudit(last, event);
       if (await this.store.put("audit", auditKey(entry.seq), JSON.stringify(entry), 0)) {
         this.auditHead = entry;
+        return event;
+      }
+      // A write whose answer was lost and was sent again finds its own entry there: it is appended, once.
+      const there = await this.store.get("audit", auditKey(entry.seq));
+      if (there !== undefined && this.auditFrom(there).event.id === event.id) {
+        this.auditHead = this.auditFrom(there);
         return event;
       }
       // Another writer took this position: read the head again, and back off a little, at random, so racers spread out.

@@ -14,14 +14,22 @@ export interface StoredItem {
   body: string;
 }
 
-export interface DueItem {
-  key: string;
+/** A due grant as the store holds it: read with its body and version, so that a sweep reads each grant once. */
+export interface DueItem extends StoredItem {
   dueAt: number;
+}
+
+/** Requests a store has sent, reads and writes apart (a due-index query counts as one read per page). */
+export interface RequestCounts {
+  reads: number;
+  writes: number;
 }
 
 export interface ItemStore {
   /** The store as people may see it: its URL with every secret removed. */
   readonly description: string;
+  /** What this store has sent so far: what a ledger operation costs, for benchmarks. */
+  readonly requests: RequestCounts;
   /** Creates the tables and indexes if they are missing, and records the schema version; idempotent. */
   init(): Promise<void>;
   /** Fails with `Unavailable` unless `init` has run (a read must not create anything). */
@@ -37,7 +45,10 @@ export interface ItemStore {
   delete(kind: ItemKind, key: string, expected: number): Promise<boolean>;
   /** Items of a kind in ascending key order, at most `limit`. */
   list(kind: ItemKind, limit?: number): Promise<StoredItem[]>;
-  /** Grants whose due time is at most `now`, soonest first, at most `limit`: read from the index, never a scan. */
+  /**
+   * Grants whose due time is at most `now`, soonest first, at most `limit`, with their bodies and
+   * versions (a read as fresh as `get`): found by the index, never a scan.
+   */
   due(now: number, limit: number): Promise<DueItem[]>;
   close(): Promise<void>;
 }
@@ -73,7 +84,7 @@ export function auditSeq(key: string): number {
 }
 
 /** Merges per-shard due lists (each soonest first) into one, soonest first, at most `limit`. */
-export function mergeDue(lists: DueItem[][], limit: number): DueItem[] {
+export function mergeDue<T extends { key: string; dueAt: number }>(lists: T[][], limit: number): T[] {
   return lists
     .flat()
     .sort((a, b) => a.dueAt - b.dueAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
