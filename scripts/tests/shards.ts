@@ -9,10 +9,10 @@
 //   the working directory, Pulumi's runtime mocks, a global clock, process handlers), or that needs
 //   the whole machine for itself.
 // - every other `*.test.ts` (unit tests beside the code in provider/src, end-to-end tests under
-//   test/) is loaded into a shard. Such a file may change process-wide state only inside one test
-//   and must restore it before the test ends (tests in a process run one at a time); its top-level
-//   `before`/`after` hooks apply to its own tests only, since each file is loaded inside a suite
-//   named after it.
+//   test/) is loaded into a shard. Tests in a process run one at a time, so such a file may change
+//   process-wide state within one test, or in its top-level `before`, if it restores it before the
+//   test ends, or in its `after` (test/support/env.ts). Its top-level hooks apply to its own tests
+//   only, since each file is loaded inside a suite named after it.
 //
 // A shard is a file in this directory named `<n>.ts` containing `runShard(__filename)`: the shards
 // are numbered 1..N, and adding one is copying one. Files are spread over the shards by the seconds
