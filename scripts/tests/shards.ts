@@ -5,14 +5,14 @@
 //
 // Which files share a process is decided by their name:
 // - `*.isolated.test.ts` (under test/) gets a process of its own, as a plain `node --test` file: one
-//   that changes process-wide state for all its tests (environment variables it does not restore,
-//   the working directory, Pulumi's runtime mocks, a global clock, process handlers), or that needs
-//   the whole machine for itself.
+//   that changes process-wide state and leaves it changed, or that needs the machine to itself (the
+//   ledger's contention tests start and kill worker processes against a time budget).
 // - every other `*.test.ts` (unit tests beside the code in provider/src, end-to-end tests under
 //   test/) is loaded into a shard. Tests in a process run one at a time, so such a file may change
-//   process-wide state within one test, or in its top-level `before`, if it restores it before the
-//   test ends, or in its `after` (test/support/env.ts). Its top-level hooks apply to its own tests
-//   only, since each file is loaded inside a suite named after it.
+//   process-wide state (environment variables, the working directory, Pulumi's runtime mocks, a
+//   mocked clock) if it puts it back: a test before it ends, a top-level `before` in the matching
+//   `after` (setEnv in test/support/env.ts). Its top-level hooks apply to its own tests only: each
+//   file is loaded inside a suite named after it.
 //
 // A shard is a file in this directory named `<n>.ts` containing `runShard(__filename)`: the shards
 // are numbered 1..N, and adding one is copying one. Files are spread over the shards by the seconds
