@@ -7,6 +7,7 @@ import { createDriver } from "../../provider/src/clouds";
 import type { AwsEmulator } from "../../provider/src/emulator/aws";
 import { JitError, parsePolicy } from "../../provider/src/model";
 import * as runtime from "../../provider/src/pulumi/runtime";
+import { setEnv } from "../support/env";
 import { fingerprint, reachable, withAws } from "./support";
 
 /**
@@ -17,10 +18,7 @@ import { fingerprint, reachable, withAws } from "./support";
 const KEYS = ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_EC2_METADATA_DISABLED", "JIT_LEDGER"];
 
 async function withEnv<T>(emu: AwsEmulator, vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
   const dir = mkdtempSync(join(tmpdir(), "jit-env-"));
-  const set = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
-  for (const k of KEYS) set(k, undefined);
   const base = {
     AWS_ACCESS_KEY_ID: emu.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: emu.credentials.secretAccessKey,
@@ -30,11 +28,12 @@ async function withEnv<T>(emu: AwsEmulator, vars: Record<string, string | undefi
     AWS_EC2_METADATA_DISABLED: "true",
     JIT_LEDGER: join(dir, "ledger.db"),
   };
-  for (const [k, v] of Object.entries({ ...base, ...vars })) set(k, typeof v === "string" ? v.replace("$DIR", dir) : v);
+  const cleared = Object.fromEntries(KEYS.map((k) => [k, undefined]));
+  const restore = setEnv(Object.fromEntries(Object.entries({ ...cleared, ...base, ...vars }).map(([k, v]) => [k, v?.replace("$DIR", dir)])));
   try {
     return await body();
   } finally {
-    for (const k of KEYS) set(k, saved[k]);
+    restore();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ import { AzureEmulator, TypicalVm, startAzureEmulator } from "../../provider/src
 import { openLedger } from "../../provider/src/ledger";
 import type { PolicyResourceInputs } from "../../provider/src/pulumi/inputs";
 import { PolicyResourceOutputs, check, create, diff, read, remove, update } from "../../provider/src/pulumi/runtime";
+import { setEnv } from "../support/env";
 import { throughWire } from "../support/pulumi";
 import { nsgIdsOf, reaches, snapshot } from "./support";
 
@@ -21,7 +22,7 @@ describe("azure.JitPolicy through the Pulumi runtime, against the local ARM endp
   let vm: TypicalVm;
   let dir: string;
   let original: ReturnType<typeof snapshot>;
-  const saved = { ...process.env };
+  let restoreEnv = () => {};
   const wire = <T>(value: T, label: string): T => throughWire(value as never, label) as T;
 
   before(async () => {
@@ -31,10 +32,10 @@ describe("azure.JitPolicy through the Pulumi runtime, against the local ARM endp
     emu.seed.rule("app", "web1-nsg", { name: "https-in", priority: 500, direction: "Inbound", access: "Allow", protocol: "Tcp", destinationPortRange: "443" });
     original = snapshot(emu, nsgIdsOf(vm));
     dir = mkdtempSync(join(tmpdir(), "jit-pulumi-"));
-    Object.assign(process.env, emu.env(), { JIT_LEDGER: join(dir, "ledger.db") });
+    restoreEnv = setEnv({ ...emu.env(), JIT_LEDGER: join(dir, "ledger.db") });
   });
   after(async () => {
-    process.env = saved;
+    restoreEnv();
     await emu.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -12,6 +12,7 @@ import { openLedger } from "../../provider/src/ledger";
 import { isFinalState } from "../../provider/src/model/grant";
 import { verifyAuditChain } from "../../provider/src/model/audit";
 import { AZURE_VM, NOW } from "../../provider/src/model/testing/fixtures";
+import { bundle } from "../support/bundle";
 import { Backend, startStore } from "../support/servers";
 
 const WORKER = resolve(__dirname, "contention-worker.ts");
@@ -62,6 +63,7 @@ export function contention(backend: Backend): void {
     const server = await startStore(backend);
     Object.assign(process.env, server.env);
     const cloud = await serveCloud();
+    const worker = bundle(WORKER);
     const procs = new Map<string, ChildProcess>();
     const exits = new Map<string, number | null>();
     const logs: string[] = [];
@@ -78,7 +80,7 @@ export function contention(backend: Backend): void {
         "sweeper-b": ["sweeper", "sweeper-b", cloud.url],
       };
       const start = (name: string) => {
-        const child = spawn(process.execPath, ["--conditions=pulumi-jit-source", "--import", "tsx", WORKER, ...args[name]], { env, stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn(process.execPath, [...worker.args, ...args[name]], { env: { ...env, ...worker.env }, stdio: ["ignore", "ignore", "pipe"] });
         child.stderr?.on("data", (c: Buffer) => logs.push(c.toString()));
         exits.delete(name);
         child.once("exit", (code) => exits.set(name, code));
@@ -133,6 +135,7 @@ export function contention(backend: Backend): void {
     } finally {
       for (const child of procs.values()) if (child.exitCode === null) child.kill("SIGKILL");
       cloud.close();
+      worker.remove();
       await server.stop();
     }
   });

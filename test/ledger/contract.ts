@@ -12,6 +12,7 @@ import { Grant, newGrantId, transition } from "../../provider/src/model/grant";
 import { newNotification } from "../../provider/src/model/notification";
 import { assertRejectsJitError } from "../../provider/src/model/testing/assert";
 import { AWS_INSTANCE, NOW, awsPolicy, azurePolicy, azurePolicyInput, azureVmId, sampleGrant } from "../../provider/src/model/testing/fixtures";
+import { setEnv } from "../support/env";
 import { Backend, StoreServer, startStore } from "../support/servers";
 import { tamper } from "./tamper";
 
@@ -30,11 +31,13 @@ export function ledgerContract(backend: Backend): void {
     return { ledger, url };
   };
 
+  let restoreEnv = () => {};
   before(async () => {
     server = await startStore(backend);
-    Object.assign(process.env, server.env);
+    restoreEnv = setEnv(server.env);
   });
   after(async () => {
+    restoreEnv();
     for (const l of ledgers) await l.close();
     await server?.stop();
   });

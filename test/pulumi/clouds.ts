@@ -7,6 +7,7 @@ import type { FaultInjector } from "../../provider/src/emulator/common/faults";
 import { fingerprint, reachable } from "../aws/support";
 import { startAzureEmulator } from "../../provider/src/emulator/azure";
 import { nsgIdsOf, reaches, snapshot } from "../azure/support";
+import { setEnv } from "../support/env";
 
 /**
  * One cloud as the JitPolicy engine-path tests need it: a local endpoint with a VM whose port 22 is
@@ -86,14 +87,10 @@ export async function azureUnderTest(): Promise<CloudUnderTest> {
 
 /** Sets `env` in this process for the duration of `body` (in-process layers read it directly). */
 export async function withEnv<T>(env: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
+  const restore = setEnv(env);
   try {
     return await body();
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restore();
   }
 }

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { aws, azure } from "../../provider/src";
 import { JitError } from "../../provider/src/model";
+import { setEnv } from "../support/env";
 import { RegisteredResource, runMockProgram } from "../support/pulumi";
 import { consumerProject } from "../support/pulumi/consumer";
 import { CloudUnderTest, awsUnderTest } from "./clouds";
@@ -83,21 +84,13 @@ after(async () => {
 
 /** Runs `body` with the emulator's environment minus any region, as on a machine where only `pulumi config set aws:region` was done. */
 async function withoutRegionEnv<T>(extra: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const keys = [...Object.keys(under.env), "AWS_REGION", "AWS_DEFAULT_REGION"];
-  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(under.env)) process.env[k] = v;
-  delete process.env.AWS_REGION;
-  delete process.env.AWS_DEFAULT_REGION;
-  Object.assign(process.env, extra);
+  const restoreEnv = setEnv({ ...under.env, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined, ...extra });
   process.chdir(consumer.dir);
   try {
     return await body();
   } finally {
     process.chdir(repoCwd);
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
   }
 }
 

@@ -14,6 +14,7 @@ import { endBrokerGrants } from "../../provider/src/pulumi/broker-grants";
 import { brokerFunctionPolicy } from "../../provider/src/serverless/aws/policy";
 import type { HttpEvent } from "../../provider/src/serverless/aws/http";
 import { reachable } from "../aws/support";
+import { setEnv } from "../support/env";
 import { startDynalite } from "../support/servers";
 import { buildIntoTemp, loadPackage } from "./support";
 
@@ -66,12 +67,14 @@ test("AWS package: an IAM-authenticated HTTP event grants and schedules its expi
   emu.seed.principal({ name: "jit-broker", type: "role", policies: [{ name: "broker", document: JSON.stringify(policy) }] });
   emu.seed.principal({ ...SSO_ROLE, policies: [] });
 
-  Object.assign(process.env, dynamo.env, emu.env("jit-broker"), {
+  t.after(setEnv({
+    ...dynamo.env,
+    ...emu.env("jit-broker"),
     JIT_LEDGER: dynamo.url,
     JIT_EXPIRY_TARGET_ARN: EXPIRE_ARN,
     JIT_EXPIRY_ROLE_ARN: SCHEDULER_ROLE,
     JIT_EXPIRY_GROUP: "jit",
-  });
+  }));
   const ledger = await openLedger(dynamo.url, { init: true });
   t.after(() => ledger.close());
   const admin = createAwsDriver({ ...emu.clientConfig, maxAttempts: 1, backoffMs: 2 });

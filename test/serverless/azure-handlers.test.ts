@@ -13,6 +13,7 @@ import { openLedger } from "../../provider/src/ledger";
 import type { Grant } from "../../provider/src/model";
 import { azureActions } from "../../provider/src/roles";
 import { deployPolicy, reaches } from "../azure/support";
+import { setEnv } from "../support/env";
 import { startAzurite } from "../support/servers";
 import { buildIntoTemp, loadPackage, startClockedAzuriteQueue } from "./support";
 
@@ -46,7 +47,8 @@ test("Azure package: a token-authenticated HTTP request grants and enqueues its 
   emu.seed.principal("jit-broker", { actions: azureActions("broker") });
   emu.seed.principal("ana", { actions: azureActions("request") });
   const connection = `${tables.env.AZURE_STORAGE_CONNECTION_STRING}QueueEndpoint=${queues.endpoint};`;
-  Object.assign(process.env, emu.env("jit-broker"), {
+  t.after(setEnv({
+    ...emu.env("jit-broker"),
     // A token that outlives the test's virtual hours.
     JIT_AZURE_TOKEN: emu.identity.token("jit-broker", { exp: Math.floor(START / 1000) + 3 * 86400 }),
     AZURE_STORAGE_CONNECTION_STRING: connection,
@@ -57,7 +59,7 @@ test("Azure package: a token-authenticated HTTP request grants and enqueues its 
     JIT_AZURE_AUTHORITY: emu.identity.authorityHost,
     JIT_AZURE_AUDIENCES: emu.identity.audience,
     JIT_CA_FILE: emu.env().JIT_AZURE_CA_FILE,
-  });
+  }));
   const queue = new QueueClient(connection, "jit-expiry");
   await queue.create();
   const ledger = await openLedger(tables.url, { init: true });

@@ -1,0 +1,3 @@
+import { runShard } from "./shards";
+
+runShard(__filename);
