@@ -243,7 +243,11 @@ function describeGrant(grant: Grant): string {
   return `${ports.join(", ")} for grant ${grant.id} until ${grant.endTimeUtc}`;
 }
 
-/** Puts back whatever a failed apply changed; if even that fails, the grant stays due for `sweep`. */
+/**
+ * Puts back whatever a failed apply changed; if even that fails, the grant stays due for `sweep`.
+ * The apply's own failure is audited as `grant.apply`: the grant's end (`grant.fail`) is audited
+ * once, by whoever ends it.
+ */
 async function undoFailedApply(ctx: AccessContext, driver: CloudDriver, journal: LedgerJournal, cause: unknown): Promise<void> {
   const message = cause instanceof Error ? cause.message : String(cause);
   try {
@@ -254,7 +258,7 @@ async function undoFailedApply(ctx: AccessContext, driver: CloudDriver, journal:
   await ctx.ledger.appendAudit(
     newAuditEvent({
       actor: journal.grant.requester,
-      action: "grant.fail",
+      action: "grant.apply",
       target: { policy: journal.grant.policy, grant: journal.grant.id },
       outcome: "failed",
       ...(cause instanceof JitError ? { code: cause.code } : {}),
