@@ -3,6 +3,10 @@
 // (dist/cli/commander.js) as CommonJS, so that `jit` never starts Node's ESM loader. Commander
 // needs child_process only to run external subcommands, which `jit` has none of: the bundle loads
 // it on first use rather than pay for it (and the net and dgram modules it pulls in) on every start.
+// Then the CLI's own modules (dist/cli: the parser, every command's definition) are bundled into
+// dist/cli/main.js, so that `jit --help` reads and compiles one file instead of some twenty-five;
+// everything outside dist/cli (the use cases, the ledger, the cloud adapters, which the commands load
+// only when they run) stays a require of the compiled file beside it.
 // `node scripts/build.js [--outDir <dir>]`; the startup benchmark builds a package this way.
 "use strict";
 const { execFileSync } = require("node:child_process");
@@ -13,7 +17,10 @@ const at = process.argv.indexOf("--outDir");
 const outDir = at === -1 ? path.join(ROOT, "dist") : path.resolve(process.argv[at + 1]);
 
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", outDir], { cwd: ROOT, stdio: "inherit" });
-require("esbuild")
+const esbuild = require("esbuild");
+const cli = path.join(outDir, "cli");
+
+esbuild
   .build({
   entryPoints: [path.join(ROOT, "provider", "src", "cli", "commander.ts")],
   outfile: path.join(outDir, "cli", "commander.js"),
@@ -36,4 +43,28 @@ require("esbuild")
     },
   ],
   })
+  .then(() =>
+    esbuild.build({
+      entryPoints: [path.join(cli, "main.js")],
+      outfile: path.join(cli, "main.js"),
+      allowOverwrite: true,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node22",
+      logLevel: "warning",
+      plugins: [
+        {
+          name: "cli-only",
+          setup(build) {
+            build.onResolve({ filter: /^\./ }, (args) => {
+              const target = path.resolve(args.resolveDir, args.path);
+              const inCli = target.startsWith(cli + path.sep) && target !== path.join(cli, "commander");
+              return inCli ? undefined : { path: `./${path.relative(cli, target).split(path.sep).join("/")}`, external: true };
+            });
+          },
+        },
+      ],
+    }),
+  )
   .catch(() => process.exit(1));
