@@ -98,7 +98,10 @@ export function ledgerContract(backend: Backend): void {
       ledger.updateGrant(grants[0].id, 1, transition(grants[0], "restoring", "Expired")),
     ]);
     const codes = claims.map((c) => (c.status === "fulfilled" ? "ok" : (c.reason as { code?: string }).code));
-    assert.deepEqual(codes, [...grants.map((_, i) => (i % 3 === 2 ? "VersionConflict" : "ok")), "VersionConflict"]);
+    // The two claims on the first grant race (a store with a connection pool may land either first): one wins.
+    const [first, ...rest] = codes.slice(0, grants.length);
+    assert.deepEqual(rest, grants.slice(1).map((_, i) => (i % 3 === 1 ? "VersionConflict" : "ok")));
+    assert.deepEqual([first, codes[grants.length]].sort(), ["VersionConflict", "ok"]);
     const stored = await Promise.all(grants.map((g) => ledger.getGrant(g.id)));
     assert.deepEqual(
       stored.map((g) => `${g?.state}@${g?.version}`),
