@@ -19,52 +19,31 @@ const outDir = at === -1 ? path.join(ROOT, "dist") : path.resolve(process.argv[a
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", outDir], { cwd: ROOT, stdio: "inherit" });
 const esbuild = require("esbuild");
 const cli = path.join(outDir, "cli");
+/** One CommonJS file for Node 22 from `entry`, with `plugin` deciding what stays outside it. */
+const bundle = (entry, outfile, plugin) =>
+  esbuild.build({ entryPoints: [entry], outfile, allowOverwrite: true, bundle: true, platform: "node", format: "cjs", target: "node22", logLevel: "warning", plugins: [plugin] });
 
-esbuild
-  .build({
-  entryPoints: [path.join(ROOT, "provider", "src", "cli", "commander.ts")],
-  outfile: path.join(outDir, "cli", "commander.js"),
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node22",
-  logLevel: "warning",
-  plugins: [
-    {
-      name: "lazy-child-process",
-      setup(build) {
-        // Commander's import resolves to the proxy; the proxy's own require to Node's module.
-        build.onResolve({ filter: /^node:child_process$/ }, (args) => (args.namespace === "lazy" ? { path: args.path, external: true } : { path: "child_process", namespace: "lazy" }));
-        build.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
-          contents: 'module.exports = new Proxy({}, { get: (_, name) => require("node:child_process")[name] });',
-          loader: "js",
-        }));
-      },
-    },
-  ],
-  })
+bundle(path.join(ROOT, "provider", "src", "cli", "commander.ts"), path.join(cli, "commander.js"), {
+  name: "lazy-child-process",
+  setup(build) {
+    // Commander's import resolves to the proxy; the proxy's own require to Node's module.
+    build.onResolve({ filter: /^node:child_process$/ }, (args) => (args.namespace === "lazy" ? { path: args.path, external: true } : { path: "child_process", namespace: "lazy" }));
+    build.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
+      contents: 'module.exports = new Proxy({}, { get: (_, name) => require("node:child_process")[name] });',
+      loader: "js",
+    }));
+  },
+})
   .then(() =>
-    esbuild.build({
-      entryPoints: [path.join(cli, "main.js")],
-      outfile: path.join(cli, "main.js"),
-      allowOverwrite: true,
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      target: "node22",
-      logLevel: "warning",
-      plugins: [
-        {
-          name: "cli-only",
-          setup(build) {
-            build.onResolve({ filter: /^\./ }, (args) => {
-              const target = path.resolve(args.resolveDir, args.path);
-              const inCli = target.startsWith(cli + path.sep) && target !== path.join(cli, "commander");
-              return inCli ? undefined : { path: `./${path.relative(cli, target).split(path.sep).join("/")}`, external: true };
-            });
-          },
-        },
-      ],
+    bundle(path.join(cli, "main.js"), path.join(cli, "main.js"), {
+      name: "cli-only",
+      setup(build) {
+        build.onResolve({ filter: /^\./ }, (args) => {
+          const target = path.resolve(args.resolveDir, args.path);
+          const inCli = target.startsWith(cli + path.sep) && target !== path.join(cli, "commander");
+          return inCli ? undefined : { path: `./${path.relative(cli, target).split(path.sep).join("/")}`, external: true };
+        });
+      },
     }),
   )
   .catch(() => process.exit(1));
