@@ -23,9 +23,13 @@ if (checkout) {
 }
 const cli = checkout ? source : path.join(__dirname, "..", "dist", "cli");
 const args = process.argv.slice(2);
+const help = path.join(cli, "help.txt");
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   // The version alone needs no command-line parser: scripts that ask for it on every run get it at once.
   process.stdout.write(`${require(path.join(cli, "version")).packageVersion()}\n`);
+} else if (args.length === 1 && (args[0] === "--help" || args[0] === "-h") && fs.existsSync(help)) {
+  // Nor does the help: the package build wrote it down (a checkout has no help.txt, and builds it).
+  process.stdout.write(fs.readFileSync(help, "utf8"));
 } else {
   require(path.join(cli, "main")).main();
 }

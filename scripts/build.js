@@ -6,7 +6,10 @@
 // Then the CLI's own modules (dist/cli: the parser, every command's definition) are bundled into
 // dist/cli/main.js, so that `jit --help` reads and compiles one file instead of some twenty-five;
 // everything outside dist/cli (the use cases, the ledger, the cloud adapters, which the commands load
-// only when they run) stays a require of the compiled file beside it.
+// only when they run) stays a require of the compiled file beside it. Last, what `jit --help` lists
+// is read off the built program into dist/cli/commands.json: a run then lists the commands from it
+// and defines only the one it runs (cli/program.ts); and `jit --help` itself, which is the same text
+// on every run, into dist/cli/help.txt, which bin/jit.js prints without building the program.
 // `node scripts/build.js [--outDir <dir>]`; the startup benchmark builds a package this way.
 "use strict";
 const { execFileSync } = require("node:child_process");
@@ -46,4 +49,13 @@ bundle(path.join(ROOT, "provider", "src", "cli", "commander.ts"), path.join(cli,
       },
     }),
   )
-  .catch(() => process.exit(1));
+  .then(() => {
+    const { commandListing, rootHelp } = require(path.join(cli, "main.js"));
+    const fs = require("node:fs");
+    fs.writeFileSync(path.join(cli, "commands.json"), `${JSON.stringify(commandListing(), null, 2)}\n`);
+    fs.writeFileSync(path.join(cli, "help.txt"), rootHelp());
+  })
+  .catch((err) => {
+    if (err?.errors === undefined) console.error(err);
+    process.exit(1);
+  });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { Argument, Command } from "../commander";
 import type { CliContext } from "../context";
+import type { JitCommand } from "../program";
 
 /**
  * `jit completion bash|zsh|fish`: a completion script for the shell, made from the commander
@@ -251,7 +252,8 @@ Or for this shell only: source <(jit completion bash). Policy names and live gra
 from the ledger ($JIT_LEDGER or --ledger) as you complete them.`,
     )
     .action((shell: Shell, _opts: unknown, cmd: Command) => {
-      ctx.output(cmd).print(completionScript(shell, program));
+      // A run defines only the command it runs; the script describes them all.
+      ctx.output(cmd).print(completionScript(shell, (program as JitCommand).defineAll()));
     });
 
   // What the scripts call for values that live in the ledger: one per line. Completing never creates a ledger.

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Command } from "../commander";
 import { modules, type CliContext } from "../context";
@@ -155,6 +154,8 @@ async function revokeOpened(ctx: CliContext, cmd: Command, flags: ConnectFlags, 
  * ignores SIGINT meanwhile instead of dying and leaving the grant behind.
  */
 function runClient(ctx: CliContext, program: string, args: string[]): Promise<number> {
+  // Loaded here, not at the top: child_process pulls in net and streams, a cost every `jit --help` would pay.
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
   const ignore = () => undefined;
   process.on("SIGINT", ignore);
   return new Promise<number>((resolve, reject) => {
