@@ -51,8 +51,14 @@ test("a grant opens the port from the requester's prefix only, in the JIT group;
   withAws({}, async (emu) => {
     const s = await setup(emu);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), false, "closed by the baseline");
+    const mark = emu.calls.mark();
     const grant = await s.ask("203.0.113.7");
     assert.equal(grant.state, "active");
+    assert.deepEqual(
+      emu.calls.list({ since: mark }).map((c) => c.operation).filter((op) => !["GetCallerIdentity", "SimulatePrincipalPolicy"].includes(op)),
+      ["DescribeInstances", "AuthorizeSecurityGroupIngress"],
+      "the permission check's read of the instance (its tags) places the grant too",
+    );
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 22), true);
     for (const other of ["203.0.113.8", "8.8.8.8", "198.51.100.7"]) assert.equal(reachable(emu, s.vm.id, other, 22), false, other);
     assert.equal(reachable(emu, s.vm.id, "203.0.113.7", 3389), false, "only the requested port");

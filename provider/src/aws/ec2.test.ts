@@ -36,3 +36,31 @@ test("describes follow every page and split long filter lists; errors keep the c
     await emu.close();
   }
 });
+
+test("recentInstances serves reads made at most maxAgeMs ago, and reads the rest; an instance not found is read again", async () => {
+  const emu = await startAwsEmulator({ randomSeed: 4 });
+  const clients = new AwsClients({ ...emu.clientConfig, maxAttempts: 1 });
+  try {
+    const ec2 = await clients.ec2(emu.region);
+    const group = emu.seed.securityGroup({ name: "web", ingress: [] }).id;
+    const [a, b] = [emu.seed.instance({ groupIds: [group] }).id, emu.seed.instance({ groupIds: [group] }).id];
+    const missing = "i-0000000000000dead";
+    await ec2.instanceTags([a, missing]);
+
+    let mark = emu.calls.mark();
+    assert.deepEqual((await ec2.recentInstances([a], 60_000)).map((i) => i.instanceId), [a]);
+    emu.calls.expect({ since: mark }, 0, "read by instanceTags a moment ago");
+
+    mark = emu.calls.mark();
+    assert.deepEqual((await ec2.recentInstances([a, b, missing], 60_000)).map((i) => i.instanceId), [a, b]);
+    assert.deepEqual(emu.calls.list({ since: mark }).map((c) => c.operation), ["DescribeInstances"], "b and the missing one read, a not");
+
+    await new Promise((r) => setTimeout(r, 20));
+    mark = emu.calls.mark();
+    await ec2.recentInstances([a], 10);
+    emu.calls.expect({ since: mark }, 1, "older than maxAgeMs: read again");
+  } finally {
+    await clients.destroy();
+    await emu.close();
+  }
+});

@@ -57,6 +57,9 @@ export class Ec2Api {
     private readonly pageSize: number,
   ) {}
 
+  /** Each instance's latest description and when it was asked for (an instance not found has none). */
+  private readonly lastRead = new Map<string, { at: number; instance: { view: InstanceView; tags: Tag[] } }>();
+
   private async call<T>(doing: string, send: (client: EC2Client, sdk: Ec2Sdk) => Promise<T>): Promise<T> {
     try {
       return await send(this.client, this.sdk);
@@ -84,30 +87,53 @@ export class Ec2Api {
     return out;
   }
 
-  instances(instanceIds: readonly string[]): Promise<InstanceView[]> {
-    return this.describe("instance-id", instanceIds, [], async (Filters, NextToken) => {
-      const out = await this.call("DescribeInstances", (c, sdk) =>
-        c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken, MaxResults: this.pageSize })),
-      );
+  /** The instances found, each with its tags; every read is kept (lastRead) for `recentInstances`. */
+  private async describeInstances(instanceIds: readonly string[]): Promise<{ view: InstanceView; tags: Tag[] }[]> {
+    const at = Date.now();
+    const found = await this.describe("instance-id", instanceIds, [], async (Filters, NextToken) => {
+      const out = await this.call("DescribeInstances", (c, sdk) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken, MaxResults: this.pageSize })));
       const items = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({
-        instanceId: i.InstanceId ?? "",
-        state: i.State?.Name ?? "unknown",
-        ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
-        interfaces: [...(i.NetworkInterfaces ?? [])]
-          .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
-          .map((n) => interfaceView(n, i.InstanceId)),
+        view: {
+          instanceId: i.InstanceId ?? "",
+          state: i.State?.Name ?? "unknown",
+          ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
+          interfaces: [...(i.NetworkInterfaces ?? [])]
+            .sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0))
+            .map((n) => interfaceView(n, i.InstanceId)),
+        },
+        tags: i.Tags ?? [],
       }));
       return { items, next: out.NextToken };
     });
+    for (const id of instanceIds) this.lastRead.delete(id);
+    for (const instance of found) this.lastRead.set(instance.view.instanceId, { at, instance });
+    return found;
+  }
+
+  instances(instanceIds: readonly string[]): Promise<InstanceView[]> {
+    return this.describeInstances(instanceIds).then((found) => found.map((i) => i.view));
+  }
+
+  /**
+   * The instances as read at most `maxAgeMs` ago by any read here, reading now only those not read
+   * since. A request reads its instances to check the caller's permissions (their tags) and then to
+   * place its grant (their interfaces and groups): one read serves both. A view a moment old races
+   * other writers no more than a fresh one does, since the placement's writes are refused when a
+   * group it names has gone, and the placement then reads again (with `instances`).
+   */
+  async recentInstances(instanceIds: readonly string[], maxAgeMs: number): Promise<InstanceView[]> {
+    const since = Date.now() - maxAgeMs;
+    const recent = instanceIds.flatMap((id) => {
+      const read = this.lastRead.get(id);
+      return read && read.at >= since ? [read.instance.view] : [];
+    });
+    const unread = instanceIds.filter((id) => !recent.some((v) => v.instanceId === id));
+    return unread.length === 0 ? recent : [...recent, ...(await this.instances(unread))];
   }
 
   /** Each found instance's tags, by instance id (IAM conditions on `aws:ResourceTag/…` read them). */
   async instanceTags(instanceIds: readonly string[]): Promise<Map<string, Tag[]>> {
-    const found = await this.describe("instance-id", instanceIds, [], async (Filters, NextToken) => {
-      const out = await this.call("DescribeInstances", (c, sdk) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken, MaxResults: this.pageSize })));
-      return { items: (out.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: out.NextToken };
-    });
-    return new Map(found.map((i) => [i.InstanceId ?? "", i.Tags ?? []]));
+    return new Map((await this.describeInstances(instanceIds)).map((i) => [i.view.instanceId, i.tags]));
   }
 
   /** Security groups with `name` in `values` (e.g. `group-id`, `tag:pulumi-jit:instance`), and more filters. */

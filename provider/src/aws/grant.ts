@@ -47,6 +47,9 @@ const RACES = ["InvalidPermission.Duplicate", "RulesPerSecurityGroupLimitExceede
 /** A new group could not go on the interfaces, which filled up meanwhile: it was taken away again, so place again. */
 class InterfaceFilled extends Error {}
 
+/** How old a read of the instance a grant's first placement may start from: long enough for the request's own permission check to serve. */
+const RECENT_READ_MS = 2_000;
+
 /** Answers from the JIT group that send the rules to a grant group instead. */
 const JIT_FULL = ["InvalidPermission.Duplicate", "RulesPerSecurityGroupLimitExceeded"];
 
@@ -65,7 +68,7 @@ async function openOnInstance(ctx: AwsContext, grant: Grant, vm: CheckedVm, targ
     instanceId: target.instanceId,
     ports: vm.ports.map((p) => ({ number: p.number, protocol: p.protocol, source: p.sourceAddressPrefix, expiresAt: new Date(p.endTimeUtc) })),
   });
-  let interfaces = await readInstance(ec2, target);
+  let interfaces = await readInstance(ec2, target, RECENT_READ_MS);
   for (const vpcId of new Set(interfaces.map((i) => i.vpcId))) {
     const inVpc = interfaces.filter((i) => i.vpcId === vpcId);
     const jit = jitGroupOn(target.instanceId, inVpc.map((i) => ({ groups: i.groupIds.map((id, n) => ({ id, name: i.groupNames?.[n] })) })));
@@ -121,8 +124,9 @@ async function adoptOwn(ec2: Ec2Api, grant: Grant, groupId: string, pending: Cha
   return applied;
 }
 
-async function readInstance(ec2: Ec2Api, target: InstanceTarget): Promise<InterfaceView[]> {
-  const [instance] = await ec2.instances([target.instanceId]);
+/** The instance's interfaces and their groups: read afresh, or read at most `maxAgeMs` ago (such as by the request's permission check). */
+async function readInstance(ec2: Ec2Api, target: InstanceTarget, maxAgeMs = 0): Promise<InterfaceView[]> {
+  const [instance] = maxAgeMs > 0 ? await ec2.recentInstances([target.instanceId], maxAgeMs) : await ec2.instances([target.instanceId]);
   if (!instance || instance.interfaces.length === 0) {
     throw new JitError("NotFound", `instance ${target.instanceId} ${instance ? `is ${instance.state} and has no network interface` : `was not found in ${target.region}`}`);
   }
