@@ -98,6 +98,20 @@ describe("the NSG writer, against the local ARM endpoint", () => {
     assert.ok(["first", "second"].every((n) => names().some((x) => x.startsWith(`${n}@`))));
   });
 
+  it("does not write on a caller's read made while another write of ours was under way: it reads again, and earns no 412", async () => {
+    const stale = await writer.read(nsgId);
+    await writer.apply(nsgId, putLowestFree(rule("third", 0)));
+    const mark = emu.calls.mark();
+    await writer.apply(nsgId, putLowestFree(rule("fourth", 0)), {}, stale);
+    assert.deepEqual(
+      emu.calls.list({ since: mark, operation: "NetworkSecurityGroups_CreateOrUpdate" }).map((c) => c.status),
+      [200],
+      "the read it was handed predates the other write's completion",
+    );
+    emu.calls.expect({ since: mark, operation: "NetworkSecurityGroups_Get" }, 1);
+    assert.ok(["third", "fourth"].every((n) => names().some((x) => x.startsWith(`${n}@`))));
+  });
+
   it("gives up with Conflict after its retries, and reports other refusals as CloudError with ARM's status and code", async () => {
     emu.faults.inject({ operation: "NetworkSecurityGroups_CreateOrUpdate" }, { kind: "error", status: 409, code: "AnotherOperationInProgress" }, 4);
     await assert.rejects(writer.apply(nsgId, putLowestFree(rule("never", 0))), (e: unknown) => isJitError(e, "Conflict") && /gave up after 4 attempts/.test(String(e)) && /409 AnotherOperationInProgress/.test(String(e)));

@@ -46,6 +46,8 @@ const WAITING = new WeakMap<AzureClients, Map<string, Job[]>>();
 const TAKEN = new WeakMap<NsgSnapshot, number>();
 let clock = 0;
 const taken = (snapshot: NsgSnapshot): NsgSnapshot => (TAKEN.set(snapshot, ++clock), snapshot);
+/** When a write of ours to each NSG (by idKey) last completed, on the same clock: a snapshot taken before then has a stale ETag. */
+const WRITTEN = new Map<string, number>();
 
 /**
  * Applies plans to an NSG in one write of the whole NSG per pass: every rule the plan puts and
@@ -113,7 +115,10 @@ export class NsgWriter {
     const network = await this.clients.network(ref.subscriptionId);
     // Not our own last write: NRP gives the NSG a new ETag when the write's operation completes, so
     // the ETag a PUT answers with is stale by then. The newest read a caller brings, else a read.
-    const known = jobs.map((j) => j.first).filter((s): s is NsgSnapshot => s !== undefined);
+    // A caller's read made while a write of ours was under way (another request's, just before this
+    // turn) is stale too: read again rather than earn a certain 412.
+    const key = idKey(nsgId);
+    const known = jobs.map((j) => j.first).filter((s): s is NsgSnapshot => s !== undefined && (TAKEN.get(s) ?? 0) > (WRITTEN.get(key) ?? 0));
     const newest = known.sort((a, b) => (TAKEN.get(b) ?? 0) - (TAKEN.get(a) ?? 0))[0];
     const start = newest ?? (await this.get(network, ref, nsgId));
     let doing = `writing NSG ${nsgId}`;
@@ -146,6 +151,7 @@ export class NsgWriter {
         doing = `writing ${describeChange(combined)} in NSG ${nsgId}`;
         for (const [i, job] of jobs.entries()) for (const rule of changes[i].put) await job.hooks.beforePut?.(rule);
         const etag = await this.put(network, ref, withChange(current.sdk, combined), current.etag, describeChange(combined));
+        WRITTEN.set(key, ++clock);
         wrote = true;
         for (const [i, job] of jobs.entries()) {
           for (const rule of changes[i].put) await job.hooks.afterPut?.(rule);
