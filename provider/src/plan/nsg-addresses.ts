@@ -161,11 +161,45 @@ function touches(a: Resolved, b: Resolved): boolean {
   return other === undefined || !isHost(other.prefix) || other.publicHost;
 }
 
+/**
+ * A long list of terms (a shared deny rule lists up to a thousand VMs' addresses) split into its
+ * single addresses, as a set, and the rest: a host term covers or touches another host exactly when
+ * it is the same address, so asking about one address is a set lookup plus a scan of the few other
+ * terms, not a scan of the whole list for every VM of the plan. Worked out once per list.
+ */
+interface IndexedTerms {
+  hosts: ReadonlySet<string>;
+  others: readonly AddressTerm[];
+}
+
+const INDEXED_FROM = 16;
+const indexes = new WeakMap<readonly AddressTerm[], IndexedTerms>();
+
+/** The list's index when it is long enough to be worth one and `b` is a single address; undefined otherwise. */
+function indexFor(terms: readonly AddressTerm[], b: AddressTerm): IndexedTerms | undefined {
+  if (terms.length < INDEXED_FROM || b.kind !== "cidr" || !isHost(b.prefix)) return undefined;
+  let index = indexes.get(terms);
+  if (!index) {
+    const hosts = new Set<string>();
+    const others: AddressTerm[] = [];
+    for (const t of terms) {
+      if (t.kind === "cidr" && isHost(t.prefix)) hosts.add(formatPrefix(t.prefix));
+      else others.push(t);
+    }
+    indexes.set(terms, (index = { hosts, others }));
+  }
+  return index;
+}
+
 // Written without intermediate arrays: these run for every rule of every flow evaluated.
 function coveredBy(outer: readonly AddressTerm[], b: AddressTerm, ctx: AddressContext): boolean {
-  if (isListTag(b)) return expand(b, ctx).every((p) => coveredBy(outer, p, ctx));
+  // `*` covers every prefix a tag stands for; said first, since `VirtualNetwork` may stand for
+  // every VM's address (see defaultVirtualNetwork).
+  if (isListTag(b)) return outer.some((o) => o.kind === "any") || expand(b, ctx).every((p) => coveredBy(outer, p, ctx));
   // A group is covered by itself, and (its members being in the virtual network) by whatever covers that.
   if (b.kind === "asg") return outer.some((o) => o.kind === "asg" && o.id === b.id) || (ctx.groups !== undefined && coveredBy(outer, VIRTUAL_NETWORK, ctx));
+  const index = indexFor(outer, b);
+  if (index) return index.hosts.has(formatPrefix((b as CidrTerm).prefix)) || coveredBy(index.others, b, ctx);
   return outer.some((o) => {
     if (o.kind === "asg") return knownHost(b, ctx) && inGroup(o, b, ctx);
     return isListTag(o) ? expand(o, ctx).some((a) => covers(a, b)) : covers(o, b as Resolved);
@@ -191,5 +225,9 @@ export function termsCover(outer: readonly AddressTerm[], inner: readonly Addres
 
 /** Could `a` and `b` share an address? (Answers "yes" when unsure.) */
 export function termsTouch(a: readonly AddressTerm[], b: readonly AddressTerm[], ctx: AddressContext): boolean {
-  return a.some((x) => b.some((y) => touchesTerm(x, y, ctx)));
+  return b.some((y) => {
+    const index = indexFor(a, y);
+    if (index) return index.hosts.has(formatPrefix((y as CidrTerm).prefix)) || index.others.some((x) => touchesTerm(x, y, ctx));
+    return a.some((x) => touchesTerm(x, y, ctx));
+  });
 }

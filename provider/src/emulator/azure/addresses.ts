@@ -25,9 +25,20 @@ function ipv4Block(cidr: string | undefined): Block | undefined {
   return { first: Math.floor(toInt(address.toString()) / size) * size, size };
 }
 
-/** `10.0.0.4` or, for a prefix assignment, `10.0.0.16/28`. */
+/**
+ * `10.0.0.4` or, for a prefix assignment, `10.0.0.16/28`. Every assignment in a subnet reads every
+ * address already taken there, so each is parsed once and remembered (an address is a string: the
+ * answer cannot go stale; the memo is emptied at a cap).
+ */
+const blocks = new Map<string, Block | null>();
 function blockOf(assigned: string): Block | undefined {
-  return assigned.includes("/") ? ipv4Block(assigned) : ipaddr.IPv4.isValidFourPartDecimal(assigned) ? { first: toInt(assigned), size: 1 } : undefined;
+  let block = blocks.get(assigned);
+  if (block === undefined) {
+    if (blocks.size >= 100_000) blocks.clear();
+    block = (assigned.includes("/") ? ipv4Block(assigned) : ipaddr.IPv4.isValidFourPartDecimal(assigned) ? { first: toInt(assigned), size: 1 } : undefined) ?? null;
+    blocks.set(assigned, block);
+  }
+  return block ?? undefined;
 }
 
 const inside = (inner: Block, outer: Block): boolean => inner.first >= outer.first && inner.first + inner.size <= outer.first + outer.size;
@@ -81,9 +92,16 @@ export function assignPrivateIp(store: Store, subnet: SubnetRef, req: PrivateIpR
   const kept = req.current === undefined ? undefined : blockOf(req.current);
   if (kept && free(kept)) return req.current;
   const size = req.prefixLength === undefined ? 1 : 2 ** (32 - req.prefixLength);
-  for (let first = Math.ceil(usable.first / size) * size; first + size <= usable.first + usable.size; first += size) {
-    if (free({ first, size })) return size === 1 ? toText(first) : `${toText(first)}/${req.prefixLength}`;
+  const aligned = (n: number) => Math.ceil(n / size) * size;
+  // The lowest aligned block that no taken block overlaps: walking the taken blocks in address
+  // order, a candidate that overlaps one moves past its end (every candidate in between overlaps it
+  // too), so a subnet with thousands of addresses taken is searched once, not once per candidate.
+  let first = aligned(usable.first);
+  for (const t of taken.map((t) => t.block).sort((a, b) => a.first - b.first)) {
+    if (t.first >= first + size) break;
+    if (t.first + t.size > first) first = aligned(t.first + t.size);
   }
+  if (first + size <= usable.first + usable.size) return size === 1 ? toText(first) : `${toText(first)}/${req.prefixLength}`;
   return fail(400, "SubnetIsFull", `Subnet ${subnet.id} does not have enough capacity for ${size} IP addresses.`);
 }
 

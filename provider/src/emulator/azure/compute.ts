@@ -84,14 +84,14 @@ export function computeRoutes(ctx: Ctx): ArmRoute[] {
       operation: "VirtualMachines_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<VmProps>(TYPES.vm, req.params.resourceGroupName).map(renderVm), options.pageSize);
+        return page(req, store.list<VmProps>(TYPES.vm, req.params.resourceGroupName), options.pageSize, renderVm);
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/virtualMachines",
       operation: "VirtualMachines_ListAll",
-      handle: (req) => page(req, store.list<VmProps>(TYPES.vm).map(renderVm), options.pageSize),
+      handle: (req) => page(req, store.list<VmProps>(TYPES.vm), options.pageSize, renderVm),
     },
     {
       method: "PUT",

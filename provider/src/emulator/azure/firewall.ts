@@ -222,14 +222,14 @@ export function firewallRoutes(ctx: Ctx): ArmRoute[] {
       operation: "AzureFirewalls_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<FirewallProps>(TYPES.firewall, req.params.resourceGroupName).map(renderFirewall), options.pageSize);
+        return page(req, store.list<FirewallProps>(TYPES.firewall, req.params.resourceGroupName), options.pageSize, renderFirewall);
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/azureFirewalls",
       operation: "AzureFirewalls_ListAll",
-      handle: (req) => page(req, store.list<FirewallProps>(TYPES.firewall).map(renderFirewall), options.pageSize),
+      handle: (req) => page(req, store.list<FirewallProps>(TYPES.firewall), options.pageSize, renderFirewall),
     },
     {
       method: "PUT",

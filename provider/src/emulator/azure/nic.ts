@@ -204,14 +204,14 @@ export function nicRoutes(ctx: Ctx): ArmRoute[] {
       operation: "NetworkInterfaces_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<NicProps>(TYPES.nic, req.params.resourceGroupName).map((n) => renderNic(ctx, n)), options.pageSize);
+        return page(req, store.list<NicProps>(TYPES.nic, req.params.resourceGroupName), options.pageSize, (n) => renderNic(ctx, n));
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/networkInterfaces",
       operation: "NetworkInterfaces_ListAll",
-      handle: (req) => page(req, store.list<NicProps>(TYPES.nic).map((n) => renderNic(ctx, n)), options.pageSize),
+      handle: (req) => page(req, store.list<NicProps>(TYPES.nic), options.pageSize, (n) => renderNic(ctx, n)),
     },
     {
       method: "PUT",

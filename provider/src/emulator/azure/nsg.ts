@@ -115,14 +115,14 @@ export function nsgRoutes(ctx: Ctx): ArmRoute[] {
       operation: "NetworkSecurityGroups_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<NsgProps>(TYPES.nsg, req.params.resourceGroupName).map((n) => renderNsg(ctx, n, req.apiVersion)), options.pageSize);
+        return page(req, store.list<NsgProps>(TYPES.nsg, req.params.resourceGroupName), options.pageSize, (n) => renderNsg(ctx, n, req.apiVersion));
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/networkSecurityGroups",
       operation: "NetworkSecurityGroups_ListAll",
-      handle: (req) => page(req, store.list<NsgProps>(TYPES.nsg).map((n) => renderNsg(ctx, n, req.apiVersion)), options.pageSize),
+      handle: (req) => page(req, store.list<NsgProps>(TYPES.nsg), options.pageSize, (n) => renderNsg(ctx, n, req.apiVersion)),
     },
     {
       method: "PUT",

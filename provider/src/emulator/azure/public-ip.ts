@@ -93,14 +93,14 @@ export function publicIpRoutes(ctx: Ctx): ArmRoute[] {
       operation: "PublicIPAddresses_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<PublicIpProps>(TYPES.publicIp, req.params.resourceGroupName).map((p) => renderPublicIp(ctx, p)), options.pageSize);
+        return page(req, store.list<PublicIpProps>(TYPES.publicIp, req.params.resourceGroupName), options.pageSize, (p) => renderPublicIp(ctx, p));
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/publicIPAddresses",
       operation: "PublicIPAddresses_ListAll",
-      handle: (req) => page(req, store.list<PublicIpProps>(TYPES.publicIp).map((p) => renderPublicIp(ctx, p)), options.pageSize),
+      handle: (req) => page(req, store.list<PublicIpProps>(TYPES.publicIp), options.pageSize, (p) => renderPublicIp(ctx, p)),
     },
     {
       method: "PUT",

@@ -49,14 +49,23 @@ export function subnetsWithNsg(store: Store, nsgId: string): SubnetRef[] {
 
 /** The VM a NIC is attached to, and whether it is that VM's primary NIC. */
 export function vmOfNic(store: Store, nicId: string): { vm: Resource<VmProps>; primary: boolean } | undefined {
-  for (const vm of store.list<VmProps>(TYPES.vm)) {
-    const nics = vm.properties.networkProfile.networkInterfaces;
-    const index = nics.findIndex((n) => sameId(n.id, nicId));
-    if (index < 0) continue;
-    const flagged = nics.findIndex((n) => n.properties?.primary === true);
-    return { vm, primary: index === (flagged >= 0 ? flagged : 0) };
-  }
-  return undefined;
+  return nicUsers(store).get(key(nicId));
+}
+
+/** Every attached NIC's VM, by the NIC's key: rendering a list of NICs asks this of each one. */
+function nicUsers(store: Store): Map<string, { vm: Resource<VmProps>; primary: boolean }> {
+  return store.derived(TYPES.vm, "nicUsers", () => {
+    const users = new Map<string, { vm: Resource<VmProps>; primary: boolean }>();
+    for (const vm of store.list<VmProps>(TYPES.vm)) {
+      const nics = vm.properties.networkProfile.networkInterfaces;
+      const flagged = nics.findIndex((n) => n.properties?.primary === true);
+      // A NIC listed by two VMs (which writeVm refuses) answers with the first, as a scan in creation order would.
+      nics.forEach((n, index) => {
+        if (!users.has(key(n.id))) users.set(key(n.id), { vm, primary: index === (flagged >= 0 ? flagged : 0) });
+      });
+    }
+    return users;
+  });
 }
 
 export interface IpConfigRef {
@@ -65,21 +74,21 @@ export interface IpConfigRef {
   props: IpConfigProps;
 }
 
-/** Every IP configuration there is: NICs' and Azure Firewalls'. */
-function allIpConfigs(store: Store): IpConfigRef[] {
-  const nics = store.list<NicProps>(TYPES.nic).flatMap((nic) =>
-    nic.properties.ipConfigurations.map((c) => ({ id: childId(nic.id, "ipConfigurations", c.name), owner: nic as Resource, props: c.properties })),
-  );
-  const firewalls = store.list<FirewallProps>(TYPES.firewall).flatMap((fw) =>
-    (fw.properties.ipConfigurations ?? []).map((c) => ({ id: childId(fw.id, "ipConfigurations", c.name), owner: fw as Resource, props: c.properties })),
-  );
-  return [...nics, ...firewalls];
+/** The IP configurations there are (NICs' and Azure Firewalls') whose properties are `wanted`. */
+function ipConfigs(store: Store, wanted: (props: IpConfigProps) => boolean): IpConfigRef[] {
+  const of = (owner: Resource, configs: ChildDoc<IpConfigProps>[]) =>
+    configs.filter((c) => wanted(c.properties)).map((c) => ({ id: childId(owner.id, "ipConfigurations", c.name), owner, props: c.properties }));
+  return [
+    ...store.list<NicProps>(TYPES.nic).flatMap((nic) => of(nic as Resource, nic.properties.ipConfigurations)),
+    ...store.list<FirewallProps>(TYPES.firewall).flatMap((fw) => of(fw as Resource, fw.properties.ipConfigurations ?? [])),
+  ];
 }
 
 export function ipConfigsInSubnet(store: Store, subnetId: string): IpConfigRef[] {
-  return allIpConfigs(store).filter((c) => sameId(c.props.subnet?.id, subnetId));
+  const subnet = key(subnetId);
+  return ipConfigs(store, (c) => c.subnet !== undefined && key(c.subnet.id) === subnet);
 }
 
 export function ipConfigOfPublicIp(store: Store, publicIpId: string): IpConfigRef | undefined {
-  return allIpConfigs(store).find((c) => sameId(c.props.publicIPAddress?.id, publicIpId));
+  return ipConfigs(store, (c) => sameId(c.publicIPAddress?.id, publicIpId))[0];
 }

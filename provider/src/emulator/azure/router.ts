@@ -104,10 +104,14 @@ export function request(
   };
 }
 
-/** One page of a list, with an absolute `nextLink` to the rest when there is more. */
-export function page(req: ArmRequest, items: unknown[], pageSize: number): EmulatorResponse {
+/**
+ * One page of a list, with an absolute `nextLink` to the rest when there is more. `render` answers
+ * an item in wire form; only the page's own items are rendered, since a list of thousands is read a
+ * page at a time.
+ */
+export function page<T>(req: ArmRequest, items: readonly T[], pageSize: number, render: (item: T) => unknown = (item) => item): EmulatorResponse {
   const skip = Number(req.query.get("$skiptoken") ?? "0") || 0;
-  const value = items.slice(skip, skip + pageSize);
+  const value = items.slice(skip, skip + pageSize).map((item) => render(item));
   const body: Json = { value };
   if (skip + pageSize < items.length) {
     const next = new URLSearchParams({ "api-version": req.apiVersion, $skiptoken: String(skip + pageSize) });

@@ -164,6 +164,10 @@ export interface ResourceGroup {
 export class Store {
   private readonly groups = new Map<string, ResourceGroup>();
   private readonly resources = new Map<string, Resource>();
+  /** The same resources by type, so that listing one type does not walk every resource (a fleet has thousands of NICs and VMs). */
+  private readonly byType = new Map<ResourceType, Map<string, Resource>>();
+  /** Values derived from one type's resources (see `derived`), dropped when one of them is written or removed. */
+  private readonly derivedOf = new Map<ResourceType, Map<string, unknown>>();
   private readonly permissions = new Map<string, PermissionBlock[]>();
   /** Security admin rules of Azure Virtual Network Manager deployed to virtual networks (see network-manager.ts). */
   readonly adminRules: AdminRuleDoc[] = [];
@@ -213,6 +217,8 @@ export class Store {
       provisioningState,
     };
     this.resources.set(key(resource.id), resource as unknown as Resource);
+    this.ofType(resource.type).set(key(resource.id), resource as unknown as Resource);
+    this.derivedOf.delete(resource.type);
     return { resource, created: previous === undefined };
   }
 
@@ -223,14 +229,38 @@ export class Store {
   }
 
   remove(id: string): void {
+    const r = this.get(id);
+    if (!r) return;
     this.resources.delete(key(id));
+    this.ofType(r.type).delete(key(id));
+    this.derivedOf.delete(r.type);
   }
 
   /** In creation order, of one type, optionally in one resource group. */
   list<P extends Json = Json>(type: ResourceType, resourceGroup?: string): Resource<P>[] {
-    return [...this.resources.values()].filter(
-      (r) => r.type === type && (resourceGroup === undefined || key(r.resourceGroup) === key(resourceGroup)),
-    ) as unknown as Resource<P>[];
+    const all = [...this.ofType(type).values()];
+    const group = resourceGroup === undefined ? undefined : key(resourceGroup);
+    return (group === undefined ? all : all.filter((r) => key(r.resourceGroup) === group)) as unknown as Resource<P>[];
+  }
+
+  /**
+   * What `build` derives from the resources of `type` (a back-reference index, say), built once and
+   * kept until a resource of that type is written or removed, so that a list of thousands of
+   * resources does not scan them all again for each one it renders. `build` must read only
+   * resources of `type`, and only what a write replaces (not the provisioning state or ETag,
+   * which change in place).
+   */
+  derived<T>(type: ResourceType, name: string, build: () => T): T {
+    const values = this.derivedOf.get(type) ?? new Map<string, unknown>();
+    this.derivedOf.set(type, values);
+    if (!values.has(name)) values.set(name, build());
+    return values.get(name) as T;
+  }
+
+  private ofType(type: ResourceType): Map<string, Resource> {
+    const resources = this.byType.get(type) ?? new Map<string, Resource>();
+    this.byType.set(type, resources);
+    return resources;
   }
 
   grant(principal: string, block: PermissionBlock): void {

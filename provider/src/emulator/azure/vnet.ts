@@ -181,14 +181,14 @@ export function vnetRoutes(ctx: Ctx): ArmRoute[] {
       operation: "VirtualNetworks_List",
       handle: (req) => {
         store.requireResourceGroup(req.params.resourceGroupName);
-        return page(req, store.list<VnetProps>(TYPES.vnet, req.params.resourceGroupName).map((v) => renderVnet(ctx, v)), options.pageSize);
+        return page(req, store.list<VnetProps>(TYPES.vnet, req.params.resourceGroupName), options.pageSize, (v) => renderVnet(ctx, v));
       },
     },
     {
       method: "GET",
       path: "/subscriptions/{subscriptionId}/providers/Microsoft.Network/virtualNetworks",
       operation: "VirtualNetworks_ListAll",
-      handle: (req) => page(req, store.list<VnetProps>(TYPES.vnet).map((v) => renderVnet(ctx, v)), options.pageSize),
+      handle: (req) => page(req, store.list<VnetProps>(TYPES.vnet), options.pageSize, (v) => renderVnet(ctx, v)),
     },
     {
       method: "PUT",
