@@ -1,7 +1,7 @@
 import { Command } from "../commander";
 import type { CliContext } from "../context";
 import type { Grant } from "../../model";
-import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 type Decision = "approve" | "deny";
 

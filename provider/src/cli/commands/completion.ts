@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { Argument, Command } from "../commander";
 import type { CliContext } from "../context";
-import type { JitCommand } from "../program";
 
 /**
  * `jit completion bash|zsh|fish`: a completion script for the shell, made from the commander
@@ -11,6 +10,11 @@ import type { JitCommand } from "../program";
  */
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = (typeof SHELLS)[number];
+
+/** The program of a run, which defines its commands as they run and can be asked to define them all. */
+interface DefinesAll {
+  defineAll(): Command;
+}
 
 /** Values the scripts ask `jit __complete` for. */
 const LEDGER_VALUES = ["policies", "grants"] as const;
@@ -252,8 +256,8 @@ Or for this shell only: source <(jit completion bash). Policy names and live gra
 from the ledger ($JIT_LEDGER or --ledger) as you complete them.`,
     )
     .action((shell: Shell, _opts: unknown, cmd: Command) => {
-      // A run defines only the command it runs; the script describes them all.
-      ctx.output(cmd).print(completionScript(shell, (program as JitCommand).defineAll()));
+      // A run defines only the command it runs (cli/program.ts); the script describes them all.
+      ctx.output(cmd).print(completionScript(shell, (program as Command & DefinesAll).defineAll()));
     });
 
   // What the scripts call for values that live in the ledger: one per line. Completing never creates a ledger.

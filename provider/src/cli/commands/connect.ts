@@ -5,7 +5,7 @@ import type { Column } from "../output";
 import type { Connection } from "../../access/connect";
 import type { Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
-import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 /**
  * The "connect to" column of grant tables: for a port that goes through a classic Azure Firewall,

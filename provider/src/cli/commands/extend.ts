@@ -1,7 +1,7 @@
 import type { Command } from "../commander";
 import type { CliContext } from "../context";
 import { relativeTime } from "../output";
-import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 export function registerExtend(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("extend"))

@@ -4,7 +4,7 @@ import { formatTable, relativeTime } from "../output";
 import { connectColumn } from "./connect";
 import type { AuditEvent, Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
-import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 export function registerList(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("list"))

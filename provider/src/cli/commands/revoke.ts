@@ -1,6 +1,6 @@
 import { Command } from "../commander";
 import type { CliContext } from "../context";
-import { BrokerFlags, addBrokerFlags, brokerClient } from "./request";
+import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 export function registerRevoke(program: Command, ctx: CliContext): void {
   addBrokerFlags(program.command("revoke"))

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "../commander";
-import type { CliContext } from "../main";
+import type { CliContext } from "../context";
 import { JitError } from "../../model/errors";
 
 interface ServeFlags {
