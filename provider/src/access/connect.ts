@@ -1,5 +1,5 @@
 import type { CloudDriver, Reach } from "../driver";
-import { Grant, JitError, epochMs, firewallMapping, parsePrefix, parseVmId, policyCloud, prefixContains, vmKey, vmNameOf } from "../model";
+import { Connection, Grant, JitError, epochMs, firewallMapping, parsePrefix, parseVmId, policyCloud, prefixContains, vmKey, vmNameOf } from "../model";
 import type { Caller } from "./authorize";
 import { AccessContext, withContext } from "./context";
 import { PolicyRef, resolvePolicy } from "./policies";
@@ -23,21 +23,6 @@ export interface ConnectOptions extends RequestAccessOptions {
   pollMs?: number;
   /** How to wait (tests pass one that moves a virtual clock). */
   sleep?: (ms: number) => Promise<void>;
-}
-
-/** Where to connect, and the grant that lets the caller in. */
-export interface Connection {
-  grant: Grant;
-  /** True when a live grant of the caller's was used instead of opening another. */
-  reused: boolean;
-  vmId: string;
-  /** The VM's port. */
-  port: number;
-  /** Where the client connects: the VM's public address and port, or the firewall's and the mapped port. */
-  host: string;
-  endpointPort: number;
-  /** How the way in was found open, in words. */
-  detail: string;
 }
 
 export const DEFAULT_WAIT_MS = 120_000;

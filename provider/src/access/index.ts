@@ -18,6 +18,6 @@ export type { DecideOptions } from "./approvals";
 export { ExpiryEvent, ExpiryScheduler, expireGrantWith, expiryTimes, parseExpiryEvent } from "./expiry";
 export { sweepWith } from "./sweep";
 export { connect, connectWith, liveGrantFor, waitUntilReachable, endpointText, DEFAULT_WAIT_MS, DEFAULT_POLL_MS } from "./connect";
-export type { ConnectArgs, ConnectOptions, Connection } from "./connect";
+export type { ConnectArgs, ConnectOptions } from "./connect";
 export { extendAccess, extendWith } from "./extend";
 export type { ExtendOptions } from "./extend";

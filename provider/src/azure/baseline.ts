@@ -34,6 +34,7 @@ import {
   removeFirewallBaseline,
 } from "./firewall-baseline";
 import { FirewallFinder } from "./firewall-resolve";
+import type { Drift } from "./drift";
 import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
 import { mapLimit } from "./parallel";
@@ -216,12 +217,6 @@ export async function removeBaseline(clients: AzureClients, policy: Policy, base
       if (!isJitError(err, "NotFound")) throw err;
     }
   });
-}
-
-/** A difference between the cloud and what the baseline should be, and the rule (NSG|name, or firewall|collection|name) it is about. */
-export interface Drift {
-  key: string;
-  message: string;
 }
 
 const ruleKey = (nsgId: string, name: string) => `${idKey(nsgId)}|${name.toLowerCase()}`;

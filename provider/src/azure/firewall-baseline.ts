@@ -11,7 +11,7 @@ import {
   planFirewallBaselineRemoval,
   planFirewallDenyBaseline,
 } from "../plan";
-import type { Drift } from "./baseline";
+import type { Drift } from "./drift";
 import type { AzureClients } from "./clients";
 import type { FirewallFinder } from "./firewall-resolve";
 import { FirewallWriter } from "./firewall-writer";

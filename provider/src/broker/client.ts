@@ -1,7 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import type { STSClientConfig } from "@aws-sdk/client-sts";
-import { AccessRequestInput, AuditEvent, Cloud, Grant, JitError, JitErrorCode, Policy } from "../model";
-import type { Connection } from "../access/connect";
+import { AccessRequestInput, AuditEvent, Cloud, Connection, Grant, JitError, JitErrorCode, Policy } from "../model";
 import { BROKER_ID_HEADER } from "./auth/aws";
 
 /** The body of `POST /v1/policies/{policy}/connect`. */

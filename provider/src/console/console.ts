@@ -7,7 +7,7 @@ import { decodeJwt } from "../broker/auth/jwt";
 import { toHttpError } from "../broker/errors";
 import { OPENAPI } from "../broker/openapi";
 import { Outbound, outbound } from "../broker/outbound";
-import type { Broker } from "../broker/server";
+import type { RouteResult } from "../broker/routes";
 import { SCRIPT, STYLE } from "./assets";
 import { AzureSignIn, AzureSignInOptions } from "./azure-signin";
 import { Html } from "./html";
@@ -79,13 +79,23 @@ const Form = {
   proof: z.strictObject({ csrf: z.string(), proof: z.string().trim().min(1, { error: "paste a signed identity proof" }).max(16 * 1024) }),
 };
 
+/**
+ * What the broker that serves the console (broker/server.ts) gives it: the API's own handlers,
+ * called in process, its rate limit, and its bounded body reader.
+ */
+export interface ConsoleHost {
+  call(caller: BrokerCaller, peer: string, method: "GET" | "POST", path: string, body?: unknown): Promise<RouteResult>;
+  limit(key: string): void;
+  readBytes(req: http.IncomingMessage): Promise<Buffer>;
+}
+
 export class Console {
   private readonly sessions: SessionStore;
   private readonly azure?: AzureSignIn;
   private readonly publicOrigin?: string;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ConsoleHost,
     private readonly auth: Authenticators,
     options: ConsoleOptions,
     private readonly now: () => number,

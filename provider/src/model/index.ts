@@ -12,5 +12,6 @@ export * from "./request";
 export * from "./grant";
 export * from "./audit";
 export * from "./approval";
+export * from "./connection";
 export * from "./notification";
 export * from "./defender";

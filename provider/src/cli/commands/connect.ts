@@ -2,8 +2,7 @@ import { constants } from "node:os";
 import type { Command } from "../commander";
 import { modules, type CliContext } from "../context";
 import type { Column } from "../output";
-import type { Connection } from "../../access/connect";
-import type { Grant, Policy } from "../../model";
+import type { Connection, Grant, Policy } from "../../model";
 import { JitError } from "../../model/errors";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
