@@ -1,5 +1,5 @@
 import type { Protocol } from "../model/protocol";
-import type { NsgProtocol } from "./nsg-types";
+import type { NsgProtocol } from "./nsg/types";
 
 /** A policy protocol as an NSG rule spells it. */
 export function nsgProtocol(protocol: Protocol): NsgProtocol {

@@ -1,5 +1,5 @@
 import { JitError } from "../model/errors";
-import { GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_ROLE } from "../plan/sg-tags";
+import { GRANT_GROUP_ROLE, TAG_EXPIRES_AT, TAG_GRANT, TAG_ROLE } from "../plan/sg/tags";
 import { AwsResourceScope, awsEntries } from "./aws-actions";
 import type { RoleKind } from "./kinds";
 

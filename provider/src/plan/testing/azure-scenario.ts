@@ -1,6 +1,6 @@
-import { planAllowGrant, type GrantVm } from "../nsg-allow";
-import { planDenyBaseline } from "../nsg-deny-baseline";
-import type { Nsg, VmNic } from "../nsg-types";
+import { planAllowGrant, type GrantVm } from "../nsg/allow";
+import { planDenyBaseline } from "../nsg/deny-baseline";
+import type { Nsg, VmNic } from "../nsg/types";
 import type { GrantPort, PortSpec } from "../types";
 import { applyNsgChange, applyNsgChanges } from "./nsg-apply";
 

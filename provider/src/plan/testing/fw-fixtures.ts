@@ -1,5 +1,5 @@
-import { MAX_COLLECTION_PRIORITY, MIN_COLLECTION_PRIORITY } from "../fw-priorities";
-import { applyFirewallChange, type Firewall, type FirewallChange, type FwNatRule, type FwNetworkRule, type NatCollection, type NetworkCollection } from "../fw-types";
+import { MAX_COLLECTION_PRIORITY, MIN_COLLECTION_PRIORITY } from "../firewall/priorities";
+import { applyFirewallChange, type Firewall, type FirewallChange, type FwNatRule, type FwNetworkRule, type NatCollection, type NetworkCollection } from "../firewall/types";
 
 export const FIREWALL_IP = "198.51.100.10";
 export const VM_ADDRESS = "10.0.0.4";

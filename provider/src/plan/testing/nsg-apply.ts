@@ -1,6 +1,6 @@
-import { MAX_DESCRIPTION, MAX_RULE_NAME } from "../nsg-names";
-import { MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "../nsg-priorities";
-import type { Nsg, NsgChange, NsgRule } from "../nsg-types";
+import { MAX_DESCRIPTION, MAX_RULE_NAME } from "../nsg/names";
+import { MAX_PRIORITY, MAX_RULES_PER_NSG, MIN_PRIORITY } from "../nsg/priorities";
+import type { Nsg, NsgChange, NsgRule } from "../nsg/types";
 
 /** Checks a rule the way Azure does before it accepts it. */
 export function assertValidRule(rule: NsgRule, nsg: Nsg): void {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { Protocol } from "../../model/protocol";
-import { RFC1918 } from "../nsg-addresses";
-import type { Nsg, NsgProtocol, NsgRule } from "../nsg-types";
+import { RFC1918 } from "../nsg/addresses";
+import type { Nsg, NsgProtocol, NsgRule } from "../nsg/types";
 import type { PortSpec } from "../types";
 
 /**

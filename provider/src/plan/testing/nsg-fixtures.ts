@@ -1,4 +1,4 @@
-import type { Nsg, NsgRule } from "../nsg-types";
+import type { Nsg, NsgRule } from "../nsg/types";
 
 /** A user rule for tests: inbound, any source port, the given fields over sensible defaults. */
 export function userRule(name: string, priority: number, fields: Partial<NsgRule> = {}): NsgRule {

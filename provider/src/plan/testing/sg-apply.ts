@@ -1,6 +1,6 @@
-import type { SgGroupChange } from "../sg-baseline";
-import { entriesOfGroup, entriesOfPermission, entryKey, permissionOfEntry, type SgEntry } from "../sg-permissions";
-import type { IpPermission, SecurityGroup } from "../sg-types";
+import type { SgGroupChange } from "../sg/baseline";
+import { entriesOfGroup, entriesOfPermission, entryKey, permissionOfEntry, type SgEntry } from "../sg/permissions";
+import type { IpPermission, SecurityGroup } from "../sg/types";
 
 /** Authorizes and revokes as EC2 does in a non-default VPC: duplicates and unknown rules are errors. */
 export function applySgChange(group: SecurityGroup, change: SgGroupChange): SecurityGroup {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import type { PortSpec } from "../types";
-import { entryKey, permissionOfEntry, type SgEntry, type SgSource } from "../sg-permissions";
-import type { IpPermission, SecurityGroup } from "../sg-types";
-import type { SgFlow } from "../sg-evaluator";
+import { entryKey, permissionOfEntry, type SgEntry, type SgSource } from "../sg/permissions";
+import type { IpPermission, SecurityGroup } from "../sg/types";
+import type { SgFlow } from "../sg/evaluator";
 
 /** Random security groups over a small universe of sources and port ranges, and flows that probe every part of it. */
 
