@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { Grant, GrantId, epochMs, parseOrThrow } from "../model";
-import type { AccessContext } from "./context";
-import { finishGrant } from "./sweep";
+import type { Progress } from "../driver";
 
 /**
  * Exact-time expiry: after a grant opens, the request use case asks the scheduler to deliver an
  * `ExpiryEvent` at each moment a port of the grant ends, and whoever receives it calls
- * `expireGrantWith`. The periodic sweep stays the safety net for an event that is lost, so a
+ * `expireGrantWith` (in sweep.ts: it ends the grant as the sweep would). The periodic sweep stays the safety net for an event that is lost, so a
  * scheduler that fails leaves the grant to the sweep rather than failing the request.
  *
  * Implementations: an EventBridge Scheduler one-time schedule (serverless/aws), a Storage queue
@@ -35,28 +34,14 @@ export function expiryTimes(grant: Grant): Date[] {
   return [...ends].sort((a, b) => a - b).map((ms) => new Date(ms));
 }
 
-/** Schedules the grant's expiries; a failure is reported, and the sweep remains to close the grant. */
-export async function scheduleExpiry(ctx: AccessContext, grant: Grant): Promise<void> {
-  if (!ctx.expiry) return;
+/** Schedules the grant's expiries with `scheduler`, if any; a failure is reported, and the sweep remains to close the grant. */
+export async function scheduleExpiry(scheduler: ExpiryScheduler | undefined, grant: Grant, progress: Progress): Promise<void> {
+  if (!scheduler) return;
   for (const at of expiryTimes(grant)) {
     try {
-      await ctx.expiry.schedule({ grantId: grant.id }, at);
+      await scheduler.schedule({ grantId: grant.id }, at);
     } catch (err) {
-      ctx.progress(`could not schedule the expiry of grant ${grant.id} at ${at.toISOString()} (${err instanceof Error ? err.message : String(err)}); the sweep will close it`);
+      progress(`could not schedule the expiry of grant ${grant.id} at ${at.toISOString()} (${err instanceof Error ? err.message : String(err)}); the sweep will close it`);
     }
   }
-}
-
-/**
- * Handles one expiry event: closes the ports of the grant that have ended by now, and ends the
- * grant once all have. An event for a grant that is gone, already ended, or not yet due (a grant
- * superseded or revoked early, a duplicate delivery) changes nothing. Returns the state the grant
- * ended in, "partly ended", or undefined when there was nothing to do.
- */
-export async function expireGrantWith(ctx: AccessContext, event: ExpiryEvent): Promise<string | undefined> {
-  const grant = await ctx.ledger.getGrant(event.grantId);
-  if (!grant) return undefined;
-  // A restoring grant is being ended by whoever moved it there; the sweep finishes it if they crashed.
-  if (grant.state !== "active" && grant.state !== "applying") return undefined;
-  return finishGrant(ctx, grant, false);
 }

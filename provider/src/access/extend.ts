@@ -84,7 +84,7 @@ export async function extendWith(ctx: AccessContext, grantId: string, duration: 
   );
   await announce(ctx, "extended", done, { actor: caller.principal.id, detail: `until ${done.endTimeUtc} (was ${grant.endTimeUtc})` });
   // An expiry scheduled for the old end finds nothing due then; the new end needs its own.
-  await scheduleExpiry(ctx, done);
+  await scheduleExpiry(ctx.expiry, done, ctx.progress);
   return done;
 }
 

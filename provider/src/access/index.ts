@@ -15,8 +15,8 @@ export { detectPublicAddress, DEFAULT_ADDRESS_ECHO_SERVICES } from "./source-add
 export type { PolicyRef } from "./policies";
 export { approveAccess, denyAccess, decideWith, expireApproval, pendingApprovals, pendingFor } from "./approvals";
 export type { DecideOptions } from "./approvals";
-export { ExpiryEvent, ExpiryScheduler, expireGrantWith, expiryTimes, parseExpiryEvent } from "./expiry";
-export { sweepWith } from "./sweep";
+export { ExpiryEvent, ExpiryScheduler, expiryTimes, parseExpiryEvent } from "./expiry";
+export { expireGrantWith, sweepWith } from "./sweep";
 export { connect, connectWith, liveGrantFor, waitUntilReachable, endpointText, DEFAULT_WAIT_MS, DEFAULT_POLL_MS } from "./connect";
 export type { ConnectArgs, ConnectOptions } from "./connect";
 export { extendAccess, extendWith } from "./extend";

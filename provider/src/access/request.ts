@@ -218,7 +218,7 @@ export async function openGrant(ctx: AccessContext, driver: CloudDriver, journal
   }
   await ctx.ledger.appendAudit(newAuditEvent({ actor, action: "grant.apply", target: { policy: policy.name, grant: grant.id }, outcome: "success" }));
   await announce(ctx, "granted", grant, { actor });
-  await scheduleExpiry(ctx, grant);
+  await scheduleExpiry(ctx.expiry, grant, ctx.progress);
   await supersedeOlder(ctx, driver, grant);
   return grant;
 }

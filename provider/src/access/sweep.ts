@@ -7,6 +7,7 @@ import { concludeRestore, finalStateFor } from "./restore";
 import { expireApproval } from "./approvals";
 import { openScheduled } from "./schedule";
 import { mapLimit } from "../util/parallel";
+import type { ExpiryEvent } from "./expiry";
 
 export interface SweepOptions extends AccessOptions {
   /** Where to look for orphaned rules and groups. Default: the subscriptions and regions of the ledger's policies. */
@@ -112,10 +113,24 @@ async function claimDue(ctx: AccessContext, grant: Grant, abandoned: boolean, no
 }
 
 /**
+ * Handles one expiry event: closes the ports of the grant that have ended by now, and ends the
+ * grant once all have. An event for a grant that is gone, already ended, or not yet due (a grant
+ * superseded or revoked early, a duplicate delivery) changes nothing. Returns the state the grant
+ * ended in, "partly ended", or undefined when there was nothing to do.
+ */
+export async function expireGrantWith(ctx: AccessContext, event: ExpiryEvent): Promise<string | undefined> {
+  const grant = await ctx.ledger.getGrant(event.grantId);
+  if (!grant) return undefined;
+  // A restoring grant is being ended by whoever moved it there; the sweep finishes it if they crashed.
+  if (grant.state !== "active" && grant.state !== "applying") return undefined;
+  return finishGrant(ctx, grant, false);
+}
+
+/**
  * Ends one due grant now (the exact-time expiry of a serverless broker): as the sweep would, for
  * this grant alone. Returns the state it ended in, or undefined if another process had it.
  */
-export async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
+async function finishGrant(ctx: AccessContext, grant: Grant, abandonedEarly: boolean): Promise<string | undefined> {
   if (grant.state === "awaiting-approval") return (await expireApproval(ctx, grant))?.state;
   const taken = await takeGrant(ctx, grant, abandonedEarly);
   if (!taken) return undefined;
