@@ -1,5 +1,5 @@
 // The example programs in examples/ are part of the documentation, so they must keep compiling and
-// keep declaring what their READMEs say. `npm run lint` type-checks every example against this
+// keep declaring what their READMEs say. The type-check (test/typecheck.test.ts, `npm run lint`) checks every example against this
 // repository's own sources (tsconfig.examples.json maps the `pulumi-jit` import to
 // provider/src/index.ts); here, needing neither a cloud nor the Pulumi CLI, every example is checked
 // to be in that type-check, and each program is run under `pulumi.runtime.setMocks`, `pulumi-jit` resolved to the sources,
