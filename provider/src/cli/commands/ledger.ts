@@ -15,7 +15,9 @@ Examples:
   jit ledger init --ledger "dynamodb://jit-ledger?region=eu-west-1"
 
 Shared stores (Azure Table, DynamoDB, PostgreSQL) are prepared once, with credentials allowed to
-create tables; everyday commands then only read and write items. A SQLite file needs no init.`,
+create tables; everyday commands then only read and write items. A SQLite file needs no init:
+commands that record (pulumi up, jit request) create it; init makes an empty one for commands that
+only read (jit list, jit audit).`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
