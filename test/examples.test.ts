@@ -1,6 +1,6 @@
 // The example programs in examples/ are part of the documentation, so they must keep compiling and
 // keep declaring what their READMEs say. The type-check (test/typecheck.test.ts, `npm run lint`) checks every example against this
-// repository's own sources (tsconfig.examples.json maps the `pulumi-jit` import to
+// repository's own sources (tsconfig.check.json maps the `pulumi-jit` import to
 // provider/src/index.ts); here, needing neither a cloud nor the Pulumi CLI, every example is checked
 // to be in that type-check, and each program is run under `pulumi.runtime.setMocks`, `pulumi-jit` resolved to the sources,
 //   asserting on what it registers: the resource types and names, the NSGs' rules kept out of line,
@@ -20,7 +20,7 @@ import { PROVIDER_KEY, RegisteredResource, assertNoSecretsIn, isSecretWrapper, o
 const ROOT = path.resolve(__dirname, "..");
 const EXAMPLES = path.join(ROOT, "examples");
 const SOURCE_INDEX = path.join(ROOT, "provider", "src", "index.ts");
-const TSCONFIG = "tsconfig.examples.json";
+const TSCONFIG = "tsconfig.check.json";
 const ROOT_PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -30,7 +30,7 @@ const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 const INSTANCE_ID = "i-0123456789abcdef0";
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample admin@example";
 
-test("every example is in tsconfig.examples.json and has its project files", () => {
+test("every example is in tsconfig.check.json and has its project files", () => {
   // The TypeScript examples; those in other languages are checked against schema.json by test/plugin/examples.test.ts.
   const all = readdirSync(EXAMPLES, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   const examples = all.filter((e) => /^runtime: nodejs$/m.test(readFileSync(path.join(EXAMPLES, e, "Pulumi.yaml"), "utf8")));
