@@ -3,14 +3,14 @@
 // closes it at the grant's end with a one-time EventBridge Scheduler schedule, with a sweep every
 // 5 minutes as a safety net. Build the function package first: node --import tsx scripts/build-handlers.ts
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
 import * as jit from "pulumi-jit";
 
 const config = new pulumi.Config();
 /** The instance to protect, by id (i-…). */
 const instanceId = config.require("instanceId");
 const region = new pulumi.Config("aws").require("region");
-const instance = aws.ec2.getInstanceOutput({ instanceId });
+const instance = ec2.getInstanceOutput({ instanceId });
 
 const broker = new jit.aws.JitBroker("jit", { instanceArns: [instance.arn], region });
 

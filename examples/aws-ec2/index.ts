@@ -3,7 +3,7 @@
 // the second around 22 (so 0-21 and 23-65535 stay open), and `jit request` opens 22 for one address
 // for a while by attaching a security group of its own.
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
 import * as jit from "pulumi-jit";
 
 const config = new pulumi.Config();
@@ -17,16 +17,16 @@ const maxAccess = config.get("maxAccess") ?? "PT3H";
 const policyName = config.get("policyName") ?? `${pulumi.getProject()}-${pulumi.getStack()}`;
 
 // A small public network of its own, so that the example does not depend on a default VPC.
-const vpc = new aws.ec2.Vpc("jit-example", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, tags: { Name: "jit-example" } });
-const gateway = new aws.ec2.InternetGateway("jit-example", { vpcId: vpc.id });
-const subnet = new aws.ec2.Subnet("public", { vpcId: vpc.id, cidrBlock: "10.0.1.0/24", mapPublicIpOnLaunch: true });
-const routes = new aws.ec2.RouteTable("public", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }] });
-new aws.ec2.RouteTableAssociation("public", { subnetId: subnet.id, routeTableId: routes.id });
+const vpc = new ec2.Vpc("jit-example", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, tags: { Name: "jit-example" } });
+const gateway = new ec2.InternetGateway("jit-example", { vpcId: vpc.id });
+const subnet = new ec2.Subnet("public", { vpcId: vpc.id, cidrBlock: "10.0.1.0/24", mapPublicIpOnLaunch: true });
+const routes = new ec2.RouteTable("public", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }] });
+new ec2.RouteTableAssociation("public", { subnetId: subnet.id, routeTableId: routes.id });
 
 // The rules the JIT policy works on. `ignoreChanges: ["ingress"]`: once the policy has revoked the
 // SSH rule and split the wide one, a `pulumi refresh` records that, and without it the next
 // `pulumi up` would put the original rules back and open port 22 again (see README.md).
-const group = new aws.ec2.SecurityGroup(
+const group = new ec2.SecurityGroup(
   "web",
   {
     vpcId: vpc.id,
@@ -40,7 +40,7 @@ const group = new aws.ec2.SecurityGroup(
   { ignoreChanges: ["ingress"] },
 );
 
-const ami = aws.ec2.getAmiOutput({
+const ami = ec2.getAmiOutput({
   owners: ["amazon"],
   mostRecent: true,
   filters: [
@@ -49,9 +49,9 @@ const ami = aws.ec2.getAmiOutput({
   ],
 });
 
-const key = new aws.ec2.KeyPair("admin", { publicKey: sshPublicKey });
+const key = new ec2.KeyPair("admin", { publicKey: sshPublicKey });
 
-const instance = new aws.ec2.Instance("web", {
+const instance = new ec2.Instance("web", {
   ami: ami.id,
   instanceType,
   subnetId: subnet.id,

@@ -50,6 +50,18 @@ export const DEFAULT_SWEEP_SCHEDULE = "rate(5 minutes)";
 const LAMBDA_BASIC_LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"];
 
 /**
+ * The parts of @pulumi/aws the broker makes, typed one by one: `typeof import("@pulumi/aws")`
+ * would have the type-check read the declarations of every AWS service (some 2,700 files).
+ */
+interface AwsModules {
+  cloudwatch: typeof import("@pulumi/aws/cloudwatch");
+  dynamodb: typeof import("@pulumi/aws/dynamodb");
+  iam: typeof import("@pulumi/aws/iam");
+  lambda: typeof import("@pulumi/aws/lambda");
+  scheduler: typeof import("@pulumi/aws/scheduler");
+}
+
+/**
  * The access broker as serverless AWS parts: three Lambda functions from one self-contained
  * package (the broker behind a function URL, the safety-net sweep on an EventBridge rule, the
  * per-grant expiry invoked by one-time EventBridge Scheduler schedules), a DynamoDB ledger, one log
@@ -68,7 +80,7 @@ export class JitBroker extends pulumi.ComponentResource {
     checkArgs(args);
     const pkg = handlerPackage(args.handlerPackage, "aws");
     super(AWS_BROKER_TYPE, name, {}, opts);
-    const aws = peerModule("@pulumi/aws", () => require("@pulumi/aws") as typeof import("@pulumi/aws"));
+    const aws = peerModule("@pulumi/aws", () => require("@pulumi/aws") as AwsModules);
     const p = { parent: this };
     const tags = args.tags;
     const exact = args.exactTimeExpiry ?? true;
