@@ -15,6 +15,9 @@ export interface InstanceView {
   publicIp?: string;
 }
 
+/** How many instances' latest descriptions an Ec2Api keeps for `recentInstances`. */
+const KEPT_READS = 10_000;
+
 /** EC2 takes at most 200 values per filter. */
 const FILTER_VALUES = 200;
 
@@ -107,6 +110,11 @@ export class Ec2Api {
     });
     for (const id of instanceIds) this.lastRead.delete(id);
     for (const instance of found) this.lastRead.set(instance.view.instanceId, { at, instance });
+    // Oldest first (a read moves an instance to the end): a broker up for months over a large estate keeps a bounded number.
+    for (const id of this.lastRead.keys()) {
+      if (this.lastRead.size <= KEPT_READS) break;
+      this.lastRead.delete(id);
+    }
     return found;
   }
 
