@@ -1,4 +1,4 @@
-import { Grant, NotificationKind, epochMs, isJitError, newNotification } from "../model";
+import { Grant, NotificationKind, epochMs, errorMessage, isJitError, newNotification } from "../model";
 import type { AccessContext } from "./context";
 
 /**
@@ -10,7 +10,7 @@ export async function announce(ctx: AccessContext, kind: NotificationKind, grant
   try {
     await ctx.ledger.enqueueNotification(newNotification(kind, grant, { ...options, time: ctx.now() }));
   } catch (err) {
-    ctx.progress(`could not queue the ${kind} notification for grant ${grant.id}: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.progress(`could not queue the ${kind} notification for grant ${grant.id}: ${errorMessage(err)}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Grant, GrantId, epochMs, parseOrThrow } from "../model";
+import { Grant, GrantId, epochMs, errorMessage, parseOrThrow } from "../model";
 import type { Progress } from "../driver";
 
 /**
@@ -41,7 +41,7 @@ export async function scheduleExpiry(scheduler: ExpiryScheduler | undefined, gra
     try {
       await scheduler.schedule({ grantId: grant.id }, at);
     } catch (err) {
-      progress(`could not schedule the expiry of grant ${grant.id} at ${at.toISOString()} (${err instanceof Error ? err.message : String(err)}); the sweep will close it`);
+      progress(`could not schedule the expiry of grant ${grant.id} at ${at.toISOString()} (${errorMessage(err)}); the sweep will close it`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { isPublicAddress } from "../model/address";
-import { JitError } from "../model/errors";
+import { JitError, errorMessage } from "../model/errors";
 
 /**
  * "My IP": when a request names no source, the grant is for the caller's public address, as in
@@ -28,7 +28,7 @@ export async function detectPublicAddress(options: DetectAddressOptions = {}): P
       try {
         return { url, address: await ask(url, timeoutMs) };
       } catch (err) {
-        return { url, error: err instanceof Error ? err.message : String(err) };
+        return { url, error: errorMessage(err) };
       }
     }),
   );

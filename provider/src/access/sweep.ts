@@ -1,4 +1,4 @@
-import { Grant, GrantId, JitError, epochMs, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
+import { Grant, GrantId, JitError, epochMs, errorMessage, isFinalState, newAuditEvent, openChanges, parseVmId, policyCloud, transition } from "../model";
 import { AccessContext, AccessOptions, withContext } from "./context";
 import type { BaselineRecord, GrantStates, OrphanReport, RestoreReport, SweepScope } from "../driver";
 import { LedgerJournal } from "./journal";
@@ -108,7 +108,7 @@ async function claimDue(ctx: AccessContext, grant: Grant, abandoned: boolean, no
     const taken = await takeGrant(ctx, grant, abandoned && epochMs(grant.endTimeUtc) > now.getTime());
     return taken ? { restoring: taken } : {};
   } catch (err) {
-    return { failed: { grantId: grant.id, error: err instanceof Error ? err.message : String(err) } };
+    return { failed: { grantId: grant.id, error: errorMessage(err) } };
   }
 }
 
@@ -212,7 +212,7 @@ const FINISHES_AT_ONCE = 16;
 
 /** Moves a restored grant to its final state, or records what its failed restore did remove; never throws. */
 async function finishRestored(ctx: AccessContext, r: Restoring, outcome: RestoreReport | Error): Promise<SweepReport["restored"][number] | SweepReport["failed"][number]> {
-  const error = (err: unknown) => ({ grantId: r.grant.id, error: err instanceof Error ? err.message : String(err) });
+  const error = (err: unknown) => ({ grantId: r.grant.id, error: errorMessage(err) });
   if (outcome instanceof Error) {
     // What was removed before the failure; if even that cannot be written, the next restore finds it gone.
     await r.journal.flush().catch((err: unknown) => ctx.progress(`grant ${r.grant.id}: could not record its removed rules: ${error(err).error}`));
@@ -266,7 +266,7 @@ async function repairBaselines(ctx: AccessContext): Promise<SweepReport["baselin
       await applyPolicyWith(ctx, { policy, previous: baseline, mode: "repair", expectedVersion: record.version });
       out.push({ policy: policy.name, drift: inspected.drift, repaired: true });
     } catch (err) {
-      out.push({ policy: policy.name, drift: [], repaired: false, error: err instanceof Error ? err.message : String(err) });
+      out.push({ policy: policy.name, drift: [], repaired: false, error: errorMessage(err) });
     }
   }
   return out;

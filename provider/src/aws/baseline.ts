@@ -1,5 +1,5 @@
 import type { BaselineOptions, BaselineRecord, BaselineResult, BaselineRule, Progress, VmBaselineStatus } from "../driver";
-import { JitError, Policy } from "../model";
+import { JitError, Policy, errorMessage } from "../model";
 import {
   GroupDecision,
   IpPermission,
@@ -237,7 +237,7 @@ async function rollback(undo: Undo[]): Promise<string[]> {
         }
       }
     } catch (err) {
-      failed.push(`${u.groupId}: ${err instanceof Error ? err.message : String(err)}`);
+      failed.push(`${u.groupId}: ${errorMessage(err)}`);
     }
   }
   return failed;

@@ -131,11 +131,13 @@ export class Ec2Api {
    */
   async recentInstances(instanceIds: readonly string[], maxAgeMs: number): Promise<InstanceView[]> {
     const since = Date.now() - maxAgeMs;
-    const recent = instanceIds.flatMap((id) => {
+    const recent: InstanceView[] = [];
+    const unread: string[] = [];
+    for (const id of instanceIds) {
       const read = this.lastRead.get(id);
-      return read && read.at >= since ? [read.instance.view] : [];
-    });
-    const unread = instanceIds.filter((id) => !recent.some((v) => v.instanceId === id));
+      if (read && read.at >= since) recent.push(read.instance.view);
+      else unread.push(id);
+    }
     return unread.length === 0 ? recent : [...recent, ...(await this.instances(unread))];
   }
 

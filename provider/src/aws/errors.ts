@@ -1,4 +1,4 @@
-import { JitError } from "../model";
+import { JitError, errorMessage } from "../model";
 
 /** EC2 errors that mean "no room": they become `CapacityExceeded`, everything else `CloudError`. */
 const CAPACITY = new Set(["SecurityGroupsPerInterfaceLimitExceeded", "RulesPerSecurityGroupLimitExceeded", "SecurityGroupLimitExceeded"]);
@@ -7,7 +7,7 @@ const CAPACITY = new Set(["SecurityGroupsPerInterfaceLimitExceeded", "RulesPerSe
 export function cloudError(err: unknown, doing: string): JitError {
   if (err instanceof JitError) return err;
   const name = (err as { name?: string } | null)?.name ?? "Error";
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new JitError(CAPACITY.has(name) ? "CapacityExceeded" : "CloudError", `${doing} failed: ${name}: ${message}`, { cause: err });
 }
 

@@ -7,6 +7,7 @@ import { isAwsError } from "./errors";
 import type { JitGroupRecord } from "./record";
 import { withRetries } from "./retry";
 import type { PolicyInstance, Survey } from "./survey";
+import { errorMessage } from "../model/errors";
 
 /**
  * Each policy instance's JIT group: one security group per instance and VPC, made and attached to
@@ -125,7 +126,7 @@ export async function retireJitGroups(ctx: AwsContext, groups: readonly JitGroup
     try {
       detached = await detachGroups(ctx, ec2, inRegion.map((g) => g.groupId));
     } catch (err) {
-      for (const g of inRegion) left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be taken off its interfaces: ${err instanceof Error ? err.message : String(err)}`);
+      for (const g of inRegion) left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be taken off its interfaces: ${errorMessage(err)}`);
       continue;
     }
     for (const g of inRegion) {
@@ -138,7 +139,7 @@ export async function retireJitGroups(ctx: AwsContext, groups: readonly JitGroup
         const outcome = await deleteGroup(ctx, ec2, g.groupId);
         progress?.(`JIT group ${g.groupId} of ${g.instanceId}: ${outcome}`);
       } catch (err) {
-        left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be retired: ${err instanceof Error ? err.message : String(err)}`);
+        left.push(`JIT group ${g.groupId} of ${g.instanceId} could not be retired: ${errorMessage(err)}`);
       }
     }
   }

@@ -4,7 +4,7 @@ import type { Principal } from "../driver";
 import { AzureClients } from "./clients";
 import type { ResolvedConnection } from "./connection";
 import { cloudError } from "./errors";
-import { mapLimit } from "./parallel";
+import { mapLimit } from "../util/parallel";
 import { principalOfToken, tokenClaims } from "./token";
 
 /**

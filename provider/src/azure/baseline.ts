@@ -37,7 +37,7 @@ import { FirewallFinder } from "./firewall-resolve";
 import type { Drift } from "./drift";
 import { idKey, shortName } from "./ids";
 import { NsgWriter } from "./nsg-writer";
-import { mapLimit } from "./parallel";
+import { mapLimit } from "../util/parallel";
 import { baselineRecord, recordedDenyRules, recordedFirewallDenyRules } from "./record";
 import { NicPath, ResolvedVm, Resolver } from "./resolve";
 

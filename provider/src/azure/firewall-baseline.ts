@@ -16,7 +16,7 @@ import type { AzureClients } from "./clients";
 import type { FirewallFinder } from "./firewall-resolve";
 import { FirewallWriter } from "./firewall-writer";
 import { idKey, shortName } from "./ids";
-import { mapLimit } from "./parallel";
+import { mapLimit } from "../util/parallel";
 import type { FirewallDenyRule } from "./record";
 import type { ResolvedVm } from "./resolve";
 

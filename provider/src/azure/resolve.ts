@@ -6,7 +6,7 @@ import { describeUnfiltered, type AdminRule, type PublicIpView } from "../plan";
 import type { AzureClients } from "./clients";
 import { cloudError, isNotFound } from "./errors";
 import { NIC, PUBLIC_IP, SUBNET, VNET, idKey, parseResourceId, vnetIdOf } from "./ids";
-import { mapLimit } from "./parallel";
+import { mapLimit } from "../util/parallel";
 
 /**
  * Where a VM's inbound traffic goes through: for each network interface and subnet, the private

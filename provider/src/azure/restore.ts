@@ -1,9 +1,9 @@
 import type { ChangeJournal, Progress, RestoreReport } from "../driver";
-import { Grant, JitError, isJitError } from "../model";
+import { Grant, JitError, errorMessage, isJitError } from "../model";
 import { AddedRule, RestorePlan, planRestore } from "../plan";
 import type { AzureClients } from "./clients";
 import { idKey, shortName } from "./ids";
-import { mapLimit } from "./parallel";
+import { mapLimit } from "../util/parallel";
 import { NsgWriter } from "./nsg-writer";
 import { restoreFirewallChanges } from "./firewall-grant";
 import { FirewallNatChange, NsgRuleChange, recordedRule } from "./record";
@@ -132,7 +132,7 @@ const NSGS_AT_ONCE = 100;
 function restoreFailed(grant: Grant, failures: { where: string; err: unknown }[], closed: string[]): JitError {
   const first = failures[0].err;
   const code = isJitError(first) ? first.code : "CloudError";
-  const each = failures.map(({ where, err }) => `${where}: ${err instanceof Error ? err.message : String(err)}`).join("; ");
+  const each = failures.map(({ where, err }) => `${where}: ${errorMessage(err)}`).join("; ");
   const done = closed.length ? ` The grant's rules were removed from ${closed.join(", ")}, which closes the port on those paths.` : "";
   return new JitError(code, `restoring grant ${grant.id} is not finished: ${each}.${done} What is left stays on the grant's record; \`jit sweep\` tries again.`, { cause: first });
 }

@@ -6,6 +6,7 @@ import { fromSdkFirewall } from "./firewalls";
 import { FirewallWriter } from "./firewall-writer";
 import { NsgWriter } from "./nsg-writer";
 import { fromSdkNsg } from "./nsgs";
+import { errorMessage } from "../model/errors";
 
 /**
  * Our grants' rules found in the cloud itself, with no ledger needed: every NSG and every classic
@@ -47,7 +48,7 @@ function reporter(out: OrphanReport[], container: string, found: Found) {
     });
   };
   const failRest = (err: unknown) => {
-    for (const name of found.keys()) if (!reported.has(name)) report(name, "failed", err instanceof Error ? err.message : String(err));
+    for (const name of found.keys()) if (!reported.has(name)) report(name, "failed", errorMessage(err));
   };
   return { report, failRest };
 }

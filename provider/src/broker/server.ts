@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { AccessContext, AccessOptions, openContext } from "../access";
 import { Console, ConsoleOptions, isConsolePath } from "../console";
 import { announceExpiring } from "../access/announce";
-import { JitError } from "../model";
+import { JitError, errorMessage } from "../model";
 import { Authenticators, BrokerCaller, authenticate } from "./auth";
 import { HttpError, toHttpError } from "./errors";
 import { OPENAPI } from "./openapi";
@@ -240,7 +240,7 @@ export class Broker {
         const answer = toHttpError(err);
         line.status = answer.status;
         line.outcome = answer.body.error.code;
-        if (answer.status >= 500) this.write({ level: "error", requestId, error: err instanceof Error ? err.message : String(err) });
+        if (answer.status >= 500) this.write({ level: "error", requestId, error: errorMessage(err) });
         return answer;
       },
       end: () =>

@@ -1,5 +1,5 @@
 import { CommanderError } from "./commander";
-import { isJitError } from "../model/errors";
+import { errorMessage, isJitError } from "../model/errors";
 import { EXIT, exitCodeFor } from "./exit-codes";
 import { CliContext, CliStreams } from "./context";
 import { processStreams, runProgram } from "./program";
@@ -21,14 +21,14 @@ export async function run(argv: string[], streams: Partial<CliStreams> = {}): Pr
       return err.code === "commander.helpDisplayed" || err.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
     if (argv.includes("--json")) ctx.streams.out.write(`${JSON.stringify({ error: describeError(err) }, null, 2)}\n`);
-    else ctx.streams.err.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    else ctx.streams.err.write(`error: ${errorMessage(err)}\n`);
     return exitCodeFor(err);
   }
 }
 
 function describeError(err: unknown): Record<string, unknown> {
   if (isJitError(err)) return { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
-  return { code: "Failure", message: err instanceof Error ? err.message : String(err) };
+  return { code: "Failure", message: errorMessage(err) };
 }
 
 /**

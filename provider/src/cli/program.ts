@@ -184,19 +184,23 @@ export function buildProgram(ctx = new CliContext(processStreams()), outcome = {
 
 /** What `jit --help` lists, read off the program with every command defined. The package build writes it down (commands.json). */
 export function commandListing(): ListedCommand[] {
-  const ctx = new CliContext(processStreams());
+  const quiet = { write: () => true };
+  const ctx = new CliContext({ out: quiet, err: quiet, env: {} });
   const program = root(ctx, { code: EXIT.ok });
-  const help = program.createHelp();
-  const listing: ListedCommand[] = [];
-  REGISTERS.forEach((register, index) => {
+  const definedBy = REGISTERS.flatMap((register, index) => {
     const before = program.commands.length;
     register()(program, ctx);
-    const visible = help.visibleCommands(program);
-    for (const cmd of program.commands.slice(before)) {
-      listing.push({ name: cmd.name(), term: help.subcommandTerm(cmd), description: help.subcommandDescription(cmd), hidden: !visible.includes(cmd), register: index });
-    }
+    return program.commands.slice(before).map((cmd) => ({ cmd, index }));
   });
-  return listing;
+  const help = program.createHelp();
+  const visible = help.visibleCommands(program);
+  return definedBy.map(({ cmd, index }) => ({
+    name: cmd.name(),
+    term: help.subcommandTerm(cmd),
+    description: help.subcommandDescription(cmd),
+    hidden: !visible.includes(cmd),
+    register: index,
+  }));
 }
 
 /** What `jit --help` prints. The package build writes it down (help.txt), for bin/jit.js to print without building the program. */

@@ -1,4 +1,4 @@
-import { JitError } from "../model/errors";
+import { JitError, errorMessage } from "../model/errors";
 import { Ledger } from "./ledger";
 import { describeUrl } from "./retry";
 import { defaultLedgerPath } from "./sqlite-db";
@@ -98,7 +98,7 @@ export function storableLedgerProblem(location: string): string | undefined {
     const parsed = parseLedgerLocation(location, { AZURE_STORAGE_CONNECTION_STRING: "-" });
     if (parsed.kind === "sqlite") return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   }
   const url = new URL(location);
   if (url.username || url.password || describeUrl(url) !== url.href) {

@@ -40,3 +40,8 @@ export class JitError extends Error {
 export function isJitError(err: unknown, code?: JitErrorCode): err is JitError {
   return err instanceof JitError && (code === undefined || err.code === code);
 }
+
+/** What went wrong, in words: an error's message, or whatever was thrown, as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

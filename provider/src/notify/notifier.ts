@@ -1,6 +1,6 @@
 import type { Outbound } from "../broker/outbound";
 import type { Ledger } from "../ledger";
-import { isJitError } from "../model/errors";
+import { errorMessage, isJitError } from "../model/errors";
 import type { Delivery, OutboxEntry } from "../model/notification";
 import { epochMs, utc } from "../model/time";
 import { SinkConfig, render } from "./sinks";
@@ -127,7 +127,7 @@ export class Notifier {
       }
       problem = `HTTP ${res.status}`;
     } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
+      problem = errorMessage(err);
     }
     // Never the URL: for Slack and Teams it is the secret.
     this.o.log?.({ level: "warn", sink: sink.name, event: entry.event.id, attempts, message: `delivery failed: ${problem}` });
@@ -162,7 +162,7 @@ export class Notifier {
         await before?.();
         await this.round();
       } catch (err) {
-        this.o.log?.({ level: "error", message: `notifications: ${err instanceof Error ? err.message : String(err)}` });
+        this.o.log?.({ level: "error", message: `notifications: ${errorMessage(err)}` });
       }
       if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
     };

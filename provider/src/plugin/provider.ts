@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { withContext } from "../access/context";
 import type { Cloud } from "../model";
-import { JitError, isJitError } from "../model/errors";
+import { JitError, errorMessage, isJitError } from "../model/errors";
 import type { PolicyResourceInputs } from "../pulumi/inputs";
 import type { PolicyResourceOutputs } from "../pulumi/runtime";
 import { DiffKind, detailedDiff } from "./diff";
@@ -182,7 +182,7 @@ async function partialState(cloud: Cloud, inputs: PropertyMap, secretKeys: Reado
   const name = String(inputs.policyName);
   const state = await stateFromLedger(cloud, name).catch(() => undefined);
   if (!state) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   let props: PropertyMap = { ...inputs, ...state, cloud, rules: [], vms: [], drift: [], warnings: [] };
   try {
     props = (await (await runtime()).read(cloud, name, asState(props))).props as unknown as PropertyMap;

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type * as grpc from "@grpc/grpc-js";
 import * as proto from "@pulumi/pulumi/proto/provider_pb";
 import { main } from "@pulumi/pulumi/provider/server";
-import { isJitError } from "../model/errors";
+import { errorMessage, isJitError } from "../model/errors";
 import { applyConfig, checkConfig, requireValidConfig } from "./config";
 import { diffPolicy, jitProvider } from "./provider";
 import { isUnknown, unwrapSecrets } from "./secrets";
@@ -39,7 +39,7 @@ function unary<Req, Res>(work: (req: Req) => Promise<Res>): Unary<Req, Res> {
     work(call.request).then(
       (res) => callback(null, res),
       (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         callback({ code: isJitError(err) ? grpcJs.status.INVALID_ARGUMENT : grpcJs.status.UNKNOWN, details: message, name: "Error", message, metadata: new grpcJs.Metadata() });
       },
     );

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessOptions } from "../access/context";
+import { errorMessage } from "../model/errors";
 
 /**
  * A broker's grants, as a resource inside each JitBroker: it changes nothing when created, and when
@@ -51,7 +52,7 @@ export async function endBrokerGrants(ledgerUrl: string, options: AccessOptions 
           await endGrant(ctx, await ctx.driver(grant.cloud), grant, "UserRequested", { actor: "pulumi-jit broker delete" });
           ended.push(grant.id);
         } catch (err) {
-          failed.push(`${grant.id}: ${err instanceof Error ? err.message : String(err)}`);
+          failed.push(`${grant.id}: ${errorMessage(err)}`);
         }
       }
       if (failed.length) {

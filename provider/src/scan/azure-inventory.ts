@@ -5,7 +5,7 @@ import { cloudError, isNotFound } from "../azure/errors";
 import { FirewallFinder } from "../azure/firewall-resolve";
 import { idKey } from "../azure/ids";
 import { NsgWriter } from "../azure/nsg-writer";
-import { mapLimit } from "../azure/parallel";
+import { mapLimit } from "../util/parallel";
 import { Resolver } from "../azure/resolve";
 import type { Nsg } from "../plan";
 import type { AzureVmInventory } from "./types";

@@ -3,7 +3,7 @@ import type { Command } from "../commander";
 import { modules, type CliContext } from "../context";
 import type { Column } from "../output";
 import type { Connection, Grant, Policy } from "../../model";
-import { JitError } from "../../model/errors";
+import { JitError, errorMessage } from "../../model/errors";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 
 /**
@@ -254,7 +254,7 @@ xdg-open elsewhere) unless --no-open is given.`,
           const code = await runClient(ctx, opener, [...openArgs, file]);
           if (code !== 0) out.warn(`${opener} exited with ${code}; open ${file} with your RDP client`);
         } catch (err) {
-          out.warn(`${err instanceof Error ? err.message : String(err)}; open ${file} with your RDP client`);
+          out.warn(`${errorMessage(err)}; open ${file} with your RDP client`);
         }
       }),
     );

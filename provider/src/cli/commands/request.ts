@@ -7,7 +7,7 @@ import { describeDecision } from "./approve";
 import { BrokerFlags, addBrokerFlags, brokerClient } from "./broker-flags";
 import type { BrokerClient } from "../../broker/client";
 import type { Grant, Policy } from "../../model";
-import { JitError } from "../../model/errors";
+import { JitError, errorMessage } from "../../model/errors";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
@@ -145,7 +145,7 @@ export function readPolicyFile(file: string, field?: string): unknown {
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new JitError("InvalidInput", `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, field ? { field } : {});
+    throw new JitError("InvalidInput", `cannot read ${file}: ${errorMessage(err)}`, field ? { field } : {});
   }
   // A Defender resource keeps the policy in "properties"; a pulumi-jit policy has none.
   if (typeof json !== "object" || json === null || !("properties" in json)) return json;

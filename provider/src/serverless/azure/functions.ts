@@ -4,6 +4,7 @@ import { Broker, BrokerResponse, jsonBody } from "../../broker";
 import { HttpError, toHttpError } from "../../broker/errors";
 import { brokerFor, lazyValue, openServerlessContext, readEnv } from "../config";
 import { QueueExpiryScheduler, openExpiryQueue } from "./queue";
+import { errorMessage } from "../../model/errors";
 
 /**
  * The Azure Functions handlers (v4 programming model), thin over the same use cases as `jit serve`
@@ -41,7 +42,7 @@ export async function httpHandler(request: HttpRequest, _context: InvocationCont
   } catch (err) {
     // Only the broker's set-up can fail here (a setting, the ledger); dispatch itself never throws.
     answer = toHttpError(err);
-    _context.error(`pulumi-jit: ${err instanceof Error ? err.message : String(err)}`);
+    _context.error(`pulumi-jit: ${errorMessage(err)}`);
   }
   return {
     status: answer.status,
